@@ -1,0 +1,64 @@
+"""The one place that decides how kernels are compiled.
+
+``cache=True``: compiled machine code is kept on disk so only the first run after an
+install or a source change pays the compile time.  Numba's own cache check looks at
+the modification time of the file a kernel is defined in, not at the files of the
+functions it calls, so an edit to ``memcg.py`` could leave a stale ``driver.py``
+kernel in the cache.  ``engine/__init__.py`` therefore points ``NUMBA_CACHE_DIR``
+at a folder named after a hash of every module's source (see ``cache_dir``).
+
+``nogil=True``: sweep points run in threads without holding the GIL.
+``error_model="numpy"``: integer division by zero is not checked with a Python
+exception (the kernels never divide by a value that can be zero), which keeps
+the hot loops free of exception paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+_PKG = Path(__file__).resolve().parent
+
+
+def source_hash() -> str:
+    """Hash of every ``.py`` file of the package (file name and content)."""
+    h = hashlib.sha256()
+    for path in sorted(_PKG.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_dir() -> str:
+    """On-disk cache folder for this exact version of the kernels."""
+    base = os.environ.get("BULKSIM_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "bulksim",
+    )
+    return os.path.join(base, "numba-" + source_hash())
+
+
+def configure_cache() -> None:
+    """Set ``NUMBA_CACHE_DIR`` unless the user chose one; must run before numba loads."""
+    os.environ.setdefault("NUMBA_CACHE_DIR", cache_dir())
+
+
+def jit(fn=None, *, kernel=False, **overrides):
+    """``numba.njit`` with the project's options; use as ``@jit``.
+
+    ``_nrt=False``: the kernels never allocate; every array is owned by the driver.
+    Without the Numba runtime, passing the ``State`` tuple of ~50 arrays to a helper
+    no longer increments and decrements each array's reference count (atomics) on
+    every call, which made the kernels ~25x slower.  (Inlining the helpers at
+    Numba-IR level avoids that too but made compilation take over ten minutes.)
+    ``kernel`` marks entry points the driver calls; it is documentation only.
+    """
+    import numba
+
+    opts = dict(cache=True, nogil=True, error_model="numpy", _nrt=False)
+    opts.update(overrides)
+    if fn is None:
+        return lambda f: numba.njit(**opts)(f)
+    return numba.njit(**opts)(fn)

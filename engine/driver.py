@@ -1,0 +1,233 @@
+"""Runs strategies over a scenario in chunks and gathers the results.
+
+The only module that calls kernels from plain Python.  State lives in arrays owned
+here (``engine.state``), so memory does not grow with the number of calls and the
+chunk size cannot change a result.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import numpy as np
+
+from . import invariants, state as st_mod
+from .costs import DEFAULT_PROFILE, get_profile, phase_cycles
+from .errors import BulksimError
+from .events import EVENTS, N_EVENTS, PH_HOOK
+from .scenario import Scenario
+from .state import STRATEGIES
+
+DEFAULT_CHUNK_CALLS = 1 << 16
+
+
+@dataclass
+class StrategyRun:
+    """One strategy's outcome: counters, final state, cycles per phase."""
+
+    strategy: str
+    counters: np.ndarray  # int64 [4, N_EVENTS]
+    run_hist: np.ndarray  # int64 [RUN_HIST_BUCKETS]
+    state: dict
+    per_call: np.ndarray | None
+    elapsed_s: float
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    seed: int
+    profile: str
+    runs: dict[str, StrategyRun] = field(default_factory=dict)
+
+    @property
+    def summary(self):
+        from .tables import summary_table
+
+        return summary_table(self)
+
+    def run_length_table(self):
+        from .tables import run_length_table
+
+        return run_length_table(self)
+
+
+def parse_strategies(spec: str | Iterable[str] | None) -> list[str]:
+    if spec is None or spec == "all":
+        return list(STRATEGIES)
+    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    out = []
+    for n in names:
+        if n not in STRATEGIES:
+            import difflib
+
+            close = difflib.get_close_matches(n, STRATEGIES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise BulksimError(f"unknown strategy {n!r}{hint}; known: {', '.join(STRATEGIES)}")
+        if n not in out:
+            out.append(n)
+    if not out:
+        raise BulksimError("no strategy given")
+    return out
+
+
+def dump_state(P: st_mod.Params, S: st_mod.State) -> dict:
+    """The final state in the layout the invariants and the reference tests use."""
+    ring = S.live_obj.shape[0]
+    head, count = S.misc[st_mod.M_LIVE_HEAD], S.misc[st_mod.M_LIVE_COUNT]
+    idx = (head + np.arange(count)) % ring
+    return {
+        "counters": S.counters.copy(),
+        "run_hist": S.run_hist.copy(),
+        "pc_usage": S.pc_usage.copy(),
+        "pc_failcnt": S.pc_failcnt.copy(),
+        "pc_max": S.pc_max.copy(),
+        "stock_objcg": S.st_objcg.copy(),
+        "stock_nr_bytes": S.st_bytes.copy(),
+        "stock_pgdat": S.st_pgdat.copy(),
+        "stock_acc_r": S.st_acc[:, 0].copy(),
+        "stock_acc_u": S.st_acc[:, 1].copy(),
+        "mstock_memcg": S.ms_memcg.copy(),
+        "mstock_pages": S.ms_pages.copy(),
+        "objcg_refs": S.objcg_refs.copy(),
+        "nr_charged_bytes": S.nr_charged.copy(),
+        "pagecache": S.pagecache.copy(),
+        "stat": S.stat.copy(),
+        "live_slab": S.live_obj[idx] // P.objs_per_slab,
+        "live_node": S.live_node[idx].copy(),
+        "live_objcg": S.live_objcg[idx].copy(),
+        "line_owner_pc": S.owner_pc.copy(),
+        "line_owner_objcg": S.owner_objcg.copy(),
+        "line_owner_stat": S.owner_stat.copy(),
+        "forced": int(S.misc[st_mod.M_FORCED]),
+    }
+
+
+def run_strategy(
+    scn: Scenario,
+    strategy: str,
+    seed: int,
+    *,
+    calls: int | None = None,
+    trace=None,
+    chunk_calls: int = DEFAULT_CHUNK_CALLS,
+    detail: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    check: bool = True,
+) -> StrategyRun:
+    """Simulate one strategy from the initial state; returns its counters and state."""
+    from .kernel import run_calls
+
+    if chunk_calls < 1:
+        raise BulksimError(f"chunk size must be >= 1, got {chunk_calls}")
+    n_calls = scn.calls if calls is None else calls
+    if trace is not None:
+        n_calls = trace.n_calls
+    P, S = st_mod.make(scn, strategy, seed, trace)
+    per_call = np.zeros((n_calls if detail else 0, 5), dtype=np.int64)
+    empty = np.zeros((0, 5), dtype=np.int64)
+    t0 = time.perf_counter()
+    c = 0
+    while c < n_calls:
+        c1 = min(n_calls, c + chunk_calls)
+        out = per_call[c:c1] if detail else empty
+        err = run_calls(P, S, np.int64(c), np.int64(c1), out)
+        if err:
+            raise BulksimError(
+                f"slab table full at call {c}..{c1} (strategy {strategy}): the scenario holds more "
+                f"slabs than the model's bound of {P.slab_cap}; please report this scenario")
+        c = c1
+        if progress is not None:
+            progress(c, n_calls)
+    elapsed = time.perf_counter() - t0
+    state = dump_state(P, S)
+    if check:
+        invariants.check(scn, strategy, state)
+    return StrategyRun(strategy, S.counters.copy(), S.run_hist.copy(), state,
+                       per_call if detail else None, elapsed)
+
+
+class _Progress:
+    """A one-line progress report on stderr for runs longer than a second or two."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled = label, enabled
+        self.t0 = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        t = time.perf_counter() - self.t0
+        if t < 1.0 and not self.shown:
+            return
+        self.shown = True
+        eta = t / done * (total - done) if done else 0.0
+        sys.stderr.write(f"\r{self.label}: {done:,}/{total:,} calls ({100 * done / total:.0f}%), "
+                         f"ETA {eta:.0f} s   ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def simulate(
+    scenario: Scenario | str = "default",
+    strategies: str | Iterable[str] | None = "all",
+    profile: str = DEFAULT_PROFILE,
+    seed: int = 0,
+    *,
+    calls: int | None = None,
+    trace=None,
+    chunk_calls: int = DEFAULT_CHUNK_CALLS,
+    detail: bool = False,
+    progress: bool = False,
+) -> Result:
+    """Run every strategy on the identical seeded object stream.
+
+    Parameters
+    ----------
+    scenario : Scenario or preset name.
+    strategies : "all", a comma-separated string or a list of strategy names.
+    profile : cost profile name (``engine.costs.PROFILES``).
+    seed : non-negative integer below 2**63.
+    calls : override ``scenario.calls``.
+    trace : an ``engine.trace.Trace`` to replay instead of the SLUB model.
+    detail : keep per-call figures (for the per-call table).
+
+    Returns
+    -------
+    Result, whose ``.summary`` is a ``pyarrow.Table`` with one row per strategy.
+    Raises BulksimError on bad input and InvariantError if a run breaks an invariant.
+    """
+    scn = Scenario.from_preset(scenario) if isinstance(scenario, str) else scenario
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise BulksimError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    get_profile(profile)
+    names = parse_strategies(strategies)
+    if calls is not None:
+        if calls < 0:
+            raise BulksimError(f"calls must be >= 0, got {calls}")
+        scn = scn.replace(calls=int(calls))
+    result = Result(scn, int(seed), profile)
+    for k, name in enumerate(names):
+        bar = _Progress(f"[{k + 1}/{len(names)}] {name}", progress)
+        result.runs[name] = run_strategy(scn, name, int(seed), trace=trace,
+                                         chunk_calls=chunk_calls, detail=detail, progress=bar)
+        bar.close()
+    invariants.check_across(scn, {n: r.state for n, r in result.runs.items()},
+                            {n: int(r.counters[PH_HOOK, EVENTS.index("hook_failures")])
+                             for n, r in result.runs.items()})
+    return result
+
+
+def strategy_cycles(result: Result, name: str) -> np.ndarray:
+    """Cycles per phase (hook, free_hook, slab_alloc, slab_free) for one strategy."""
+    return phase_cycles(get_profile(result.profile), name, result.runs[name].counters)
+
+
+__all__ = ["simulate", "run_strategy", "Result", "StrategyRun", "N_EVENTS"]

@@ -1,0 +1,196 @@
+"""The four post-alloc hook strategies and the free hook (docs/model.md §6-7).
+
+The hooks see the call's ``p[]`` as ``S.p_obj`` (handles) and ``S.p_node`` (node of
+each object's slab) and record the objcg they assign in ``S.p_objcg``.
+"""
+
+from __future__ import annotations
+
+from ._jit import jit
+from .events import (
+    E_ASSIGNS, E_EXTS_ALLOCS, E_EXTS_FAILURES, E_EXTS_SKIPPED, E_OBJ_TO_INDEX,
+    E_OBJCG_REF_OPS, E_RUNS, E_VIRT_TO_SLAB, PH_FREE_HOOK, PH_HOOK, RUN_HIST_BUCKETS,
+)
+from .memcg import (
+    account_obj_stock, charge_and_account, mod_objcg_state, obj_cgroup_charge,
+    refill_obj_stock, stock_lock,
+)
+from .rng import S_EXTS_FAIL, draw_u01
+from .state import ST_BATCHED, ST_BATCHED_V1, ST_PER_OBJECT, ST_UPFRONT
+
+
+@jit
+def _virt_to_slab(P, S, j):
+    S.counters[PH_HOOK, E_VIRT_TO_SLAB] += 1
+    return S.p_obj[j] // P.objs_per_slab
+
+
+@jit
+def _ensure_exts(P, S, c, j, sid):
+    """``slab_obj_exts(slab) || !alloc_slab_obj_exts(...)``: True if the slab has them.
+
+    The failure draw is keyed by (call, index): asking again gives the same answer.
+    """
+    if S.slab_exts[sid]:
+        return True
+    S.counters[PH_HOOK, E_EXTS_ALLOCS] += 1
+    if P.exts_fail_prob > 0.0 and draw_u01(P.seed, S_EXTS_FAIL, c * 65536 + j) < P.exts_fail_prob:
+        S.counters[PH_HOOK, E_EXTS_FAILURES] += 1
+        return False
+    S.slab_exts[sid] = 1
+    return True
+
+
+@jit
+def _count_run(P, S, length):
+    S.counters[PH_HOOK, E_RUNS] += 1
+    S.run_hist[min(length, RUN_HIST_BUCKETS) - 1] += 1
+
+
+@jit
+def _assign(P, S, j, objcg, ref_op):
+    """``obj_to_index`` + ``obj_cgroup_get`` + store the objcg in the slot."""
+    S.counters[PH_HOOK, E_OBJ_TO_INDEX] += 1
+    S.counters[PH_HOOK, E_ASSIGNS] += 1
+    if ref_op:
+        S.counters[PH_HOOK, E_OBJCG_REF_OPS] += 1
+    S.objcg_refs[objcg] += 1
+    S.p_objcg[j] = objcg
+
+
+@jit
+def hook_per_object(P, S, c, cpu, objcg, size):
+    """Mainline ``__memcg_slab_post_alloc_hook``: charge and account per object."""
+    for j in range(size):
+        sid = _virt_to_slab(P, S, j)
+        if not _ensure_exts(P, S, c, j, sid):
+            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
+            continue
+        _count_run(P, S, 1)
+        if not charge_and_account(P, S, cpu, objcg, P.ofs, S.p_node[j], PH_HOOK):
+            return False
+        _assign(P, S, j, objcg, True)
+    return True
+
+
+@jit
+def hook_batched_v1(P, S, c, cpu, objcg, size):
+    """The first batching patch (7ef269f): the cap compares an index with a count."""
+    i = 0
+    while i < size:
+        sid = _virt_to_slab(P, S, i)
+        if not _ensure_exts(P, S, c, i, sid):
+            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
+            i += 1
+            continue
+        pgdat = S.p_node[i]
+        run_len = 1
+        skip_next = False
+        max_size = min(P.run_cap_bytes // P.ofs, size)
+        j = i + 1
+        while j < max_size:
+            sj = _virt_to_slab(P, S, j)
+            if S.p_node[j] != pgdat:
+                break
+            if not _ensure_exts(P, S, c, j, sj):
+                skip_next = True
+                break
+            run_len += 1
+            j += 1
+        _count_run(P, S, run_len)
+        if not charge_and_account(P, S, cpu, objcg, P.ofs * run_len, pgdat, PH_HOOK):
+            return False
+        for k in range(run_len):
+            _virt_to_slab(P, S, i + k)
+            _assign(P, S, i + k, objcg, True)
+        i += run_len
+        if skip_next:
+            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
+            i += 1
+    return True
+
+
+@jit
+def hook_batched(P, S, c, cpu, objcg, size):
+    """The optimised batching patch: hoisted cap, absolute run end, slab reuse."""
+    max_run = P.run_cap_bytes // P.ofs
+    i = 0
+    while i < size:
+        sid = _virt_to_slab(P, S, i)
+        if not _ensure_exts(P, S, c, i, sid):
+            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
+            i += 1
+            continue
+        pgdat = S.p_node[i]
+        run_end = min(i + max_run, size)
+        j = i + 1
+        while j < run_end:
+            sj = _virt_to_slab(P, S, j)
+            if S.p_node[j] != pgdat:
+                break
+            if not _ensure_exts(P, S, c, j, sj):
+                break
+            j += 1
+        run_end = j
+        run_len = run_end - i
+        _count_run(P, S, run_len)
+        if not charge_and_account(P, S, cpu, objcg, P.ofs * run_len, pgdat, PH_HOOK):
+            return False
+        if P.get_many:
+            S.counters[PH_HOOK, E_OBJCG_REF_OPS] += 1  # obj_cgroup_get_many
+        _assign(P, S, i, objcg, not P.get_many)  # first object: slab already known
+        i += 1
+        while i < run_end:
+            _virt_to_slab(P, S, i)
+            _assign(P, S, i, objcg, not P.get_many)
+            i += 1
+    return True
+
+
+@jit
+def hook_upfront(P, S, c, cpu, objcg, size):
+    """v6.10-v6.15: charge ``size * ofs`` up front, then per-object statistics."""
+    _count_run(P, S, size)
+    if not obj_cgroup_charge(P, S, cpu, objcg, size * P.ofs, PH_HOOK):
+        return False
+    for j in range(size):
+        sid = _virt_to_slab(P, S, j)
+        if not _ensure_exts(P, S, c, j, sid):
+            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
+            stock_lock(P, S, cpu, PH_HOOK)  # obj_cgroup_uncharge -> refill_obj_stock
+            refill_obj_stock(P, S, cpu, True, objcg, P.ofs, True, PH_HOOK)
+            continue
+        _assign(P, S, j, objcg, True)
+        mod_objcg_state(P, S, cpu, objcg, P.ofs, S.p_node[j], PH_HOOK)
+    return True
+
+
+@jit
+def post_alloc_hook(P, S, c, cpu, objcg, size):
+    for j in range(size):
+        S.p_objcg[j] = -1
+    if P.strategy == ST_PER_OBJECT:
+        return hook_per_object(P, S, c, cpu, objcg, size)
+    if P.strategy == ST_BATCHED_V1:
+        return hook_batched_v1(P, S, c, cpu, objcg, size)
+    if P.strategy == ST_BATCHED:
+        return hook_batched(P, S, c, cpu, objcg, size)
+    return hook_upfront(P, S, c, cpu, objcg, size)
+
+
+@jit
+def free_hook(P, S, cpu, objcg, node):
+    """``__memcg_slab_free_hook`` for one object that holds ``objcg``."""
+    ph = PH_FREE_HOOK
+    S.counters[ph, E_OBJ_TO_INDEX] += 1
+    if P.strategy == ST_UPFRONT:
+        # That generation: refill_obj_stock and mod_objcg_state, two lock round trips.
+        stock_lock(P, S, cpu, ph)
+        refill_obj_stock(P, S, cpu, True, objcg, P.ofs, True, ph)
+        mod_objcg_state(P, S, cpu, objcg, -P.ofs, node, ph)
+    else:
+        locked = stock_lock(P, S, cpu, ph)
+        refill_obj_stock(P, S, cpu, locked, objcg, P.ofs, True, ph)
+        account_obj_stock(P, S, cpu, locked, objcg, -P.ofs, node, ph)
+    S.objcg_refs[objcg] -= 1
+    S.counters[ph, E_OBJCG_REF_OPS] += 1

@@ -1,0 +1,152 @@
+"""The call loop: one kernel simulates calls ``[c0, c1)`` of one strategy
+(docs/model.md §3).  Only ``engine.driver`` calls it."""
+
+from __future__ import annotations
+
+from ._jit import jit
+from .events import (
+    E_CALLS, E_FREES, E_HOOK_FAILURES, E_KFENCE_OBJECTS, E_OBJECTS, E_PGDAT_RUNS,
+    E_REMOTE_OBJECTS, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE,
+)
+from .hooks import free_hook, post_alloc_hook
+from .rng import (
+    S_CPU, S_FREE_CPU, S_FREE_OTHER, S_KFENCE, S_KFENCE_POS, S_MEMCG, S_SIZE,
+    S_SWITCH, draw_below, draw_u01,
+)
+from .slub import fill_from_sheaves_and_slabs, new_kfence_slab, slab_free_object
+from .state import M_ERROR, M_FREE_SERIAL, M_LIVE_COUNT, M_LIVE_HEAD, M_NEXT_CALL
+
+
+@jit
+def _free_one(P, S, cpu, handle, node, objcg, kfence):
+    if objcg >= 0:
+        free_hook(P, S, cpu, objcg, node)
+    S.counters[PH_SLAB_FREE, E_FREES] += 1
+    if not P.trace_mode:
+        slab_free_object(P, S, cpu, handle, kfence, PH_SLAB_FREE)
+
+
+@jit
+def _fill_p(P, S, c, cpu, size):
+    """SLUB model: ``p[0:size)`` from sheaves, slabs and maybe one KFENCE object."""
+    kf = -1
+    if P.kfence_prob > 0.0 and draw_u01(P.seed, S_KFENCE, c) < P.kfence_prob:
+        kf = draw_below(P.seed, S_KFENCE_POS, c, size)
+    need = size if kf < 0 else size - 1
+    kf_sid = -1
+    if kf >= 0:
+        kf_sid = new_kfence_slab(P, S)  # its slab id is taken before any new slab
+        if kf_sid < 0:
+            return False
+    if not fill_from_sheaves_and_slabs(P, S, c, cpu, need, S.p_obj, PH_SLAB_ALLOC):
+        return False
+    for j in range(size):
+        S.p_kfence[j] = 0
+    if kf >= 0:
+        for j in range(size - 1, kf, -1):
+            S.p_obj[j] = S.p_obj[j - 1]
+        S.p_obj[kf] = kf_sid * P.objs_per_slab
+        S.p_kfence[kf] = 1
+        S.counters[PH_SLAB_ALLOC, E_KFENCE_OBJECTS] += 1
+    for j in range(size):
+        S.p_node[j] = S.slab_node[S.p_obj[j] // P.objs_per_slab]
+    return True
+
+
+@jit(kernel=True)
+def run_calls(P, S, c0, c1, per_call):
+    """Simulate calls ``c0 <= c < c1``.
+
+    Parameters
+    ----------
+    P : Params
+    S : State, updated in place.
+    c0, c1 : int64 call indices; ``c0`` must equal ``S.misc[M_NEXT_CALL]``.
+    per_call : int64 [c1 - c0, 5] or [0, 5]: when non-empty, per call the CPU, the
+        memcg, the bulk size, the number of same-node runs and whether the hook failed.
+
+    Returns 0, or a capacity error code (also left in ``S.misc[M_ERROR]``).
+    """
+    ring = S.live_obj.shape[0]
+    record = per_call.shape[0] > 0
+    for c in range(c0, c1):
+        if P.trace_mode:
+            t0 = S.tr_off[c]
+            size = S.tr_off[c + 1] - t0
+            cpu = S.tr_cpu[c]
+            if cpu < 0:
+                cpu = draw_below(P.seed, S_CPU, c, P.cpus)
+            if S.tr_memcg[c] >= 0:
+                S.cpu_memcg[cpu] = S.tr_memcg[c]
+            elif draw_u01(P.seed, S_SWITCH, c) < P.switch_prob:
+                S.cpu_memcg[cpu] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
+            for j in range(size):
+                S.p_obj[j] = S.tr_slab[t0 + j] * P.objs_per_slab
+                S.p_node[j] = S.tr_node[t0 + j]
+                S.p_kfence[j] = 0
+        else:
+            cpu = draw_below(P.seed, S_CPU, c, P.cpus)
+            if draw_u01(P.seed, S_SWITCH, c) < P.switch_prob:
+                S.cpu_memcg[cpu] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
+            size = P.bulk_size
+            if P.bulk_uniform:
+                size = 1 + draw_below(P.seed, S_SIZE, c, P.bulk_size)
+            if not _fill_p(P, S, c, cpu, size):
+                return S.misc[M_ERROR]
+        objcg = S.cpu_memcg[cpu]
+        node = S.node_of[cpu]
+
+        runs = 0
+        remote = 0
+        for j in range(size):
+            if j == 0 or S.p_node[j] != S.p_node[j - 1]:
+                runs += 1
+            if S.p_node[j] != node:
+                remote += 1
+        S.counters[PH_SLAB_ALLOC, E_CALLS] += 1
+        S.counters[PH_SLAB_ALLOC, E_OBJECTS] += size
+        S.counters[PH_SLAB_ALLOC, E_PGDAT_RUNS] += runs
+        S.counters[PH_SLAB_ALLOC, E_REMOTE_OBJECTS] += remote
+
+        ok = post_alloc_hook(P, S, c, cpu, objcg, size)
+        if record:
+            r = c - c0
+            per_call[r, 0] = cpu
+            per_call[r, 1] = objcg
+            per_call[r, 2] = size
+            per_call[r, 3] = runs
+            per_call[r, 4] = 0 if ok else 1
+
+        if not ok:
+            # The allocator frees the whole call again (kmem_cache_free_bulk).
+            S.counters[PH_HOOK, E_HOOK_FAILURES] += 1
+            for j in range(size):
+                _free_one(P, S, cpu, S.p_obj[j], S.p_node[j], S.p_objcg[j], S.p_kfence[j])
+            continue
+
+        head = S.misc[M_LIVE_HEAD]
+        count = S.misc[M_LIVE_COUNT]
+        for j in range(size):
+            k = (head + count) % ring
+            S.live_obj[k] = S.p_obj[j]
+            S.live_node[k] = S.p_node[j]
+            S.live_objcg[k] = S.p_objcg[j]
+            S.live_cpu[k] = cpu
+            S.live_kfence[k] = S.p_kfence[j]
+            count += 1
+        while count > P.live_cap:
+            s = S.misc[M_FREE_SERIAL]
+            S.misc[M_FREE_SERIAL] = s + 1
+            acpu = S.live_cpu[head]
+            fcpu = acpu
+            if P.cpus > 1 and draw_u01(P.seed, S_FREE_CPU, s) < P.remote_free_prob:
+                fcpu = (acpu + 1 + draw_below(P.seed, S_FREE_OTHER, s, P.cpus - 1)) % P.cpus
+            _free_one(P, S, fcpu, S.live_obj[head], S.live_node[head], S.live_objcg[head],
+                      S.live_kfence[head])
+            head = (head + 1) % ring
+            count -= 1
+        S.misc[M_LIVE_HEAD] = head
+        S.misc[M_LIVE_COUNT] = count
+        S.misc[M_NEXT_CALL] = c + 1
+    S.misc[M_NEXT_CALL] = c1
+    return 0

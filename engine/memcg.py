@@ -1,0 +1,378 @@
+"""The memcg machinery shared by all strategies: page counters, the per-CPU memcg
+stock, the per-CPU obj stock and the charge paths (docs/model.md §5).
+
+Every function takes the run's ``Params`` ``P`` and ``State`` ``S``, the CPU doing
+the work and the phase ``ph`` to count events in.  Names follow mm/memcontrol.c.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import jit
+from .events import (
+    E_CHARGE_FAILURES, E_CONSUME_HITS, E_CONSUME_MISSES, E_DRAINS, E_FORCED_CHARGES,
+    E_LINE_XFER_LOCAL, E_LINE_XFER_REMOTE, E_MSTOCK_DRAINS, E_MSTOCK_HITS,
+    E_MSTOCK_MISSES, E_MSTOCK_REFILLS, E_NR_CHARGED_ATOMICS, E_OBJCG_REF_OPS,
+    E_PC_CHARGES, E_PC_FAILCNT, E_PC_UNCHARGES, E_RECLAIMS, E_REFILLS,
+    E_STAT_FLUSHES, E_STAT_UPDATES, E_STOCK_LOCK_FAILURES, E_STOCK_LOCKS,
+)
+from .rng import S_EVICT, S_IRQ, draw_below, draw_u01
+from .scenario import MEMCG_CHARGE_BATCH, NR_MEMCG_STOCK, PAGE_SIZE
+from .state import M_EVICT_SERIAL, M_FORCED, M_TRYLOCK_SERIAL, ST_UPFRONT
+
+
+# -- shared cache lines -------------------------------------------------------------
+
+@jit
+def _line_write(P, S, owner, idx, cpu, ph):
+    """A write to a shared cache line: pay a transfer if another CPU owned it."""
+    prev = owner[idx]
+    if prev >= 0 and prev != cpu:
+        if S.node_of[prev] == S.node_of[cpu]:
+            S.counters[ph, E_LINE_XFER_LOCAL] += 1
+        else:
+            S.counters[ph, E_LINE_XFER_REMOTE] += 1
+    owner[idx] = cpu
+
+
+@jit
+def _level_index(P, m, level):
+    """Page-counter index of ``level`` (0 = leaf) on the path of leaf memcg ``m``."""
+    if level == 0:
+        return m
+    return P.memcgs + level - 1
+
+
+# -- page counters (mm/page_counter.c) --------------------------------------------
+
+@jit
+def page_counter_try_charge(P, S, m, n, cpu, ph):
+    """``page_counter_try_charge``: walk leaf to top; undo on exceeding a max."""
+    for level in range(P.depth):
+        c = _level_index(P, m, level)
+        S.pc_usage[c] += n
+        S.counters[ph, E_PC_CHARGES] += 1
+        _line_write(P, S, S.owner_pc, c, cpu, ph)
+        if S.pc_usage[c] > S.pc_max[c]:
+            S.pc_usage[c] -= n
+            S.counters[ph, E_PC_UNCHARGES] += 1
+            _line_write(P, S, S.owner_pc, c, cpu, ph)
+            S.counters[ph, E_PC_FAILCNT] += 1
+            S.pc_failcnt[c] += 1
+            for undo in range(level):
+                u = _level_index(P, m, undo)
+                S.pc_usage[u] -= n
+                S.counters[ph, E_PC_UNCHARGES] += 1
+                _line_write(P, S, S.owner_pc, u, cpu, ph)
+            return False
+    return True
+
+
+@jit
+def page_counter_charge(P, S, m, n, cpu, ph):
+    """``page_counter_charge``: forced, no limit check."""
+    for level in range(P.depth):
+        c = _level_index(P, m, level)
+        S.pc_usage[c] += n
+        S.counters[ph, E_PC_CHARGES] += 1
+        _line_write(P, S, S.owner_pc, c, cpu, ph)
+
+
+@jit
+def page_counter_uncharge(P, S, m, n, cpu, ph):
+    """``page_counter_uncharge`` (``memcg_uncharge``): every level."""
+    for level in range(P.depth):
+        c = _level_index(P, m, level)
+        S.pc_usage[c] -= n
+        S.counters[ph, E_PC_UNCHARGES] += 1
+        _line_write(P, S, S.owner_pc, c, cpu, ph)
+
+
+@jit
+def _margin(P, S, m):
+    """``mem_cgroup_margin``: pages left below the tightest max on the path."""
+    best = np.int64(2**62)
+    for level in range(P.depth):
+        c = _level_index(P, m, level)
+        left = S.pc_max[c] - S.pc_usage[c]
+        if left < best:
+            best = left
+    return best
+
+
+# -- memcg stock: 7 slots of pre-charged pages per CPU ------------------------------
+# MODEL: the memcg stock's own local_trylock never fails here.
+
+@jit
+def consume_stock(P, S, cpu, m, n, ph):
+    if n <= MEMCG_CHARGE_BATCH:
+        for i in range(NR_MEMCG_STOCK):
+            if S.ms_memcg[cpu, i] == m:
+                if S.ms_pages[cpu, i] >= n:
+                    S.ms_pages[cpu, i] -= n
+                    S.counters[ph, E_MSTOCK_HITS] += 1
+                    return True
+                break
+    S.counters[ph, E_MSTOCK_MISSES] += 1
+    return False
+
+
+@jit
+def drain_stock_slot(P, S, cpu, i, ph):
+    S.counters[ph, E_MSTOCK_DRAINS] += 1
+    pages = S.ms_pages[cpu, i]
+    if pages > 0:
+        page_counter_uncharge(P, S, S.ms_memcg[cpu, i], pages, cpu, ph)
+    S.ms_memcg[cpu, i] = -1
+    S.ms_pages[cpu, i] = 0
+
+
+@jit
+def refill_stock(P, S, cpu, m, n, ph):
+    """``refill_stock``: park ``n`` pages; evict a random slot when all are taken."""
+    S.counters[ph, E_MSTOCK_REFILLS] += 1
+    if n > MEMCG_CHARGE_BATCH:
+        page_counter_uncharge(P, S, m, n, cpu, ph)
+        return
+    empty = -1
+    for i in range(NR_MEMCG_STOCK):
+        if S.ms_memcg[cpu, i] < 0 and empty < 0:
+            empty = i
+        if S.ms_memcg[cpu, i] == m:
+            S.ms_pages[cpu, i] += n
+            if S.ms_pages[cpu, i] > MEMCG_CHARGE_BATCH:
+                drain_stock_slot(P, S, cpu, i, ph)
+            return
+    if empty < 0:
+        e = S.misc[M_EVICT_SERIAL]
+        S.misc[M_EVICT_SERIAL] = e + 1
+        empty = draw_below(P.seed, S_EVICT, e, NR_MEMCG_STOCK)
+        drain_stock_slot(P, S, cpu, empty, ph)
+    S.ms_memcg[cpu, empty] = m
+    S.ms_pages[cpu, empty] = n
+
+
+# -- obj stock: pre-charged bytes and statistics accumulators per CPU ---------------
+
+@jit
+def stock_lock(P, S, cpu, ph):
+    """Take the obj stock's lock.  Returns False if the trylock failed.
+
+    Current kernels use ``local_trylock``, which fails when an interrupt on this CPU
+    re-entered the allocator; the ``upfront`` generation used an irq-save lock.
+    """
+    if P.strategy != ST_UPFRONT:
+        k = S.misc[M_TRYLOCK_SERIAL]
+        S.misc[M_TRYLOCK_SERIAL] = k + 1
+        if P.irq_prob > 0.0 and draw_u01(P.seed, S_IRQ, k) < P.irq_prob:
+            S.counters[ph, E_STOCK_LOCK_FAILURES] += 1
+            return False
+    S.counters[ph, E_STOCK_LOCKS] += 1
+    return True
+
+
+@jit
+def _flush_stat(P, S, m, pgdat, nbytes, cpu, ph):
+    """``mod_objcg_mlstate``: update the memcg's per-node statistic."""
+    S.stat[m, pgdat] += nbytes
+    S.counters[ph, E_STAT_FLUSHES] += 1
+    _line_write(P, S, S.owner_stat, m, cpu, ph)
+
+
+@jit
+def _nr_charged_add(P, S, m, nbytes, cpu, ph):
+    S.nr_charged[m] += nbytes
+    S.counters[ph, E_NR_CHARGED_ATOMICS] += 1
+    _line_write(P, S, S.owner_objcg, m, cpu, ph)
+
+
+@jit
+def drain_obj_stock(P, S, cpu, ph):
+    old = S.st_objcg[cpu]
+    if old < 0:
+        return
+    S.counters[ph, E_DRAINS] += 1
+    nbytes = S.st_bytes[cpu]
+    if nbytes > 0:
+        np_ = nbytes // PAGE_SIZE
+        if np_ > 0:
+            page_counter_uncharge(P, S, old, np_, cpu, ph)
+        _nr_charged_add(P, S, old, nbytes % PAGE_SIZE, cpu, ph)
+        S.st_bytes[cpu] = 0
+    for k in range(2):
+        if S.st_acc[cpu, k] != 0:
+            _flush_stat(P, S, old, S.st_pgdat[cpu], S.st_acc[cpu, k], cpu, ph)
+            S.st_acc[cpu, k] = 0
+    S.st_pgdat[cpu] = -1
+    S.st_objcg[cpu] = -1
+    S.objcg_refs[old] -= 1
+    S.counters[ph, E_OBJCG_REF_OPS] += 1
+
+
+@jit
+def _adopt(P, S, cpu, objcg, ph):
+    """Switch the stock to ``objcg``: drain, take a reference, pull the remainder."""
+    drain_obj_stock(P, S, cpu, ph)
+    S.objcg_refs[objcg] += 1
+    S.counters[ph, E_OBJCG_REF_OPS] += 1
+    if S.nr_charged[objcg] != 0:
+        S.st_bytes[cpu] = S.nr_charged[objcg]
+        S.nr_charged[objcg] = 0
+        S.counters[ph, E_NR_CHARGED_ATOMICS] += 1
+        _line_write(P, S, S.owner_objcg, objcg, cpu, ph)
+    else:
+        S.st_bytes[cpu] = 0
+    S.st_objcg[cpu] = objcg
+
+
+@jit
+def obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph):
+    # The kernel parks uncharged pages in the memcg stock (refill_stock).
+    refill_stock(P, S, cpu, objcg, np_, ph)
+
+
+@jit
+def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
+    """``__refill_obj_stock``; ``locked`` False means the trylock failed (no stock)."""
+    S.counters[ph, E_REFILLS] += 1
+    if not locked:
+        _nr_charged_add(P, S, objcg, nbytes % PAGE_SIZE, cpu, ph)
+        if nbytes >= PAGE_SIZE:
+            obj_cgroup_uncharge_pages(P, S, cpu, objcg, nbytes // PAGE_SIZE, ph)
+        return
+    if S.st_objcg[cpu] != objcg:
+        _adopt(P, S, cpu, objcg, ph)
+        allow_uncharge = True
+    S.st_bytes[cpu] += nbytes
+    if allow_uncharge and S.st_bytes[cpu] > PAGE_SIZE:
+        np_ = S.st_bytes[cpu] // PAGE_SIZE
+        S.st_bytes[cpu] = S.st_bytes[cpu] % PAGE_SIZE
+        obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph)
+
+
+@jit
+def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
+    """``__account_obj_stock``: batch per-node slab statistics in the stock."""
+    S.counters[ph, E_STAT_UPDATES] += 1
+    if not locked or S.st_objcg[cpu] != objcg:
+        _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph)
+        return
+    if S.st_pgdat[cpu] != pgdat:
+        for k in range(2):
+            if S.st_acc[cpu, k] != 0:
+                _flush_stat(P, S, objcg, S.st_pgdat[cpu], S.st_acc[cpu, k], cpu, ph)
+                S.st_acc[cpu, k] = 0
+        S.st_pgdat[cpu] = pgdat
+    k = 0 if P.reclaimable else 1
+    if S.st_acc[cpu, k] == 0:
+        S.st_acc[cpu, k] = nbytes
+    else:
+        S.st_acc[cpu, k] += nbytes
+        if abs(S.st_acc[cpu, k]) > PAGE_SIZE:
+            _flush_stat(P, S, objcg, pgdat, S.st_acc[cpu, k], cpu, ph)
+            S.st_acc[cpu, k] = 0
+
+
+@jit
+def mod_objcg_state(P, S, cpu, objcg, nbytes, pgdat, ph):
+    """The ``upfront`` generation's separate statistics update (one lock)."""
+    stock_lock(P, S, cpu, ph)
+    if S.st_objcg[cpu] != objcg:
+        _adopt(P, S, cpu, objcg, ph)
+    account_obj_stock(P, S, cpu, True, objcg, nbytes, pgdat, ph)
+
+
+@jit
+def drain_all_stock(P, S, m, ph):
+    """``drain_all_stock``. MODEL: immediate on every CPU (the kernel uses work items)."""
+    for c in range(P.cpus):
+        for i in range(NR_MEMCG_STOCK):
+            if S.ms_memcg[c, i] == m:
+                drain_stock_slot(P, S, c, i, ph)
+        if S.st_objcg[c] == m:
+            drain_obj_stock(P, S, c, ph)
+
+
+@jit
+def try_charge_memcg(P, S, cpu, m, n, ph):
+    """``try_charge_memcg`` for ``n`` pages; returns False on failure."""
+    batch = n
+    if P.gfp_allow_spin and n < MEMCG_CHARGE_BATCH:
+        batch = MEMCG_CHARGE_BATCH
+    drained = False
+    retries = P.reclaim_retries
+    while True:
+        if consume_stock(P, S, cpu, m, n, ph):
+            return True
+        if page_counter_try_charge(P, S, m, batch, cpu, ph):
+            if batch > n:
+                refill_stock(P, S, cpu, m, batch - n, ph)
+            return True
+        if batch > n:
+            batch = n
+            continue
+        if not P.gfp_allow_spin:
+            break
+        S.counters[ph, E_RECLAIMS] += 1
+        r = min(P.reclaim_pages, S.pagecache[m])
+        if r > 0:
+            S.pagecache[m] -= r
+            page_counter_uncharge(P, S, m, r, cpu, ph)
+        if _margin(P, S, m) >= n:
+            continue
+        if not drained:
+            drain_all_stock(P, S, m, ph)
+            drained = True
+            continue
+        if retries > 0:
+            retries -= 1
+            continue
+        break
+    if P.gfp_nofail:
+        page_counter_charge(P, S, m, n, cpu, ph)
+        S.counters[ph, E_FORCED_CHARGES] += 1
+        S.misc[M_FORCED] += 1
+        return True
+    S.counters[ph, E_CHARGE_FAILURES] += 1
+    return False
+
+
+@jit
+def charge_and_account(P, S, cpu, objcg, nbytes, pgdat, ph):
+    """``obj_cgroup_charge_account`` (current kernels): one lock on a stock hit, two on a miss."""
+    locked = stock_lock(P, S, cpu, ph)
+    if locked and S.st_objcg[cpu] == objcg and S.st_bytes[cpu] >= nbytes:
+        S.st_bytes[cpu] -= nbytes
+        S.counters[ph, E_CONSUME_HITS] += 1
+        account_obj_stock(P, S, cpu, True, objcg, nbytes, pgdat, ph)
+        return True
+    S.counters[ph, E_CONSUME_MISSES] += 1
+    np_ = (nbytes + PAGE_SIZE - 1) // PAGE_SIZE
+    if not try_charge_memcg(P, S, cpu, objcg, np_, ph):
+        return False
+    locked = stock_lock(P, S, cpu, ph)
+    rest = nbytes % PAGE_SIZE
+    if rest:
+        refill_obj_stock(P, S, cpu, locked, objcg, PAGE_SIZE - rest, False, ph)
+    account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph)
+    return True
+
+
+@jit
+def obj_cgroup_charge(P, S, cpu, objcg, nbytes, ph):
+    """``obj_cgroup_charge`` of the ``upfront`` generation (irq-save lock, never fails)."""
+    stock_lock(P, S, cpu, ph)
+    if S.st_objcg[cpu] == objcg and S.st_bytes[cpu] >= nbytes:
+        S.st_bytes[cpu] -= nbytes
+        S.counters[ph, E_CONSUME_HITS] += 1
+        return True
+    S.counters[ph, E_CONSUME_MISSES] += 1
+    np_ = (nbytes + PAGE_SIZE - 1) // PAGE_SIZE
+    if not try_charge_memcg(P, S, cpu, objcg, np_, ph):
+        return False
+    rest = nbytes % PAGE_SIZE
+    if rest:
+        stock_lock(P, S, cpu, ph)
+        refill_obj_stock(P, S, cpu, True, objcg, PAGE_SIZE - rest, False, ph)
+    return True

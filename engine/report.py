@@ -1,0 +1,106 @@
+"""The comparison table ``bulksim run`` prints: strategies side by side, per object,
+with each strategy's difference from mainline ``per_object``."""
+
+from __future__ import annotations
+
+import math
+
+# (column, label, scale): scale "call" divides by calls, "object" by objects, None = as is
+ROWS = [
+    ("hook_cycles_per_object", "hook cycles / object", None),
+    ("total_cycles_per_object", "end-to-end cycles / object", None),
+    ("hook_ns_per_object", "hook ns / object", None),
+    ("total_ns_per_object", "end-to-end ns / object", None),
+    ("runs", "charge runs / call", "call"),
+    ("pgdat_runs", "same-node runs in p[] / call", "call"),
+    ("hook_stock_locks", "hook stock locks / object", "object"),
+    ("stock_locks", "all stock locks / object", "object"),
+    ("stock_lock_failures", "trylock failures / object", "object"),
+    ("consume_hits", "obj-stock consume hits / object", "object"),
+    ("consume_misses", "obj-stock consume misses / object", "object"),
+    ("refills", "obj-stock refills / object", "object"),
+    ("drains", "obj-stock drains / object", "object"),
+    ("stat_updates", "stat updates / object", "object"),
+    ("hook_stat_flushes", "hook stat flushes / object", "object"),
+    ("stat_flushes", "all stat flushes / object", "object"),
+    ("virt_to_slab", "virt_to_slab / object", "object"),
+    ("obj_to_index", "obj_to_index / object", "object"),
+    ("objcg_ref_ops", "objcg ref ops / object", "object"),
+    ("page_counter_charges", "page-counter charges / object", "object"),
+    ("page_counter_uncharges", "page-counter uncharges / object", "object"),
+    ("memcg_stock_hits", "memcg-stock hits / object", "object"),
+    ("memcg_stock_misses", "memcg-stock misses / object", "object"),
+    ("nr_charged_atomics", "nr_charged_bytes atomics / object", "object"),
+    ("line_transfers_local", "cache-line transfers, same node / object", "object"),
+    ("line_transfers_remote", "cache-line transfers, other node / object", "object"),
+    ("exts_failures", "obj_exts failures", None),
+    ("charge_failures", "charge failures", None),
+    ("hook_failures", "failed calls", None),
+    ("sheaf_hits", "objects from sheaves / object", "object"),
+    ("slab_refill_objects", "objects from slabs / object", "object"),
+    ("remote_objects", "remote-node objects / object", "object"),
+]
+
+
+def _fmt(v: float) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if abs(v) >= 1000 or v == int(v):
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.3f}"
+
+
+def _pct(v: float, base: float) -> str:
+    if base == 0:
+        return "" if v == 0 else "(new)"
+    p = 100.0 * (v - base) / base
+    return f"({p:+.1f}%)" if abs(p) >= 0.05 else "(=)"
+
+
+def comparison_text(table) -> str:
+    """Render a summary table (``pyarrow.Table``) as aligned text."""
+    rows = table.to_pylist()
+    if not rows:
+        return "(no strategies)"
+    first = rows[0]
+    head = (f"scenario {first['scenario']}, profile {first['profile']}, seed {first['seed']}: "
+            f"{first['calls']:,} calls, {first['objects']:,} objects")
+    names = [r["strategy"] for r in rows]
+    base = next((r for r in rows if r["strategy"] == "per_object"), None)
+    out = [["metric"] + names]
+    for col, label, scale in ROWS:
+        line = [label]
+        vals = []
+        for r in rows:
+            v = float(r[col])
+            if scale == "call":
+                v /= max(r["calls"], 1)
+            elif scale == "object":
+                v /= max(r["objects"], 1)
+            vals.append(v)
+        if all(v == 0 for v in vals) and col not in ("hook_failures",):
+            continue
+        for r, v in zip(rows, vals):
+            cell = _fmt(v)
+            if base is not None and r is not base:
+                b = float(base[col])
+                if scale == "call":
+                    b /= max(base["calls"], 1)
+                elif scale == "object":
+                    b /= max(base["objects"], 1)
+                cell += " " + _pct(v, b)
+            line.append(cell)
+        out.append(line)
+    widths = [max(len(row[i]) for row in out) for i in range(len(out[0]))]
+    text = [head, ""]
+    for k, row in enumerate(out):
+        text.append("  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
+                              for i, c in enumerate(row)))
+        if k == 0:
+            text.append("  ".join("-" * w for w in widths))
+    if base is not None:
+        text.append("")
+        text.append("(+x%) = difference from per_object, the mainline hook; lower is cheaper.")
+    return "\n".join(text)

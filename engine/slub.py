@@ -1,0 +1,246 @@
+"""The SLUB model with per-CPU sheaves: filling ``p[]`` and freeing objects
+(docs/model.md §4 and §7, mm/slub.c).
+
+An object is a *handle* ``slab * objs_per_slab + index``.  Slabs live in
+driver-owned arrays; a slab id is reused once its slab is discarded.
+"""
+
+from __future__ import annotations
+
+from ._jit import jit
+from .events import (
+    E_BARN_FETCHES, E_BARN_PUTS, E_NEW_SLABS, E_REMOTE_FREES, E_SHEAF_FLUSHES,
+    E_SHEAF_HITS, E_SHEAF_SWAPS, E_SLAB_DISCARDS, E_SLAB_REFILL_OBJECTS,
+)
+from .rng import S_EXTS_CREATE, S_REMOTE, draw_u01
+from .state import (
+    ERR_SLAB_TABLE_FULL, M_ERROR, M_FREE_IDS, M_NEW_SLAB_SERIAL, M_NEXT_SLAB_ID,
+)
+
+
+# -- the slab table and the per-node partial lists -----------------------------------
+
+@jit
+def _new_slab_id(P, S):
+    if S.misc[M_FREE_IDS] > 0:
+        S.misc[M_FREE_IDS] -= 1
+        return S.free_ids[S.misc[M_FREE_IDS]]
+    sid = S.misc[M_NEXT_SLAB_ID]
+    if sid >= P.slab_cap:
+        S.misc[M_ERROR] = ERR_SLAB_TABLE_FULL
+        return -1
+    S.misc[M_NEXT_SLAB_ID] = sid + 1
+    return sid
+
+
+@jit
+def _partial_remove(S, sid):
+    node = S.slab_node[sid]
+    prv = S.part_prev[sid]
+    nxt = S.part_next[sid]
+    if prv >= 0:
+        S.part_next[prv] = nxt
+    else:
+        S.part_head[node] = nxt
+    if nxt >= 0:
+        S.part_prev[nxt] = prv
+    else:
+        S.part_tail[node] = prv
+    S.part_prev[sid] = -1
+    S.part_next[sid] = -1
+    S.slab_on_partial[sid] = 0
+
+
+@jit
+def _partial_add_head(S, sid):
+    node = S.slab_node[sid]
+    head = S.part_head[node]
+    S.part_prev[sid] = -1
+    S.part_next[sid] = head
+    if head >= 0:
+        S.part_prev[head] = sid
+    else:
+        S.part_tail[node] = sid
+    S.part_head[node] = sid
+    S.slab_on_partial[sid] = 1
+
+
+@jit
+def _partial_add_tail(S, sid):
+    node = S.slab_node[sid]
+    tail = S.part_tail[node]
+    S.part_next[sid] = -1
+    S.part_prev[sid] = tail
+    if tail >= 0:
+        S.part_next[tail] = sid
+    else:
+        S.part_head[node] = sid
+    S.part_tail[node] = sid
+    S.slab_on_partial[sid] = 1
+
+
+@jit
+def new_slab(P, S, node, ph):
+    """``allocate_slab``: a fresh slab whose objects come out in index order."""
+    sid = _new_slab_id(P, S)
+    if sid < 0:
+        return -1
+    S.counters[ph, E_NEW_SLABS] += 1
+    serial = S.misc[M_NEW_SLAB_SERIAL]
+    S.misc[M_NEW_SLAB_SERIAL] = serial + 1
+    S.slab_node[sid] = node
+    S.slab_kfence[sid] = 0
+    S.slab_exts[sid] = 1 if draw_u01(P.seed, S_EXTS_CREATE, serial) < P.exts_at_creation else 0
+    n = P.objs_per_slab
+    for k in range(n):
+        S.slab_free[sid, k] = n - 1 - k  # top of the stack is index 0
+    S.slab_nfree[sid] = n
+    return sid
+
+
+@jit
+def new_kfence_slab(P, S):
+    """A KFENCE object: its own one-object slab on node 0 with obj_exts."""
+    sid = _new_slab_id(P, S)
+    if sid < 0:
+        return -1
+    S.slab_node[sid] = 0
+    S.slab_kfence[sid] = 1
+    S.slab_exts[sid] = 1
+    S.slab_nfree[sid] = 0
+    return sid
+
+
+@jit
+def _discard_slab(P, S, sid, ph):
+    S.counters[ph, E_SLAB_DISCARDS] += 1
+    S.free_ids[S.misc[M_FREE_IDS]] = sid
+    S.misc[M_FREE_IDS] += 1
+
+
+@jit
+def free_to_slab(P, S, handle, ph):
+    """Return an object to its slab (``__slab_free``)."""
+    sid = handle // P.objs_per_slab
+    if S.slab_kfence[sid]:
+        # Back to the KFENCE pool: the id is reused, no slab_discards (nor new_slabs).
+        S.free_ids[S.misc[M_FREE_IDS]] = sid
+        S.misc[M_FREE_IDS] += 1
+        return
+    S.slab_free[sid, S.slab_nfree[sid]] = handle % P.objs_per_slab
+    S.slab_nfree[sid] += 1
+    if S.slab_nfree[sid] == 1:
+        _partial_add_tail(S, sid)
+    if S.slab_nfree[sid] == P.objs_per_slab:
+        # MODEL: discard a free slab at once (the kernel keeps min_partial of them).
+        if S.slab_on_partial[sid]:
+            _partial_remove(S, sid)
+        _discard_slab(P, S, sid, ph)
+
+
+# -- allocation -------------------------------------------------------------------
+
+@jit
+def fill_from_sheaves_and_slabs(P, S, c, cpu, need, out, ph):
+    """Put ``need`` objects into ``out[0:need]`` (``alloc_from_pcs_bulk`` then the
+    slab refill).  Returns False on a slab-table capacity error."""
+    node = S.node_of[cpu]
+    got = 0
+    while got < need:
+        main = S.sh_main[cpu]
+        size = S.sh_size[cpu, main]
+        if size > 0:
+            b = min(need - got, size)
+            base = size - b
+            for k in range(b):
+                out[got + k] = S.sh_objs[cpu, main, base + k]
+            S.sh_size[cpu, main] = base
+            S.counters[ph, E_SHEAF_HITS] += b
+            got += b
+            continue
+        spare = 1 - main
+        if S.sh_size[cpu, spare] > 0:
+            S.sh_main[cpu] = spare
+            S.counters[ph, E_SHEAF_SWAPS] += 1
+            continue
+        nb = S.barn_count[node]
+        if nb > 0:
+            nb -= 1
+            bsize = S.barn_size[node, nb]
+            for k in range(bsize):
+                S.sh_objs[cpu, main, k] = S.barn_objs[node, nb, k]
+            S.sh_size[cpu, main] = bsize
+            S.barn_count[node] = nb
+            S.counters[ph, E_BARN_FETCHES] += 1
+            continue
+        break
+    step = 0
+    while got < need:
+        sid = S.part_head[node]
+        if sid < 0:
+            if P.nodes > 1 and draw_u01(P.seed, S_REMOTE, c * 65536 + step) < P.remote_prob:
+                for d in range(1, P.nodes):
+                    other = (node + d) % P.nodes
+                    if S.part_head[other] >= 0:
+                        sid = S.part_head[other]
+                        break
+            if sid < 0:
+                sid = new_slab(P, S, node, ph)
+                if sid < 0:
+                    return False
+                _partial_add_head(S, sid)
+        while got < need and S.slab_nfree[sid] > 0:
+            S.slab_nfree[sid] -= 1
+            out[got] = sid * P.objs_per_slab + S.slab_free[sid, S.slab_nfree[sid]]
+            got += 1
+            S.counters[ph, E_SLAB_REFILL_OBJECTS] += 1
+        if S.slab_nfree[sid] == 0:
+            _partial_remove(S, sid)
+        step += 1
+    return True
+
+
+# -- freeing ----------------------------------------------------------------------
+
+@jit
+def _flush_sheaf(P, S, cpu, which, ph):
+    """``sheaf_flush_unused``: every object back to its slab, in array order."""
+    for k in range(S.sh_size[cpu, which]):
+        free_to_slab(P, S, S.sh_objs[cpu, which, k], ph)
+    S.sh_size[cpu, which] = 0
+
+
+@jit
+def slab_free_object(P, S, cpu, handle, kfence, ph):
+    """``slab_free``: local objects go to the CPU's main sheaf, remote ones to their slab."""
+    if kfence:
+        free_to_slab(P, S, handle, ph)
+        return
+    node = S.node_of[cpu]
+    sid = handle // P.objs_per_slab
+    if S.slab_node[sid] != node:
+        S.counters[ph, E_REMOTE_FREES] += 1
+        free_to_slab(P, S, handle, ph)
+        return
+    main = S.sh_main[cpu]
+    if S.sh_size[cpu, main] == P.sheaf_cap:
+        spare = 1 - main
+        if S.sh_size[cpu, spare] == 0:
+            S.sh_main[cpu] = spare
+            S.counters[ph, E_SHEAF_SWAPS] += 1
+        elif S.barn_count[node] < P.barn_max:
+            nb = S.barn_count[node]
+            for k in range(P.sheaf_cap):
+                S.barn_objs[node, nb, k] = S.sh_objs[cpu, main, k]
+            S.barn_size[node, nb] = P.sheaf_cap
+            S.barn_count[node] = nb + 1
+            S.sh_size[cpu, main] = 0
+            S.counters[ph, E_BARN_PUTS] += 1
+        else:
+            # Barn full: flush the (full) spare, the full main becomes the spare.
+            S.counters[ph, E_SHEAF_FLUSHES] += 1
+            _flush_sheaf(P, S, cpu, spare, ph)
+            S.sh_main[cpu] = spare
+        main = S.sh_main[cpu]
+    S.sh_objs[cpu, main, S.sh_size[cpu, main]] = handle
+    S.sh_size[cpu, main] += 1

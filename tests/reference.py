@@ -1,0 +1,1008 @@
+"""Independent pure-Python reference model of docs/model.md.
+
+A slow, plainly written simulation of ``kmem_cache_alloc_bulk()`` with per-CPU
+sheaves (mm/slub.c) followed by the memcg post-alloc hook (mm/memcontrol.c) in
+four strategies, and of the free path.  It is written from docs/model.md alone
+(engine/ is not consulted, apart from the event and phase names in
+``engine.events``) so that the tests can demand that the Numba engine and this
+model agree exactly.
+
+Public API: :func:`simulate_reference`.
+
+Points where docs/model.md leaves a choice open are marked ``# AMBIGUITY:``;
+deliberate divergences from the kernel that model.md itself makes are marked
+``# MODEL:``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import deque
+
+try:
+    from engine.events import EVENTS, PHASES, RUN_HIST_BUCKETS
+except ImportError:  # run as a script: python tests/reference.py
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from engine.events import EVENTS, PHASES, RUN_HIST_BUCKETS
+
+PAGE_SIZE = 4096
+MEMCG_CHARGE_BATCH = 64
+NR_MEMCG_STOCK = 7
+INT_MAX = 2**31 - 1
+
+_EV = {name: i for i, name in enumerate(EVENTS)}
+_PH = {name: i for i, name in enumerate(PHASES)}
+STRATEGIES = ("per_object", "batched_v1", "batched", "upfront")
+
+# ---------------------------------------------------------------------------
+# 1. Random numbers: splitmix64, counter based (model.md section 1)
+# ---------------------------------------------------------------------------
+M64 = 2**64 - 1
+GOLDEN = 0x9E3779B97F4A7C15
+
+S_CPU, S_SWITCH, S_MEMCG, S_SIZE, S_KFENCE, S_KFENCE_POS, S_REMOTE = 1, 2, 3, 4, 5, 6, 7
+S_EXTS_CREATE, S_EXTS_FAIL, S_FREE_CPU, S_FREE_OTHER, S_EVICT, S_IRQ = 8, 9, 10, 11, 12, 13
+
+
+def mix64(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def draw_u64(seed: int, stream: int, index: int) -> int:
+    h = mix64((seed + GOLDEN * (stream + 1)) & M64)
+    return mix64((h + GOLDEN * (index + 1)) & M64)
+
+
+def draw_u01(seed: int, stream: int, index: int) -> float:
+    return (draw_u64(seed, stream, index) >> 11) * 2.0**-53
+
+
+def draw_below(seed: int, stream: int, index: int, n: int) -> int:
+    return draw_u64(seed, stream, index) % n
+
+
+# ---------------------------------------------------------------------------
+# The machine's pieces (model.md section 2)
+# ---------------------------------------------------------------------------
+class Slab:
+    """struct slab: one node, a free list (a stack popped from the end), obj_exts."""
+
+    __slots__ = ("sid", "node", "nobjs", "free", "has_exts", "kfence")
+
+    def __init__(self, sid, node, nobjs, has_exts, kfence=False):
+        self.sid, self.node, self.nobjs = sid, node, nobjs
+        # [n-1, ..., 1, 0]: a fresh slab hands out objects 0, 1, 2, ... in order.
+        self.free = [] if kfence else list(range(nobjs - 1, -1, -1))
+        self.has_exts, self.kfence = has_exts, kfence
+
+
+class Obj:
+    """One entry of p[] and of the live FIFO (objcg -1: none; cpu: allocating CPU)."""
+
+    __slots__ = ("slab", "idx", "node", "objcg", "cpu")
+
+    def __init__(self, slab, idx, node):
+        self.slab, self.idx, self.node, self.objcg, self.cpu = slab, idx, node, -1, -1
+
+
+class ObjStock:
+    """struct obj_stock_pcp (acc_r / acc_u: nr_slab_(un)reclaimable_b)."""
+
+    __slots__ = ("objcg", "nr_bytes", "pgdat", "acc_r", "acc_u")
+
+    def __init__(self):
+        self.objcg, self.nr_bytes, self.pgdat, self.acc_r, self.acc_u = -1, 0, -1, 0, 0
+
+
+class MemcgStock:
+    """struct memcg_stock_pcp: NR_MEMCG_STOCK slots of (memcg, nr_pages)."""
+
+    def __init__(self):
+        self.memcg = [-1] * NR_MEMCG_STOCK
+        self.pages = [0] * NR_MEMCG_STOCK
+
+
+class PageCounter:
+    """struct page_counter: usage, max (0 = unlimited), failcnt."""
+
+    __slots__ = ("usage", "max", "failcnt")
+
+    def __init__(self, limit):
+        self.usage, self.max, self.failcnt = 0, limit, 0
+
+
+class Sheaves:
+    """struct slub_percpu_sheaves: main and spare sheaf, lists of (slab, idx)."""
+
+    def __init__(self):
+        self.main, self.spare = [], []
+
+
+# ---------------------------------------------------------------------------
+# The simulation
+# ---------------------------------------------------------------------------
+class Sim:
+    def __init__(self, params: dict, strategy: str, seed: int, trace):
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {strategy!r}")
+        P = params
+        self.strategy, self.trace, self.seed = strategy, trace, int(seed)
+        self.current_gen = strategy != "upfront"  # trylock generation
+        for k in ("cpus", "nodes", "memcgs", "depth", "reclaim_pages", "reclaim_retries",
+                  "objs_per_slab", "sheaf_capacity", "barn_max_full", "bulk_size",
+                  "live_objects", "run_cap_bytes"):
+            setattr(self, k, int(P[k]))
+        for k in ("remote_prob", "kfence_prob", "exts_at_creation", "exts_fail_prob",
+                  "remote_free_prob"):
+            setattr(self, k, float(P[k]))
+        self.switch_prob = float(P["cgroup_switch_prob"])
+        self.irq_prob = float(P["irq_reentry_prob"])
+        self.reclaimable, self.get_many = bool(P["reclaimable"]), bool(P["get_many"])
+        self.nofail, self.allow_spin = bool(P["gfp_nofail"]), bool(P["gfp_allow_spin"])
+        self.bulk_uniform = P["bulk_dist"] == "uniform"
+        self.ofs = int(P["object_size"]) + 8  # obj_full_size()
+
+        self.counters = [[0] * len(EVENTS) for _ in PHASES]
+        self.run_hist = [0] * RUN_HIST_BUCKETS
+        self.phase = _PH["slab_alloc"]
+
+        # Page counters: leaf m at index m, ancestor level l at memcgs + l - 1.
+        leaf_max = int(P["memcg_max_pages"])
+        anc_max = int(P["ancestor_max_pages"])
+        self.pcs = [PageCounter(leaf_max) for _ in range(self.memcgs)]
+        self.pcs += [PageCounter(anc_max) for _ in range(self.depth - 1)]
+        self.pc_owner = [-1] * len(self.pcs)
+        self.levels = [[m] + [self.memcgs + l for l in range(self.depth - 1)]
+                       for m in range(self.memcgs)]
+        # AMBIGUITY: the pre-charged page cache counts no events and writes no
+        # cache line (owners stay -1): it predates the run.
+        pagecache = int(P["pagecache_pages"])
+        self.pagecache = [pagecache] * self.memcgs
+        for m in range(self.memcgs):
+            for li in self.levels[m]:
+                self.pcs[li].usage += pagecache
+
+        self.task_memcg = [k % self.memcgs for k in range(self.cpus)]
+        self.ostock = [ObjStock() for _ in range(self.cpus)]
+        self.mstock = [MemcgStock() for _ in range(self.cpus)]
+        self.objcg_refs = [0] * self.memcgs
+        self.nr_charged_bytes = [0] * self.memcgs
+        self.owner_objcg = [-1] * self.memcgs  # line of objcg->nr_charged_bytes
+        self.owner_stat = [-1] * self.memcgs   # line of the memcg's node stats
+        self.stat = [[0] * self.nodes for _ in range(self.memcgs)]
+        self.forced = 0
+
+        # SLUB state
+        self.sheaves = [Sheaves() for _ in range(self.cpus)]
+        self.barn = [[] for _ in range(self.nodes)]      # full sheaves, stack
+        self.partial = [[] for _ in range(self.nodes)]   # slab ids, head = [0]
+        self.slabs = {}                                  # id -> Slab
+        self.free_ids = []                               # discarded ids, stack
+        self.next_id = 0
+
+        self.live = deque()
+        # Run-wide serials (model.md section 1): used, then incremented.
+        self.newslab_serial = self.free_serial = self.evict_serial = self.trylock_serial = 0
+
+        if trace is not None:
+            # A slab's obj_exts state comes from its first appearance (section 8).
+            for call in trace:
+                for ent in call["objects"]:
+                    sid, node, has_exts = _trace_entry(ent)
+                    if sid not in self.slabs:
+                        self.slabs[sid] = Slab(sid, node, 0, bool(has_exts))
+
+    # -- bookkeeping ---------------------------------------------------------
+    def count(self, ev, n=1):
+        self.counters[self.phase][_EV[ev]] += n
+
+    def node_of(self, cpu):
+        return cpu * self.nodes // self.cpus
+
+    def line_write(self, owners, i, cpu):
+        """A write to a shared cache line: count a transfer if another CPU owned it."""
+        old = owners[i]
+        if old != cpu:
+            if old >= 0:
+                if self.node_of(old) == self.node_of(cpu):
+                    self.count("line_transfers_local")
+                else:
+                    self.count("line_transfers_remote")
+            owners[i] = cpu
+
+    # -- page counters (mm/page_counter.c) -------------------------------------
+    def pc_try_charge(self, cpu, m, n):
+        """page_counter_try_charge(): walk leaf -> ancestors, undo on overflow."""
+        levels = self.levels[m]
+        for k, li in enumerate(levels):
+            pc = self.pcs[li]
+            pc.usage += n
+            self.count("page_counter_charges")
+            self.line_write(self.pc_owner, li, cpu)
+            if pc.max and pc.usage > pc.max:
+                pc.usage -= n
+                self.count("page_counter_uncharges")
+                self.line_write(self.pc_owner, li, cpu)
+                pc.failcnt += 1
+                self.count("page_counter_failcnt")
+                for lj in levels[:k]:  # page_counter_cancel() the levels below
+                    self.pcs[lj].usage -= n
+                    self.count("page_counter_uncharges")
+                    self.line_write(self.pc_owner, lj, cpu)
+                return False
+        return True
+
+    def pc_force_charge(self, cpu, m, n):
+        """page_counter_charge() under __GFP_NOFAIL (try_charge_memcg 'force:')."""
+        for li in self.levels[m]:
+            self.pcs[li].usage += n
+            self.count("page_counter_charges")
+            self.line_write(self.pc_owner, li, cpu)
+        self.count("forced_charges")
+        self.forced += 1
+
+    def pc_uncharge(self, cpu, m, n):
+        """page_counter_uncharge() (memcg_uncharge())."""
+        for li in self.levels[m]:
+            self.pcs[li].usage -= n
+            self.count("page_counter_uncharges")
+            self.line_write(self.pc_owner, li, cpu)
+
+    def margin(self, m):
+        """mem_cgroup_margin(), over every limited level of m (inf if none)."""
+        rooms = [self.pcs[li].max - self.pcs[li].usage for li in self.levels[m] if self.pcs[li].max]
+        return min(rooms) if rooms else float("inf")
+
+    # -- memcg stock (consume_stock / refill_stock / drain_stock) --------------
+    # MODEL: the memcg stock's lock never fails.
+    def consume_stock(self, cpu, m, n):
+        ms = self.mstock[cpu]
+        if n <= MEMCG_CHARGE_BATCH:
+            for i in range(NR_MEMCG_STOCK):
+                if ms.memcg[i] == m:
+                    if ms.pages[i] >= n:
+                        ms.pages[i] -= n
+                        self.count("memcg_stock_hits")
+                        return True
+                    break  # only the first slot caching m is looked at
+        # AMBIGUITY: a slot emptied by consume keeps caching m with 0 pages (as
+        # the kernel's consume_stock() does); it only becomes (-1, 0) in
+        # drain_slot().
+        self.count("memcg_stock_misses")
+        return False
+
+    def drain_slot(self, cpu, i):
+        """drain_stock(stock, i); cpu is the CPU that owns (and drains) the stock."""
+        ms = self.mstock[cpu]
+        self.count("memcg_stock_drains")
+        if ms.pages[i]:
+            self.pc_uncharge(cpu, ms.memcg[i], ms.pages[i])
+        ms.memcg[i] = -1
+        ms.pages[i] = 0
+
+    def refill_stock(self, cpu, m, n):
+        self.count("memcg_stock_refills")
+        if n > MEMCG_CHARGE_BATCH:
+            self.pc_uncharge(cpu, m, n)
+            return
+        ms = self.mstock[cpu]
+        empty = -1
+        for i in range(NR_MEMCG_STOCK):
+            if ms.memcg[i] == -1 and empty < 0:
+                empty = i
+            if ms.memcg[i] == m:
+                ms.pages[i] += n
+                if ms.pages[i] > MEMCG_CHARGE_BATCH:
+                    self.drain_slot(cpu, i)
+                return
+        i = empty
+        if i < 0:
+            i = draw_below(self.seed, S_EVICT, self.evict_serial, NR_MEMCG_STOCK)
+            self.evict_serial += 1
+            self.drain_slot(cpu, i)
+        ms.memcg[i] = m
+        ms.pages[i] = n
+
+    def drain_all_stock(self, cpu, m):
+        """drain_all_stock(): MODEL: done at once instead of via work items."""
+        for k in range(self.cpus):
+            # AMBIGUITY: the writer of the drained stocks' cache lines is the
+            # stock's own CPU k (the kernel runs drain_local_memcg_stock() /
+            # drain_local_obj_stock() on CPU k via schedule_work_on()), not the
+            # charging CPU.
+            ms = self.mstock[k]
+            for i in range(NR_MEMCG_STOCK):
+                if ms.memcg[i] == m:
+                    self.drain_slot(k, i)
+            if self.ostock[k].objcg == m:
+                self.drain(k)
+
+    def try_charge_memcg(self, cpu, m, n):
+        """try_charge_memcg() for n pages; True on success."""
+        batch = max(MEMCG_CHARGE_BATCH, n) if self.allow_spin else n
+        drained = False
+        retries = self.reclaim_retries
+        while True:
+            if self.consume_stock(cpu, m, n):
+                return True
+            if self.pc_try_charge(cpu, m, batch):
+                if batch > n:
+                    self.refill_stock(cpu, m, batch - n)
+                return True
+            if batch > n:
+                batch = n
+                continue
+            if not self.allow_spin:
+                break
+            # try_to_free_mem_cgroup_pages(): reclaim page cache.
+            self.count("reclaims")
+            r = min(self.reclaim_pages, self.pagecache[m])
+            if r:
+                self.pagecache[m] -= r
+                self.pc_uncharge(cpu, m, r)
+            if self.margin(m) >= n:
+                continue
+            if not drained:
+                self.drain_all_stock(cpu, m)
+                drained = True
+                continue
+            if retries > 0:
+                retries -= 1
+                continue
+            break
+        # nomem:
+        if self.nofail:
+            self.pc_force_charge(cpu, m, n)
+            return True
+        self.count("charge_failures")
+        return False
+
+    # -- obj stock (drain_obj_stock, refill_obj_stock, __account_obj_stock) ----
+    def lock(self, cpu):
+        """local_trylock(&obj_stock.lock) (current) / local_lock_irqsave (upfront)."""
+        if self.current_gen:
+            s = self.trylock_serial
+            self.trylock_serial += 1
+            if draw_u01(self.seed, S_IRQ, s) < self.irq_prob:
+                self.count("stock_lock_failures")
+                return False
+        self.count("stock_locks")
+        return True
+
+    def ncb_add(self, cpu, m, nbytes):
+        """atomic_add(nbytes, &objcg->nr_charged_bytes)."""
+        self.nr_charged_bytes[m] += nbytes
+        self.count("nr_charged_atomics")
+        self.line_write(self.owner_objcg, m, cpu)
+
+    def stat_flush(self, cpu, m, pgdat, nbytes):
+        """mod_objcg_mlstate(): write the memcg's per-node slab statistic."""
+        self.count("stat_flushes")
+        self.stat[m][pgdat] += nbytes
+        self.line_write(self.owner_stat, m, cpu)
+
+    def flush_accs(self, cpu, st):
+        if st.acc_r:
+            self.stat_flush(cpu, st.objcg, st.pgdat, st.acc_r)
+            st.acc_r = 0
+        if st.acc_u:
+            self.stat_flush(cpu, st.objcg, st.pgdat, st.acc_u)
+            st.acc_u = 0
+
+    def drain(self, cpu):
+        """drain_obj_stock()."""
+        st = self.ostock[cpu]
+        old = st.objcg
+        if old < 0:
+            return
+        self.count("drains")
+        if st.nr_bytes > 0:
+            np_, rest = divmod(st.nr_bytes, PAGE_SIZE)
+            if np_:
+                self.pc_uncharge(cpu, old, np_)  # memcg_uncharge(), not the stock
+            self.ncb_add(cpu, old, rest)          # even when rest == 0
+            st.nr_bytes = 0
+        self.flush_accs(cpu, st)
+        st.pgdat = -1
+        st.objcg = -1
+        self.objcg_refs[old] -= 1               # obj_cgroup_put(old)
+        self.count("objcg_ref_ops")
+
+    def adopt(self, cpu, objcg):
+        """The 'cached_objcg != objcg' block of refill_obj_stock()/mod_objcg_state()."""
+        self.drain(cpu)
+        st = self.ostock[cpu]
+        self.objcg_refs[objcg] += 1              # obj_cgroup_get()
+        self.count("objcg_ref_ops")
+        if self.nr_charged_bytes[objcg]:
+            st.nr_bytes = self.nr_charged_bytes[objcg]  # atomic_xchg(.., 0)
+            self.nr_charged_bytes[objcg] = 0
+            self.count("nr_charged_atomics")
+            self.line_write(self.owner_objcg, objcg, cpu)
+        else:
+            st.nr_bytes = 0
+        st.objcg = objcg
+
+    def consume(self, cpu, objcg, n):
+        """consume_obj_stock() (lock already taken)."""
+        st = self.ostock[cpu]
+        if st.objcg == objcg and st.nr_bytes >= n:
+            st.nr_bytes -= n
+            return True
+        return False
+
+    def uncharge_pages(self, cpu, objcg, np_):
+        """obj_cgroup_uncharge_pages(): park the pages in the memcg stock."""
+        self.refill_stock(cpu, objcg, np_)
+
+    def refill(self, cpu, locked, objcg, n, allow_uncharge):
+        """refill_obj_stock() without its accounting part."""
+        self.count("refills")
+        if not locked:
+            np_, rest = divmod(n, PAGE_SIZE)
+            self.ncb_add(cpu, objcg, rest)
+            if np_:
+                self.uncharge_pages(cpu, objcg, np_)
+            return
+        st = self.ostock[cpu]
+        if st.objcg != objcg:
+            self.adopt(cpu, objcg)
+            allow_uncharge = True
+        st.nr_bytes += n
+        if allow_uncharge and st.nr_bytes > PAGE_SIZE:
+            np_ = st.nr_bytes // PAGE_SIZE
+            st.nr_bytes %= PAGE_SIZE
+            self.uncharge_pages(cpu, objcg, np_)
+
+    def account(self, cpu, locked, objcg, nbytes, pgdat):
+        """__account_obj_stock(), or mod_objcg_mlstate() directly without a stock."""
+        self.count("stat_updates")
+        st = self.ostock[cpu]
+        if not locked or st.objcg != objcg:
+            # AMBIGUITY: a direct update counts as a flush (stat_flushes += 1
+            # and a write of the memcg's stat line), like every other write of
+            # stat[] - it is the same mod_objcg_mlstate() call in the kernel.
+            self.stat_flush(cpu, objcg, pgdat, nbytes)
+            return
+        if st.pgdat != pgdat:
+            self.flush_accs(cpu, st)
+            st.pgdat = pgdat
+        acc = st.acc_r if self.reclaimable else st.acc_u
+        if acc == 0:
+            acc = nbytes
+        else:
+            acc += nbytes
+            if abs(acc) > PAGE_SIZE:
+                self.stat_flush(cpu, objcg, pgdat, acc)
+                acc = 0
+        if self.reclaimable:
+            st.acc_r = acc
+        else:
+            st.acc_u = acc
+
+    def charge_and_account(self, cpu, objcg, nbytes, pgdat):
+        """obj_cgroup_charge_account() (current generation)."""
+        locked = self.lock(cpu)
+        if locked and self.consume(cpu, objcg, nbytes):
+            self.count("consume_hits")
+            self.account(cpu, True, objcg, nbytes, pgdat)
+            return True
+        self.count("consume_misses")
+        np_ = -(-nbytes // PAGE_SIZE)
+        if not self.try_charge_memcg(cpu, objcg, np_):
+            return False
+        locked = self.lock(cpu)
+        if nbytes % PAGE_SIZE:
+            self.refill(cpu, locked, objcg, PAGE_SIZE - nbytes % PAGE_SIZE, False)
+        self.account(cpu, locked, objcg, nbytes, pgdat)
+        return True
+
+    # -- hook helpers ----------------------------------------------------------
+    def find_slab(self, o):
+        """virt_to_slab()."""
+        self.count("virt_to_slab")
+        return self.slabs[o.slab]
+
+    def ensure_exts(self, c, j, slab):
+        """slab_obj_exts(slab) || !alloc_slab_obj_exts(slab, ...)."""
+        if slab.has_exts:
+            return True
+        self.count("exts_allocs")
+        if draw_u01(self.seed, S_EXTS_FAIL, c * 65536 + j) < self.exts_fail_prob:
+            self.count("exts_failures")
+            return False
+        slab.has_exts = True
+        return True
+
+    def assign(self, o, objcg, ref_op=True):
+        """obj_to_index(); obj_cgroup_get(); slab_obj_exts(slab)[off].objcg = objcg."""
+        self.count("obj_to_index")
+        if ref_op:
+            self.count("objcg_ref_ops")
+        self.objcg_refs[objcg] += 1
+        self.count("assigns")
+        o.objcg = objcg
+
+    def count_run(self, n):
+        self.count("runs")
+        self.run_hist[min(n, RUN_HIST_BUCKETS) - 1] += 1
+
+    # -- 6. the hook strategies (__memcg_slab_post_alloc_hook) ----------------
+    def hook_per_object(self, c, cpu, objcg, p):
+        for j, o in enumerate(p):
+            slab = self.find_slab(o)
+            if not self.ensure_exts(c, j, slab):
+                self.count("exts_skipped")
+                continue
+            self.count_run(1)
+            if not self.charge_and_account(cpu, objcg, self.ofs, o.node):
+                return False
+            self.assign(o, objcg)
+        return True
+
+    def hook_batched_v1(self, c, cpu, objcg, p):
+        size = len(p)
+        # AMBIGUITY: get_many only changes the batched strategy (SPEC.md section
+        # 5 table); batched_v1 / per_object / upfront take one ref per object.
+        i = 0
+        while i < size:
+            slab = self.find_slab(p[i])
+            if not self.ensure_exts(c, i, slab):
+                self.count("exts_skipped")
+                i += 1
+                continue
+            # The cap quirk: an absolute index compared with a count.
+            cap = min(self.run_cap_bytes // self.ofs, size)
+            j = i + 1
+            skip_next = False
+            while j < cap:
+                sj = self.find_slab(p[j])
+                if p[j].node != p[i].node:
+                    break
+                if not self.ensure_exts(c, j, sj):
+                    skip_next = True
+                    break
+                j += 1
+            L = j - i
+            self.count_run(L)
+            if not self.charge_and_account(cpu, objcg, L * self.ofs, p[i].node):
+                return False
+            for k in range(i, j):
+                self.find_slab(p[k])  # slab = virt_to_slab(p[i + j]) again
+                self.assign(p[k], objcg)
+            i += L
+            if skip_next:
+                # AMBIGUITY: the marked object counts exts_skipped when it is
+                # stepped over (after the run), so not at all if the charge failed.
+                self.count("exts_skipped")
+                i += 1
+        return True
+
+    def hook_batched(self, c, cpu, objcg, p):
+        size = len(p)
+        cap = self.run_cap_bytes // self.ofs  # max_run, hoisted
+        i = 0
+        while i < size:
+            slab = self.find_slab(p[i])
+            if not self.ensure_exts(c, i, slab):
+                self.count("exts_skipped")
+                i += 1
+                continue
+            end = min(i + cap, size)
+            j = i + 1
+            while j < end:
+                sj = self.find_slab(p[j])
+                if p[j].node != p[i].node or not self.ensure_exts(c, j, sj):
+                    break
+                j += 1
+            L = j - i
+            self.count_run(L)
+            if not self.charge_and_account(cpu, objcg, L * self.ofs, p[i].node):
+                return False
+            if self.get_many:
+                self.count("objcg_ref_ops")  # obj_cgroup_get_many(objcg, L)
+            self.assign(p[i], objcg, not self.get_many)  # slab from the loop head
+            for k in range(i + 1, j):
+                self.find_slab(p[k])
+                self.assign(p[k], objcg, not self.get_many)
+            i = j
+        return True
+
+    def hook_upfront(self, c, cpu, objcg, p):
+        size = len(p)
+        ofs = self.ofs
+        # obj_cgroup_charge(objcg, flags, size * obj_full_size(s))
+        self.count_run(size)
+        nbytes = size * ofs
+        self.lock(cpu)
+        if self.consume(cpu, objcg, nbytes):
+            self.count("consume_hits")
+        else:
+            self.count("consume_misses")
+            if not self.try_charge_memcg(cpu, objcg, -(-nbytes // PAGE_SIZE)):
+                return False
+            rest = nbytes % PAGE_SIZE
+            if rest:
+                self.lock(cpu)
+                self.refill(cpu, True, objcg, PAGE_SIZE - rest, False)
+        for j, o in enumerate(p):
+            slab = self.find_slab(o)
+            if not self.ensure_exts(c, j, slab):
+                self.count("exts_skipped")
+                self.lock(cpu)  # obj_cgroup_uncharge(objcg, obj_full_size(s))
+                self.refill(cpu, True, objcg, ofs, True)
+                continue
+            self.assign(o, objcg)
+            self.mod_objcg_state(cpu, objcg, ofs, o.node)
+        return True
+
+    def mod_objcg_state(self, cpu, objcg, nbytes, pgdat):
+        """Old-generation mod_objcg_state(): irq-save lock, switch objcg, account."""
+        self.lock(cpu)
+        if self.ostock[cpu].objcg != objcg:
+            self.adopt(cpu, objcg)
+        self.account(cpu, True, objcg, nbytes, pgdat)
+
+    # -- 7. freeing ------------------------------------------------------------
+    def free_hook(self, o, fc):
+        """__memcg_slab_free_hook() for one object."""
+        if o.objcg < 0:
+            return
+        objcg = o.objcg
+        self.count("obj_to_index")
+        o.objcg = -1
+        if self.current_gen:
+            locked = self.lock(fc)
+            self.refill(fc, locked, objcg, self.ofs, True)
+            self.account(fc, locked, objcg, -self.ofs, o.node)
+        else:
+            self.lock(fc)  # obj_cgroup_uncharge()
+            self.refill(fc, True, objcg, self.ofs, True)
+            self.mod_objcg_state(fc, objcg, -self.ofs, o.node)
+        self.objcg_refs[objcg] -= 1  # obj_cgroup_put()
+        self.count("objcg_ref_ops")
+
+    def free_object(self, o, fc):
+        # AMBIGUITY (harmless): free hook then slab free per object, object by
+        # object; the two touch disjoint state, so the kernel's grouping in
+        # kmem_cache_free_bulk() cannot change any result.
+        self.phase = _PH["free_hook"]
+        self.free_hook(o, fc)
+        self.phase = _PH["slab_free"]
+        self.slab_free(o, fc)
+
+    def slab_free(self, o, fc):
+        """slab_free() -> free_to_pcs() / __slab_free()."""
+        self.count("frees")
+        if self.trace is not None:
+            # AMBIGUITY: trace frees count only 'frees' (no remote_frees, no
+            # sheaf or slab work), as model.md section 8 lists.
+            return
+        slab = self.slabs[o.slab]
+        if slab.kfence:
+            # kfence_free(). AMBIGUITY: the KFENCE slab's id returns to the pool
+            # but slab_discards is not counted (KFENCE slabs do not count
+            # new_slabs either; they are not real slab pages).
+            self.release_slab(slab)
+            return
+        node = self.node_of(fc)
+        if o.node == node:
+            sh = self.sheaves[fc]
+            if len(sh.main) >= self.sheaf_capacity:
+                if not sh.spare:
+                    sh.main, sh.spare = sh.spare, sh.main
+                    self.count("sheaf_swaps")
+                elif len(self.barn[node]) < self.barn_max_full:
+                    self.barn[node].append(sh.main)  # barn_put_full_sheaf()
+                    sh.main = []
+                    self.count("barn_puts")
+                else:
+                    self.count("sheaf_flushes")  # sheaf_flush_unused()
+                    for sid, idx in sh.spare:
+                        self.free_to_slab(sid, idx)
+                    emptied = sh.spare
+                    emptied.clear()
+                    sh.spare = sh.main
+                    sh.main = emptied
+            sh.main.append((o.slab, o.idx))
+        else:
+            self.count("remote_frees")
+            self.free_to_slab(o.slab, o.idx)
+
+    def free_to_slab(self, sid, idx):
+        """__slab_free(): back on the free list; partial list tail; discard."""
+        slab = self.slabs[sid]
+        was_full = not slab.free
+        slab.free.append(idx)
+        plist = self.partial[slab.node]
+        if was_full:
+            plist.append(sid)  # add_partial(n, slab, DEACTIVATE_TO_TAIL)
+        if len(slab.free) == slab.nobjs:
+            plist.remove(sid)
+            # MODEL: discarded at once (no min_partial empty slabs kept).
+            self.release_slab(slab)
+            self.count("slab_discards")
+
+    def release_slab(self, slab):
+        del self.slabs[slab.sid]
+        self.free_ids.append(slab.sid)
+
+    # -- 4. filling p[] ----------------------------------------------------------
+    def new_slab_id(self):
+        """Slab ids: the most recently discarded first, else the next new one."""
+        if self.free_ids:
+            return self.free_ids.pop()
+        self.next_id += 1
+        return self.next_id - 1
+
+    def fill(self, c, cpu, size):
+        """kmem_cache_alloc_bulk() with sheaves: returns p[] as a list of Obj."""
+        node = self.node_of(cpu)
+        kf = -1
+        kobj = None
+        if size > 0 and self.kfence_prob > 0 and draw_u01(self.seed, S_KFENCE, c) < self.kfence_prob:
+            kf = draw_below(self.seed, S_KFENCE_POS, c, size)
+            # AMBIGUITY: the KFENCE slab takes its id before any new slab of
+            # the normal path (step 1 comes before step 2 in model.md).
+            sid = self.new_slab_id()
+            self.slabs[sid] = Slab(sid, 0, 1, True, kfence=True)
+            kobj = Obj(sid, 0, 0)
+            self.count("kfence_objects")
+        need = size - (1 if kobj is not None else 0)
+        out = []
+        sh = self.sheaves[cpu]
+        # alloc_from_pcs_bulk(): main sheaf, spare, barn.
+        while need > 0:
+            if sh.main:
+                b = min(need, len(sh.main))
+                taken = sh.main[len(sh.main) - b:]  # in array order
+                del sh.main[len(sh.main) - b:]
+                out.extend(taken)
+                need -= b
+                self.count("sheaf_hits", b)
+            elif sh.spare:
+                sh.main, sh.spare = sh.spare, sh.main
+                self.count("sheaf_swaps")
+            elif self.barn[node]:
+                sh.main = self.barn[node].pop()  # barn_replace_empty_sheaf()
+                self.count("barn_fetches")
+            else:
+                break
+        # __refill_objects() / get_partial() / new_slab() for the rest.
+        t = 0
+        while need > 0:
+            sid = -1
+            if self.partial[node]:
+                sid = self.partial[node][0]
+            else:
+                if draw_u01(self.seed, S_REMOTE, c * 65536 + t) < self.remote_prob:
+                    for k in range(1, self.nodes):
+                        other = (node + k) % self.nodes
+                        if self.partial[other]:
+                            sid = self.partial[other][0]
+                            break
+                if sid < 0:
+                    sid = self.new_slab_id()
+                    has = draw_u01(self.seed, S_EXTS_CREATE, self.newslab_serial) < self.exts_at_creation
+                    self.newslab_serial += 1
+                    self.slabs[sid] = Slab(sid, node, self.objs_per_slab, has)
+                    self.partial[node].insert(0, sid)
+                    self.count("new_slabs")
+            slab = self.slabs[sid]
+            while need > 0 and slab.free:
+                out.append((sid, slab.free.pop()))
+                self.count("slab_refill_objects")
+                need -= 1
+            if not slab.free:
+                self.partial[slab.node].pop(0)  # it was the head of its list
+            t += 1
+        p = [Obj(sid, idx, self.slabs[sid].node) for sid, idx in out]
+        if kobj is not None:
+            p.insert(kf, kobj)
+        return p
+
+    # -- 3. one call ---------------------------------------------------------------
+    def run_call(self, c, tcall):
+        seed = self.seed
+        if tcall is not None and tcall.get("cpu") is not None:
+            cpu = int(tcall["cpu"])
+        else:
+            cpu = draw_below(seed, S_CPU, c, self.cpus)
+        node = self.node_of(cpu)
+        if tcall is not None and tcall.get("memcg") is not None:
+            # AMBIGUITY: a trace memcg replaces the SWITCH/MEMCG draws and, like
+            # a switch, stays the CPU's memcg for later calls.
+            self.task_memcg[cpu] = int(tcall["memcg"])
+        elif draw_u01(seed, S_SWITCH, c) < self.switch_prob:
+            self.task_memcg[cpu] = draw_below(seed, S_MEMCG, c, self.memcgs)
+        objcg = self.task_memcg[cpu]
+
+        self.phase = _PH["slab_alloc"]
+        if tcall is not None:
+            p = [Obj(sid, -1, onode) for sid, onode, _ in map(_trace_entry, tcall["objects"])]
+        else:
+            size = self.bulk_size
+            if self.bulk_uniform:
+                size = 1 + draw_below(seed, S_SIZE, c, self.bulk_size)
+            p = self.fill(c, cpu, size)
+        size = len(p)
+        self.count("calls")
+        self.count("objects", size)
+        runs = 0
+        for j, o in enumerate(p):
+            if j == 0 or o.node != p[j - 1].node:
+                runs += 1
+            if o.node != node:
+                self.count("remote_objects")
+        self.count("pgdat_runs", runs)
+
+        self.phase = _PH["hook"]
+        # AMBIGUITY: an empty call (trace only) runs no hook at all (the
+        # kernel's bulk path returns before slab_post_alloc_hook()).
+        ok = size == 0 or getattr(self, "hook_" + self.strategy)(c, cpu, objcg, p)
+
+        if not ok:
+            self.count("hook_failures")
+            # kmem_cache_free_bulk() of the whole array on the same CPU.
+            for o in p:
+                self.free_object(o, cpu)
+            return
+        for o in p:
+            o.cpu = cpu
+            self.live.append(o)
+        while len(self.live) > self.live_objects:
+            o = self.live.popleft()
+            s = self.free_serial
+            self.free_serial += 1
+            fc = o.cpu
+            if self.cpus > 1 and draw_u01(seed, S_FREE_CPU, s) < self.remote_free_prob:
+                fc = (o.cpu + 1 + draw_below(seed, S_FREE_OTHER, s, self.cpus - 1)) % self.cpus
+            self.free_object(o, fc)
+
+    # -- 9. result -------------------------------------------------------------------
+    def result(self):
+        st = self.ostock
+        return {
+            "counters": [list(row) for row in self.counters],
+            "run_hist": list(self.run_hist),
+            "pc_usage": [pc.usage for pc in self.pcs],
+            "pc_failcnt": [pc.failcnt for pc in self.pcs],
+            "stock_objcg": [s.objcg for s in st],
+            "stock_nr_bytes": [s.nr_bytes for s in st],
+            "stock_pgdat": [s.pgdat for s in st],
+            "stock_acc_r": [s.acc_r for s in st],
+            "stock_acc_u": [s.acc_u for s in st],
+            "mstock_memcg": [list(ms.memcg) for ms in self.mstock],
+            "mstock_pages": [list(ms.pages) for ms in self.mstock],
+            "objcg_refs": list(self.objcg_refs),
+            "nr_charged_bytes": list(self.nr_charged_bytes),
+            "pagecache": list(self.pagecache),
+            "stat": [list(row) for row in self.stat],
+            "live_slab": [o.slab for o in self.live],
+            "live_node": [o.node for o in self.live],
+            "live_objcg": [o.objcg for o in self.live],
+            "line_owner_pc": list(self.pc_owner),
+            "line_owner_objcg": list(self.owner_objcg),
+            "line_owner_stat": list(self.owner_stat),
+            "forced": self.forced,
+        }
+
+
+def _trace_entry(ent):
+    """(slab_id, node, has_exts) from a tuple/list or a dict trace entry."""
+    if isinstance(ent, dict):
+        return int(ent["slab"]), int(ent["node"]), bool(ent["has_exts"])
+    sid, node, has_exts = ent
+    return int(sid), int(node), bool(has_exts)
+
+
+def simulate_reference(params: dict, strategy: str, seed: int, calls: int,
+                       trace: list | None = None) -> dict:
+    """Run docs/model.md for ``calls`` calls (or over ``trace``); see the module docstring.
+
+    ``trace``: per call ``{"cpu": int|None, "memcg": int|None, "objects":
+    [(slab, node, has_exts), ...]}``; it replaces the SLUB model (section 8).
+    Returns the final state of section 9 as plain lists of ints.
+    """
+    sim = Sim(params, strategy, seed, trace)
+    if trace is not None:
+        for c, tcall in enumerate(trace):
+            sim.run_call(c, tcall)
+    else:
+        for c in range(int(calls)):
+            sim.run_call(c, None)
+    return sim.result()
+
+
+# ---------------------------------------------------------------------------
+# Self-check: SPEC.md section 5 worked example through the trace path
+# ---------------------------------------------------------------------------
+def _default_params(**over):
+    p = dict(
+        cpus=1, nodes=1, memcgs=1, depth=2, memcg_max_pages=0, ancestor_max_pages=0,
+        pagecache_pages=0, reclaim_pages=32, reclaim_retries=5, object_size=256,
+        objs_per_slab=32, reclaimable=False, sheaf_capacity=26, barn_max_full=10,
+        bulk_size=16, bulk_dist="fixed", cgroup_switch_prob=0.0, gfp_nofail=False,
+        gfp_allow_spin=True, remote_prob=1000 / 1024, kfence_prob=0.0,
+        exts_at_creation=1.0, exts_fail_prob=0.0, live_objects=1000,
+        remote_free_prob=0.0, irq_reentry_prob=0.0, get_many=False,
+        run_cap_bytes=INT_MAX - PAGE_SIZE,
+    )
+    p.update(over)
+    return p
+
+
+def _selfcheck():
+    import time
+
+    params = _default_params(cpus=1, nodes=2)
+    nodes = [0, 0, 0, 1, 1, 0]
+    main = {"cpu": 0, "memcg": 0, "objects": [(10 + j, n, True) for j, n in enumerate(nodes)]}
+    warm = {"cpu": 0, "memcg": 0, "objects": [(0, 0, True)]}  # leaves 3832 bytes in stock
+    names = ("virt_to_slab", "stock_locks", "stat_updates", "stat_flushes",
+             "consume_hits", "consume_misses", "runs")
+    hook = _PH["hook"]
+    expect_hit = {"per_object": (6, 6, 6, 2), "batched_v1": (14, 3, 3, 2),
+                  "batched": (11, 3, 3, 2), "upfront": (6, 7, 6, 2)}
+    expect_miss = {"per_object": (6, 7, 6, 2), "batched_v1": (14, 4, 3, 2),
+                   "batched": (11, 4, 3, 2), "upfront": (6, 8, 6, 2)}
+    for strat in STRATEGIES:
+        base = simulate_reference(params, strat, 1, 0, [warm])["counters"][hook]
+        both = simulate_reference(params, strat, 1, 0, [warm, main])
+        d = {n: both["counters"][hook][_EV[n]] - base[_EV[n]] for n in names}
+        cold = simulate_reference(params, strat, 1, 0, [main])
+        dc = {n: cold["counters"][hook][_EV[n]] for n in names}
+        print(f"{strat:11s} hit : " + " ".join(f"{n}={d[n]}" for n in names)
+              + f"  acc_u={both['stock_acc_u'][0]} pgdat={both['stock_pgdat'][0]}")
+        print(f"{strat:11s} miss: " + " ".join(f"{n}={dc[n]}" for n in names))
+        got = tuple(d[n] for n in names[:4])
+        assert got == expect_hit[strat], (strat, got)
+        assert d["consume_misses"] == 0, strat
+        gotc = tuple(dc[n] for n in names[:4])
+        assert gotc == expect_miss[strat], (strat, gotc)
+        assert both["stock_acc_u"][0] == 264 and both["stock_pgdat"][0] == 0
+        # Batching changes how often the stock is touched, not the statistics.
+        assert both["stat"] == [[792 + 264, 528]], both["stat"]
+
+    # A few invariants on seeded SLUB runs (SPEC.md section 8).
+    t0 = time.time()
+    for strat in STRATEGIES:
+        prm = _default_params(cpus=4, nodes=2, memcgs=3, depth=3, live_objects=300,
+                              remote_free_prob=0.3, kfence_prob=0.05,
+                              exts_at_creation=0.7, exts_fail_prob=0.2,
+                              cgroup_switch_prob=0.1, irq_reentry_prob=0.05,
+                              bulk_dist="uniform", bulk_size=16)
+        r = simulate_reference(prm, strat, 12345, 2000)
+        _check_invariants(prm, r)
+    print(f"4 x 2000 calls in {time.time() - t0:.2f}s; invariants hold")
+    print("selfcheck OK")
+
+
+def _check_invariants(prm, r):
+    """SPEC.md section 8: references, bytes against pages, statistics per node."""
+    ofs, memcgs, nodes = prm["object_size"] + 8, prm["memcgs"], prm["nodes"]
+    held = [0] * memcgs
+    on_node = [[0] * nodes for _ in range(memcgs)]
+    for objcg, node in zip(r["live_objcg"], r["live_node"]):
+        if objcg >= 0:
+            held[objcg] += 1
+            on_node[objcg][node] += 1
+    stocks = list(zip(r["stock_objcg"], r["stock_nr_bytes"], r["stock_pgdat"],
+                      r["stock_acc_r"], r["stock_acc_u"]))
+    for m in range(memcgs):
+        assert r["objcg_refs"][m] == held[m] + sum(1 for s in stocks if s[0] == m), m
+        pages = r["pc_usage"][m] - r["pagecache"][m] - sum(
+            pg for row_m, row_p in zip(r["mstock_memcg"], r["mstock_pages"])
+            for mm, pg in zip(row_m, row_p) if mm == m)
+        nbytes = held[m] * ofs + r["nr_charged_bytes"][m] + sum(s[1] for s in stocks if s[0] == m)
+        assert pages * PAGE_SIZE == nbytes, (m, pages, nbytes)
+        for n in range(nodes):
+            acc = sum(s[3] + s[4] for s in stocks if s[0] == m and s[2] == n)
+            assert r["stat"][m][n] + acc == on_node[m][n] * ofs, (m, n)
+
+
+if __name__ == "__main__":
+    _selfcheck()
