@@ -213,6 +213,10 @@ def simulate(
         if calls < 0:
             raise BulksimError(f"calls must be >= 0, got {calls}")
         scn = scn.replace(calls=int(calls))
+    if trace is None and scn.trace:
+        from .trace import load
+
+        trace = load(scn.trace, scn)
     result = Result(scn, int(seed), profile)
     for k, name in enumerate(names):
         bar = _Progress(f"[{k + 1}/{len(names)}] {name}", progress)

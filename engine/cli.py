@@ -1,0 +1,174 @@
+"""Command line: ``bulksim run | scenarios | profiles``.
+
+The CLI only parses arguments and calls plain functions (``cmd_*``) that the tests
+call directly.  Every expected error is one line on stderr and exit status 2;
+a broken invariant exits with status 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from .errors import BulksimError, InvariantError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise BulksimError(f"{self.prog}: {message}")
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser("run", help="simulate the hook strategies and print the comparison table",
+                       description="Simulate every hook strategy on the identical seeded object "
+                                   "stream and print events and cycles per object side by side.")
+    p.add_argument("--scenario", default="default", help="preset name (see 'bulksim scenarios')")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any scenario parameter (repeatable); names as 'scenarios --show' prints")
+    for flag, key, typ, hlp in [
+        ("--calls", "calls", int, "number of bulk calls"),
+        ("--bulk-size", "bulk_size", int, "objects per kmem_cache_alloc_bulk() call"),
+        ("--object-size", "object_size", int, "object size in bytes"),
+        ("--nodes", "nodes", int, "NUMA nodes"),
+        ("--cpus", "cpus", int, "CPUs"),
+        ("--memcgs", "memcgs", int, "leaf memory cgroups"),
+        ("--remote-prob", "remote_prob", float, "probability of a remote partial slab once local ones run out"),
+    ]:
+        p.add_argument(flag, dest=key, type=str, default=None, help=hlp, metavar=typ.__name__.upper())
+    p.add_argument("--trace", default=None, help="replay a trace file instead of the SLUB model")
+    p.add_argument("--seed", type=str, default="0", help="random seed (default 0)")
+    p.add_argument("--profile", default=None, help="cost profile (see 'bulksim profiles')")
+    p.add_argument("--strategies", default="all", help="'all' or a comma-separated list")
+    p.add_argument("--out", default=None, help="write the summary table (.parquet, .arrow, .feather)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.add_argument("--chunk-calls", type=str, default=None, help="calls per kernel invocation")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _int(text: str, what: str) -> int:
+    try:
+        return int(text.replace("_", ""), 0)
+    except ValueError:
+        raise BulksimError(f"{what}: expected an integer, got {text!r}") from None
+
+
+def build_scenario(args):
+    from .scenario import Scenario, parse_value
+
+    scn = Scenario.from_preset(args.scenario)
+    changes = {}
+    for key in ("calls", "bulk_size", "object_size", "nodes", "cpus", "memcgs", "remote_prob"):
+        v = getattr(args, key)
+        if v is not None:
+            changes[key] = parse_value(key, v)
+    if args.trace:
+        changes["trace"] = args.trace
+    scn = scn.with_settings(args.set) if args.set else scn
+    return scn.replace(**changes) if changes else scn
+
+
+def cmd_run(args, out=sys.stdout) -> int:
+    from .costs import DEFAULT_PROFILE
+    from .driver import DEFAULT_CHUNK_CALLS, simulate
+    from .report import comparison_text
+    from .tables import write_table
+
+    scn = build_scenario(args)
+    seed = _int(args.seed, "--seed")
+    chunk = DEFAULT_CHUNK_CALLS if args.chunk_calls is None else _int(args.chunk_calls, "--chunk-calls")
+    if args.out:
+        from pathlib import Path
+
+        p = Path(args.out)
+        if p.suffix.lower() not in (".parquet", ".arrow", ".feather"):
+            raise BulksimError(f"{p}: output must end in .parquet, .arrow or .feather")
+        if p.exists() and not args.force:
+            raise BulksimError(f"{p}: exists already (use --force to replace it)")
+    result = simulate(scn, strategies=args.strategies, profile=args.profile or DEFAULT_PROFILE,
+                      seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty())
+    table = result.summary
+    print(comparison_text(table), file=out)
+    if args.out:
+        path = write_table(table, args.out, force=args.force)
+        print(f"\nwrote {path} ({table.num_rows} rows)", file=out)
+    return 0
+
+
+def cmd_scenarios(args, out=sys.stdout) -> int:
+    from .scenario import PRESETS, Scenario
+
+    if args.show:
+        scn = Scenario.from_preset(args.show)
+        print(f"# {scn.name}: {scn.description}", file=out)
+        for k, v in scn.to_dict().items():
+            if k not in ("name", "description"):
+                print(f"{k} = {v}", file=out)
+        print(f"# derived: ofs = {scn.ofs} bytes, objs_per_slab = {scn.resolved_objs_per_slab}, "
+              f"sheaf_capacity = {scn.resolved_sheaf_capacity}", file=out)
+        return 0
+    width = max(len(n) for n in PRESETS)
+    for name, d in PRESETS.items():
+        print(f"{name.ljust(width)}  {d['description']}", file=out)
+    return 0
+
+
+def cmd_profiles(args, out=sys.stdout) -> int:
+    from .costs import PROFILES, get_profile
+
+    names = [args.show] if args.show else list(PROFILES)
+    for name in names:
+        p = get_profile(name)
+        est = "  [ESTIMATED]" if p.estimated else ""
+        print(f"{p.name}: {p.description}; clock {p.clock_ghz} GHz{est}", file=out)
+        if args.show or args.verbose:
+            for ev, cycles, src in p.rows():
+                print(f"  {ev:44s} {cycles:8.1f}  {src}", file=out)
+    if not (args.show or args.verbose):
+        print("\n('bulksim profiles --show NAME' lists every unit cost with its CALIBRATION.md source)",
+              file=out)
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(prog="bulksim", description="What does memcg accounting of "
+                     "kmem_cache_alloc_bulk() cost, and when? Simulates the hook strategies.")
+    parser.add_argument("--version", action="version", version=f"bulksim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_run(sub)
+    s = sub.add_parser("scenarios", help="list the scenario presets")
+    s.add_argument("--show", metavar="NAME", help="print every parameter of one preset")
+    p = sub.add_parser("profiles", help="list the cost profiles and their sources")
+    p.add_argument("--show", metavar="NAME", help="print every unit cost of one profile")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every profile in full")
+    return parser
+
+
+COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = make_parser()
+        args = parser.parse_args(argv)
+        if not args.command:
+            parser.print_help()
+            return 2
+        return COMMANDS[args.command](args)
+    except InvariantError as e:
+        print(f"bulksim: error: {e}", file=sys.stderr)
+        return 3
+    except BulksimError as e:
+        print(f"bulksim: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bulksim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
