@@ -68,7 +68,8 @@ def build_scenario(args):
     return scn.replace(**changes) if changes else scn
 
 
-def cmd_run(args, out=sys.stdout) -> int:
+def cmd_run(args, out=None) -> int:
+    out = out or sys.stdout
     from .costs import DEFAULT_PROFILE
     from .driver import DEFAULT_CHUNK_CALLS, simulate
     from .report import comparison_text
@@ -95,7 +96,8 @@ def cmd_run(args, out=sys.stdout) -> int:
     return 0
 
 
-def cmd_scenarios(args, out=sys.stdout) -> int:
+def cmd_scenarios(args, out=None) -> int:
+    out = out or sys.stdout
     from .scenario import PRESETS, Scenario
 
     if args.show:
@@ -113,7 +115,8 @@ def cmd_scenarios(args, out=sys.stdout) -> int:
     return 0
 
 
-def cmd_profiles(args, out=sys.stdout) -> int:
+def cmd_profiles(args, out=None) -> int:
+    out = out or sys.stdout
     from .costs import PROFILES, get_profile
 
     names = [args.show] if args.show else list(PROFILES)

@@ -1,0 +1,82 @@
+"""The command line: each command end to end, and bad input as one line + exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from engine import cli
+
+
+def test_run_prints_four_strategy_table(capsys):
+    assert cli.main(["run", "--calls", "300", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("metric"))
+    assert header.split() == ["metric", "per_object", "batched_v1", "batched", "upfront"]
+    assert "hook cycles / object" in out and "%)" in out
+
+
+def test_run_writes_parquet_with_provenance(tmp_path, capsys):
+    out = tmp_path / "res.parquet"
+    rc = cli.main(["run", "--scenario", "io_uring", "--calls", "200", "--seed", "7", "--quiet",
+                   "--set", "get_many=true", "--strategies", "per_object,batched", "--out", str(out)])
+    assert rc == 0
+    t = pq.read_table(out)
+    assert t.column("strategy").to_pylist() == ["per_object", "batched"]
+    meta = t.schema.metadata
+    assert meta[b"seed"] == b"7" and b'"get_many": true' in meta[b"scenario"]
+    assert t.schema.field("hook_cycles").metadata[b"unit"] == b"cycles"
+    # refuses to overwrite without --force
+    assert cli.main(["run", "--calls", "10", "--quiet", "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert cli.main(["run", "--calls", "10", "--quiet", "--out", str(out), "--force"]) == 0
+
+
+def test_scenarios_and_profiles_commands(capsys):
+    assert cli.main(["scenarios"]) == 0
+    listing = capsys.readouterr().out
+    for name in ("default", "io_uring", "numa_mixed", "many_cgroups", "tight_limit", "single"):
+        assert name in listing
+    assert cli.main(["scenarios", "--show", "tight_limit"]) == 0
+    shown = capsys.readouterr().out
+    assert "memcg_max_pages = " in shown and "remote_free_prob = " in shown
+    assert cli.main(["profiles", "--show", "preempt-rt"]) == 0
+    prof = capsys.readouterr().out
+    assert "ESTIMATED" in prof and "P10" in prof
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["run", "--calls", "ten"], "calls"),
+    (["run", "--scenario", "defualt"], "did you mean 'default'"),
+    (["run", "--set", "bulk_sise=4"], "did you mean 'bulk_size'"),
+    (["run", "--set", "remote_prob=1.5"], "probability"),
+    (["run", "--set", "remote_prob=nan"], "finite"),
+    (["run", "--bulk-size", "0"], "bulk_size"),
+    (["run", "--object-size", "0"], "object_size"),
+    (["run", "--nodes", "8", "--cpus", "2"], "nodes"),
+    (["run", "--profile", "zen"], "unknown cost profile"),
+    (["run", "--strategies", "batched,foo"], "unknown strategy"),
+    (["run", "--out", "x.txt"], ".parquet"),
+    (["run", "--seed", "-3"], "seed"),
+    (["run", "--trace", "/nonexistent/t.csv"], "no such file"),
+    (["run", "--bogus"], "unrecognized"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, words, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert words in err
+
+
+def test_console_script_runs_as_module():
+    proc = subprocess.run([sys.executable, "-m", "engine", "run", "--calls", "100",
+                           "--scenario", "single"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "per_object" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "engine", "run", "--set", "cpus=0"],
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
