@@ -181,7 +181,8 @@ def _validate(s: Scenario) -> None:
         else:
             need(isinstance(v, str), f"{f.name} must be a string")
     need(1 <= s.cpus <= 1024, f"cpus must be in 1..1024, got {s.cpus}")
-    need(1 <= s.nodes <= s.cpus, f"nodes must be in 1..cpus ({s.cpus}), got {s.nodes}")
+    # Nodes without CPUs are allowed (memory-only nodes; traces may use them).
+    need(1 <= s.nodes <= 64, f"nodes must be in 1..64, got {s.nodes}")
     need(1 <= s.memcgs <= 4096, f"memcgs must be in 1..4096, got {s.memcgs}")
     need(1 <= s.depth <= 16, f"depth must be in 1..16, got {s.depth}")
     for name in ("memcg_max_pages", "ancestor_max_pages", "pagecache_pages", "reclaim_pages",
