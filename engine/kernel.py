@@ -117,24 +117,28 @@ def run_calls(P, S, c0, c1, per_call):
             per_call[r, 3] = runs
             per_call[r, 4] = 0 if ok else 1
 
+        head = S.misc[M_LIVE_HEAD]
+        count = S.misc[M_LIVE_COUNT]
         if not ok:
             # The allocator frees the whole call again (kmem_cache_free_bulk).
             S.counters[PH_HOOK, E_HOOK_FAILURES] += 1
             for j in range(size):
                 _free_one(P, S, cpu, S.p_obj[j], S.p_node[j], S.p_objcg[j], S.p_kfence[j])
-            continue
-
-        head = S.misc[M_LIVE_HEAD]
-        count = S.misc[M_LIVE_COUNT]
-        for j in range(size):
-            k = (head + count) % ring
-            S.live_obj[k] = S.p_obj[j]
-            S.live_node[k] = S.p_node[j]
-            S.live_objcg[k] = S.p_objcg[j]
-            S.live_cpu[k] = cpu
-            S.live_kfence[k] = S.p_kfence[j]
-            count += 1
-        while count > P.live_cap:
+            # MODEL: the workload keeps freeing at its own pace, so a failed call
+            # still lets `size` of the oldest objects go; otherwise a cgroup at its
+            # limit with a full live set could never recover.
+            target = max(0, count - size)
+        else:
+            for j in range(size):
+                k = (head + count) % ring
+                S.live_obj[k] = S.p_obj[j]
+                S.live_node[k] = S.p_node[j]
+                S.live_objcg[k] = S.p_objcg[j]
+                S.live_cpu[k] = cpu
+                S.live_kfence[k] = S.p_kfence[j]
+                count += 1
+            target = P.live_cap
+        while count > target:
             s = S.misc[M_FREE_SERIAL]
             S.misc[M_FREE_SERIAL] = s + 1
             acpu = S.live_cpu[head]
@@ -147,6 +151,5 @@ def run_calls(P, S, c0, c1, per_call):
             count -= 1
         S.misc[M_LIVE_HEAD] = head
         S.misc[M_LIVE_COUNT] = count
-        S.misc[M_NEXT_CALL] = c + 1
     S.misc[M_NEXT_CALL] = c1
     return 0

@@ -222,9 +222,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         memcgs=64, cgroup_switch_prob=0.3, depth=3,
     ),
     "tight_limit": dict(
-        description="2 cgroups capped just above their live set: charge failures take the failure path",
-        cpus=2, nodes=1, memcgs=2, live_objects=1024, bulk_size=16,
-        memcg_max_pages=48, pagecache_pages=0, reclaim_retries=2,
+        description="one cgroup one page above its live set: batched charges (2 pages at once) "
+                    "hit the limit where per-object charges still fit; failed calls are freed again",
+        cpus=2, nodes=1, memcgs=1, live_objects=1024, bulk_size=16, cgroup_switch_prob=0.0,
+        memcg_max_pages=68, pagecache_pages=0, reclaim_retries=2,
     ),
     "single": dict(
         description="bulk size 1: the batched hook can gain nothing, only its overhead shows",

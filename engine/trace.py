@@ -84,11 +84,11 @@ def _int_column(table, name: str, path) -> np.ndarray:
     col = table.column(name)
     if col.null_count:
         raise BulksimError(f"trace {path}: column {name!r} has missing values")
-    if pa.types.is_boolean(col.type):
-        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.int64)
-    if not pa.types.is_integer(col.type):
+    if not (pa.types.is_boolean(col.type) or pa.types.is_integer(col.type)):
         raise BulksimError(f"trace {path}: column {name!r} must be integer, got {col.type}")
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.int64)
+    # A writeable copy: Arrow's zero-copy arrays are read-only, which Numba types
+    # differently (a second compiled signature of the kernel).
+    return np.array(col.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def from_table(table, scn: Scenario, path="<table>") -> Trace:

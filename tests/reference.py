@@ -849,11 +849,15 @@ class Sim:
             # kmem_cache_free_bulk() of the whole array on the same CPU.
             for o in p:
                 self.free_object(o, cpu)
-            return
-        for o in p:
-            o.cpu = cpu
-            self.live.append(o)
-        while len(self.live) > self.live_objects:
+            # The workload keeps freeing at its pace: a failed call still lets
+            # `size` of the oldest live objects go (docs/model.md section 3).
+            target = max(0, len(self.live) - size)
+        else:
+            for o in p:
+                o.cpu = cpu
+                self.live.append(o)
+            target = self.live_objects
+        while len(self.live) > target:
             o = self.live.popleft()
             s = self.free_serial
             self.free_serial += 1
