@@ -13,8 +13,6 @@ import numpy as np
 
 from .errors import BulksimError
 from .events import EV, EVENTS, N_EVENTS
-from .scenario import Scenario
-from .state import STRATEGIES
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from . import invariants, state as st_mod
+from . import invariants
+from . import state as st_mod
 from .costs import DEFAULT_PROFILE, get_profile, phase_cycles
 from .errors import BulksimError
 from .events import EVENTS, N_EVENTS, PH_HOOK
@@ -76,32 +77,39 @@ def parse_strategies(spec: str | Iterable[str] | None) -> list[str]:
 
 def dump_state(P: st_mod.Params, S: st_mod.State) -> dict:
     """The final state in the layout the invariants and the reference tests use."""
-    ring = S.live_obj.shape[0]
+    from .scenario import NR_MEMCG_STOCK as K
+    from .state import (
+        CPU_ACC, CPU_BYTES, CPU_OBJCG, CPU_PGDAT, LV_NODE, LV_OBJ, LV_OBJCG, MG_NR_CHARGED,
+        MG_PAGECACHE, MG_REFS, PC_FAILCNT, PC_MAX, PC_USAGE,
+    )
+
+    ring = S.live.shape[0]
     head, count = S.misc[st_mod.M_LIVE_HEAD], S.misc[st_mod.M_LIVE_COUNT]
-    idx = (head + np.arange(count)) % ring
+    live = S.live[(head + np.arange(count)) % ring]
+    nc, m = P.n_counters, P.memcgs
     return {
         "counters": S.counters.copy(),
         "run_hist": S.run_hist.copy(),
-        "pc_usage": S.pc_usage.copy(),
-        "pc_failcnt": S.pc_failcnt.copy(),
-        "pc_max": S.pc_max.copy(),
-        "stock_objcg": S.st_objcg.copy(),
-        "stock_nr_bytes": S.st_bytes.copy(),
-        "stock_pgdat": S.st_pgdat.copy(),
-        "stock_acc_r": S.st_acc[:, 0].copy(),
-        "stock_acc_u": S.st_acc[:, 1].copy(),
-        "mstock_memcg": S.ms_memcg.copy(),
-        "mstock_pages": S.ms_pages.copy(),
-        "objcg_refs": S.objcg_refs.copy(),
-        "nr_charged_bytes": S.nr_charged.copy(),
-        "pagecache": S.pagecache.copy(),
+        "pc_usage": S.pc[:, PC_USAGE].copy(),
+        "pc_failcnt": S.pc[:, PC_FAILCNT].copy(),
+        "pc_max": S.pc[:, PC_MAX].copy(),
+        "stock_objcg": S.cpu[:, CPU_OBJCG].copy(),
+        "stock_nr_bytes": S.cpu[:, CPU_BYTES].copy(),
+        "stock_pgdat": S.cpu[:, CPU_PGDAT].copy(),
+        "stock_acc_r": S.cpu[:, CPU_ACC].copy(),
+        "stock_acc_u": S.cpu[:, CPU_ACC + 1].copy(),
+        "mstock_memcg": S.ms[:, :K].copy(),
+        "mstock_pages": S.ms[:, K:].copy(),
+        "objcg_refs": S.memcg[:, MG_REFS].copy(),
+        "nr_charged_bytes": S.memcg[:, MG_NR_CHARGED].copy(),
+        "pagecache": S.memcg[:, MG_PAGECACHE].copy(),
         "stat": S.stat.copy(),
-        "live_slab": S.live_obj[idx] // P.objs_per_slab,
-        "live_node": S.live_node[idx].copy(),
-        "live_objcg": S.live_objcg[idx].copy(),
-        "line_owner_pc": S.owner_pc.copy(),
-        "line_owner_objcg": S.owner_objcg.copy(),
-        "line_owner_stat": S.owner_stat.copy(),
+        "live_slab": live[:, LV_OBJ] // P.objs_per_slab,
+        "live_node": live[:, LV_NODE].copy(),
+        "live_objcg": live[:, LV_OBJCG].copy(),
+        "line_owner_pc": S.owner[:nc].copy(),
+        "line_owner_objcg": S.owner[nc:nc + m].copy(),
+        "line_owner_stat": S.owner[nc + m:].copy(),
         "forced": int(S.misc[st_mod.M_FORCED]),
     }
 

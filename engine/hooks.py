@@ -8,57 +8,80 @@ from __future__ import annotations
 
 from ._jit import jit
 from .events import (
-    E_ASSIGNS, E_EXTS_ALLOCS, E_EXTS_FAILURES, E_EXTS_SKIPPED, E_OBJ_TO_INDEX,
-    E_OBJCG_REF_OPS, E_RUNS, E_VIRT_TO_SLAB, PH_FREE_HOOK, PH_HOOK, RUN_HIST_BUCKETS,
+    E_ASSIGNS,
+    E_EXTS_ALLOCS,
+    E_EXTS_FAILURES,
+    E_EXTS_SKIPPED,
+    E_OBJ_TO_INDEX,
+    E_OBJCG_REF_OPS,
+    E_RUNS,
+    E_VIRT_TO_SLAB,
+    PH_FREE_HOOK,
+    PH_HOOK,
+    RUN_HIST_BUCKETS,
 )
 from .memcg import (
-    account_obj_stock, charge_and_account, mod_objcg_state, obj_cgroup_charge,
-    refill_obj_stock, stock_lock,
+    account_obj_stock,
+    charge_and_account,
+    mod_objcg_state,
+    obj_cgroup_charge,
+    refill_obj_stock,
+    stock_lock,
 )
 from .rng import S_EXTS_FAIL, draw_u01
-from .state import ST_BATCHED, ST_BATCHED_V1, ST_PER_OBJECT, ST_UPFRONT
+from .state import (
+    MG_REFS,
+    PP_NODE,
+    PP_OBJ,
+    PP_OBJCG,
+    SL_EXTS,
+    ST_BATCHED,
+    ST_BATCHED_V1,
+    ST_PER_OBJECT,
+    ST_UPFRONT,
+)
 
 
-@jit
+@jit(inline=True)
 def _virt_to_slab(P, S, j):
     S.counters[PH_HOOK, E_VIRT_TO_SLAB] += 1
-    return S.p_obj[j] // P.objs_per_slab
+    return S.p[j, PP_OBJ] // P.objs_per_slab
 
 
-@jit
+@jit(inline=True)
 def _ensure_exts(P, S, c, j, sid):
     """``slab_obj_exts(slab) || !alloc_slab_obj_exts(...)``: True if the slab has them.
 
     The failure draw is keyed by (call, index): asking again gives the same answer.
     """
-    if S.slab_exts[sid]:
+    if S.slab[sid, SL_EXTS]:
         return True
     S.counters[PH_HOOK, E_EXTS_ALLOCS] += 1
     if P.exts_fail_prob > 0.0 and draw_u01(P.seed, S_EXTS_FAIL, c * 65536 + j) < P.exts_fail_prob:
         S.counters[PH_HOOK, E_EXTS_FAILURES] += 1
         return False
-    S.slab_exts[sid] = 1
+    S.slab[sid, SL_EXTS] = 1
     return True
 
 
-@jit
+@jit(inline=True)
 def _count_run(P, S, length):
     S.counters[PH_HOOK, E_RUNS] += 1
     S.run_hist[min(length, RUN_HIST_BUCKETS) - 1] += 1
 
 
-@jit
+@jit(inline=True)
 def _assign(P, S, j, objcg, ref_op):
     """``obj_to_index`` + ``obj_cgroup_get`` + store the objcg in the slot."""
     S.counters[PH_HOOK, E_OBJ_TO_INDEX] += 1
     S.counters[PH_HOOK, E_ASSIGNS] += 1
     if ref_op:
         S.counters[PH_HOOK, E_OBJCG_REF_OPS] += 1
-    S.objcg_refs[objcg] += 1
-    S.p_objcg[j] = objcg
+    S.memcg[objcg, MG_REFS] += 1
+    S.p[j, PP_OBJCG] = objcg
 
 
-@jit
+@jit(inline=True)
 def hook_per_object(P, S, c, cpu, objcg, size):
     """Mainline ``__memcg_slab_post_alloc_hook``: charge and account per object."""
     for j in range(size):
@@ -67,13 +90,13 @@ def hook_per_object(P, S, c, cpu, objcg, size):
             S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
             continue
         _count_run(P, S, 1)
-        if not charge_and_account(P, S, cpu, objcg, P.ofs, S.p_node[j], PH_HOOK):
+        if not charge_and_account(P, S, cpu, objcg, P.ofs, S.p[j, PP_NODE], PH_HOOK):
             return False
         _assign(P, S, j, objcg, True)
     return True
 
 
-@jit
+@jit(inline=True)
 def hook_batched_v1(P, S, c, cpu, objcg, size):
     """The first batching patch (7ef269f): the cap compares an index with a count."""
     i = 0
@@ -83,14 +106,14 @@ def hook_batched_v1(P, S, c, cpu, objcg, size):
             S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
             i += 1
             continue
-        pgdat = S.p_node[i]
+        pgdat = S.p[i, PP_NODE]
         run_len = 1
         skip_next = False
         max_size = min(P.run_cap_bytes // P.ofs, size)
         j = i + 1
         while j < max_size:
             sj = _virt_to_slab(P, S, j)
-            if S.p_node[j] != pgdat:
+            if S.p[j, PP_NODE] != pgdat:
                 break
             if not _ensure_exts(P, S, c, j, sj):
                 skip_next = True
@@ -110,7 +133,7 @@ def hook_batched_v1(P, S, c, cpu, objcg, size):
     return True
 
 
-@jit
+@jit(inline=True)
 def hook_batched(P, S, c, cpu, objcg, size):
     """The optimised batching patch: hoisted cap, absolute run end, slab reuse."""
     max_run = P.run_cap_bytes // P.ofs
@@ -121,12 +144,12 @@ def hook_batched(P, S, c, cpu, objcg, size):
             S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
             i += 1
             continue
-        pgdat = S.p_node[i]
+        pgdat = S.p[i, PP_NODE]
         run_end = min(i + max_run, size)
         j = i + 1
         while j < run_end:
             sj = _virt_to_slab(P, S, j)
-            if S.p_node[j] != pgdat:
+            if S.p[j, PP_NODE] != pgdat:
                 break
             if not _ensure_exts(P, S, c, j, sj):
                 break
@@ -147,7 +170,7 @@ def hook_batched(P, S, c, cpu, objcg, size):
     return True
 
 
-@jit
+@jit(inline=True)
 def hook_upfront(P, S, c, cpu, objcg, size):
     """v6.10-v6.15: charge ``size * ofs`` up front, then per-object statistics."""
     _count_run(P, S, size)
@@ -161,14 +184,14 @@ def hook_upfront(P, S, c, cpu, objcg, size):
             refill_obj_stock(P, S, cpu, True, objcg, P.ofs, True, PH_HOOK)
             continue
         _assign(P, S, j, objcg, True)
-        mod_objcg_state(P, S, cpu, objcg, P.ofs, S.p_node[j], PH_HOOK)
+        mod_objcg_state(P, S, cpu, objcg, P.ofs, S.p[j, PP_NODE], PH_HOOK)
     return True
 
 
-@jit
+@jit(inline=True)
 def post_alloc_hook(P, S, c, cpu, objcg, size):
     for j in range(size):
-        S.p_objcg[j] = -1
+        S.p[j, PP_OBJCG] = -1
     if P.strategy == ST_PER_OBJECT:
         return hook_per_object(P, S, c, cpu, objcg, size)
     if P.strategy == ST_BATCHED_V1:
@@ -178,7 +201,7 @@ def post_alloc_hook(P, S, c, cpu, objcg, size):
     return hook_upfront(P, S, c, cpu, objcg, size)
 
 
-@jit
+@jit(inline=True)
 def free_hook(P, S, cpu, objcg, node):
     """``__memcg_slab_free_hook`` for one object that holds ``objcg``."""
     ph = PH_FREE_HOOK
@@ -192,5 +215,5 @@ def free_hook(P, S, cpu, objcg, node):
         locked = stock_lock(P, S, cpu, ph)
         refill_obj_stock(P, S, cpu, locked, objcg, P.ofs, True, ph)
         account_obj_stock(P, S, cpu, locked, objcg, -P.ofs, node, ph)
-    S.objcg_refs[objcg] -= 1
+    S.memcg[objcg, MG_REFS] -= 1
     S.counters[ph, E_OBJCG_REF_OPS] += 1

@@ -5,19 +5,58 @@ from __future__ import annotations
 
 from ._jit import jit
 from .events import (
-    E_CALLS, E_FREES, E_HOOK_FAILURES, E_KFENCE_OBJECTS, E_OBJECTS, E_PGDAT_RUNS,
-    E_REMOTE_OBJECTS, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE,
+    E_CALLS,
+    E_FREES,
+    E_HOOK_FAILURES,
+    E_KFENCE_OBJECTS,
+    E_OBJECTS,
+    E_PGDAT_RUNS,
+    E_REMOTE_OBJECTS,
+    PH_HOOK,
+    PH_SLAB_ALLOC,
+    PH_SLAB_FREE,
 )
 from .hooks import free_hook, post_alloc_hook
 from .rng import (
-    S_CPU, S_FREE_CPU, S_FREE_OTHER, S_KFENCE, S_KFENCE_POS, S_MEMCG, S_SIZE,
-    S_SWITCH, draw_below, draw_u01,
+    S_CPU,
+    S_FREE_CPU,
+    S_FREE_OTHER,
+    S_KFENCE,
+    S_KFENCE_POS,
+    S_MEMCG,
+    S_SIZE,
+    S_SWITCH,
+    draw_below,
+    draw_u01,
 )
 from .slub import fill_from_sheaves_and_slabs, new_kfence_slab, slab_free_object
-from .state import M_ERROR, M_FREE_SERIAL, M_LIVE_COUNT, M_LIVE_HEAD, M_NEXT_CALL
+from .state import (
+    CPU_MEMCG,
+    CPU_NODE,
+    LV_CPU,
+    LV_KFENCE,
+    LV_NODE,
+    LV_OBJ,
+    LV_OBJCG,
+    M_ERROR,
+    M_FREE_SERIAL,
+    M_LIVE_COUNT,
+    M_LIVE_HEAD,
+    M_NEXT_CALL,
+    PP_KFENCE,
+    PP_NODE,
+    PP_OBJ,
+    PP_OBJCG,
+    SL_NODE,
+    TC_CPU,
+    TC_MEMCG,
+    TC_OFF,
+    TO_NODE,
+    TO_SLAB,
+)
 
 
-@jit
+@jit(inline=True)
 def _free_one(P, S, cpu, handle, node, objcg, kfence):
     if objcg >= 0:
         free_hook(P, S, cpu, objcg, node)
@@ -26,7 +65,7 @@ def _free_one(P, S, cpu, handle, node, objcg, kfence):
         slab_free_object(P, S, cpu, handle, kfence, PH_SLAB_FREE)
 
 
-@jit
+@jit(inline=True)
 def _fill_p(P, S, c, cpu, size):
     """SLUB model: ``p[0:size)`` from sheaves, slabs and maybe one KFENCE object."""
     kf = -1
@@ -38,18 +77,18 @@ def _fill_p(P, S, c, cpu, size):
         kf_sid = new_kfence_slab(P, S)  # its slab id is taken before any new slab
         if kf_sid < 0:
             return False
-    if not fill_from_sheaves_and_slabs(P, S, c, cpu, need, S.p_obj, PH_SLAB_ALLOC):
+    if not fill_from_sheaves_and_slabs(P, S, c, cpu, need, PH_SLAB_ALLOC):
         return False
     for j in range(size):
-        S.p_kfence[j] = 0
+        S.p[j, PP_KFENCE] = 0
     if kf >= 0:
         for j in range(size - 1, kf, -1):
-            S.p_obj[j] = S.p_obj[j - 1]
-        S.p_obj[kf] = kf_sid * P.objs_per_slab
-        S.p_kfence[kf] = 1
+            S.p[j, PP_OBJ] = S.p[j - 1, PP_OBJ]
+        S.p[kf, PP_OBJ] = kf_sid * P.objs_per_slab
+        S.p[kf, PP_KFENCE] = 1
         S.counters[PH_SLAB_ALLOC, E_KFENCE_OBJECTS] += 1
     for j in range(size):
-        S.p_node[j] = S.slab_node[S.p_obj[j] // P.objs_per_slab]
+        S.p[j, PP_NODE] = S.slab[S.p[j, PP_OBJ] // P.objs_per_slab, SL_NODE]
     return True
 
 
@@ -67,41 +106,41 @@ def run_calls(P, S, c0, c1, per_call):
 
     Returns 0, or a capacity error code (also left in ``S.misc[M_ERROR]``).
     """
-    ring = S.live_obj.shape[0]
+    ring = S.live.shape[0]
     record = per_call.shape[0] > 0
     for c in range(c0, c1):
         if P.trace_mode:
-            t0 = S.tr_off[c]
-            size = S.tr_off[c + 1] - t0
-            cpu = S.tr_cpu[c]
+            t0 = S.tr_call[c, TC_OFF]
+            size = S.tr_call[c + 1, TC_OFF] - t0
+            cpu = S.tr_call[c, TC_CPU]
             if cpu < 0:
                 cpu = draw_below(P.seed, S_CPU, c, P.cpus)
-            if S.tr_memcg[c] >= 0:
-                S.cpu_memcg[cpu] = S.tr_memcg[c]
+            if S.tr_call[c, TC_MEMCG] >= 0:
+                S.cpu[cpu, CPU_MEMCG] = S.tr_call[c, TC_MEMCG]
             elif draw_u01(P.seed, S_SWITCH, c) < P.switch_prob:
-                S.cpu_memcg[cpu] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
+                S.cpu[cpu, CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
             for j in range(size):
-                S.p_obj[j] = S.tr_slab[t0 + j] * P.objs_per_slab
-                S.p_node[j] = S.tr_node[t0 + j]
-                S.p_kfence[j] = 0
+                S.p[j, PP_OBJ] = S.tr_obj[t0 + j, TO_SLAB] * P.objs_per_slab
+                S.p[j, PP_NODE] = S.tr_obj[t0 + j, TO_NODE]
+                S.p[j, PP_KFENCE] = 0
         else:
             cpu = draw_below(P.seed, S_CPU, c, P.cpus)
             if draw_u01(P.seed, S_SWITCH, c) < P.switch_prob:
-                S.cpu_memcg[cpu] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
+                S.cpu[cpu, CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
             size = P.bulk_size
             if P.bulk_uniform:
                 size = 1 + draw_below(P.seed, S_SIZE, c, P.bulk_size)
             if not _fill_p(P, S, c, cpu, size):
                 return S.misc[M_ERROR]
-        objcg = S.cpu_memcg[cpu]
-        node = S.node_of[cpu]
+        objcg = S.cpu[cpu, CPU_MEMCG]
+        node = S.cpu[cpu, CPU_NODE]
 
         runs = 0
         remote = 0
         for j in range(size):
-            if j == 0 or S.p_node[j] != S.p_node[j - 1]:
+            if j == 0 or S.p[j, PP_NODE] != S.p[j - 1, PP_NODE]:
                 runs += 1
-            if S.p_node[j] != node:
+            if S.p[j, PP_NODE] != node:
                 remote += 1
         S.counters[PH_SLAB_ALLOC, E_CALLS] += 1
         S.counters[PH_SLAB_ALLOC, E_OBJECTS] += size
@@ -123,7 +162,7 @@ def run_calls(P, S, c0, c1, per_call):
             # The allocator frees the whole call again (kmem_cache_free_bulk).
             S.counters[PH_HOOK, E_HOOK_FAILURES] += 1
             for j in range(size):
-                _free_one(P, S, cpu, S.p_obj[j], S.p_node[j], S.p_objcg[j], S.p_kfence[j])
+                _free_one(P, S, cpu, S.p[j, PP_OBJ], S.p[j, PP_NODE], S.p[j, PP_OBJCG], S.p[j, PP_KFENCE])
             # MODEL: the workload keeps freeing at its own pace, so a failed call
             # still lets `size` of the oldest objects go; otherwise a cgroup at its
             # limit with a full live set could never recover.
@@ -131,22 +170,22 @@ def run_calls(P, S, c0, c1, per_call):
         else:
             for j in range(size):
                 k = (head + count) % ring
-                S.live_obj[k] = S.p_obj[j]
-                S.live_node[k] = S.p_node[j]
-                S.live_objcg[k] = S.p_objcg[j]
-                S.live_cpu[k] = cpu
-                S.live_kfence[k] = S.p_kfence[j]
+                S.live[k, LV_OBJ] = S.p[j, PP_OBJ]
+                S.live[k, LV_NODE] = S.p[j, PP_NODE]
+                S.live[k, LV_OBJCG] = S.p[j, PP_OBJCG]
+                S.live[k, LV_CPU] = cpu
+                S.live[k, LV_KFENCE] = S.p[j, PP_KFENCE]
                 count += 1
             target = P.live_cap
         while count > target:
             s = S.misc[M_FREE_SERIAL]
             S.misc[M_FREE_SERIAL] = s + 1
-            acpu = S.live_cpu[head]
+            acpu = S.live[head, LV_CPU]
             fcpu = acpu
             if P.cpus > 1 and draw_u01(P.seed, S_FREE_CPU, s) < P.remote_free_prob:
                 fcpu = (acpu + 1 + draw_below(P.seed, S_FREE_OTHER, s, P.cpus - 1)) % P.cpus
-            _free_one(P, S, fcpu, S.live_obj[head], S.live_node[head], S.live_objcg[head],
-                      S.live_kfence[head])
+            _free_one(P, S, fcpu, S.live[head, LV_OBJ], S.live[head, LV_NODE], S.live[head, LV_OBJCG],
+                      S.live[head, LV_KFENCE])
             head = (head + 1) % ring
             count -= 1
         S.misc[M_LIVE_HEAD] = head

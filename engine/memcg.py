@@ -11,29 +11,62 @@ import numpy as np
 
 from ._jit import jit
 from .events import (
-    E_CHARGE_FAILURES, E_CONSUME_HITS, E_CONSUME_MISSES, E_DRAINS, E_FORCED_CHARGES,
-    E_LINE_XFER_LOCAL, E_LINE_XFER_REMOTE, E_MSTOCK_DRAINS, E_MSTOCK_HITS,
-    E_MSTOCK_MISSES, E_MSTOCK_REFILLS, E_NR_CHARGED_ATOMICS, E_OBJCG_REF_OPS,
-    E_PC_CHARGES, E_PC_FAILCNT, E_PC_UNCHARGES, E_RECLAIMS, E_REFILLS,
-    E_STAT_FLUSHES, E_STAT_UPDATES, E_STOCK_LOCK_FAILURES, E_STOCK_LOCKS,
+    E_CHARGE_FAILURES,
+    E_CONSUME_HITS,
+    E_CONSUME_MISSES,
+    E_DRAINS,
+    E_FORCED_CHARGES,
+    E_LINE_XFER_LOCAL,
+    E_LINE_XFER_REMOTE,
+    E_MSTOCK_DRAINS,
+    E_MSTOCK_HITS,
+    E_MSTOCK_MISSES,
+    E_MSTOCK_REFILLS,
+    E_NR_CHARGED_ATOMICS,
+    E_OBJCG_REF_OPS,
+    E_PC_CHARGES,
+    E_PC_FAILCNT,
+    E_PC_UNCHARGES,
+    E_RECLAIMS,
+    E_REFILLS,
+    E_STAT_FLUSHES,
+    E_STAT_UPDATES,
+    E_STOCK_LOCK_FAILURES,
+    E_STOCK_LOCKS,
 )
 from .rng import S_EVICT, S_IRQ, draw_below, draw_u01
 from .scenario import MEMCG_CHARGE_BATCH, NR_MEMCG_STOCK, PAGE_SIZE
-from .state import M_EVICT_SERIAL, M_FORCED, M_TRYLOCK_SERIAL, ST_UPFRONT
-
+from .state import (
+    CPU_ACC,
+    CPU_BYTES,
+    CPU_NODE,
+    CPU_OBJCG,
+    CPU_PGDAT,
+    M_EVICT_SERIAL,
+    M_FORCED,
+    M_TRYLOCK_SERIAL,
+    MG_NR_CHARGED,
+    MG_PAGECACHE,
+    MG_REFS,
+    PC_FAILCNT,
+    PC_MAX,
+    PC_USAGE,
+    ST_UPFRONT,
+)
 
 # -- shared cache lines -------------------------------------------------------------
 
 @jit
-def _line_write(P, S, owner, idx, cpu, ph):
-    """A write to a shared cache line: pay a transfer if another CPU owned it."""
-    prev = owner[idx]
+def _line_write(P, S, line, cpu, ph):
+    """A write to shared cache line ``line`` (see ``state.State.owner``): pay a
+    transfer if another CPU owned it."""
+    prev = S.owner[line]
     if prev >= 0 and prev != cpu:
-        if S.node_of[prev] == S.node_of[cpu]:
+        if S.cpu[prev, CPU_NODE] == S.cpu[cpu, CPU_NODE]:
             S.counters[ph, E_LINE_XFER_LOCAL] += 1
         else:
             S.counters[ph, E_LINE_XFER_REMOTE] += 1
-    owner[idx] = cpu
+    S.owner[line] = cpu
 
 
 @jit
@@ -51,20 +84,20 @@ def page_counter_try_charge(P, S, m, n, cpu, ph):
     """``page_counter_try_charge``: walk leaf to top; undo on exceeding a max."""
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        S.pc_usage[c] += n
+        S.pc[c, PC_USAGE] += n
         S.counters[ph, E_PC_CHARGES] += 1
-        _line_write(P, S, S.owner_pc, c, cpu, ph)
-        if S.pc_usage[c] > S.pc_max[c]:
-            S.pc_usage[c] -= n
+        _line_write(P, S, c, cpu, ph)
+        if S.pc[c, PC_USAGE] > S.pc[c, PC_MAX]:
+            S.pc[c, PC_USAGE] -= n
             S.counters[ph, E_PC_UNCHARGES] += 1
-            _line_write(P, S, S.owner_pc, c, cpu, ph)
+            _line_write(P, S, c, cpu, ph)
             S.counters[ph, E_PC_FAILCNT] += 1
-            S.pc_failcnt[c] += 1
+            S.pc[c, PC_FAILCNT] += 1
             for undo in range(level):
                 u = _level_index(P, m, undo)
-                S.pc_usage[u] -= n
+                S.pc[u, PC_USAGE] -= n
                 S.counters[ph, E_PC_UNCHARGES] += 1
-                _line_write(P, S, S.owner_pc, u, cpu, ph)
+                _line_write(P, S, u, cpu, ph)
             return False
     return True
 
@@ -74,9 +107,9 @@ def page_counter_charge(P, S, m, n, cpu, ph):
     """``page_counter_charge``: forced, no limit check."""
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        S.pc_usage[c] += n
+        S.pc[c, PC_USAGE] += n
         S.counters[ph, E_PC_CHARGES] += 1
-        _line_write(P, S, S.owner_pc, c, cpu, ph)
+        _line_write(P, S, c, cpu, ph)
 
 
 @jit
@@ -84,9 +117,9 @@ def page_counter_uncharge(P, S, m, n, cpu, ph):
     """``page_counter_uncharge`` (``memcg_uncharge``): every level."""
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        S.pc_usage[c] -= n
+        S.pc[c, PC_USAGE] -= n
         S.counters[ph, E_PC_UNCHARGES] += 1
-        _line_write(P, S, S.owner_pc, c, cpu, ph)
+        _line_write(P, S, c, cpu, ph)
 
 
 @jit
@@ -95,7 +128,7 @@ def _margin(P, S, m):
     best = np.int64(2**62)
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        left = S.pc_max[c] - S.pc_usage[c]
+        left = S.pc[c, PC_MAX] - S.pc[c, PC_USAGE]
         if left < best:
             best = left
     return best
@@ -108,9 +141,9 @@ def _margin(P, S, m):
 def consume_stock(P, S, cpu, m, n, ph):
     if n <= MEMCG_CHARGE_BATCH:
         for i in range(NR_MEMCG_STOCK):
-            if S.ms_memcg[cpu, i] == m:
-                if S.ms_pages[cpu, i] >= n:
-                    S.ms_pages[cpu, i] -= n
+            if S.ms[cpu, i] == m:
+                if S.ms[cpu, NR_MEMCG_STOCK + i] >= n:
+                    S.ms[cpu, NR_MEMCG_STOCK + i] -= n
                     S.counters[ph, E_MSTOCK_HITS] += 1
                     return True
                 break
@@ -121,11 +154,11 @@ def consume_stock(P, S, cpu, m, n, ph):
 @jit
 def drain_stock_slot(P, S, cpu, i, ph):
     S.counters[ph, E_MSTOCK_DRAINS] += 1
-    pages = S.ms_pages[cpu, i]
+    pages = S.ms[cpu, NR_MEMCG_STOCK + i]
     if pages > 0:
-        page_counter_uncharge(P, S, S.ms_memcg[cpu, i], pages, cpu, ph)
-    S.ms_memcg[cpu, i] = -1
-    S.ms_pages[cpu, i] = 0
+        page_counter_uncharge(P, S, S.ms[cpu, i], pages, cpu, ph)
+    S.ms[cpu, i] = -1
+    S.ms[cpu, NR_MEMCG_STOCK + i] = 0
 
 
 @jit
@@ -137,11 +170,11 @@ def refill_stock(P, S, cpu, m, n, ph):
         return
     empty = -1
     for i in range(NR_MEMCG_STOCK):
-        if S.ms_memcg[cpu, i] < 0 and empty < 0:
+        if S.ms[cpu, i] < 0 and empty < 0:
             empty = i
-        if S.ms_memcg[cpu, i] == m:
-            S.ms_pages[cpu, i] += n
-            if S.ms_pages[cpu, i] > MEMCG_CHARGE_BATCH:
+        if S.ms[cpu, i] == m:
+            S.ms[cpu, NR_MEMCG_STOCK + i] += n
+            if S.ms[cpu, NR_MEMCG_STOCK + i] > MEMCG_CHARGE_BATCH:
                 drain_stock_slot(P, S, cpu, i, ph)
             return
     if empty < 0:
@@ -149,13 +182,13 @@ def refill_stock(P, S, cpu, m, n, ph):
         S.misc[M_EVICT_SERIAL] = e + 1
         empty = draw_below(P.seed, S_EVICT, e, NR_MEMCG_STOCK)
         drain_stock_slot(P, S, cpu, empty, ph)
-    S.ms_memcg[cpu, empty] = m
-    S.ms_pages[cpu, empty] = n
+    S.ms[cpu, empty] = m
+    S.ms[cpu, NR_MEMCG_STOCK + empty] = n
 
 
 # -- obj stock: pre-charged bytes and statistics accumulators per CPU ---------------
 
-@jit
+@jit(inline=True)
 def stock_lock(P, S, cpu, ph):
     """Take the obj stock's lock.  Returns False if the trylock failed.
 
@@ -177,36 +210,36 @@ def _flush_stat(P, S, m, pgdat, nbytes, cpu, ph):
     """``mod_objcg_mlstate``: update the memcg's per-node statistic."""
     S.stat[m, pgdat] += nbytes
     S.counters[ph, E_STAT_FLUSHES] += 1
-    _line_write(P, S, S.owner_stat, m, cpu, ph)
+    _line_write(P, S, P.n_counters + P.memcgs + m, cpu, ph)
 
 
 @jit
 def _nr_charged_add(P, S, m, nbytes, cpu, ph):
-    S.nr_charged[m] += nbytes
+    S.memcg[m, MG_NR_CHARGED] += nbytes
     S.counters[ph, E_NR_CHARGED_ATOMICS] += 1
-    _line_write(P, S, S.owner_objcg, m, cpu, ph)
+    _line_write(P, S, P.n_counters + m, cpu, ph)
 
 
 @jit
 def drain_obj_stock(P, S, cpu, ph):
-    old = S.st_objcg[cpu]
+    old = S.cpu[cpu, CPU_OBJCG]
     if old < 0:
         return
     S.counters[ph, E_DRAINS] += 1
-    nbytes = S.st_bytes[cpu]
+    nbytes = S.cpu[cpu, CPU_BYTES]
     if nbytes > 0:
         np_ = nbytes // PAGE_SIZE
         if np_ > 0:
             page_counter_uncharge(P, S, old, np_, cpu, ph)
         _nr_charged_add(P, S, old, nbytes % PAGE_SIZE, cpu, ph)
-        S.st_bytes[cpu] = 0
+        S.cpu[cpu, CPU_BYTES] = 0
     for k in range(2):
-        if S.st_acc[cpu, k] != 0:
-            _flush_stat(P, S, old, S.st_pgdat[cpu], S.st_acc[cpu, k], cpu, ph)
-            S.st_acc[cpu, k] = 0
-    S.st_pgdat[cpu] = -1
-    S.st_objcg[cpu] = -1
-    S.objcg_refs[old] -= 1
+        if S.cpu[cpu, CPU_ACC + k] != 0:
+            _flush_stat(P, S, old, S.cpu[cpu, CPU_PGDAT], S.cpu[cpu, CPU_ACC + k], cpu, ph)
+            S.cpu[cpu, CPU_ACC + k] = 0
+    S.cpu[cpu, CPU_PGDAT] = -1
+    S.cpu[cpu, CPU_OBJCG] = -1
+    S.memcg[old, MG_REFS] -= 1
     S.counters[ph, E_OBJCG_REF_OPS] += 1
 
 
@@ -214,16 +247,16 @@ def drain_obj_stock(P, S, cpu, ph):
 def _adopt(P, S, cpu, objcg, ph):
     """Switch the stock to ``objcg``: drain, take a reference, pull the remainder."""
     drain_obj_stock(P, S, cpu, ph)
-    S.objcg_refs[objcg] += 1
+    S.memcg[objcg, MG_REFS] += 1
     S.counters[ph, E_OBJCG_REF_OPS] += 1
-    if S.nr_charged[objcg] != 0:
-        S.st_bytes[cpu] = S.nr_charged[objcg]
-        S.nr_charged[objcg] = 0
+    if S.memcg[objcg, MG_NR_CHARGED] != 0:
+        S.cpu[cpu, CPU_BYTES] = S.memcg[objcg, MG_NR_CHARGED]
+        S.memcg[objcg, MG_NR_CHARGED] = 0
         S.counters[ph, E_NR_CHARGED_ATOMICS] += 1
-        _line_write(P, S, S.owner_objcg, objcg, cpu, ph)
+        _line_write(P, S, P.n_counters + objcg, cpu, ph)
     else:
-        S.st_bytes[cpu] = 0
-    S.st_objcg[cpu] = objcg
+        S.cpu[cpu, CPU_BYTES] = 0
+    S.cpu[cpu, CPU_OBJCG] = objcg
 
 
 @jit
@@ -232,7 +265,7 @@ def obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph):
     refill_stock(P, S, cpu, objcg, np_, ph)
 
 
-@jit
+@jit(inline=True)
 def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
     """``__refill_obj_stock``; ``locked`` False means the trylock failed (no stock)."""
     S.counters[ph, E_REFILLS] += 1
@@ -241,44 +274,44 @@ def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
         if nbytes >= PAGE_SIZE:
             obj_cgroup_uncharge_pages(P, S, cpu, objcg, nbytes // PAGE_SIZE, ph)
         return
-    if S.st_objcg[cpu] != objcg:
+    if S.cpu[cpu, CPU_OBJCG] != objcg:
         _adopt(P, S, cpu, objcg, ph)
         allow_uncharge = True
-    S.st_bytes[cpu] += nbytes
-    if allow_uncharge and S.st_bytes[cpu] > PAGE_SIZE:
-        np_ = S.st_bytes[cpu] // PAGE_SIZE
-        S.st_bytes[cpu] = S.st_bytes[cpu] % PAGE_SIZE
+    S.cpu[cpu, CPU_BYTES] += nbytes
+    if allow_uncharge and S.cpu[cpu, CPU_BYTES] > PAGE_SIZE:
+        np_ = S.cpu[cpu, CPU_BYTES] // PAGE_SIZE
+        S.cpu[cpu, CPU_BYTES] = S.cpu[cpu, CPU_BYTES] % PAGE_SIZE
         obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph)
 
 
-@jit
+@jit(inline=True)
 def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
     """``__account_obj_stock``: batch per-node slab statistics in the stock."""
     S.counters[ph, E_STAT_UPDATES] += 1
-    if not locked or S.st_objcg[cpu] != objcg:
+    if not locked or S.cpu[cpu, CPU_OBJCG] != objcg:
         _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph)
         return
-    if S.st_pgdat[cpu] != pgdat:
+    if S.cpu[cpu, CPU_PGDAT] != pgdat:
         for k in range(2):
-            if S.st_acc[cpu, k] != 0:
-                _flush_stat(P, S, objcg, S.st_pgdat[cpu], S.st_acc[cpu, k], cpu, ph)
-                S.st_acc[cpu, k] = 0
-        S.st_pgdat[cpu] = pgdat
+            if S.cpu[cpu, CPU_ACC + k] != 0:
+                _flush_stat(P, S, objcg, S.cpu[cpu, CPU_PGDAT], S.cpu[cpu, CPU_ACC + k], cpu, ph)
+                S.cpu[cpu, CPU_ACC + k] = 0
+        S.cpu[cpu, CPU_PGDAT] = pgdat
     k = 0 if P.reclaimable else 1
-    if S.st_acc[cpu, k] == 0:
-        S.st_acc[cpu, k] = nbytes
+    if S.cpu[cpu, CPU_ACC + k] == 0:
+        S.cpu[cpu, CPU_ACC + k] = nbytes
     else:
-        S.st_acc[cpu, k] += nbytes
-        if abs(S.st_acc[cpu, k]) > PAGE_SIZE:
-            _flush_stat(P, S, objcg, pgdat, S.st_acc[cpu, k], cpu, ph)
-            S.st_acc[cpu, k] = 0
+        S.cpu[cpu, CPU_ACC + k] += nbytes
+        if abs(S.cpu[cpu, CPU_ACC + k]) > PAGE_SIZE:
+            _flush_stat(P, S, objcg, pgdat, S.cpu[cpu, CPU_ACC + k], cpu, ph)
+            S.cpu[cpu, CPU_ACC + k] = 0
 
 
-@jit
+@jit(inline=True)
 def mod_objcg_state(P, S, cpu, objcg, nbytes, pgdat, ph):
     """The ``upfront`` generation's separate statistics update (one lock)."""
     stock_lock(P, S, cpu, ph)
-    if S.st_objcg[cpu] != objcg:
+    if S.cpu[cpu, CPU_OBJCG] != objcg:
         _adopt(P, S, cpu, objcg, ph)
     account_obj_stock(P, S, cpu, True, objcg, nbytes, pgdat, ph)
 
@@ -288,9 +321,9 @@ def drain_all_stock(P, S, m, ph):
     """``drain_all_stock``. MODEL: immediate on every CPU (the kernel uses work items)."""
     for c in range(P.cpus):
         for i in range(NR_MEMCG_STOCK):
-            if S.ms_memcg[c, i] == m:
+            if S.ms[c, i] == m:
                 drain_stock_slot(P, S, c, i, ph)
-        if S.st_objcg[c] == m:
+        if S.cpu[c, CPU_OBJCG] == m:
             drain_obj_stock(P, S, c, ph)
 
 
@@ -315,9 +348,9 @@ def try_charge_memcg(P, S, cpu, m, n, ph):
         if not P.gfp_allow_spin:
             break
         S.counters[ph, E_RECLAIMS] += 1
-        r = min(P.reclaim_pages, S.pagecache[m])
+        r = min(P.reclaim_pages, S.memcg[m, MG_PAGECACHE])
         if r > 0:
-            S.pagecache[m] -= r
+            S.memcg[m, MG_PAGECACHE] -= r
             page_counter_uncharge(P, S, m, r, cpu, ph)
         if _margin(P, S, m) >= n:
             continue
@@ -338,12 +371,12 @@ def try_charge_memcg(P, S, cpu, m, n, ph):
     return False
 
 
-@jit
+@jit(inline=True)
 def charge_and_account(P, S, cpu, objcg, nbytes, pgdat, ph):
     """``obj_cgroup_charge_account`` (current kernels): one lock on a stock hit, two on a miss."""
     locked = stock_lock(P, S, cpu, ph)
-    if locked and S.st_objcg[cpu] == objcg and S.st_bytes[cpu] >= nbytes:
-        S.st_bytes[cpu] -= nbytes
+    if locked and S.cpu[cpu, CPU_OBJCG] == objcg and S.cpu[cpu, CPU_BYTES] >= nbytes:
+        S.cpu[cpu, CPU_BYTES] -= nbytes
         S.counters[ph, E_CONSUME_HITS] += 1
         account_obj_stock(P, S, cpu, True, objcg, nbytes, pgdat, ph)
         return True
@@ -363,8 +396,8 @@ def charge_and_account(P, S, cpu, objcg, nbytes, pgdat, ph):
 def obj_cgroup_charge(P, S, cpu, objcg, nbytes, ph):
     """``obj_cgroup_charge`` of the ``upfront`` generation (irq-save lock, never fails)."""
     stock_lock(P, S, cpu, ph)
-    if S.st_objcg[cpu] == objcg and S.st_bytes[cpu] >= nbytes:
-        S.st_bytes[cpu] -= nbytes
+    if S.cpu[cpu, CPU_OBJCG] == objcg and S.cpu[cpu, CPU_BYTES] >= nbytes:
+        S.cpu[cpu, CPU_BYTES] -= nbytes
         S.counters[ph, E_CONSUME_HITS] += 1
         return True
     S.counters[ph, E_CONSUME_MISSES] += 1

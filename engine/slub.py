@@ -9,14 +9,35 @@ from __future__ import annotations
 
 from ._jit import jit
 from .events import (
-    E_BARN_FETCHES, E_BARN_PUTS, E_NEW_SLABS, E_REMOTE_FREES, E_SHEAF_FLUSHES,
-    E_SHEAF_HITS, E_SHEAF_SWAPS, E_SLAB_DISCARDS, E_SLAB_REFILL_OBJECTS,
+    E_BARN_FETCHES,
+    E_BARN_PUTS,
+    E_NEW_SLABS,
+    E_REMOTE_FREES,
+    E_SHEAF_FLUSHES,
+    E_SHEAF_HITS,
+    E_SHEAF_SWAPS,
+    E_SLAB_DISCARDS,
+    E_SLAB_REFILL_OBJECTS,
 )
 from .rng import S_EXTS_CREATE, S_REMOTE, draw_u01
 from .state import (
-    ERR_SLAB_TABLE_FULL, M_ERROR, M_FREE_IDS, M_NEW_SLAB_SERIAL, M_NEXT_SLAB_ID,
+    CPU_NODE,
+    CPU_SH_MAIN,
+    CPU_SH_SIZE,
+    ERR_SLAB_TABLE_FULL,
+    M_ERROR,
+    M_FREE_IDS,
+    M_NEW_SLAB_SERIAL,
+    M_NEXT_SLAB_ID,
+    PP_OBJ,
+    SL_EXTS,
+    SL_KFENCE,
+    SL_NEXT,
+    SL_NFREE,
+    SL_NODE,
+    SL_ON_PARTIAL,
+    SL_PREV,
 )
-
 
 # -- the slab table and the per-node partial lists -----------------------------------
 
@@ -35,48 +56,48 @@ def _new_slab_id(P, S):
 
 @jit
 def _partial_remove(S, sid):
-    node = S.slab_node[sid]
-    prv = S.part_prev[sid]
-    nxt = S.part_next[sid]
+    node = S.slab[sid, SL_NODE]
+    prv = S.slab[sid, SL_PREV]
+    nxt = S.slab[sid, SL_NEXT]
     if prv >= 0:
-        S.part_next[prv] = nxt
+        S.slab[prv, SL_NEXT] = nxt
     else:
-        S.part_head[node] = nxt
+        S.part[node, 0] = nxt
     if nxt >= 0:
-        S.part_prev[nxt] = prv
+        S.slab[nxt, SL_PREV] = prv
     else:
-        S.part_tail[node] = prv
-    S.part_prev[sid] = -1
-    S.part_next[sid] = -1
-    S.slab_on_partial[sid] = 0
+        S.part[node, 1] = prv
+    S.slab[sid, SL_PREV] = -1
+    S.slab[sid, SL_NEXT] = -1
+    S.slab[sid, SL_ON_PARTIAL] = 0
 
 
 @jit
 def _partial_add_head(S, sid):
-    node = S.slab_node[sid]
-    head = S.part_head[node]
-    S.part_prev[sid] = -1
-    S.part_next[sid] = head
+    node = S.slab[sid, SL_NODE]
+    head = S.part[node, 0]
+    S.slab[sid, SL_PREV] = -1
+    S.slab[sid, SL_NEXT] = head
     if head >= 0:
-        S.part_prev[head] = sid
+        S.slab[head, SL_PREV] = sid
     else:
-        S.part_tail[node] = sid
-    S.part_head[node] = sid
-    S.slab_on_partial[sid] = 1
+        S.part[node, 1] = sid
+    S.part[node, 0] = sid
+    S.slab[sid, SL_ON_PARTIAL] = 1
 
 
 @jit
 def _partial_add_tail(S, sid):
-    node = S.slab_node[sid]
-    tail = S.part_tail[node]
-    S.part_next[sid] = -1
-    S.part_prev[sid] = tail
+    node = S.slab[sid, SL_NODE]
+    tail = S.part[node, 1]
+    S.slab[sid, SL_NEXT] = -1
+    S.slab[sid, SL_PREV] = tail
     if tail >= 0:
-        S.part_next[tail] = sid
+        S.slab[tail, SL_NEXT] = sid
     else:
-        S.part_head[node] = sid
-    S.part_tail[node] = sid
-    S.slab_on_partial[sid] = 1
+        S.part[node, 0] = sid
+    S.part[node, 1] = sid
+    S.slab[sid, SL_ON_PARTIAL] = 1
 
 
 @jit
@@ -88,13 +109,13 @@ def new_slab(P, S, node, ph):
     S.counters[ph, E_NEW_SLABS] += 1
     serial = S.misc[M_NEW_SLAB_SERIAL]
     S.misc[M_NEW_SLAB_SERIAL] = serial + 1
-    S.slab_node[sid] = node
-    S.slab_kfence[sid] = 0
-    S.slab_exts[sid] = 1 if draw_u01(P.seed, S_EXTS_CREATE, serial) < P.exts_at_creation else 0
+    S.slab[sid, SL_NODE] = node
+    S.slab[sid, SL_KFENCE] = 0
+    S.slab[sid, SL_EXTS] = 1 if draw_u01(P.seed, S_EXTS_CREATE, serial) < P.exts_at_creation else 0
     n = P.objs_per_slab
     for k in range(n):
         S.slab_free[sid, k] = n - 1 - k  # top of the stack is index 0
-    S.slab_nfree[sid] = n
+    S.slab[sid, SL_NFREE] = n
     return sid
 
 
@@ -104,10 +125,10 @@ def new_kfence_slab(P, S):
     sid = _new_slab_id(P, S)
     if sid < 0:
         return -1
-    S.slab_node[sid] = 0
-    S.slab_kfence[sid] = 1
-    S.slab_exts[sid] = 1
-    S.slab_nfree[sid] = 0
+    S.slab[sid, SL_NODE] = 0
+    S.slab[sid, SL_KFENCE] = 1
+    S.slab[sid, SL_EXTS] = 1
+    S.slab[sid, SL_NFREE] = 0
     return sid
 
 
@@ -122,79 +143,79 @@ def _discard_slab(P, S, sid, ph):
 def free_to_slab(P, S, handle, ph):
     """Return an object to its slab (``__slab_free``)."""
     sid = handle // P.objs_per_slab
-    if S.slab_kfence[sid]:
+    if S.slab[sid, SL_KFENCE]:
         # Back to the KFENCE pool: the id is reused, no slab_discards (nor new_slabs).
         S.free_ids[S.misc[M_FREE_IDS]] = sid
         S.misc[M_FREE_IDS] += 1
         return
-    S.slab_free[sid, S.slab_nfree[sid]] = handle % P.objs_per_slab
-    S.slab_nfree[sid] += 1
-    if S.slab_nfree[sid] == 1:
+    S.slab_free[sid, S.slab[sid, SL_NFREE]] = handle % P.objs_per_slab
+    S.slab[sid, SL_NFREE] += 1
+    if S.slab[sid, SL_NFREE] == 1:
         _partial_add_tail(S, sid)
-    if S.slab_nfree[sid] == P.objs_per_slab:
+    if S.slab[sid, SL_NFREE] == P.objs_per_slab:
         # MODEL: discard a free slab at once (the kernel keeps min_partial of them).
-        if S.slab_on_partial[sid]:
+        if S.slab[sid, SL_ON_PARTIAL]:
             _partial_remove(S, sid)
         _discard_slab(P, S, sid, ph)
 
 
 # -- allocation -------------------------------------------------------------------
 
-@jit
-def fill_from_sheaves_and_slabs(P, S, c, cpu, need, out, ph):
-    """Put ``need`` objects into ``out[0:need]`` (``alloc_from_pcs_bulk`` then the
+@jit(inline=True)
+def fill_from_sheaves_and_slabs(P, S, c, cpu, need, ph):
+    """Put ``need`` object handles into ``S.p[0:need, PP_OBJ]`` (``alloc_from_pcs_bulk`` then the
     slab refill).  Returns False on a slab-table capacity error."""
-    node = S.node_of[cpu]
+    node = S.cpu[cpu, CPU_NODE]
     got = 0
     while got < need:
-        main = S.sh_main[cpu]
-        size = S.sh_size[cpu, main]
+        main = S.cpu[cpu, CPU_SH_MAIN]
+        size = S.cpu[cpu, CPU_SH_SIZE + main]
         if size > 0:
             b = min(need - got, size)
             base = size - b
             for k in range(b):
-                out[got + k] = S.sh_objs[cpu, main, base + k]
-            S.sh_size[cpu, main] = base
+                S.p[got + k, PP_OBJ] = S.sh_objs[cpu, main, base + k]
+            S.cpu[cpu, CPU_SH_SIZE + main] = base
             S.counters[ph, E_SHEAF_HITS] += b
             got += b
             continue
         spare = 1 - main
-        if S.sh_size[cpu, spare] > 0:
-            S.sh_main[cpu] = spare
+        if S.cpu[cpu, CPU_SH_SIZE + spare] > 0:
+            S.cpu[cpu, CPU_SH_MAIN] = spare
             S.counters[ph, E_SHEAF_SWAPS] += 1
             continue
-        nb = S.barn_count[node]
+        nb = S.barn_meta[node, 0]
         if nb > 0:
             nb -= 1
-            bsize = S.barn_size[node, nb]
+            bsize = S.barn_meta[node, 1 + nb]
             for k in range(bsize):
                 S.sh_objs[cpu, main, k] = S.barn_objs[node, nb, k]
-            S.sh_size[cpu, main] = bsize
-            S.barn_count[node] = nb
+            S.cpu[cpu, CPU_SH_SIZE + main] = bsize
+            S.barn_meta[node, 0] = nb
             S.counters[ph, E_BARN_FETCHES] += 1
             continue
         break
     step = 0
     while got < need:
-        sid = S.part_head[node]
+        sid = S.part[node, 0]
         if sid < 0:
             if P.nodes > 1 and draw_u01(P.seed, S_REMOTE, c * 65536 + step) < P.remote_prob:
                 for d in range(1, P.nodes):
                     other = (node + d) % P.nodes
-                    if S.part_head[other] >= 0:
-                        sid = S.part_head[other]
+                    if S.part[other, 0] >= 0:
+                        sid = S.part[other, 0]
                         break
             if sid < 0:
                 sid = new_slab(P, S, node, ph)
                 if sid < 0:
                     return False
                 _partial_add_head(S, sid)
-        while got < need and S.slab_nfree[sid] > 0:
-            S.slab_nfree[sid] -= 1
-            out[got] = sid * P.objs_per_slab + S.slab_free[sid, S.slab_nfree[sid]]
+        while got < need and S.slab[sid, SL_NFREE] > 0:
+            S.slab[sid, SL_NFREE] -= 1
+            S.p[got, PP_OBJ] = sid * P.objs_per_slab + S.slab_free[sid, S.slab[sid, SL_NFREE]]
             got += 1
             S.counters[ph, E_SLAB_REFILL_OBJECTS] += 1
-        if S.slab_nfree[sid] == 0:
+        if S.slab[sid, SL_NFREE] == 0:
             _partial_remove(S, sid)
         step += 1
     return True
@@ -205,42 +226,42 @@ def fill_from_sheaves_and_slabs(P, S, c, cpu, need, out, ph):
 @jit
 def _flush_sheaf(P, S, cpu, which, ph):
     """``sheaf_flush_unused``: every object back to its slab, in array order."""
-    for k in range(S.sh_size[cpu, which]):
+    for k in range(S.cpu[cpu, CPU_SH_SIZE + which]):
         free_to_slab(P, S, S.sh_objs[cpu, which, k], ph)
-    S.sh_size[cpu, which] = 0
+    S.cpu[cpu, CPU_SH_SIZE + which] = 0
 
 
-@jit
+@jit(inline=True)
 def slab_free_object(P, S, cpu, handle, kfence, ph):
     """``slab_free``: local objects go to the CPU's main sheaf, remote ones to their slab."""
     if kfence:
         free_to_slab(P, S, handle, ph)
         return
-    node = S.node_of[cpu]
+    node = S.cpu[cpu, CPU_NODE]
     sid = handle // P.objs_per_slab
-    if S.slab_node[sid] != node:
+    if S.slab[sid, SL_NODE] != node:
         S.counters[ph, E_REMOTE_FREES] += 1
         free_to_slab(P, S, handle, ph)
         return
-    main = S.sh_main[cpu]
-    if S.sh_size[cpu, main] == P.sheaf_cap:
+    main = S.cpu[cpu, CPU_SH_MAIN]
+    if S.cpu[cpu, CPU_SH_SIZE + main] == P.sheaf_cap:
         spare = 1 - main
-        if S.sh_size[cpu, spare] == 0:
-            S.sh_main[cpu] = spare
+        if S.cpu[cpu, CPU_SH_SIZE + spare] == 0:
+            S.cpu[cpu, CPU_SH_MAIN] = spare
             S.counters[ph, E_SHEAF_SWAPS] += 1
-        elif S.barn_count[node] < P.barn_max:
-            nb = S.barn_count[node]
+        elif S.barn_meta[node, 0] < P.barn_max:
+            nb = S.barn_meta[node, 0]
             for k in range(P.sheaf_cap):
                 S.barn_objs[node, nb, k] = S.sh_objs[cpu, main, k]
-            S.barn_size[node, nb] = P.sheaf_cap
-            S.barn_count[node] = nb + 1
-            S.sh_size[cpu, main] = 0
+            S.barn_meta[node, 1 + nb] = P.sheaf_cap
+            S.barn_meta[node, 0] = nb + 1
+            S.cpu[cpu, CPU_SH_SIZE + main] = 0
             S.counters[ph, E_BARN_PUTS] += 1
         else:
             # Barn full: flush the (full) spare, the full main becomes the spare.
             S.counters[ph, E_SHEAF_FLUSHES] += 1
             _flush_sheaf(P, S, cpu, spare, ph)
-            S.sh_main[cpu] = spare
-        main = S.sh_main[cpu]
-    S.sh_objs[cpu, main, S.sh_size[cpu, main]] = handle
-    S.sh_size[cpu, main] += 1
+            S.cpu[cpu, CPU_SH_MAIN] = spare
+        main = S.cpu[cpu, CPU_SH_MAIN]
+    S.sh_objs[cpu, main, S.cpu[cpu, CPU_SH_SIZE + main]] = handle
+    S.cpu[cpu, CPU_SH_SIZE + main] += 1

@@ -73,69 +73,56 @@ class Params(NamedTuple):
     slab_cap: int
 
 
+# Columns of the per-CPU table ``State.cpu``.
+CPU_NODE, CPU_MEMCG, CPU_OBJCG, CPU_BYTES, CPU_PGDAT, CPU_ACC, CPU_SH_MAIN, CPU_SH_SIZE = (
+    0, 1, 2, 3, 4, 5, 7, 8)  # CPU_ACC + 0/1: reclaimable, unreclaimable; CPU_SH_SIZE + 0/1
+N_CPU_COLS = 10
+# Columns of ``State.memcg`` (one row per leaf memcg and its objcg).
+MG_REFS, MG_NR_CHARGED, MG_PAGECACHE = 0, 1, 2
+N_MG_COLS = 3
+# Columns of ``State.pc`` (one row per page counter).
+PC_USAGE, PC_MAX, PC_FAILCNT = 0, 1, 2
+N_PC_COLS = 3
+# Columns of ``State.slab``.
+SL_NODE, SL_EXTS, SL_KFENCE, SL_NFREE, SL_ON_PARTIAL, SL_NEXT, SL_PREV = range(7)
+N_SL_COLS = 7
+# Columns of ``State.live`` (the live FIFO) and ``State.p`` (the call's p[]).
+LV_OBJ, LV_NODE, LV_OBJCG, LV_CPU, LV_KFENCE = range(5)
+PP_OBJ, PP_NODE, PP_KFENCE, PP_OBJCG = range(4)
+# Columns of the trace tables.
+TC_OFF, TC_CPU, TC_MEMCG = range(3)
+TO_SLAB, TO_NODE = range(2)
+
+
 class State(NamedTuple):
-    """Every mutable array of a run; shapes in the comments."""
+    """Every mutable array of a run, grouped by what a row describes.
+
+    Few arrays with named columns rather than one array per field: every array a
+    kernel helper receives is passed as ~10 machine words, so fewer arrays means
+    cheaper calls and much faster compilation.
+    """
 
     counters: np.ndarray  # int64 [4 phases, N_EVENTS]
     run_hist: np.ndarray  # int64 [RUN_HIST_BUCKETS]
-    misc: np.ndarray  # int64 [N_MISC]
-    node_of: np.ndarray  # int64 [cpus]
-    cpu_memcg: np.ndarray  # int64 [cpus]: the memcg the CPU's task charges
-    # obj stock per CPU
-    st_objcg: np.ndarray  # int64 [cpus], -1 = none
-    st_bytes: np.ndarray  # int64 [cpus]
-    st_pgdat: np.ndarray  # int64 [cpus], -1 = none
-    st_acc: np.ndarray  # int64 [cpus, 2]: reclaimable, unreclaimable bytes
-    # memcg stock per CPU
-    ms_memcg: np.ndarray  # int64 [cpus, 7], -1 = empty
-    ms_pages: np.ndarray  # int64 [cpus, 7]
-    # objcgs and memcgs
-    objcg_refs: np.ndarray  # int64 [memcgs]
-    nr_charged: np.ndarray  # int64 [memcgs]: objcg->nr_charged_bytes
-    pagecache: np.ndarray  # int64 [memcgs]: reclaimable page-cache pages left
+    misc: np.ndarray  # int64 [N_MISC]: run-wide serials and bookkeeping (M_*)
+    cpu: np.ndarray  # int64 [cpus, N_CPU_COLS]: node, task memcg, obj stock, sheaf sizes
+    ms: np.ndarray  # int64 [cpus, 2 * 7]: memcg stock, memcg of slot i at i, pages at 7 + i
+    memcg: np.ndarray  # int64 [memcgs, N_MG_COLS]: objcg refs, nr_charged_bytes, page cache
     stat: np.ndarray  # int64 [memcgs, nodes]: flushed slab statistics, bytes
-    pc_usage: np.ndarray  # int64 [n_counters]
-    pc_max: np.ndarray  # int64 [n_counters]
-    pc_failcnt: np.ndarray  # int64 [n_counters]
-    owner_pc: np.ndarray  # int64 [n_counters]: cache-line owner CPU, -1 none
-    owner_objcg: np.ndarray  # int64 [memcgs]
-    owner_stat: np.ndarray  # int64 [memcgs]
-    # sheaves: two per CPU; sh_main[cpu] says which of the two is main
-    sh_objs: np.ndarray  # int64 [cpus, 2, sheaf_cap]: object handles
-    sh_size: np.ndarray  # int64 [cpus, 2]
-    sh_main: np.ndarray  # int64 [cpus]
+    pc: np.ndarray  # int64 [n_counters, N_PC_COLS]: page counters
+    owner: np.ndarray  # int64 [n_counters + 2 * memcgs]: shared-line owner CPU, -1 none;
+    #                    page counters, then objcg nr_charged_bytes, then memcg stats
+    sh_objs: np.ndarray  # int64 [cpus, 2, sheaf_cap]: object handles; main = CPU_SH_MAIN
     barn_objs: np.ndarray  # int64 [nodes, barn_max, sheaf_cap]
-    barn_size: np.ndarray  # int64 [nodes, barn_max]
-    barn_count: np.ndarray  # int64 [nodes]
-    # slabs (handle of an object = slab * objs_per_slab + index)
-    slab_node: np.ndarray  # int64 [slab_cap]
-    slab_exts: np.ndarray  # int64 [slab_cap]: 1 if obj_exts present
-    slab_kfence: np.ndarray  # int64 [slab_cap]
-    slab_nfree: np.ndarray  # int64 [slab_cap]
+    barn_meta: np.ndarray  # int64 [nodes, 1 + barn_max]: count, then each sheaf's size
+    slab: np.ndarray  # int64 [slab_cap, N_SL_COLS]; handle = slab * objs_per_slab + index
     slab_free: np.ndarray  # int32 [slab_cap, objs_per_slab]: free-list stack
-    slab_on_partial: np.ndarray  # int64 [slab_cap]
-    part_next: np.ndarray  # int64 [slab_cap]
-    part_prev: np.ndarray  # int64 [slab_cap]
-    part_head: np.ndarray  # int64 [nodes]
-    part_tail: np.ndarray  # int64 [nodes]
+    part: np.ndarray  # int64 [nodes, 2]: partial list head, tail
     free_ids: np.ndarray  # int64 [slab_cap]: discarded slab ids (stack)
-    # the live set, a ring buffer (FIFO)
-    live_obj: np.ndarray  # int64 [ring]: handle
-    live_node: np.ndarray  # int64 [ring]
-    live_objcg: np.ndarray  # int64 [ring]
-    live_cpu: np.ndarray  # int64 [ring]
-    live_kfence: np.ndarray  # int64 [ring]
-    # per-call scratch
-    p_obj: np.ndarray  # int64 [max_bulk]
-    p_node: np.ndarray  # int64 [max_bulk]
-    p_kfence: np.ndarray  # int64 [max_bulk]
-    p_objcg: np.ndarray  # int64 [max_bulk]: objcg assigned by the hook, -1
-    # trace input (empty arrays when not replaying a trace)
-    tr_off: np.ndarray  # int64 [n_calls + 1]
-    tr_slab: np.ndarray  # int64 [n_objects]
-    tr_node: np.ndarray  # int64 [n_objects]
-    tr_cpu: np.ndarray  # int64 [n_calls], -1 = draw
-    tr_memcg: np.ndarray  # int64 [n_calls], -1 = draw
+    live: np.ndarray  # int64 [ring, 5]: the live set, a ring buffer (FIFO)
+    p: np.ndarray  # int64 [max_bulk, 4]: the call's p[]
+    tr_call: np.ndarray  # int64 [n_calls + 1, 3]: trace offsets, cpu, memcg (-1 = draw)
+    tr_obj: np.ndarray  # int64 [n_objects, 2]: trace slab, node
 
 
 def slab_capacity(scn: Scenario, max_bulk: int) -> int:
@@ -174,63 +161,56 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     pc_usage[:memcgs] = scn.pagecache_pages
     pc_usage[memcgs:] = scn.pagecache_pages * memcgs
 
+    cpu = np.zeros((cpus, N_CPU_COLS), dtype=i64)
+    cpu[:, CPU_NODE] = (np.arange(cpus, dtype=i64) * nodes) // cpus
+    cpu[:, CPU_MEMCG] = np.arange(cpus, dtype=i64) % memcgs
+    cpu[:, CPU_OBJCG] = -1
+    cpu[:, CPU_PGDAT] = -1
+    ms = np.zeros((cpus, 2 * NR_MEMCG_STOCK), dtype=i64)
+    ms[:, :NR_MEMCG_STOCK] = -1
+    memcg = np.zeros((memcgs, N_MG_COLS), dtype=i64)
+    memcg[:, MG_PAGECACHE] = scn.pagecache_pages
+    pc = np.zeros((n_counters, N_PC_COLS), dtype=i64)
+    pc[:, PC_USAGE] = pc_usage
+    pc[:, PC_MAX] = pc_max
+    slab = np.zeros((slab_cap, N_SL_COLS), dtype=i64)
+    slab[:, SL_NEXT] = -1
+    slab[:, SL_PREV] = -1
+    barn_max = max(scn.barn_max_full, 1)
+    if trace is None:
+        tr_call = np.zeros((1, 3), dtype=i64)
+        tr_obj = np.zeros((0, 2), dtype=i64)
+    else:
+        tr_call = np.full((trace.n_calls + 1, 3), -1, dtype=i64)
+        tr_call[:, TC_OFF] = trace.offsets
+        tr_call[:-1, TC_CPU] = trace.cpu
+        tr_call[:-1, TC_MEMCG] = trace.memcg
+        tr_obj = np.stack([trace.slab, trace.node], axis=1).astype(i64)
+        slab[:, SL_NODE] = trace.slab_node
+        slab[:, SL_EXTS] = trace.slab_exts
+
     st = State(
         counters=np.zeros((4, N_EVENTS), dtype=i64),
         run_hist=np.zeros(RUN_HIST_BUCKETS, dtype=i64),
         misc=np.zeros(N_MISC, dtype=i64),
-        node_of=(np.arange(cpus, dtype=i64) * nodes) // cpus,
-        cpu_memcg=np.arange(cpus, dtype=i64) % memcgs,
-        st_objcg=np.full(cpus, -1, dtype=i64),
-        st_bytes=np.zeros(cpus, dtype=i64),
-        st_pgdat=np.full(cpus, -1, dtype=i64),
-        st_acc=np.zeros((cpus, 2), dtype=i64),
-        ms_memcg=np.full((cpus, NR_MEMCG_STOCK), -1, dtype=i64),
-        ms_pages=np.zeros((cpus, NR_MEMCG_STOCK), dtype=i64),
-        objcg_refs=np.zeros(memcgs, dtype=i64),
-        nr_charged=np.zeros(memcgs, dtype=i64),
-        pagecache=np.full(memcgs, scn.pagecache_pages, dtype=i64),
+        cpu=cpu,
+        ms=ms,
+        memcg=memcg,
         stat=np.zeros((memcgs, nodes), dtype=i64),
-        pc_usage=pc_usage,
-        pc_max=pc_max,
-        pc_failcnt=np.zeros(n_counters, dtype=i64),
-        owner_pc=np.full(n_counters, -1, dtype=i64),
-        owner_objcg=np.full(memcgs, -1, dtype=i64),
-        owner_stat=np.full(memcgs, -1, dtype=i64),
+        pc=pc,
+        owner=np.full(n_counters + 2 * memcgs, -1, dtype=i64),
         sh_objs=np.zeros((cpus, 2, cap), dtype=i64),
-        sh_size=np.zeros((cpus, 2), dtype=i64),
-        sh_main=np.zeros(cpus, dtype=i64),
-        barn_objs=np.zeros((nodes, max(scn.barn_max_full, 1), cap), dtype=i64),
-        barn_size=np.zeros((nodes, max(scn.barn_max_full, 1)), dtype=i64),
-        barn_count=np.zeros(nodes, dtype=i64),
-        slab_node=np.zeros(slab_cap, dtype=i64),
-        slab_exts=np.zeros(slab_cap, dtype=i64),
-        slab_kfence=np.zeros(slab_cap, dtype=i64),
-        slab_nfree=np.zeros(slab_cap, dtype=i64),
+        barn_objs=np.zeros((nodes, barn_max, cap), dtype=i64),
+        barn_meta=np.zeros((nodes, 1 + barn_max), dtype=i64),
+        slab=slab,
         slab_free=np.zeros((slab_cap if trace is None else 1, ops), dtype=np.int32),
-        slab_on_partial=np.zeros(slab_cap, dtype=i64),
-        part_next=np.full(slab_cap, -1, dtype=i64),
-        part_prev=np.full(slab_cap, -1, dtype=i64),
-        part_head=np.full(nodes, -1, dtype=i64),
-        part_tail=np.full(nodes, -1, dtype=i64),
+        part=np.full((nodes, 2), -1, dtype=i64),
         free_ids=np.zeros(slab_cap, dtype=i64),
-        live_obj=np.zeros(ring, dtype=i64),
-        live_node=np.zeros(ring, dtype=i64),
-        live_objcg=np.zeros(ring, dtype=i64),
-        live_cpu=np.zeros(ring, dtype=i64),
-        live_kfence=np.zeros(ring, dtype=i64),
-        p_obj=np.zeros(max_bulk, dtype=i64),
-        p_node=np.zeros(max_bulk, dtype=i64),
-        p_kfence=np.zeros(max_bulk, dtype=i64),
-        p_objcg=np.zeros(max_bulk, dtype=i64),
-        tr_off=np.zeros(1, dtype=i64) if trace is None else trace.offsets,
-        tr_slab=np.zeros(0, dtype=i64) if trace is None else trace.slab,
-        tr_node=np.zeros(0, dtype=i64) if trace is None else trace.node,
-        tr_cpu=np.zeros(0, dtype=i64) if trace is None else trace.cpu,
-        tr_memcg=np.zeros(0, dtype=i64) if trace is None else trace.memcg,
+        live=np.zeros((ring, 5), dtype=i64),
+        p=np.zeros((max_bulk, 4), dtype=i64),
+        tr_call=np.ascontiguousarray(tr_call),
+        tr_obj=np.ascontiguousarray(tr_obj),
     )
-    if trace is not None:
-        st.slab_node[:] = trace.slab_node
-        st.slab_exts[:] = trace.slab_exts
 
     p = Params(
         strategy=STRATEGY_CODE[strategy],
