@@ -52,7 +52,7 @@ def _common(xfer_local: float, xfer_remote: float, xfer_src: str) -> dict:
         "virt_to_slab": (6.0, "P5: about one function call (estimate: page lookup + flag test)"),
         "obj_to_index": (4.0, "estimate: reciprocal multiply and shift"),
         "assigns": (1.0, "P7: a plain store (__this_cpu class op ~1)"),
-        "exts_allocs": (61.0, "S1: one single kmalloc alloc+free pair at size 1 (61)"),
+        "obj_exts_allocs": (61.0, "S1: one single kmalloc alloc+free pair at size 1 (61)"),
         "consume_hits": (2.0, "P7: two __this_cpu class ops"),
         "consume_misses": (2.0, "P7: two __this_cpu class ops"),
         "refills": (3.0, "P7: three __this_cpu class ops"),

@@ -33,7 +33,7 @@ ROWS = [
     ("nr_charged_atomics", "nr_charged_bytes atomics / object", "object"),
     ("line_transfers_local", "cache-line transfers, same node / object", "object"),
     ("line_transfers_remote", "cache-line transfers, other node / object", "object"),
-    ("exts_failures", "obj_exts failures", None),
+    ("obj_exts_failures", "obj_exts failures", None),
     ("charge_failures", "charge failures", None),
     ("hook_failures", "failed calls", None),
     ("sheaf_hits", "objects from sheaves / object", "object"),

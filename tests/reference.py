@@ -510,9 +510,9 @@ class Sim:
         """slab_obj_exts(slab) || !alloc_slab_obj_exts(slab, ...)."""
         if slab.has_exts:
             return True
-        self.count("exts_allocs")
+        self.count("obj_exts_allocs")
         if draw_u01(self.seed, S_EXTS_FAIL, c * 65536 + j) < self.exts_fail_prob:
-            self.count("exts_failures")
+            self.count("obj_exts_failures")
             return False
         slab.has_exts = True
         return True
@@ -535,7 +535,7 @@ class Sim:
         for j, o in enumerate(p):
             slab = self.find_slab(o)
             if not self.ensure_exts(c, j, slab):
-                self.count("exts_skipped")
+                self.count("obj_exts_skipped")
                 continue
             self.count_run(1)
             if not self.charge_and_account(cpu, objcg, self.ofs, o.node):
@@ -551,7 +551,7 @@ class Sim:
         while i < size:
             slab = self.find_slab(p[i])
             if not self.ensure_exts(c, i, slab):
-                self.count("exts_skipped")
+                self.count("obj_exts_skipped")
                 i += 1
                 continue
             # The cap quirk: an absolute index compared with a count.
@@ -575,9 +575,9 @@ class Sim:
                 self.assign(p[k], objcg)
             i += L
             if skip_next:
-                # AMBIGUITY: the marked object counts exts_skipped when it is
+                # AMBIGUITY: the marked object counts obj_exts_skipped when it is
                 # stepped over (after the run), so not at all if the charge failed.
-                self.count("exts_skipped")
+                self.count("obj_exts_skipped")
                 i += 1
         return True
 
@@ -588,7 +588,7 @@ class Sim:
         while i < size:
             slab = self.find_slab(p[i])
             if not self.ensure_exts(c, i, slab):
-                self.count("exts_skipped")
+                self.count("obj_exts_skipped")
                 i += 1
                 continue
             end = min(i + cap, size)
@@ -631,7 +631,7 @@ class Sim:
         for j, o in enumerate(p):
             slab = self.find_slab(o)
             if not self.ensure_exts(c, j, slab):
-                self.count("exts_skipped")
+                self.count("obj_exts_skipped")
                 self.lock(cpu)  # obj_cgroup_uncharge(objcg, obj_full_size(s))
                 self.refill(cpu, True, objcg, ofs, True)
                 continue

@@ -157,7 +157,7 @@ def expected_table(strategy, pattern, ofs, hit, get_many=False):
     runs = runs_of(pattern)
     R = len(runs)
     adopt = 0 if hit else 1
-    want = dict(obj_to_index=n, assigns=n, exts_allocs=0, exts_failures=0, exts_skipped=0,
+    want = dict(obj_to_index=n, assigns=n, obj_exts_allocs=0, obj_exts_failures=0, obj_exts_skipped=0,
                 drains=0, stock_lock_failures=0, hook_failures=0)
     if strategy == "per_object":
         want.update(runs=n, virt_to_slab=n, stat_updates=n, objcg_ref_ops=n + adopt,
@@ -376,16 +376,16 @@ def test_exts_failure_mid_scan(n, f, v1, bat):
     mid = 0 < f  # a scan meets the failed object (batched: and then the outer loop again)
     want = {
         "batched_v1": dict(virt_to_slab=v1[0], runs=len(v1[1]), stock_locks=len(v1[1]),
-                           exts_allocs=1, exts_failures=1, exts_skipped=1, assigns=n - 1),
+                           obj_exts_allocs=1, obj_exts_failures=1, obj_exts_skipped=1, assigns=n - 1),
         "batched": dict(virt_to_slab=bat[0], runs=len(bat[1]), stock_locks=len(bat[1]),
-                        exts_allocs=2 if mid else 1, exts_failures=2 if mid else 1,
-                        exts_skipped=1, assigns=n - 1),
-        "per_object": dict(virt_to_slab=n, runs=n - 1, stock_locks=n - 1, exts_allocs=1,
-                           exts_failures=1, exts_skipped=1, assigns=n - 1),
+                        obj_exts_allocs=2 if mid else 1, obj_exts_failures=2 if mid else 1,
+                        obj_exts_skipped=1, assigns=n - 1),
+        "per_object": dict(virt_to_slab=n, runs=n - 1, stock_locks=n - 1, obj_exts_allocs=1,
+                           obj_exts_failures=1, obj_exts_skipped=1, assigns=n - 1),
         # upfront: 1 lock for the charge, 1 to give the failed object's bytes back
         # (refill), 1 per assigned object for its statistics update.
         "upfront": dict(virt_to_slab=n, runs=1, stock_locks=1 + 1 + (n - 1), refills=1,
-                        exts_allocs=1, exts_failures=1, exts_skipped=1, assigns=n - 1,
+                        obj_exts_allocs=1, obj_exts_failures=1, obj_exts_skipped=1, assigns=n - 1,
                         stat_updates=n - 1),
     }
     hists = {"batched_v1": hist_of(v1[1]), "batched": hist_of(bat[1]),
@@ -414,7 +414,7 @@ def test_exts_allocated_on_demand_is_counted_once():
     for strategy in STRATS:
         got = measure(scn, strategy, call)[0]
         v2s = {"per_object": 6, "batched_v1": 12, "batched": 11, "upfront": 6}[strategy]
-        check_counts(got, dict(exts_allocs=1, exts_failures=0, exts_skipped=0, assigns=6,
+        check_counts(got, dict(obj_exts_allocs=1, obj_exts_failures=0, obj_exts_skipped=0, assigns=6,
                                virt_to_slab=v2s), strategy)
 
 

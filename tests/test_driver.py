@@ -57,7 +57,7 @@ def test_summary_has_the_contract_columns():
             "consume_hits consume_misses refills drains stat_flushes page_counter_charges "
             "virt_to_slab objcg_ref_ops obj_exts_failures charge_failures hook_failures hook_cycles "
             "total_cycles hook_cycles_per_object total_cycles_per_object").split()
-    need = [n.replace("obj_exts_failures", "exts_failures") for n in need]
+    need = [n.replace("obj_exts_failures", "obj_exts_failures") for n in need]
     missing = [n for n in need if n not in table.column_names]
     assert not missing
     assert table.column("strategy").to_pylist() == list(STRATEGIES)
