@@ -1,0 +1,91 @@
+"""Engine throughput, memory and compile time."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from ._common import engine_or_skip
+
+STRATEGIES = ["per_object", "batched_v1", "batched", "upfront"]
+MILLION_OBJECTS_CALLS = 62_500  # default scenario, bulk 16: one million objects
+
+
+class TimeSimulate:
+    """Host time to simulate one million objects (bigger is worse)."""
+
+    params = [STRATEGIES, ["default", "numa_mixed"]]
+    param_names = ["strategy", "scenario"]  # hook strategy; preset (bulk 16 in both)
+    number = 1
+    repeat = (3, 7, 60.0)
+    warmup_time = 0.0
+    timeout = 600
+
+    def setup(self, strategy, scenario):
+        engine = engine_or_skip()
+        from engine.driver import run_strategy
+
+        self.scn = engine.Scenario.from_preset(scenario, calls=MILLION_OBJECTS_CALLS)
+        self.run = run_strategy
+        # Warm the JIT (or load it from the cache) on the same types and layout.
+        run_strategy(self.scn, strategy, 0, calls=50)
+
+    def time_million_objects(self, strategy, scenario):
+        self.run(self.scn, strategy, 0, check=False)
+
+
+class PeakMemory:
+    """Peak RSS of a long run: state is fixed-size, so it must not grow with calls."""
+
+    params = [[100_000, 1_000_000]]
+    param_names = ["calls"]  # default scenario, batched strategy
+    timeout = 600
+
+    def setup(self, calls):
+        engine = engine_or_skip()
+        from engine.driver import run_strategy
+
+        self.scn = engine.Scenario.from_preset("default", calls=calls)
+        self.run = run_strategy
+        run_strategy(self.scn, "batched", 0, calls=50)
+
+    def peakmem_run(self, calls):
+        self.run(self.scn, "batched", 0, check=False)
+
+
+_COMPILE_SNIPPET = (
+    "import time; t = time.perf_counter(); import engine; "
+    "engine.simulate('default', calls=10, strategies='all'); "
+    "print(time.perf_counter() - t)"
+)
+
+
+def _fresh_interpreter_seconds(cache_dir):
+    env = dict(os.environ, BULKSIM_CACHE_DIR=cache_dir)
+    env.pop("NUMBA_CACHE_DIR", None)
+    out = subprocess.run([sys.executable, "-c", _COMPILE_SNIPPET], env=env, capture_output=True,
+                         text=True, timeout=1200, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+class CompileTime:
+    """Start-up of a fresh interpreter: import + first simulation of all strategies."""
+
+    timeout = 1500
+
+    def setup(self):
+        engine_or_skip()
+
+    def track_cold_cache_seconds(self):
+        with tempfile.TemporaryDirectory() as d:
+            return _fresh_interpreter_seconds(d)
+
+    track_cold_cache_seconds.unit = "seconds"
+
+    def track_warm_cache_seconds(self):
+        with tempfile.TemporaryDirectory() as d:
+            _fresh_interpreter_seconds(d)  # fill the cache
+            return min(_fresh_interpreter_seconds(d) for _ in range(3))
+
+    track_warm_cache_seconds.unit = "seconds"
