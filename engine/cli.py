@@ -146,10 +146,27 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("profiles", help="list the cost profiles and their sources")
     p.add_argument("--show", metavar="NAME", help="print every unit cost of one profile")
     p.add_argument("-v", "--verbose", action="store_true", help="print every profile in full")
+    h = sub.add_parser("history", help="export asv results (results/) as one Arrow table")
+    h.add_argument("results", help="the asv results folder, e.g. results/")
+    h.add_argument("--out", required=True, help="output file (.parquet, .arrow, .feather)")
+    h.add_argument("--force", action="store_true", help="replace an existing output file")
     return parser
 
 
-COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles}
+def cmd_history(args, out=None) -> int:
+    out = out or sys.stdout
+    from .history import history_table
+    from .tables import write_table
+
+    table = history_table(args.results)
+    path = write_table(table, args.out, force=args.force)
+    commits = len(set(table.column("commit").to_pylist()))
+    print(f"wrote {path}: {table.num_rows} results of {commits} commit(s)", file=out)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles,
+            "history": cmd_history}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,38 @@
+"""The asv suite itself: `asv check` imports every benchmark and validates it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_asv_check_passes():
+    asv = shutil.which("asv", path=os.path.dirname(sys.executable)) or shutil.which("asv")
+    if asv is None:
+        pytest.fail("asv is not installed; 'pip install -e .[test]' installs it")
+    proc = subprocess.run([asv, "check", "-E", f"existing:{sys.executable}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No problems found" in proc.stdout
+
+
+def test_every_benchmark_has_params_documented_and_units_on_tracks():
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks import bench_engine, bench_model
+    finally:
+        sys.path.remove(str(ROOT))
+    for mod in (bench_engine, bench_model):
+        for obj in vars(mod).values():
+            if isinstance(obj, type) and hasattr(obj, "params"):
+                assert len(obj.param_names) == len(obj.params), obj
+            for name in dir(obj) if isinstance(obj, type) else []:
+                if name.startswith("track_"):
+                    assert getattr(getattr(obj, name), "unit", None), f"{obj.__name__}.{name} has no unit"
