@@ -104,7 +104,7 @@ def dump_state(P: st_mod.Params, S: st_mod.State) -> dict:
         "nr_charged_bytes": S.memcg[:, MG_NR_CHARGED].copy(),
         "pagecache": S.memcg[:, MG_PAGECACHE].copy(),
         "stat": S.stat.copy(),
-        "live_slab": live[:, LV_OBJ] // P.objs_per_slab,
+        "live_slab": live[:, LV_OBJ] >> st_mod.OBJ_SHIFT,
         "live_node": live[:, LV_NODE].copy(),
         "live_objcg": live[:, LV_OBJCG].copy(),
         "line_owner_pc": S.owner[:nc].copy(),

@@ -30,6 +30,7 @@ from .memcg import (
 )
 from .rng import S_EXTS_FAIL, draw_u01
 from .state import (
+    OBJ_SHIFT,
     MG_REFS,
     PP_NODE,
     PP_OBJ,
@@ -45,7 +46,7 @@ from .state import (
 @jit(inline=True)
 def _virt_to_slab(P, S, j):
     S.counters[PH_HOOK, E_VIRT_TO_SLAB] += 1
-    return S.p[j, PP_OBJ] // P.objs_per_slab
+    return S.p[j, PP_OBJ] >> OBJ_SHIFT
 
 
 @jit(inline=True)

@@ -31,6 +31,7 @@ from .rng import (
 )
 from .slub import fill_from_sheaves_and_slabs, new_kfence_slab, slab_free_object
 from .state import (
+    OBJ_SHIFT,
     CPU_MEMCG,
     CPU_NODE,
     LV_CPU,
@@ -84,11 +85,11 @@ def _fill_p(P, S, c, cpu, size):
     if kf >= 0:
         for j in range(size - 1, kf, -1):
             S.p[j, PP_OBJ] = S.p[j - 1, PP_OBJ]
-        S.p[kf, PP_OBJ] = kf_sid * P.objs_per_slab
+        S.p[kf, PP_OBJ] = kf_sid << OBJ_SHIFT
         S.p[kf, PP_KFENCE] = 1
         S.counters[PH_SLAB_ALLOC, E_KFENCE_OBJECTS] += 1
     for j in range(size):
-        S.p[j, PP_NODE] = S.slab[S.p[j, PP_OBJ] // P.objs_per_slab, SL_NODE]
+        S.p[j, PP_NODE] = S.slab[S.p[j, PP_OBJ] >> OBJ_SHIFT, SL_NODE]
     return True
 
 
@@ -120,7 +121,7 @@ def run_calls(P, S, c0, c1, per_call):
             elif draw_u01(P.seed, S_SWITCH, c) < P.switch_prob:
                 S.cpu[cpu, CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
             for j in range(size):
-                S.p[j, PP_OBJ] = S.tr_obj[t0 + j, TO_SLAB] * P.objs_per_slab
+                S.p[j, PP_OBJ] = S.tr_obj[t0 + j, TO_SLAB] << OBJ_SHIFT
                 S.p[j, PP_NODE] = S.tr_obj[t0 + j, TO_NODE]
                 S.p[j, PP_KFENCE] = 0
         else:
@@ -169,7 +170,9 @@ def run_calls(P, S, c0, c1, per_call):
             target = max(0, count - size)
         else:
             for j in range(size):
-                k = (head + count) % ring
+                k = head + count  # count < ring: one wrap at most
+                if k >= ring:
+                    k -= ring
                 S.live[k, LV_OBJ] = S.p[j, PP_OBJ]
                 S.live[k, LV_NODE] = S.p[j, PP_NODE]
                 S.live[k, LV_OBJCG] = S.p[j, PP_OBJCG]
@@ -186,7 +189,9 @@ def run_calls(P, S, c0, c1, per_call):
                 fcpu = (acpu + 1 + draw_below(P.seed, S_FREE_OTHER, s, P.cpus - 1)) % P.cpus
             _free_one(P, S, fcpu, S.live[head, LV_OBJ], S.live[head, LV_NODE], S.live[head, LV_OBJCG],
                       S.live[head, LV_KFENCE])
-            head = (head + 1) % ring
+            head += 1
+            if head == ring:
+                head = 0
             count -= 1
         S.misc[M_LIVE_HEAD] = head
         S.misc[M_LIVE_COUNT] = count

@@ -73,6 +73,10 @@ class Params(NamedTuple):
     slab_cap: int
 
 
+# Object handles: slab id << OBJ_SHIFT | index in slab (objs_per_slab <= 1024).
+OBJ_SHIFT = 10
+OBJ_MASK = (1 << OBJ_SHIFT) - 1
+
 # Columns of the per-CPU table ``State.cpu``.
 CPU_NODE, CPU_MEMCG, CPU_OBJCG, CPU_BYTES, CPU_PGDAT, CPU_ACC, CPU_SH_MAIN, CPU_SH_SIZE = (
     0, 1, 2, 3, 4, 5, 7, 8)  # CPU_ACC + 0/1: reclaimable, unreclaimable; CPU_SH_SIZE + 0/1
@@ -115,7 +119,7 @@ class State(NamedTuple):
     sh_objs: np.ndarray  # int64 [cpus, 2, sheaf_cap]: object handles; main = CPU_SH_MAIN
     barn_objs: np.ndarray  # int64 [nodes, barn_max, sheaf_cap]
     barn_meta: np.ndarray  # int64 [nodes, 1 + barn_max]: count, then each sheaf's size
-    slab: np.ndarray  # int64 [slab_cap, N_SL_COLS]; handle = slab * objs_per_slab + index
+    slab: np.ndarray  # int64 [slab_cap, N_SL_COLS]; handle = slab << OBJ_SHIFT | index
     slab_free: np.ndarray  # int32 [slab_cap, objs_per_slab]: free-list stack
     part: np.ndarray  # int64 [nodes, 2]: partial list head, tail
     free_ids: np.ndarray  # int64 [slab_cap]: discarded slab ids (stack)
