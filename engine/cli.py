@@ -146,11 +146,32 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("profiles", help="list the cost profiles and their sources")
     p.add_argument("--show", metavar="NAME", help="print every unit cost of one profile")
     p.add_argument("-v", "--verbose", action="store_true", help="print every profile in full")
+    b = sub.add_parser("bench", help="measure simulation speed (objects/s, vs the reference model)")
+    b.add_argument("--scenario", default="default", help="preset name")
+    b.add_argument("--calls", default="1000000", help="calls per timed run (default 1,000,000)")
+    b.add_argument("--strategies", default="all", help="'all' or a comma-separated list")
+    b.add_argument("--repeat", default="5", help="timed runs per strategy (median reported)")
+    b.add_argument("--ref-calls", default="2000", help="calls for the reference-model slice (0: skip)")
+    b.add_argument("--workers", default="2", help="threads for the replica-scaling measurement (1: skip)")
     h = sub.add_parser("history", help="export asv results (results/) as one Arrow table")
     h.add_argument("results", help="the asv results folder, e.g. results/")
     h.add_argument("--out", required=True, help="output file (.parquet, .arrow, .feather)")
     h.add_argument("--force", action="store_true", help="replace an existing output file")
     return parser
+
+
+def cmd_bench(args, out=None) -> int:
+    out = out or sys.stdout
+    from .bench import format_text, measure
+    from .scenario import Scenario
+
+    scn = Scenario.from_preset(args.scenario)
+    if args.calls is not None:
+        scn = scn.replace(calls=_int(args.calls, "--calls"))
+    res = measure(scn, args.strategies, repeat=_int(args.repeat, "--repeat"),
+                  ref_calls=_int(args.ref_calls, "--ref-calls"), workers=_int(args.workers, "--workers"))
+    print(format_text(res), file=out)
+    return 0
 
 
 def cmd_history(args, out=None) -> int:
@@ -166,7 +187,7 @@ def cmd_history(args, out=None) -> int:
 
 
 COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles,
-            "history": cmd_history}
+            "history": cmd_history, "bench": cmd_bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,127 @@
+"""``bulksim bench``: how fast the engine simulates, measured the documented way.
+
+Per strategy: simulated objects per second and ns per object (median and spread over
+repeats, after a warm-up), the speed-up over the pure-Python reference model
+(tests/reference.py, loaded from the source checkout when present, on a smaller
+slice of the same scenario), and how independent replicas scale over threads
+(the kernels release the GIL).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .driver import parse_strategies, run_strategy
+from .errors import BulksimError
+from .events import EV
+from .scenario import Scenario
+
+
+def load_reference():
+    """The reference model module from the source checkout, or None."""
+    path = Path(__file__).resolve().parent.parent / "tests" / "reference.py"
+    if not path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location("_bulksim_reference", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _ref_params(scn: Scenario) -> dict:
+    d = scn.to_dict()
+    for k in ("name", "description", "trace", "calls"):
+        d.pop(k)
+    d["objs_per_slab"] = scn.resolved_objs_per_slab
+    d["sheaf_capacity"] = scn.resolved_sheaf_capacity
+    return d
+
+
+def _objects(run) -> int:
+    return int(run.counters[:, EV["objects"]].sum())
+
+
+def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int = 2000,
+            workers: int = 2, seed: int = 0) -> dict:
+    if repeat < 1:
+        raise BulksimError(f"--repeat must be >= 1, got {repeat}")
+    if workers < 1:
+        raise BulksimError(f"--workers must be >= 1, got {workers}")
+    if ref_calls < 0:
+        raise BulksimError(f"--ref-calls must be >= 0, got {ref_calls}")
+    names = parse_strategies(strategies)
+    t0 = time.perf_counter()
+    for name in names:
+        run_strategy(scn, name, seed, calls=10, check=False)
+    warmup_s = time.perf_counter() - t0
+    ref = load_reference() if ref_calls else None
+    rows = []
+    for name in names:
+        ns = []
+        for _ in range(repeat):
+            run = run_strategy(scn, name, seed, check=False)
+            ns.append(run.elapsed_s / max(_objects(run), 1) * 1e9)
+        med = statistics.median(ns)
+        row = {"strategy": name, "ns_per_object": med, "ns_min": min(ns), "ns_max": max(ns),
+               "objects_per_second": 1e9 / med if med else float("inf"),
+               "objects_per_run": _objects(run), "ref_ns_per_object": None, "speedup_vs_reference": None}
+        if ref is not None:
+            small = scn.replace(calls=ref_calls)
+            t = time.perf_counter()
+            out = ref.simulate_reference(_ref_params(small), name, seed, ref_calls)
+            ref_s = time.perf_counter() - t
+            ref_objects = out["counters"][2][EV["objects"]]
+            row["ref_ns_per_object"] = ref_s / max(ref_objects, 1) * 1e9
+            row["speedup_vs_reference"] = row["ref_ns_per_object"] / med
+        rows.append(row)
+
+    scaling = None
+    if workers > 1:
+        name = "batched" if "batched" in names else names[0]
+
+        def one(k):
+            return run_strategy(scn, name, seed + k, check=False)
+
+        t = time.perf_counter()
+        for k in range(workers):
+            one(k)
+        serial = time.perf_counter() - t
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            t = time.perf_counter()
+            list(pool.map(one, range(workers)))
+            parallel = time.perf_counter() - t
+        scaling = {"strategy": name, "workers": workers, "serial_s": serial, "parallel_s": parallel,
+                   "speedup": serial / parallel}
+    return {"scenario": scn.name, "calls": scn.calls, "warmup_s": warmup_s, "rows": rows,
+            "scaling": scaling, "reference_found": ref is not None}
+
+
+def format_text(res: dict) -> str:
+    out = [f"scenario {res['scenario']}, {res['calls']:,} calls per run; warm-up (compile or cache load) "
+           f"{res['warmup_s']:.2f} s", ""]
+    head = ["strategy", "Mobj/s", "ns/object (median)", "spread (min-max)", "reference ns/obj", "speed-up"]
+    table = [head]
+    for r in res["rows"]:
+        table.append([
+            r["strategy"], f"{r['objects_per_second'] / 1e6:.1f}", f"{r['ns_per_object']:.1f}",
+            f"{r['ns_min']:.1f}-{r['ns_max']:.1f}",
+            "-" if r["ref_ns_per_object"] is None else f"{r['ref_ns_per_object']:,.0f}",
+            "-" if r["speedup_vs_reference"] is None else f"{r['speedup_vs_reference']:,.0f}x",
+        ])
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    for k, row in enumerate(table):
+        out.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
+        if k == 0:
+            out.append("  ".join("-" * w for w in widths))
+    if not res["reference_found"]:
+        out.append("\n(reference model not found: run from a source checkout to measure the speed-up)")
+    s = res["scaling"]
+    if s:
+        out.append(f"\n{s['workers']} independent replicas of {s['strategy']} in threads: "
+                   f"{s['serial_s']:.2f} s one after another, {s['parallel_s']:.2f} s at once: "
+                   f"{s['speedup']:.2f}x")
+    return "\n".join(out)
