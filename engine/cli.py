@@ -14,6 +14,14 @@ from typing import Sequence
 from .errors import BulksimError, InvariantError
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception so files being written are cleaned up."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, no usage dump
         raise BulksimError(f"{self.prog}: {message}")
@@ -43,6 +51,8 @@ def _add_run(sub) -> None:
     p.add_argument("--out", default=None, help="write the summary table (.parquet, .arrow, .feather)")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument("--chunk-calls", type=str, default=None, help="calls per kernel invocation")
+    p.add_argument("--check-every", type=str, default="0", metavar="N",
+                   help="also check the invariants every N calls (soak runs); 0: at the end only")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -86,8 +96,9 @@ def cmd_run(args, out=None) -> int:
             raise BulksimError(f"{p}: output must end in .parquet, .arrow or .feather")
         if p.exists() and not args.force:
             raise BulksimError(f"{p}: exists already (use --force to replace it)")
-    result = simulate(scn, strategies=args.strategies, profile=args.profile or DEFAULT_PROFILE,
-                      seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty())
+    result = simulate(scn, strategies=args.strategies, profile=DEFAULT_PROFILE if args.profile is None else args.profile,
+                      seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty(),
+                      check_every=_int(args.check_every, "--check-every"))
     table = result.summary
     print(comparison_text(table), file=out)
     if args.out:
@@ -191,6 +202,11 @@ COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         parser = make_parser()
         args = parser.parse_args(argv)
@@ -204,8 +220,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BulksimError as e:
         print(f"bulksim: error: {e}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("bulksim: terminated (SIGTERM); nothing was written", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
-        print("bulksim: interrupted", file=sys.stderr)
+        print("bulksim: interrupted; nothing was written", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

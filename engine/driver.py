@@ -125,12 +125,18 @@ def run_strategy(
     detail: bool = False,
     progress: Callable[[int, int], None] | None = None,
     check: bool = True,
+    check_every: int = 0,
 ) -> StrategyRun:
-    """Simulate one strategy from the initial state; returns its counters and state."""
+    """Simulate one strategy from the initial state; returns its counters and state.
+
+    ``check_every`` > 0 also checks the invariants every that many calls (soak runs).
+    """
     from .kernel import run_calls
 
     if chunk_calls < 1:
         raise BulksimError(f"chunk size must be >= 1, got {chunk_calls}")
+    if check_every < 0:
+        raise BulksimError(f"check interval must be >= 0, got {check_every}")
     n_calls = scn.calls if calls is None else calls
     if trace is not None:
         n_calls = trace.n_calls
@@ -141,6 +147,8 @@ def run_strategy(
     c = 0
     while c < n_calls:
         c1 = min(n_calls, c + chunk_calls)
+        if check_every:
+            c1 = min(c1, (c // check_every + 1) * check_every)
         out = per_call[c:c1] if detail else empty
         err = run_calls(P, S, np.int64(c), np.int64(c1), out)
         if err:
@@ -148,6 +156,8 @@ def run_strategy(
                 f"slab table full at call {c}..{c1} (strategy {strategy}): the scenario holds more "
                 f"slabs than the model's bound of {P.slab_cap}; please report this scenario")
         c = c1
+        if check_every and c % check_every == 0:
+            invariants.check(scn, strategy, dump_state(P, S))
         if progress is not None:
             progress(c, n_calls)
     elapsed = time.perf_counter() - t0
@@ -194,6 +204,7 @@ def simulate(
     chunk_calls: int = DEFAULT_CHUNK_CALLS,
     detail: bool = False,
     progress: bool = False,
+    check_every: int = 0,
 ) -> Result:
     """Run every strategy on the identical seeded object stream.
 
@@ -229,7 +240,8 @@ def simulate(
     for k, name in enumerate(names):
         bar = _Progress(f"[{k + 1}/{len(names)}] {name}", progress)
         result.runs[name] = run_strategy(scn, name, int(seed), trace=trace,
-                                         chunk_calls=chunk_calls, detail=detail, progress=bar)
+                                         chunk_calls=chunk_calls, detail=detail, progress=bar,
+                                         check_every=check_every)
         bar.close()
     invariants.check_across(scn, {n: r.state for n, r in result.runs.items()},
                             {n: int(r.counters[PH_HOOK, EVENTS.index("hook_failures")])
