@@ -49,6 +49,9 @@ def _add_run(sub) -> None:
     p.add_argument("--profile", default=None, help="cost profile (see 'bulksim profiles')")
     p.add_argument("--strategies", default="all", help="'all' or a comma-separated list")
     p.add_argument("--out", default=None, help="write the summary table (.parquet, .arrow, .feather)")
+    p.add_argument("--detail", default="", metavar="calls,runs",
+                   help="also write per-call detail (OUT.calls.parquet) and/or the run-length "
+                        "histogram (OUT.runs.parquet); needs --out")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument("--chunk-calls", type=str, default=None, help="calls per kernel invocation")
     p.add_argument("--check-every", type=str, default="0", metavar="N",
@@ -87,6 +90,12 @@ def cmd_run(args, out=None) -> int:
 
     scn = build_scenario(args)
     seed = _int(args.seed, "--seed")
+    detail = [d for d in (x.strip() for x in args.detail.split(",")) if d]
+    for d in detail:
+        if d not in ("calls", "runs"):
+            raise BulksimError(f"--detail takes calls and/or runs, got {d!r}")
+    if detail and not args.out:
+        raise BulksimError("--detail needs --out (the detail tables are written next to it)")
     chunk = DEFAULT_CHUNK_CALLS if args.chunk_calls is None else _int(args.chunk_calls, "--chunk-calls")
     if args.out:
         from pathlib import Path
@@ -94,14 +103,27 @@ def cmd_run(args, out=None) -> int:
         p = Path(args.out)
         if p.suffix.lower() not in (".parquet", ".arrow", ".feather"):
             raise BulksimError(f"{p}: output must end in .parquet, .arrow or .feather")
-        if p.exists() and not args.force:
-            raise BulksimError(f"{p}: exists already (use --force to replace it)")
+        from .tables import sidecar_path
+
+        for q in [p] + [sidecar_path(p, d) for d in detail]:
+            if q.exists() and not args.force:
+                raise BulksimError(f"{q}: exists already (use --force to replace it)")
     result = simulate(scn, strategies=args.strategies, profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                       seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty(),
-                      check_every=_int(args.check_every, "--check-every"))
+                      check_every=_int(args.check_every, "--check-every"), detail="calls" in detail)
     table = result.summary
     print(comparison_text(table), file=out)
     if args.out:
+        from .tables import calls_table, sidecar_path
+
+        extra = []
+        if "calls" in detail:
+            extra.append((calls_table(result), sidecar_path(args.out, "calls")))
+        if "runs" in detail:
+            extra.append((result.run_length_table(), sidecar_path(args.out, "runs")))
+        for t, q in extra:
+            write_table(t, q, force=args.force)
+            print(f"wrote {q} ({t.num_rows} rows)", file=out)
         path = write_table(table, args.out, force=args.force)
         print(f"\nwrote {path} ({table.num_rows} rows)", file=out)
     return 0
@@ -164,6 +186,20 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--repeat", default="5", help="timed runs per strategy (median reported)")
     b.add_argument("--ref-calls", default="2000", help="calls for the reference-model slice (0: skip)")
     b.add_argument("--workers", default="2", help="threads for the replica-scaling measurement (1: skip)")
+    w = sub.add_parser("sweep", help="run a grid of scenario parameters x seeds (resumable)")
+    w.add_argument("--scenario", default="default", help="base preset")
+    w.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a base scenario parameter (repeatable)")
+    w.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="a swept scenario parameter and its values (repeatable)")
+    w.add_argument("--seeds", default="1", help="a count (0..N-1) or a comma-separated list")
+    w.add_argument("--calls", dest="calls", default=None, help="calls per point")
+    w.add_argument("--strategies", default="all", help="'all' or a comma-separated list")
+    w.add_argument("--profile", default=None, help="cost profile")
+    w.add_argument("--workers", default=None, help="parallel points (default: all cores)")
+    w.add_argument("--out", required=True, help="dataset folder (hive-partitioned Parquet)")
+    w.add_argument("--force", action="store_true", help="recompute every point")
+    w.add_argument("--quiet", action="store_true", help="no progress bar")
     h = sub.add_parser("history", help="export asv results (results/) as one Arrow table")
     h.add_argument("results", help="the asv results folder, e.g. results/")
     h.add_argument("--out", required=True, help="output file (.parquet, .arrow, .feather)")
@@ -185,6 +221,35 @@ def cmd_bench(args, out=None) -> int:
     return 0
 
 
+def cmd_sweep(args, out=None) -> int:
+    out = out or sys.stdout
+    from .costs import DEFAULT_PROFILE
+    from .sweep import parse_grid, parse_seeds, run_sweep
+
+    args.trace = None
+    for key in ("bulk_size", "object_size", "nodes", "cpus", "memcgs", "remote_prob"):
+        setattr(args, key, None)
+    scn = build_scenario(args)
+    if not args.grid:
+        raise BulksimError("sweep needs at least one --grid key=v1,v2,...")
+    grid = parse_grid(args.grid)
+    seeds = parse_seeds(args.seeds)
+    workers = None if args.workers is None else _int(args.workers, "--workers")
+    try:
+        rep = run_sweep(scn, grid, seeds, args.out, strategies=args.strategies,
+                        profile=DEFAULT_PROFILE if args.profile is None else args.profile,
+                        workers=workers, force=args.force,
+                        progress=not args.quiet and sys.stderr.isatty())
+    except KeyboardInterrupt as e:
+        why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        print(f"bulksim: {why}; completed points are kept, run the same command to resume",
+              file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
+    print(f"{rep.total} points: {rep.done_before} already done, {rep.computed} computed; "
+          f"dataset in {rep.out}", file=out)
+    return 0
+
+
 def cmd_history(args, out=None) -> int:
     out = out or sys.stdout
     from .history import history_table
@@ -198,7 +263,7 @@ def cmd_history(args, out=None) -> int:
 
 
 COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles,
-            "history": cmd_history, "bench": cmd_bench}
+            "history": cmd_history, "bench": cmd_bench, "sweep": cmd_sweep}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

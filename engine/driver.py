@@ -23,6 +23,7 @@ from .scenario import Scenario
 from .state import STRATEGIES
 
 DEFAULT_CHUNK_CALLS = 1 << 16
+MAX_DETAIL_CALLS = 1_000_000
 
 
 @dataclass
@@ -141,8 +142,14 @@ def run_strategy(
     if trace is not None:
         n_calls = trace.n_calls
     P, S = st_mod.make(scn, strategy, seed, trace)
-    per_call = np.zeros((n_calls if detail else 0, 5), dtype=np.int64)
-    empty = np.zeros((0, 5), dtype=np.int64)
+    from .kernel import PER_CALL_FIXED
+
+    width = PER_CALL_FIXED + N_EVENTS
+    if detail and n_calls > MAX_DETAIL_CALLS:
+        raise BulksimError(f"per-call detail is kept in memory: at most {MAX_DETAIL_CALLS:,} calls, "
+                           f"got {n_calls:,}")
+    per_call = np.zeros((n_calls if detail else 0, width), dtype=np.int64)
+    empty = np.zeros((0, width), dtype=np.int64)
     t0 = time.perf_counter()
     c = 0
     while c < n_calls:

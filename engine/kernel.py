@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ._jit import jit
 from .events import (
+    N_EVENTS,
     E_CALLS,
     E_FREES,
     E_HOOK_FAILURES,
@@ -93,6 +94,9 @@ def _fill_p(P, S, c, cpu, size):
     return True
 
 
+PER_CALL_FIXED = 5  # cpu, memcg, size, pgdat runs, failed
+
+
 @jit(kernel=True)
 def run_calls(P, S, c0, c1, per_call):
     """Simulate calls ``c0 <= c < c1``.
@@ -102,8 +106,9 @@ def run_calls(P, S, c0, c1, per_call):
     P : Params
     S : State, updated in place.
     c0, c1 : int64 call indices; ``c0`` must equal ``S.misc[M_NEXT_CALL]``.
-    per_call : int64 [c1 - c0, 5] or [0, 5]: when non-empty, per call the CPU, the
-        memcg, the bulk size, the number of same-node runs and whether the hook failed.
+    per_call : int64 [c1 - c0, PER_CALL_FIXED + N_EVENTS] or [0, same]: when
+        non-empty, per call the CPU, the memcg, the bulk size, the number of
+        same-node runs, whether the hook failed, then the call's hook-phase events.
 
     Returns 0, or a capacity error code (also left in ``S.misc[M_ERROR]``).
     """
@@ -148,14 +153,19 @@ def run_calls(P, S, c0, c1, per_call):
         S.counters[PH_SLAB_ALLOC, E_PGDAT_RUNS] += runs
         S.counters[PH_SLAB_ALLOC, E_REMOTE_OBJECTS] += remote
 
-        ok = post_alloc_hook(P, S, c, cpu, objcg, size)
         if record:
             r = c - c0
+            for e in range(N_EVENTS):
+                per_call[r, PER_CALL_FIXED + e] = -S.counters[PH_HOOK, e]
+        ok = post_alloc_hook(P, S, c, cpu, objcg, size)
+        if record:
             per_call[r, 0] = cpu
             per_call[r, 1] = objcg
             per_call[r, 2] = size
             per_call[r, 3] = runs
             per_call[r, 4] = 0 if ok else 1
+            for e in range(N_EVENTS):
+                per_call[r, PER_CALL_FIXED + e] += S.counters[PH_HOOK, e]
 
         head = S.misc[M_LIVE_HEAD]
         count = S.misc[M_LIVE_COUNT]

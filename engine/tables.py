@@ -223,3 +223,53 @@ def write_table(table: pa.Table, path: str | os.PathLike, *, force: bool = False
 def scenario_from_metadata(schema: pa.Schema) -> dict:
     meta = schema.metadata or {}
     return json.loads(meta.get(b"scenario", b"{}"))
+
+
+def calls_table(result) -> pa.Table:
+    """Per-call detail (``--detail calls``): one row per call, one column group per strategy.
+
+    The call stream (CPU, memcg, bulk size, same-node runs) is identical for every
+    strategy; each strategy adds its hook's stock locks, statistic flushes, charge
+    runs, cycles and whether the call failed.
+    """
+    from .kernel import PER_CALL_FIXED
+
+    runs = list(result.runs.items())
+    if not runs or runs[0][1].per_call is None:
+        raise BulksimError("no per-call detail was recorded (simulate(..., detail=True))")
+    first = runs[0][1].per_call
+    fields = [
+        _field("call", pa.int64(), "", "call index"),
+        _field("cpu", pa.int32(), "", "CPU of the call"),
+        _field("memcg", pa.int32(), "", "memcg (objcg) the call charges"),
+        _field("bulk_size", pa.int32(), "objects", "objects in p[]"),
+        _field("pgdat_runs", pa.int32(), "runs", "maximal same-node stretches of p[]"),
+    ]
+    cols = {
+        "call": np.arange(first.shape[0], dtype=np.int64),
+        "cpu": first[:, 0].astype(np.int32),
+        "memcg": first[:, 1].astype(np.int32),
+        "bulk_size": first[:, 2].astype(np.int32),
+        "pgdat_runs": first[:, 3].astype(np.int32),
+    }
+    prof = get_profile(result.profile)
+    for name, run in runs:
+        ev = run.per_call[:, PER_CALL_FIXED:]
+        cycles = ev.astype(np.float64) @ prof.unit_vector(name)
+        for col, vals, typ, unit, doc in [
+            ("stock_locks", ev[:, EVENTS.index("stock_locks")], pa.int32(), "events", "hook stock locks"),
+            ("stat_flushes", ev[:, EVENTS.index("stat_flushes")], pa.int32(), "events", "hook stat flushes"),
+            ("runs", ev[:, EVENTS.index("runs")], pa.int32(), "events", "hook charge operations"),
+            ("hook_cycles", cycles, pa.float64(), "cycles", "post-alloc hook cost of the call"),
+            ("failed", run.per_call[:, 4].astype(bool), pa.bool_(), "", "the hook failed"),
+        ]:
+            fields.append(_field(f"{name}_{col}", typ, unit, f"{name}: {doc}"))
+            cols[f"{name}_{col}"] = vals
+    schema = pa.schema(fields).with_metadata(provenance(result))
+    return pa.Table.from_pydict({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)
+
+
+def sidecar_path(out: str | os.PathLike, kind: str) -> Path:
+    """``result.parquet`` -> ``result.calls.parquet`` (kind = calls or runs)."""
+    p = Path(out)
+    return p.with_name(f"{p.stem}.{kind}{p.suffix}")
