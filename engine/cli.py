@@ -200,6 +200,22 @@ def make_parser() -> argparse.ArgumentParser:
     w.add_argument("--out", required=True, help="dataset folder (hive-partitioned Parquet)")
     w.add_argument("--force", action="store_true", help="recompute every point")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
+    c = sub.add_parser("compare", help="compare two result tables, or strategies in one (veristat -C style)",
+                       description="One FILE: each strategy (B) against --base (A). Two FILEs: the same "
+                                   "strategy in A and B, joined on strategy, scenario, seed (+ sweep "
+                                   "parameters). See docs/compare.md.")
+    c.add_argument("files", nargs="+", metavar="FILE", help=".parquet/.arrow/.feather file or Parquet folder")
+    c.add_argument("--base", default=None, metavar="STRATEGY", help="baseline strategy (one FILE; per_object)")
+    c.add_argument("-e", "--emit", default=None, metavar="M1,M2", help="metrics to show (comma-separated)")
+    c.add_argument("-s", "--sort", action="append", default=[], metavar="[^]NAME[_a|_b|_diff|_pct]",
+                   help="sort key ('^': descending; repeatable, first is primary)")
+    c.add_argument("-f", "--filter", action="append", default=[], metavar="[!]NAME OP VALUE",
+                   help="keep rows where it holds; OP: = != < <= > >= (repeatable, all must hold)")
+    c.add_argument("-o", "--output", default="table", metavar="table|csv|md", help="output format")
+    r = sub.add_parser("report", help="a static HTML page of plots from a sweep or a result file")
+    r.add_argument("results", help="a sweep folder or a summary file")
+    r.add_argument("--out", required=True, help="folder for index.html, the SVG plots and their data")
+    r.add_argument("--force", action="store_true", help="replace an existing report folder")
     h = sub.add_parser("history", help="export asv results (results/) as one Arrow table")
     h.add_argument("results", help="the asv results folder, e.g. results/")
     h.add_argument("--out", required=True, help="output file (.parquet, .arrow, .feather)")
@@ -250,6 +266,15 @@ def cmd_sweep(args, out=None) -> int:
     return 0
 
 
+def cmd_report(args, out=None) -> int:
+    out = out or sys.stdout
+    from .htmlreport import build_report
+
+    page = build_report(args.results, args.out, force=args.force)
+    print(f"wrote {page}", file=out)
+    return 0
+
+
 def cmd_history(args, out=None) -> int:
     out = out or sys.stdout
     from .history import history_table
@@ -262,8 +287,18 @@ def cmd_history(args, out=None) -> int:
     return 0
 
 
+def cmd_compare(args, out=None) -> int:
+    out = out or sys.stdout
+    from .compare import run_compare
+
+    print(run_compare(args.files, base=args.base, emit=args.emit, sort=args.sort, filters=args.filter,
+                      fmt=args.output), file=out)
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles,
-            "history": cmd_history, "bench": cmd_bench, "sweep": cmd_sweep}
+            "history": cmd_history, "bench": cmd_bench, "sweep": cmd_sweep, "report": cmd_report,
+            "compare": cmd_compare}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
