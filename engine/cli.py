@@ -198,6 +198,11 @@ def make_parser() -> argparse.ArgumentParser:
     w.add_argument("--profile", default=None, help="cost profile")
     w.add_argument("--workers", default=None, help="parallel points (default: all cores)")
     w.add_argument("--out", required=True, help="dataset folder (hive-partitioned Parquet)")
+    w.add_argument("--scheduler", default=None, metavar="ADDRESS|local:N",
+                   help="run points on a Dask cluster (pip install 'bulksim[dask]')")
+    w.add_argument("--gather", action="store_true",
+                   help="with --scheduler: workers send points back and this process writes them "
+                        "(workers without a shared filesystem)")
     w.add_argument("--force", action="store_true", help="recompute every point")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     c = sub.add_parser("compare", help="compare two result tables, or strategies in one (veristat -C style)",
@@ -255,7 +260,8 @@ def cmd_sweep(args, out=None) -> int:
         rep = run_sweep(scn, grid, seeds, args.out, strategies=args.strategies,
                         profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                         workers=workers, force=args.force,
-                        progress=not args.quiet and sys.stderr.isatty())
+                        progress=not args.quiet and sys.stderr.isatty(),
+                        scheduler=args.scheduler, gather=args.gather)
     except KeyboardInterrupt as e:
         why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
         print(f"bulksim: {why}; completed points are kept, run the same command to resume",

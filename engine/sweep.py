@@ -118,28 +118,59 @@ def _point_table(point: Point, summary: pa.Table, grid_types: dict[str, Any]) ->
     return t
 
 
-def _run_point(point: Point, strategies: list[str], profile: str, out: Path, base: Scenario,
-               grid_types) -> list[Path]:
-    from .tables import write_table
+def _compute_point(point: Point, strategies: list[str], profile: str, base: Scenario,
+                   grid_types) -> list[tuple[str, bytes]]:
+    """Simulate one point; return (relative path, Arrow IPC bytes) per strategy.
+
+    Runs anywhere: in a local thread, or on a Dask worker (pickled by reference).
+    """
+    import pyarrow.compute as pc
 
     result = simulate(point.scenario, strategies=strategies, profile=profile, seed=point.seed)
     table = _point_table(point, result.summary, grid_types)
-    written = []
-    for path, name in zip(_files(out, base, point, strategies), strategies):
-        row = table.filter(pa.compute.equal(table.column("strategy").cast(pa.string()), name))
+    items = []
+    for path, name in zip(_files(Path("."), base, point, strategies), strategies):
+        row = table.filter(pc.equal(table.column("strategy").cast(pa.string()), name))
         row = row.drop_columns(["scenario", "strategy"])  # they are the hive partition keys
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, row.schema) as w:
+            w.write_table(row)
+        items.append((str(path), sink.getvalue().to_pybytes()))
+    return items
+
+
+def _write_point(out: Path, items: list[tuple[str, bytes]]) -> list[Path]:
+    """Write a computed point's files (each atomically)."""
+    from .tables import write_table
+
+    written = []
+    for rel, data in items:
+        path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_table(row, path, force=True)
+        write_table(pa.ipc.open_stream(data).read_all(), path, force=True)
         written.append(path)
     return written
 
 
+def _run_point(point: Point, strategies: list[str], profile: str, out: Path, base: Scenario,
+               grid_types) -> list[Path]:
+    """Compute a point and write it where the computation runs (shared filesystem)."""
+    return _write_point(out, _compute_point(point, strategies, profile, base, grid_types))
+
+
 def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out: str | os.PathLike, *,
               strategies="all", profile: str = "intel-skylake", workers: int | None = None,
-              force: bool = False, progress: bool = False) -> SweepReport:
-    """Run (or resume) a sweep; returns what was done.  See the module docstring."""
-    import pyarrow.compute  # noqa: F401  (used as pa.compute in _run_point)
+              force: bool = False, progress: bool = False, scheduler: str | None = None,
+              gather: bool = False) -> SweepReport:
+    """Run (or resume) a sweep; returns what was done.  See the module docstring.
 
+    ``scheduler``: None runs points in local threads (``workers`` of them);
+    ``"local:N"`` starts a local Dask cluster of N worker processes; anything else is
+    the address of a running Dask scheduler (``engine.distributed``).  With a Dask
+    scheduler, workers write their points to ``out`` themselves (a filesystem they
+    share with the client), or with ``gather=True`` send them back and the client
+    writes them.
+    """
     from .costs import get_profile
 
     get_profile(profile)
@@ -188,6 +219,21 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         sys.stderr.flush()
 
     grid_types = {k: type(v[0]) for k, v in grid.items()}
+    if scheduler:
+        from .distributed import run_points
+
+        def done(paths):
+            report.files.extend(paths)
+            report.computed += 1
+            show()
+
+        show()
+        try:
+            run_points(scheduler, todo, names, profile, out, base, grid_types, gather, done)
+        finally:
+            if progress:
+                sys.stderr.write("\n")
+        return report
     pool = ThreadPoolExecutor(max_workers=workers)
     pending = set()
     it = iter(todo)
