@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from .errors import BulksimError, InvariantError
 
@@ -23,7 +23,7 @@ def _on_sigterm(signum, frame):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line, no usage dump
         raise BulksimError(f"{self.prog}: {message}")
 
 
@@ -208,7 +208,7 @@ def make_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="compare two result tables, or strategies in one (veristat -C style)",
                        description="One FILE: each strategy (B) against --base (A). Two FILEs: the same "
                                    "strategy in A and B, joined on strategy, scenario, seed (+ sweep "
-                                   "parameters). See docs/compare.md.")
+                                   "parameters). See docs/tables.md.")
     c.add_argument("files", nargs="+", metavar="FILE", help=".parquet/.arrow/.feather file or Parquet folder")
     c.add_argument("--base", default=None, metavar="STRATEGY", help="baseline strategy (one FILE; per_object)")
     c.add_argument("-e", "--emit", default=None, metavar="M1,M2", help="metrics to show (comma-separated)")

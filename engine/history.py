@@ -108,7 +108,7 @@ def _rows_of(d: dict, machine: str, benchmarks: dict) -> list[dict]:
         if not isinstance(result, list):
             result = [result] * len(combos)
 
-        def at(key, k):
+        def at(key, k, rec=rec):
             v = rec.get(key)
             return v[k] if isinstance(v, list) and k < len(v) else None
 

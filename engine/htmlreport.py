@@ -51,6 +51,15 @@ def _load(path: Path) -> tuple[pa.Table, list[str], pa.Table | None]:
     return t, [], runs
 
 
+def _metric_value(r: dict, metric: str) -> float:
+    """Per-object value of a summary row's metric (locks and run length are derived)."""
+    if metric == "stock_locks":
+        return r["stock_locks"] / max(r["objects"], 1)
+    if metric == "runs":
+        return r["objects"] / max(r["runs"], 1)
+    return r[metric]
+
+
 def _mean_by(rows, keys, value):
     acc = defaultdict(list)
     for r in rows:
@@ -168,13 +177,7 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
             ("stock_locks", "stock locks / object", "Obj-stock lock round trips"),
             ("runs", "objects per charge", "Mean run length (objects per charge)"),
         ]:
-            if metric == "stock_locks":
-                val = lambda r: r["stock_locks"] / max(r["objects"], 1)  # noqa: E731
-            elif metric == "runs":
-                val = lambda r: r["objects"] / max(r["runs"], 1)  # noqa: E731
-            else:
-                val = lambda r, m=metric: r[m]  # noqa: E731
-            means = _mean_by(rows, ["strategy", x], val)
+            means = _mean_by(rows, ["strategy", x], lambda r, m=metric: _metric_value(r, m))
             series = defaultdict(list)
             for (s, xv), v in sorted(means.items()):
                 series[s].append((xv, v))
@@ -205,8 +208,8 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
              "Run-length distribution: how many charges covered how many objects, per strategy.")
     if not figures:
         by = {r["strategy"]: r["total_cycles_per_object"] for r in rows}
-        series = {s: [(1, v)] for s, v in by.items()}
-        emit("total_cycles", line_plot(series, "(single scenario)", "end-to-end cycles / object"),
+        single = {s: [(1.0, v)] for s, v in by.items()}
+        emit("total_cycles", line_plot(single, "(single scenario)", "end-to-end cycles / object"),
              ["strategy", "total_cycles_per_object"], sorted(by.items()),
              "End-to-end cycles per object per strategy.")
     body = [f"<h1>bulksim report: {html.escape(str(results))}</h1>",

@@ -139,7 +139,7 @@ def _suggest(word: str, choices) -> str:
 
 def _check_names(d: dict[str, Any]) -> None:
     for key in d:
-        if key not in _FIELD_TYPES or key == "description" and False:
+        if key not in _FIELD_TYPES:
             raise BulksimError(f"unknown scenario parameter {key!r}{_suggest(key, _SETTABLE)}")
 
 
