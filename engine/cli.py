@@ -210,7 +210,8 @@ def make_parser() -> argparse.ArgumentParser:
                                    "strategy in A and B, joined on strategy, scenario, seed (+ sweep "
                                    "parameters). See docs/tables.md.")
     c.add_argument("files", nargs="+", metavar="FILE", help=".parquet/.arrow/.feather file or Parquet folder")
-    c.add_argument("--base", default=None, metavar="STRATEGY", help="baseline strategy (one FILE; per_object)")
+    c.add_argument("--base", default=None, metavar="STRATEGY",
+                   help="baseline strategy (one FILE only; default per_object)")
     c.add_argument("-e", "--emit", default=None, metavar="M1,M2", help="metrics to show (comma-separated)")
     c.add_argument("-s", "--sort", action="append", default=[], metavar="[^]NAME[_a|_b|_diff|_pct]",
                    help="sort key ('^': descending; repeatable, first is primary)")
