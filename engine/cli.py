@@ -314,6 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
+        # A shell starts background jobs with SIGINT ignored, and Python then keeps it
+        # ignored; bulksim always stops cleanly on SIGINT (nothing half-written).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         parser = make_parser()
         args = parser.parse_args(argv)

@@ -94,10 +94,15 @@ def test_signal_during_a_long_run_leaves_no_file(tmp_path, sig, code):
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine", "run", "--calls", "200000000", "--quiet", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4.0)  # past start-up (kernels load from the cache), inside the simulation
-    assert proc.poll() is None, proc.communicate()
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
+    try:
+        time.sleep(4.0)  # past start-up (kernels load from the cache), inside the simulation
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == code, err
     assert len(err.strip().splitlines()) == 1 and "nothing was written" in err
     assert list(tmp_path.iterdir()) == []

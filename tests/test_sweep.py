@@ -112,11 +112,16 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path):
     argv = [sys.executable, "-m", "engine", "sweep", "--grid", "bulk_size=" + ",".join(map(str, range(1, 41))),
             "--calls", "40000", "--workers", "1", "--quiet", "--out", str(out)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(out.rglob("*.parquet"))) < 8:
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list(out.rglob("*.parquet"))) < 8:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, err
     assert "resume" in err and len(err.strip().splitlines()) == 1
     kept = list(out.rglob("*.parquet"))
