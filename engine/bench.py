@@ -32,7 +32,8 @@ def load_reference():
     return mod
 
 
-def _ref_params(scn: Scenario) -> dict:
+def reference_params(scn: Scenario) -> dict:
+    """The scenario as the reference model's ``params`` dict (automatic values resolved)."""
     d = scn.to_dict()
     for k in ("name", "description", "trace", "calls"):
         d.pop(k)
@@ -72,7 +73,7 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
         if ref is not None:
             small = scn.replace(calls=ref_calls)
             t = time.perf_counter()
-            out = ref.simulate_reference(_ref_params(small), name, seed, ref_calls)
+            out = ref.simulate_reference(reference_params(small), name, seed, ref_calls)
             ref_s = time.perf_counter() - t
             ref_objects = out["counters"][2][EV["objects"]]
             ref_ns = ref_s / max(ref_objects, 1) * 1e9

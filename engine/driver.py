@@ -80,8 +80,19 @@ def dump_state(P: st_mod.Params, S: st_mod.State) -> dict:
     """The final state in the layout the invariants and the reference tests use."""
     from .scenario import NR_MEMCG_STOCK as K
     from .state import (
-        CPU_ACC, CPU_BYTES, CPU_OBJCG, CPU_PGDAT, LV_NODE, LV_OBJ, LV_OBJCG, MG_NR_CHARGED,
-        MG_PAGECACHE, MG_REFS, PC_FAILCNT, PC_MAX, PC_USAGE,
+        CPU_ACC,
+        CPU_BYTES,
+        CPU_OBJCG,
+        CPU_PGDAT,
+        LV_NODE,
+        LV_OBJ,
+        LV_OBJCG,
+        MG_NR_CHARGED,
+        MG_PAGECACHE,
+        MG_REFS,
+        PC_FAILCNT,
+        PC_MAX,
+        PC_USAGE,
     )
 
     ring = S.live.shape[0]

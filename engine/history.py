@@ -143,13 +143,6 @@ def _rows_of(d: dict, machine: str, benchmarks: dict) -> list[dict]:
 
 
 def history_table(results_dir: str | Path) -> pa.Table:
-    rows = read_results(results_dir)
-    schema = history_schema()
-    cols = {}
-    for f in schema:
-        vals = [r[f.name] for r in rows]
-        if pa.types.is_dictionary(f.type):
-            cols[f.name] = pa.array(vals, pa.string()).dictionary_encode().cast(f.type)
-        else:
-            cols[f.name] = pa.array(vals, f.type)
-    return pa.Table.from_pydict(cols, schema=schema)
+    from .tables import table_from_rows
+
+    return table_from_rows(read_results(results_dir), history_schema())

@@ -30,8 +30,8 @@ from .memcg import (
 )
 from .rng import S_EXTS_FAIL, draw_u01
 from .state import (
-    OBJ_SHIFT,
     MG_REFS,
+    OBJ_SHIFT,
     PP_NODE,
     PP_OBJ,
     PP_OBJCG,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from ._jit import jit
 from .events import (
-    N_EVENTS,
     E_CALLS,
     E_FREES,
     E_HOOK_FAILURES,
@@ -13,6 +12,7 @@ from .events import (
     E_OBJECTS,
     E_PGDAT_RUNS,
     E_REMOTE_OBJECTS,
+    N_EVENTS,
     PH_HOOK,
     PH_SLAB_ALLOC,
     PH_SLAB_FREE,
@@ -32,7 +32,6 @@ from .rng import (
 )
 from .slub import fill_from_sheaves_and_slabs, new_kfence_slab, slab_free_object
 from .state import (
-    OBJ_SHIFT,
     CPU_MEMCG,
     CPU_NODE,
     LV_CPU,
@@ -45,6 +44,7 @@ from .state import (
     M_LIVE_COUNT,
     M_LIVE_HEAD,
     M_NEXT_CALL,
+    OBJ_SHIFT,
     PP_KFENCE,
     PP_NODE,
     PP_OBJ,

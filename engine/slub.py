@@ -22,8 +22,6 @@ from .events import (
 )
 from .rng import S_EXTS_CREATE, S_REMOTE, draw_u01
 from .state import (
-    OBJ_MASK,
-    OBJ_SHIFT,
     CPU_NODE,
     CPU_SH_MAIN,
     CPU_SH_SIZE,
@@ -32,6 +30,8 @@ from .state import (
     M_FREE_IDS,
     M_NEW_SLAB_SERIAL,
     M_NEXT_SLAB_ID,
+    OBJ_MASK,
+    OBJ_SHIFT,
     PP_OBJ,
     SL_EXTS,
     SL_KFENCE,

@@ -155,9 +155,8 @@ def summary_rows(result) -> list[dict]:
     return rows
 
 
-def summary_table(result) -> pa.Table:
-    schema = summary_schema().with_metadata(provenance(result))
-    rows = summary_rows(result)
+def table_from_rows(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Build a table of ``schema`` from row dicts (dictionary columns encoded here)."""
     cols = {}
     for f in schema:
         vals = [r[f.name] for r in rows]
@@ -166,6 +165,10 @@ def summary_table(result) -> pa.Table:
         else:
             cols[f.name] = pa.array(vals, f.type)
     return pa.Table.from_pydict(cols, schema=schema)
+
+
+def summary_table(result) -> pa.Table:
+    return table_from_rows(summary_rows(result), summary_schema().with_metadata(provenance(result)))
 
 
 def run_length_table(result) -> pa.Table:

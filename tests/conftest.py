@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.bench import reference_params as ref_params
 from engine.scenario import Scenario
 
 from .reference import simulate_reference
@@ -12,13 +13,6 @@ from .reference import simulate_reference
 SMALL = dict(calls=250, live_objects=256)
 
 
-def ref_params(scn: Scenario) -> dict:
-    d = scn.to_dict()
-    for k in ("name", "description", "trace", "calls"):
-        d.pop(k)
-    d["objs_per_slab"] = scn.resolved_objs_per_slab
-    d["sheaf_capacity"] = scn.resolved_sheaf_capacity
-    return d
 
 
 def run_reference(scn: Scenario, strategy: str, seed: int, trace=None) -> dict:

@@ -34,7 +34,6 @@ def test_same_seed_same_summary_and_other_seed_differs():
 
 def test_every_kernel_compiled_one_signature():
     from engine import kernel
-
     from engine.trace import from_calls
 
     simulate(SMALL, seed=1)
