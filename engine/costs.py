@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import BulksimError
-from .events import EV, EVENTS, N_EVENTS
+from .events import EV, N_EVENTS
 
 
 @dataclass(frozen=True)
@@ -135,11 +135,5 @@ def get_profile(name: str) -> Profile:
 
 
 def phase_cycles(profile: Profile, strategy: str, counters: np.ndarray) -> np.ndarray:
-    """Cycles per phase: ``counters[phase] . unit_costs``."""
+    """Cycles per row of ``counters`` (phases, or calls): ``counters[row] . unit_costs``."""
     return counters.astype(np.float64) @ profile.unit_vector(strategy)
-
-
-def check_units() -> None:
-    for p in PROFILES.values():
-        for k in p.units:
-            assert k in EVENTS, k

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import invariants
 from . import state as st_mod
-from .costs import DEFAULT_PROFILE, get_profile, phase_cycles
+from .costs import DEFAULT_PROFILE, get_profile
 from .errors import BulksimError
 from .events import EVENTS, N_EVENTS, PH_HOOK
 from .scenario import Scenario
@@ -265,11 +265,6 @@ def simulate(
                             {n: int(r.counters[PH_HOOK, EVENTS.index("hook_failures")])
                              for n, r in result.runs.items()})
     return result
-
-
-def strategy_cycles(result: Result, name: str) -> np.ndarray:
-    """Cycles per phase (hook, free_hook, slab_alloc, slab_free) for one strategy."""
-    return phase_cycles(get_profile(result.profile), name, result.runs[name].counters)
 
 
 __all__ = ["simulate", "run_strategy", "Result", "StrategyRun", "N_EVENTS"]

@@ -114,8 +114,7 @@ def line_plot(series: dict[str, list[tuple[float, float]]], xlabel: str, ylabel:
 
 
 def bar_plot(bars: dict[str, list[tuple[float, float]]], xlabel: str, ylabel: str) -> str:
-    series = {name: pts for name, pts in bars.items()}
-    return line_plot(series, xlabel, ylabel).replace('<polyline fill="none"', '<polyline fill="none" stroke-dasharray="4 2"')
+    return line_plot(bars, xlabel, ylabel).replace('<polyline fill="none"', '<polyline fill="none" stroke-dasharray="4 2"')
 
 
 def heatmap(cells: dict[tuple, float], xs: list, ys: list, xlabel: str, ylabel: str) -> str:

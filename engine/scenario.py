@@ -233,6 +233,3 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 
-
-def preset_names() -> list[str]:
-    return list(PRESETS)

@@ -7,7 +7,7 @@ a temporary file in the target folder, then a rename.
 
 from __future__ import annotations
 
-import json
+import functools
 import os
 import platform
 import subprocess
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from .costs import get_profile
+from .costs import get_profile, phase_cycles
 from .errors import BulksimError
 from .events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE, RUN_HIST_BUCKETS
 
@@ -77,7 +77,9 @@ def summary_schema() -> pa.Schema:
     return pa.schema(fields)
 
 
+@functools.lru_cache(maxsize=1)
 def git_commit() -> tuple[str, bool]:
+    """Commit and dirty flag of the source checkout (once per process: sweeps ask per point)."""
     here = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
@@ -89,6 +91,7 @@ def git_commit() -> tuple[str, bool]:
         return "unknown", False
 
 
+@functools.lru_cache(maxsize=1)
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -126,8 +129,7 @@ def summary_rows(result) -> list[dict]:
     rows = []
     for name, run in result.runs.items():
         tot = run.counters.sum(axis=0)
-        u = prof.unit_vector(name)
-        cyc = run.counters.astype(np.float64) @ u
+        cyc = phase_cycles(prof, name, run.counters)
         objects = max(int(tot[EVENTS.index("objects")]), 1)
         row = {"scenario": result.scenario.name, "strategy": name, "profile": result.profile,
                "seed": result.seed}
@@ -223,10 +225,6 @@ def write_table(table: pa.Table, path: str | os.PathLike, *, force: bool = False
     return path
 
 
-def scenario_from_metadata(schema: pa.Schema) -> dict:
-    meta = schema.metadata or {}
-    return json.loads(meta.get(b"scenario", b"{}"))
-
 
 def calls_table(result) -> pa.Table:
     """Per-call detail (``--detail calls``): one row per call, one column group per strategy.
@@ -258,7 +256,7 @@ def calls_table(result) -> pa.Table:
     prof = get_profile(result.profile)
     for name, run in runs:
         ev = run.per_call[:, PER_CALL_FIXED:]
-        cycles = ev.astype(np.float64) @ prof.unit_vector(name)
+        cycles = phase_cycles(prof, name, ev)
         for col, vals, typ, unit, doc in [
             ("stock_locks", ev[:, EVENTS.index("stock_locks")], pa.int32(), "events", "hook stock locks"),
             ("stat_flushes", ev[:, EVENTS.index("stat_flushes")], pa.int32(), "events", "hook stat flushes"),
