@@ -83,60 +83,22 @@ def _assign(P, S, j, objcg, ref_op):
 
 
 @jit(inline=True)
-def hook_per_object(P, S, c, cpu, objcg, size):
-    """Mainline ``__memcg_slab_post_alloc_hook``: charge and account per object."""
-    for j in range(size):
-        sid = _virt_to_slab(P, S, j)
-        if not _ensure_exts(P, S, c, j, sid):
-            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
-            continue
-        _count_run(P, S, 1)
-        if not charge_and_account(P, S, cpu, objcg, P.ofs, S.p[j, PP_NODE], PH_HOOK):
-            return False
-        _assign(P, S, j, objcg, True)
-    return True
+def hook_runs(P, S, c, cpu, objcg, size):
+    """``per_object``, ``batched_v1`` and ``batched`` in one loop (one inlined copy of
+    the charge path): find a run of objects, charge and account it, assign it.
 
-
-@jit(inline=True)
-def hook_batched_v1(P, S, c, cpu, objcg, size):
-    """The first batching patch (7ef269f): the cap compares an index with a count."""
-    i = 0
-    while i < size:
-        sid = _virt_to_slab(P, S, i)
-        if not _ensure_exts(P, S, c, i, sid):
-            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
-            i += 1
-            continue
-        pgdat = S.p[i, PP_NODE]
-        run_len = 1
-        skip_next = False
-        max_size = min(P.run_cap_bytes // P.ofs, size)
-        j = i + 1
-        while j < max_size:
-            sj = _virt_to_slab(P, S, j)
-            if S.p[j, PP_NODE] != pgdat:
-                break
-            if not _ensure_exts(P, S, c, j, sj):
-                skip_next = True
-                break
-            run_len += 1
-            j += 1
-        _count_run(P, S, run_len)
-        if not charge_and_account(P, S, cpu, objcg, P.ofs * run_len, pgdat, PH_HOOK):
-            return False
-        for k in range(run_len):
-            _virt_to_slab(P, S, i + k)
-            _assign(P, S, i + k, objcg, True)
-        i += run_len
-        if skip_next:
-            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
-            i += 1
-    return True
-
-
-@jit(inline=True)
-def hook_batched(P, S, c, cpu, objcg, size):
-    """The optimised batching patch: hoisted cap, absolute run end, slab reuse."""
+    - ``per_object`` (mainline ``__memcg_slab_post_alloc_hook``): every run is one
+      object.
+    - ``batched_v1`` (the first batching patch, 7ef269f): the run may grow while its
+      *index* is below ``min(run_cap / ofs, size)`` -- an index compared with a
+      count; an object without obj_exts ends the run and is skipped with it; every
+      assigned object looks its slab up again.
+    - ``batched`` (the optimised patch): hoisted cap on the run's *length*; an object
+      without obj_exts ends the run and is retried as the next run's head; the
+      head's slab is reused; ``get_many`` takes the run's references at once.
+    """
+    v1 = P.strategy == ST_BATCHED_V1
+    many = P.strategy == ST_BATCHED and P.get_many
     max_run = P.run_cap_bytes // P.ofs
     i = 0
     while i < size:
@@ -146,27 +108,35 @@ def hook_batched(P, S, c, cpu, objcg, size):
             i += 1
             continue
         pgdat = S.p[i, PP_NODE]
-        run_end = min(i + max_run, size)
+        if P.strategy == ST_PER_OBJECT:
+            limit = i + 1
+        elif v1:
+            limit = min(max_run, size)
+        else:
+            limit = min(i + max_run, size)
+        skip_next = False
         j = i + 1
-        while j < run_end:
+        while j < limit:
             sj = _virt_to_slab(P, S, j)
             if S.p[j, PP_NODE] != pgdat:
                 break
             if not _ensure_exts(P, S, c, j, sj):
+                skip_next = v1
                 break
             j += 1
-        run_end = j
-        run_len = run_end - i
+        run_len = j - i
         _count_run(P, S, run_len)
         if not charge_and_account(P, S, cpu, objcg, P.ofs * run_len, pgdat, PH_HOOK):
             return False
-        if P.get_many:
+        if many:
             S.counters[PH_HOOK, E_OBJCG_REF_OPS] += 1  # obj_cgroup_get_many
-        _assign(P, S, i, objcg, not P.get_many)  # first object: slab already known
-        i += 1
-        while i < run_end:
-            _virt_to_slab(P, S, i)
-            _assign(P, S, i, objcg, not P.get_many)
+        for k in range(i, j):
+            if v1 or k > i:
+                _virt_to_slab(P, S, k)
+            _assign(P, S, k, objcg, not many)
+        i = j
+        if skip_next:
+            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
             i += 1
     return True
 
@@ -193,13 +163,9 @@ def hook_upfront(P, S, c, cpu, objcg, size):
 def post_alloc_hook(P, S, c, cpu, objcg, size):
     for j in range(size):
         S.p[j, PP_OBJCG] = -1
-    if P.strategy == ST_PER_OBJECT:
-        return hook_per_object(P, S, c, cpu, objcg, size)
-    if P.strategy == ST_BATCHED_V1:
-        return hook_batched_v1(P, S, c, cpu, objcg, size)
-    if P.strategy == ST_BATCHED:
-        return hook_batched(P, S, c, cpu, objcg, size)
-    return hook_upfront(P, S, c, cpu, objcg, size)
+    if P.strategy == ST_UPFRONT:
+        return hook_upfront(P, S, c, cpu, objcg, size)
+    return hook_runs(P, S, c, cpu, objcg, size)
 
 
 @jit(inline=True)
@@ -207,14 +173,13 @@ def free_hook(P, S, cpu, objcg, node):
     """``__memcg_slab_free_hook`` for one object that holds ``objcg``."""
     ph = PH_FREE_HOOK
     S.counters[ph, E_OBJ_TO_INDEX] += 1
+    locked = stock_lock(P, S, cpu, ph)
+    refill_obj_stock(P, S, cpu, locked, objcg, P.ofs, True, ph)
     if P.strategy == ST_UPFRONT:
-        # That generation: refill_obj_stock and mod_objcg_state, two lock round trips.
+        # That generation: refill_obj_stock, then mod_objcg_state under a second
+        # lock round trip (its irq-save lock never fails: ``locked`` is True, and
+        # the refill has just switched the stock to ``objcg``).
         stock_lock(P, S, cpu, ph)
-        refill_obj_stock(P, S, cpu, True, objcg, P.ofs, True, ph)
-        mod_objcg_state(P, S, cpu, objcg, -P.ofs, node, ph)
-    else:
-        locked = stock_lock(P, S, cpu, ph)
-        refill_obj_stock(P, S, cpu, locked, objcg, P.ofs, True, ph)
-        account_obj_stock(P, S, cpu, locked, objcg, -P.ofs, node, ph)
+    account_obj_stock(P, S, cpu, locked, objcg, -P.ofs, node, ph)
     S.memcg[objcg, MG_REFS] -= 1
     S.counters[ph, E_OBJCG_REF_OPS] += 1

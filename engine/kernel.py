@@ -169,11 +169,11 @@ def run_calls(P, S, c0, c1, per_call):
 
         head = S.misc[M_LIVE_HEAD]
         count = S.misc[M_LIVE_COUNT]
+        n_failed = 0
         if not ok:
             # The allocator frees the whole call again (kmem_cache_free_bulk).
             S.counters[PH_HOOK, E_HOOK_FAILURES] += 1
-            for j in range(size):
-                _free_one(P, S, cpu, S.p[j, PP_OBJ], S.p[j, PP_NODE], S.p[j, PP_OBJCG], S.p[j, PP_KFENCE])
+            n_failed = size
             # MODEL: the workload keeps freeing at its own pace, so a failed call
             # still lets `size` of the oldest objects go; otherwise a cgroup at its
             # limit with a full live set could never recover.
@@ -190,19 +190,33 @@ def run_calls(P, S, c0, c1, per_call):
                 S.live[k, LV_KFENCE] = S.p[j, PP_KFENCE]
                 count += 1
             target = P.live_cap
-        while count > target:
-            s = S.misc[M_FREE_SERIAL]
-            S.misc[M_FREE_SERIAL] = s + 1
-            acpu = S.live[head, LV_CPU]
-            fcpu = acpu
-            if P.cpus > 1 and draw_u01(P.seed, S_FREE_CPU, s) < P.remote_free_prob:
-                fcpu = (acpu + 1 + draw_below(P.seed, S_FREE_OTHER, s, P.cpus - 1)) % P.cpus
-            _free_one(P, S, fcpu, S.live[head, LV_OBJ], S.live[head, LV_NODE], S.live[head, LV_OBJCG],
-                      S.live[head, LV_KFENCE])
-            head += 1
-            if head == ring:
-                head = 0
-            count -= 1
+        # One loop (one inlined copy of the free path): first the failed call's
+        # objects from p[], by this CPU, then the oldest live objects.
+        j = 0
+        while j < n_failed or count > target:
+            if j < n_failed:
+                fcpu = cpu
+                handle = S.p[j, PP_OBJ]
+                fnode = S.p[j, PP_NODE]
+                fobjcg = S.p[j, PP_OBJCG]
+                fkf = S.p[j, PP_KFENCE]
+                j += 1
+            else:
+                s = S.misc[M_FREE_SERIAL]
+                S.misc[M_FREE_SERIAL] = s + 1
+                acpu = S.live[head, LV_CPU]
+                fcpu = acpu
+                if P.cpus > 1 and draw_u01(P.seed, S_FREE_CPU, s) < P.remote_free_prob:
+                    fcpu = (acpu + 1 + draw_below(P.seed, S_FREE_OTHER, s, P.cpus - 1)) % P.cpus
+                handle = S.live[head, LV_OBJ]
+                fnode = S.live[head, LV_NODE]
+                fobjcg = S.live[head, LV_OBJCG]
+                fkf = S.live[head, LV_KFENCE]
+                head += 1
+                if head == ring:
+                    head = 0
+                count -= 1
+            _free_one(P, S, fcpu, handle, fnode, fobjcg, fkf)
         S.misc[M_LIVE_HEAD] = head
         S.misc[M_LIVE_COUNT] = count
     S.misc[M_NEXT_CALL] = c1

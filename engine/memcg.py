@@ -378,16 +378,15 @@ def charge_and_account(P, S, cpu, objcg, nbytes, pgdat, ph):
     if locked and S.cpu[cpu, CPU_OBJCG] == objcg and S.cpu[cpu, CPU_BYTES] >= nbytes:
         S.cpu[cpu, CPU_BYTES] -= nbytes
         S.counters[ph, E_CONSUME_HITS] += 1
-        account_obj_stock(P, S, cpu, True, objcg, nbytes, pgdat, ph)
-        return True
-    S.counters[ph, E_CONSUME_MISSES] += 1
-    np_ = (nbytes + PAGE_SIZE - 1) // PAGE_SIZE
-    if not try_charge_memcg(P, S, cpu, objcg, np_, ph):
-        return False
-    locked = stock_lock(P, S, cpu, ph)
-    rest = nbytes % PAGE_SIZE
-    if rest:
-        refill_obj_stock(P, S, cpu, locked, objcg, PAGE_SIZE - rest, False, ph)
+    else:
+        S.counters[ph, E_CONSUME_MISSES] += 1
+        np_ = (nbytes + PAGE_SIZE - 1) // PAGE_SIZE
+        if not try_charge_memcg(P, S, cpu, objcg, np_, ph):
+            return False
+        locked = stock_lock(P, S, cpu, ph)
+        rest = nbytes % PAGE_SIZE
+        if rest:
+            refill_obj_stock(P, S, cpu, locked, objcg, PAGE_SIZE - rest, False, ph)
     account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph)
     return True
 
