@@ -28,7 +28,7 @@ from .memcg import (
     refill_obj_stock,
     stock_lock,
 )
-from .rng import S_EXTS_FAIL, draw_u01
+from .rng import S_EXTS_FAIL, chance
 from .state import (
     MG_REFS,
     OBJ_SHIFT,
@@ -58,7 +58,7 @@ def _ensure_exts(P, S, c, j, sid):
     if S.slab[sid, SL_EXTS]:
         return True
     S.counters[PH_HOOK, E_EXTS_ALLOCS] += 1
-    if P.exts_fail_prob > 0.0 and draw_u01(P.seed, S_EXTS_FAIL, c * 65536 + j) < P.exts_fail_prob:
+    if P.exts_fail_prob_t > 0 and chance(P.seed, S_EXTS_FAIL, c * 65536 + j, P.exts_fail_prob_t):
         S.counters[PH_HOOK, E_EXTS_FAILURES] += 1
         return False
     S.slab[sid, SL_EXTS] = 1
@@ -161,8 +161,7 @@ def hook_upfront(P, S, c, cpu, objcg, size):
 
 @jit(inline=True)
 def post_alloc_hook(P, S, c, cpu, objcg, size):
-    for j in range(size):
-        S.p[j, PP_OBJCG] = -1
+    """The strategy's hook; ``S.p[:size, PP_OBJCG]`` must be -1 on entry."""
     if P.strategy == ST_UPFRONT:
         return hook_upfront(P, S, c, cpu, objcg, size)
     return hook_runs(P, S, c, cpu, objcg, size)

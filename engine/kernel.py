@@ -28,7 +28,7 @@ from .rng import (
     S_SIZE,
     S_SWITCH,
     draw_below,
-    draw_u01,
+    chance,
 )
 from .slub import fill_from_sheaves_and_slabs, new_kfence_slab, slab_free_object
 from .state import (
@@ -64,14 +64,14 @@ def _free_one(P, S, cpu, handle, node, objcg, kfence):
         free_hook(P, S, cpu, objcg, node)
     S.counters[PH_SLAB_FREE, E_FREES] += 1
     if not P.trace_mode:
-        slab_free_object(P, S, cpu, handle, kfence, PH_SLAB_FREE)
+        slab_free_object(P, S, cpu, handle, node, kfence, PH_SLAB_FREE)
 
 
 @jit(inline=True)
 def _fill_p(P, S, c, cpu, size):
     """SLUB model: ``p[0:size)`` from sheaves, slabs and maybe one KFENCE object."""
     kf = -1
-    if P.kfence_prob > 0.0 and draw_u01(P.seed, S_KFENCE, c) < P.kfence_prob:
+    if P.kfence_prob_t > 0 and chance(P.seed, S_KFENCE, c, P.kfence_prob_t):
         kf = draw_below(P.seed, S_KFENCE_POS, c, size)
     need = size if kf < 0 else size - 1
     kf_sid = -1
@@ -81,16 +81,14 @@ def _fill_p(P, S, c, cpu, size):
             return False
     if not fill_from_sheaves_and_slabs(P, S, c, cpu, need, PH_SLAB_ALLOC):
         return False
-    for j in range(size):
-        S.p[j, PP_KFENCE] = 0
     if kf >= 0:
         for j in range(size - 1, kf, -1):
             S.p[j, PP_OBJ] = S.p[j - 1, PP_OBJ]
         S.p[kf, PP_OBJ] = kf_sid << OBJ_SHIFT
-        S.p[kf, PP_KFENCE] = 1
         S.counters[PH_SLAB_ALLOC, E_KFENCE_OBJECTS] += 1
     for j in range(size):
         S.p[j, PP_NODE] = S.slab[S.p[j, PP_OBJ] >> OBJ_SHIFT, SL_NODE]
+        S.p[j, PP_KFENCE] = 1 if j == kf else 0
     return True
 
 
@@ -123,7 +121,7 @@ def run_calls(P, S, c0, c1, per_call):
                 cpu = draw_below(P.seed, S_CPU, c, P.cpus)
             if S.tr_call[c, TC_MEMCG] >= 0:
                 S.cpu[cpu, CPU_MEMCG] = S.tr_call[c, TC_MEMCG]
-            elif draw_u01(P.seed, S_SWITCH, c) < P.switch_prob:
+            elif chance(P.seed, S_SWITCH, c, P.switch_prob_t):
                 S.cpu[cpu, CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
             for j in range(size):
                 S.p[j, PP_OBJ] = S.tr_obj[t0 + j, TO_SLAB] << OBJ_SHIFT
@@ -131,7 +129,7 @@ def run_calls(P, S, c0, c1, per_call):
                 S.p[j, PP_KFENCE] = 0
         else:
             cpu = draw_below(P.seed, S_CPU, c, P.cpus)
-            if draw_u01(P.seed, S_SWITCH, c) < P.switch_prob:
+            if chance(P.seed, S_SWITCH, c, P.switch_prob_t):
                 S.cpu[cpu, CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
             size = P.bulk_size
             if P.bulk_uniform:
@@ -144,6 +142,7 @@ def run_calls(P, S, c0, c1, per_call):
         runs = 0
         remote = 0
         for j in range(size):
+            S.p[j, PP_OBJCG] = -1  # the hook records the objcg it assigns
             if j == 0 or S.p[j, PP_NODE] != S.p[j - 1, PP_NODE]:
                 runs += 1
             if S.p[j, PP_NODE] != node:
@@ -206,7 +205,7 @@ def run_calls(P, S, c0, c1, per_call):
                 S.misc[M_FREE_SERIAL] = s + 1
                 acpu = S.live[head, LV_CPU]
                 fcpu = acpu
-                if P.cpus > 1 and draw_u01(P.seed, S_FREE_CPU, s) < P.remote_free_prob:
+                if P.cpus > 1 and chance(P.seed, S_FREE_CPU, s, P.remote_free_prob_t):
                     fcpu = (acpu + 1 + draw_below(P.seed, S_FREE_OTHER, s, P.cpus - 1)) % P.cpus
                 handle = S.live[head, LV_OBJ]
                 fnode = S.live[head, LV_NODE]

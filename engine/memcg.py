@@ -34,7 +34,7 @@ from .events import (
     E_STOCK_LOCK_FAILURES,
     E_STOCK_LOCKS,
 )
-from .rng import S_EVICT, S_IRQ, draw_below, draw_u01
+from .rng import S_EVICT, S_IRQ, chance, draw_below
 from .scenario import MEMCG_CHARGE_BATCH, NR_MEMCG_STOCK, PAGE_SIZE
 from .state import (
     CPU_ACC,
@@ -198,7 +198,7 @@ def stock_lock(P, S, cpu, ph):
     if P.strategy != ST_UPFRONT:
         k = S.misc[M_TRYLOCK_SERIAL]
         S.misc[M_TRYLOCK_SERIAL] = k + 1
-        if P.irq_prob > 0.0 and draw_u01(P.seed, S_IRQ, k) < P.irq_prob:
+        if P.irq_prob_t > 0 and chance(P.seed, S_IRQ, k, P.irq_prob_t):
             S.counters[ph, E_STOCK_LOCK_FAILURES] += 1
             return False
     S.counters[ph, E_STOCK_LOCKS] += 1

@@ -7,6 +7,8 @@ for the streams and their indices.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._jit import jit
@@ -34,6 +36,29 @@ def draw_u64(seed, stream, index):
     """Uniform ``uint64`` keyed by (seed, stream, index); all arguments int64 >= 0."""
     h = mix64(np.uint64(seed) + _GOLDEN * np.uint64(stream + 1))
     return mix64(h + _GOLDEN * np.uint64(index + 1))
+
+
+@jit
+def draw_u53(seed, stream, index):
+    """The 53 bits ``draw_u01`` scales to [0, 1), as an int64 in [0, 2**53)."""
+    return np.int64(draw_u64(seed, stream, index) >> np.uint64(11))
+
+
+def threshold(p: float) -> int:
+    """The integer ``T`` with ``draw_u53(...) < T`` exactly when ``draw_u01(...) < p``.
+
+    ``draw_u01 = u * 2**-53`` for the integer ``u = draw_u53``; scaling by a power of
+    two is exact in binary floating point, so ``u * 2**-53 < p`` iff ``u < p * 2**53``
+    iff ``u < ceil(p * 2**53)``.  The kernels compare integers (no int-to-float
+    conversion and multiply on the hot path) and decide exactly as the reference.
+    """
+    return int(math.ceil(float(p) * 2.0**53))
+
+
+@jit
+def chance(seed, stream, index, t):
+    """``draw_u01(seed, stream, index) < p`` for ``t = threshold(p)``."""
+    return draw_u53(seed, stream, index) < t
 
 
 @jit

@@ -20,7 +20,7 @@ from .events import (
     E_SLAB_DISCARDS,
     E_SLAB_REFILL_OBJECTS,
 )
-from .rng import S_EXTS_CREATE, S_REMOTE, draw_u01
+from .rng import S_EXTS_CREATE, S_REMOTE, chance
 from .state import (
     CPU_NODE,
     CPU_SH_MAIN,
@@ -114,7 +114,7 @@ def new_slab(P, S, node, ph):
     S.misc[M_NEW_SLAB_SERIAL] = serial + 1
     S.slab[sid, SL_NODE] = node
     S.slab[sid, SL_KFENCE] = 0
-    S.slab[sid, SL_EXTS] = 1 if draw_u01(P.seed, S_EXTS_CREATE, serial) < P.exts_at_creation else 0
+    S.slab[sid, SL_EXTS] = 1 if chance(P.seed, S_EXTS_CREATE, serial, P.exts_at_creation_t) else 0
     n = P.objs_per_slab
     for k in range(n):
         S.slab_free[sid, k] = n - 1 - k  # top of the stack is index 0
@@ -202,7 +202,7 @@ def fill_from_sheaves_and_slabs(P, S, c, cpu, need, ph):
     while got < need:
         sid = S.part[node, 0]
         if sid < 0:
-            if P.nodes > 1 and draw_u01(P.seed, S_REMOTE, c * 65536 + step) < P.remote_prob:
+            if P.nodes > 1 and chance(P.seed, S_REMOTE, c * 65536 + step, P.remote_prob_t):
                 for d in range(1, P.nodes):
                     other = (node + d) % P.nodes
                     if S.part[other, 0] >= 0:
@@ -235,14 +235,18 @@ def _flush_sheaf(P, S, cpu, which, ph):
 
 
 @jit(inline=True)
-def slab_free_object(P, S, cpu, handle, kfence, ph):
-    """``slab_free``: local objects go to the CPU's main sheaf, remote ones to their slab."""
+def slab_free_object(P, S, cpu, handle, obj_node, kfence, ph):
+    """``slab_free``: local objects go to the CPU's main sheaf, remote ones to their slab.
+
+    ``obj_node`` is the node of the object's slab, kept with the live object (a
+    slab's node never changes while it holds a live object), so the hot path does
+    not read the slab table.
+    """
     if kfence:
         free_to_slab(P, S, handle, ph)
         return
     node = S.cpu[cpu, CPU_NODE]
-    sid = handle >> OBJ_SHIFT
-    if S.slab[sid, SL_NODE] != node:
+    if obj_node != node:
         S.counters[ph, E_REMOTE_FREES] += 1
         free_to_slab(P, S, handle, ph)
         return

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .events import N_EVENTS, RUN_HIST_BUCKETS
+from .rng import threshold
 from .scenario import NR_MEMCG_STOCK, Scenario
 
 STRATEGIES = ("per_object", "batched_v1", "batched", "upfront")
@@ -57,16 +58,16 @@ class Params(NamedTuple):
     barn_max: int
     bulk_size: int
     bulk_uniform: int
-    switch_prob: float
+    switch_prob_t: int  # rng.threshold of the probability
     gfp_nofail: int
     gfp_allow_spin: int
-    remote_prob: float
-    kfence_prob: float
-    exts_at_creation: float
-    exts_fail_prob: float
+    remote_prob_t: int  # rng.threshold of the probability
+    kfence_prob_t: int  # rng.threshold of the probability
+    exts_at_creation_t: int  # rng.threshold of the probability
+    exts_fail_prob_t: int  # rng.threshold of the probability
     live_cap: int
-    remote_free_prob: float
-    irq_prob: float
+    remote_free_prob_t: int  # rng.threshold of the probability
+    irq_prob_t: int  # rng.threshold of the probability
     get_many: int
     run_cap_bytes: int
     trace_mode: int
@@ -233,16 +234,16 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         barn_max=scn.barn_max_full,
         bulk_size=scn.bulk_size,
         bulk_uniform=int(scn.bulk_dist == "uniform"),
-        switch_prob=float(scn.cgroup_switch_prob),
+        switch_prob_t=threshold(scn.cgroup_switch_prob),
         gfp_nofail=int(scn.gfp_nofail),
         gfp_allow_spin=int(scn.gfp_allow_spin),
-        remote_prob=float(scn.remote_prob),
-        kfence_prob=float(scn.kfence_prob),
-        exts_at_creation=float(scn.exts_at_creation),
-        exts_fail_prob=float(scn.exts_fail_prob),
+        remote_prob_t=threshold(scn.remote_prob),
+        kfence_prob_t=threshold(scn.kfence_prob),
+        exts_at_creation_t=threshold(scn.exts_at_creation),
+        exts_fail_prob_t=threshold(scn.exts_fail_prob),
         live_cap=scn.live_objects,
-        remote_free_prob=float(scn.remote_free_prob),
-        irq_prob=float(scn.irq_reentry_prob),
+        remote_free_prob_t=threshold(scn.remote_free_prob),
+        irq_prob_t=threshold(scn.irq_reentry_prob),
         get_many=int(scn.get_many),
         run_cap_bytes=scn.run_cap_bytes,
         trace_mode=int(trace is not None),

@@ -1,0 +1,47 @@
+"""The kernels decide ``draw_u01(...) < p`` with an integer comparison
+(``rng.chance`` against ``rng.threshold(p)``); it must agree with the float
+comparison of the reference model on every draw, including the edges."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import rng
+from tests import reference
+
+
+def _u53(seed, stream, index):
+    return reference.draw_u64(seed, stream, index) >> 11
+
+
+@settings(max_examples=300, deadline=None)
+@given(p=st.floats(0.0, 1.0), seed=st.integers(0, 2**40), stream=st.integers(1, 13),
+       index=st.integers(0, 2**40))
+def test_integer_threshold_decides_like_the_float_comparison(p, seed, stream, index):
+    t = rng.threshold(p)
+    assert rng.chance(seed, stream, index, t) == (reference.draw_u01(seed, stream, index) < p)
+
+
+def test_threshold_edges_against_the_exact_boundary():
+    # p = 0 never, p = 1 always; a draw exactly at p is not below it.
+    assert rng.threshold(0.0) == 0 and rng.threshold(1.0) == 2**53
+    for seed, stream, index in [(0, 1, 0), (7, 10, 123456), (2**33, 13, 99)]:
+        u = _u53(seed, stream, index)
+        at = u * 2.0**-53  # exactly this draw's value
+        assert not rng.chance(seed, stream, index, rng.threshold(at))
+        assert reference.draw_u01(seed, stream, index) == at
+        above = math.nextafter(at, 2.0)
+        assert rng.chance(seed, stream, index, rng.threshold(above))
+        assert reference.draw_u01(seed, stream, index) < above
+    tiny = 5e-324  # smallest positive float: only a zero draw is below it
+    assert rng.threshold(tiny) == 1
+
+
+def test_compiled_chance_matches_python():
+    t = rng.threshold(0.1)
+    got = [bool(rng.chance(3, rng.S_FREE_CPU, i, t)) for i in range(2000)]
+    want = [reference.draw_u01(3, rng.S_FREE_CPU, i) < 0.1 for i in range(2000)]
+    assert got == want and 120 < sum(got) < 280
