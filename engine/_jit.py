@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 _PKG = Path(__file__).resolve().parent
@@ -49,6 +50,60 @@ def cache_dir() -> str:
 def configure_cache() -> None:
     """Set ``NUMBA_CACHE_DIR`` unless the user chose one; must run before numba loads."""
     os.environ.setdefault("NUMBA_CACHE_DIR", cache_dir())
+
+
+_NO_WRAPAROUND = False
+
+
+def _install_index_hook() -> bool:
+    """Let kernel compilation skip Numba's negative-index wraparound.
+
+    Numba turns every signed array index ``i`` into ``i < 0 ? i + n : i`` (three
+    instructions and a load of the dimension), because Python allows ``a[-1]``.
+    The kernels never index with a negative number (tests/test_jit.py runs every
+    preset and strategy with ``NUMBA_BOUNDSCHECK=1``, which then raises on any
+    negative index), and the wraparound costs ~13% of the kernel's time.  The hook
+    changes nothing unless ``_NO_WRAPAROUND`` is set, which ``kernel_compilation``
+    does only while holding Numba's global compiler lock, so no other code that
+    compiles in the process is affected.  Returns False (kernels compile with
+    wraparound, same results) if this Numba has no such function.
+    """
+    try:
+        from numba.core import types
+        from numba.np import arrayobj
+    except Exception:  # noqa: BLE001 - an optimisation only
+        return False
+    orig = getattr(arrayobj, "fix_integer_index", None)
+    if orig is None:
+        return False
+    if getattr(orig, "_bulksim_hook", False):
+        return True
+
+    def fix_integer_index(context, builder, idxty, idx, size):
+        if _NO_WRAPAROUND and isinstance(idxty, types.Integer) and idxty.signed:
+            return context.cast(builder, idx, idxty, types.intp)
+        return orig(context, builder, idxty, idx, size)
+
+    fix_integer_index._bulksim_hook = True
+    arrayobj.fix_integer_index = fix_integer_index
+    return True
+
+
+@contextmanager
+def kernel_compilation():
+    """Compile (or load) kernels inside this block: no index wraparound (see
+    ``_install_index_hook``).  Holds Numba's global compiler lock (re-entrant), so
+    use it around the first call of a kernel only."""
+    global _NO_WRAPAROUND
+    from numba.core.compiler_lock import global_compiler_lock
+
+    with global_compiler_lock:
+        hooked = _install_index_hook()
+        _NO_WRAPAROUND = hooked
+        try:
+            yield hooked
+        finally:
+            _NO_WRAPAROUND = False
 
 
 def _enable_noalias() -> bool:

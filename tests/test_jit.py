@@ -39,3 +39,55 @@ def test_kernel_compiled_inlined_and_noalias():
     assert cres.fndesc.inline, "run_calls not compiled with forceinline"
     assert cres.fndesc.noalias == _jit._enable_noalias()
     assert cres.fndesc.noalias, "this Numba lost the noalias flag: kernels ~8% slower"
+
+
+_BOUNDSCHECK_SCRIPT = r"""
+import sys
+from engine import simulate
+from engine.scenario import PRESETS, Scenario
+from engine.trace import from_calls
+from tests.test_reference_model import CORNER_CASES, _shrink
+
+scns = [_shrink(n) for n in PRESETS]
+scns += [Scenario.from_preset("default", **{"calls": 400, "live_objects": 300, **kw})
+         for kw in CORNER_CASES.values()]
+for scn in scns:
+    simulate(scn, seed=3)
+small = Scenario.from_preset("default", calls=3, cpus=2, nodes=2)
+simulate(small, trace=from_calls([[(0, 0, True), (1, 1, False), (2, 0, True)]] * 3, small))
+print("checked", len(scns) + 1)
+"""
+
+
+def test_kernels_never_index_out_of_bounds_or_negative(tmp_path):
+    """Kernels are compiled without negative-index wraparound (``_jit.kernel_compilation``),
+    so a negative index would touch memory outside its array.  Here every preset and
+    corner case runs with Numba's bounds checking forced on (``NUMBA_BOUNDSCHECK=1``,
+    own cache folder): any negative or too-large index raises IndexError."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1",
+               BULKSIM_CACHE_DIR=os.path.join(os.path.dirname(_jit.cache_dir()), "boundscheck"))
+    env.pop("NUMBA_CACHE_DIR", None)
+    out = subprocess.run([sys.executable, "-c", _BOUNDSCHECK_SCRIPT], cwd=PKG.parent, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == f"checked {6 + 11 + 1}"
+
+
+def test_index_hook_is_off_outside_kernel_compilation():
+    """The no-wraparound hook must not change other code that Numba compiles."""
+    import numba
+    import numpy as np
+
+    with _jit.kernel_compilation() as hooked:
+        assert hooked and _jit._NO_WRAPAROUND
+    assert not _jit._NO_WRAPAROUND
+
+    @numba.njit
+    def last(a, i):
+        return a[i]
+
+    assert last(np.arange(5), -1) == 4
