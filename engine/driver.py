@@ -84,9 +84,8 @@ def dump_state(P: st_mod.Params, S: st_mod.State) -> dict:
         CPU_BYTES,
         CPU_OBJCG,
         CPU_PGDAT,
-        LV_NODE,
+        LV_META,
         LV_OBJ,
-        LV_OBJCG,
         MG_NR_CHARGED,
         MG_PAGECACHE,
         MG_REFS,
@@ -98,6 +97,7 @@ def dump_state(P: st_mod.Params, S: st_mod.State) -> dict:
     ring = S.live.shape[0]
     head, count = S.misc[st_mod.M_LIVE_HEAD], S.misc[st_mod.M_LIVE_COUNT]
     live = S.live[(head + np.arange(count)) % ring]
+    _, live_node, live_objcg, _ = st_mod.unpack_live_meta(live[:, LV_META])
     nc, m = P.n_counters, P.memcgs
     return {
         "counters": S.counters.copy(),
@@ -117,8 +117,8 @@ def dump_state(P: st_mod.Params, S: st_mod.State) -> dict:
         "pagecache": S.memcg[:, MG_PAGECACHE].copy(),
         "stat": S.stat.copy(),
         "live_slab": live[:, LV_OBJ] >> st_mod.OBJ_SHIFT,
-        "live_node": live[:, LV_NODE].copy(),
-        "live_objcg": live[:, LV_OBJCG].copy(),
+        "live_node": live_node,
+        "live_objcg": live_objcg,
         "line_owner_pc": S.owner[:nc].copy(),
         "line_owner_objcg": S.owner[nc:nc + m].copy(),
         "line_owner_stat": S.owner[nc + m:].copy(),

@@ -27,18 +27,21 @@ from .rng import (
     S_MEMCG,
     S_SIZE,
     S_SWITCH,
-    draw_below,
     chance,
+    draw_below,
 )
 from .slub import fill_from_sheaves_and_slabs, new_kfence_slab, slab_free_object
 from .state import (
     CPU_MEMCG,
     CPU_NODE,
-    LV_CPU,
-    LV_KFENCE,
-    LV_NODE,
+    LV_META,
     LV_OBJ,
-    LV_OBJCG,
+    LVM_CPU_MASK,
+    LVM_KFENCE_SHIFT,
+    LVM_NODE_MASK,
+    LVM_NODE_SHIFT,
+    LVM_OBJCG_MASK,
+    LVM_OBJCG_SHIFT,
     M_ERROR,
     M_FREE_SERIAL,
     M_LIVE_COUNT,
@@ -183,10 +186,9 @@ def run_calls(P, S, c0, c1, per_call):
                 if k >= ring:
                     k -= ring
                 S.live[k, LV_OBJ] = S.p[j, PP_OBJ]
-                S.live[k, LV_NODE] = S.p[j, PP_NODE]
-                S.live[k, LV_OBJCG] = S.p[j, PP_OBJCG]
-                S.live[k, LV_CPU] = cpu
-                S.live[k, LV_KFENCE] = S.p[j, PP_KFENCE]
+                S.live[k, LV_META] = (cpu | (S.p[j, PP_NODE] << LVM_NODE_SHIFT)
+                                      | ((S.p[j, PP_OBJCG] + 1) << LVM_OBJCG_SHIFT)
+                                      | (S.p[j, PP_KFENCE] << LVM_KFENCE_SHIFT))
                 count += 1
             target = P.live_cap
         # One loop (one inlined copy of the free path): first the failed call's
@@ -203,14 +205,15 @@ def run_calls(P, S, c0, c1, per_call):
             else:
                 s = S.misc[M_FREE_SERIAL]
                 S.misc[M_FREE_SERIAL] = s + 1
-                acpu = S.live[head, LV_CPU]
+                meta = S.live[head, LV_META]
+                acpu = meta & LVM_CPU_MASK
                 fcpu = acpu
                 if P.cpus > 1 and chance(P.seed, S_FREE_CPU, s, P.remote_free_prob_t):
                     fcpu = (acpu + 1 + draw_below(P.seed, S_FREE_OTHER, s, P.cpus - 1)) % P.cpus
                 handle = S.live[head, LV_OBJ]
-                fnode = S.live[head, LV_NODE]
-                fobjcg = S.live[head, LV_OBJCG]
-                fkf = S.live[head, LV_KFENCE]
+                fnode = (meta >> LVM_NODE_SHIFT) & LVM_NODE_MASK
+                fobjcg = ((meta >> LVM_OBJCG_SHIFT) & LVM_OBJCG_MASK) - 1
+                fkf = meta >> LVM_KFENCE_SHIFT
                 head += 1
                 if head == ring:
                     head = 0

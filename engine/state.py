@@ -92,7 +92,19 @@ N_PC_COLS = 3
 SL_NODE, SL_EXTS, SL_KFENCE, SL_NFREE, SL_ON_PARTIAL, SL_NEXT, SL_PREV = range(7)
 N_SL_COLS = 7
 # Columns of ``State.live`` (the live FIFO) and ``State.p`` (the call's p[]).
-LV_OBJ, LV_NODE, LV_OBJCG, LV_CPU, LV_KFENCE = range(5)
+LV_OBJ, LV_META = 0, 1
+# ``State.live[:, LV_META]`` packs what the free path needs besides the handle (16
+# bytes per live object instead of 40: the live set is the largest table the hot
+# loop streams through).  Field widths follow the limits in scenario._validate.
+LVM_NODE_SHIFT, LVM_OBJCG_SHIFT, LVM_KFENCE_SHIFT = 10, 16, 29
+LVM_CPU_MASK, LVM_NODE_MASK, LVM_OBJCG_MASK = 1023, 63, 8191  # cpus <= 1024, nodes <= 64,
+#                                                              objcg + 1 <= 4096
+
+
+def unpack_live_meta(meta):
+    """(cpu, node, objcg, kfence) of packed ``LV_META`` values (numpy or int)."""
+    return (meta & LVM_CPU_MASK, (meta >> LVM_NODE_SHIFT) & LVM_NODE_MASK,
+            ((meta >> LVM_OBJCG_SHIFT) & LVM_OBJCG_MASK) - 1, meta >> LVM_KFENCE_SHIFT)
 PP_OBJ, PP_NODE, PP_KFENCE, PP_OBJCG = range(4)
 # Columns of the trace tables.
 TC_OFF, TC_CPU, TC_MEMCG = range(3)
@@ -124,7 +136,7 @@ class State(NamedTuple):
     slab_free: np.ndarray  # int32 [slab_cap, objs_per_slab]: free-list stack
     part: np.ndarray  # int64 [nodes, 2]: partial list head, tail
     free_ids: np.ndarray  # int64 [slab_cap]: discarded slab ids (stack)
-    live: np.ndarray  # int64 [ring, 5]: the live set, a ring buffer (FIFO)
+    live: np.ndarray  # int64 [ring, 2]: the live set, a ring buffer (FIFO): handle, LV_META
     p: np.ndarray  # int64 [max_bulk, 4]: the call's p[]
     tr_call: np.ndarray  # int64 [n_calls + 1, 3]: trace offsets, cpu, memcg (-1 = draw)
     tr_obj: np.ndarray  # int64 [n_objects, 2]: trace slab, node
@@ -211,7 +223,7 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         slab_free=np.zeros((slab_cap if trace is None else 1, ops), dtype=np.int32),
         part=np.full((nodes, 2), -1, dtype=i64),
         free_ids=np.zeros(slab_cap, dtype=i64),
-        live=np.zeros((ring, 5), dtype=i64),
+        live=np.zeros((ring, 2), dtype=i64),
         p=np.zeros((max_bulk, 4), dtype=i64),
         tr_call=np.ascontiguousarray(tr_call),
         tr_obj=np.ascontiguousarray(tr_obj),
