@@ -83,6 +83,21 @@ def _assign(P, S, j, objcg, ref_op):
 
 
 @jit(inline=True)
+def _assign_run(P, S, i, j, objcg, ref_op, lookups):
+    """``_assign`` for objects ``i..j-1``, with ``lookups`` more ``virt_to_slab``
+    calls among them: the same counts, added once per run rather than per object."""
+    n = j - i
+    S.counters[PH_HOOK, E_VIRT_TO_SLAB] += lookups
+    S.counters[PH_HOOK, E_OBJ_TO_INDEX] += n
+    S.counters[PH_HOOK, E_ASSIGNS] += n
+    if ref_op:
+        S.counters[PH_HOOK, E_OBJCG_REF_OPS] += n
+    S.memcg[objcg, MG_REFS] += n
+    for k in range(i, j):
+        S.p[k, PP_OBJCG] = objcg
+
+
+@jit(inline=True)
 def hook_runs(P, S, c, cpu, objcg, size):
     """``per_object``, ``batched_v1`` and ``batched`` in one loop (one inlined copy of
     the charge path): find a run of objects, charge and account it, assign it.
@@ -130,10 +145,8 @@ def hook_runs(P, S, c, cpu, objcg, size):
             return False
         if many:
             S.counters[PH_HOOK, E_OBJCG_REF_OPS] += 1  # obj_cgroup_get_many
-        for k in range(i, j):
-            if v1 or k > i:
-                _virt_to_slab(P, S, k)
-            _assign(P, S, k, objcg, not many)
+        # batched_v1 looks every slab up again; batched reuses the head's slab.
+        _assign_run(P, S, i, j, objcg, not many, run_len if v1 else run_len - 1)
         i = j
         if skip_next:
             S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1

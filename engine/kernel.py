@@ -115,6 +115,7 @@ def run_calls(P, S, c0, c1, per_call):
     """
     ring = S.live.shape[0]
     record = per_call.shape[0] > 0
+    free_serial = S.misc[M_FREE_SERIAL]  # kept in a register; stored back below
     for c in range(c0, c1):
         if P.trace_mode:
             t0 = S.tr_call[c, TC_OFF]
@@ -138,6 +139,7 @@ def run_calls(P, S, c0, c1, per_call):
             if P.bulk_uniform:
                 size = 1 + draw_below(P.seed, S_SIZE, c, P.bulk_size)
             if not _fill_p(P, S, c, cpu, size):
+                S.misc[M_FREE_SERIAL] = free_serial
                 return S.misc[M_ERROR]
         objcg = S.cpu[cpu, CPU_MEMCG]
         node = S.cpu[cpu, CPU_NODE]
@@ -203,8 +205,8 @@ def run_calls(P, S, c0, c1, per_call):
                 fkf = S.p[j, PP_KFENCE]
                 j += 1
             else:
-                s = S.misc[M_FREE_SERIAL]
-                S.misc[M_FREE_SERIAL] = s + 1
+                s = free_serial
+                free_serial += 1
                 meta = S.live[head, LV_META]
                 acpu = meta & LVM_CPU_MASK
                 fcpu = acpu
@@ -221,5 +223,6 @@ def run_calls(P, S, c0, c1, per_call):
             _free_one(P, S, fcpu, handle, fnode, fobjcg, fkf)
         S.misc[M_LIVE_HEAD] = head
         S.misc[M_LIVE_COUNT] = count
+    S.misc[M_FREE_SERIAL] = free_serial
     S.misc[M_NEXT_CALL] = c1
     return 0

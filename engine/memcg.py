@@ -195,10 +195,11 @@ def stock_lock(P, S, cpu, ph):
     Current kernels use ``local_trylock``, which fails when an interrupt on this CPU
     re-entered the allocator; the ``upfront`` generation used an irq-save lock.
     """
-    if P.strategy != ST_UPFRONT:
+    if P.strategy != ST_UPFRONT and P.irq_prob_t > 0:
+        # The trylock serial only indexes IRQ draws: without re-entry it is not kept.
         k = S.misc[M_TRYLOCK_SERIAL]
         S.misc[M_TRYLOCK_SERIAL] = k + 1
-        if P.irq_prob_t > 0 and chance(P.seed, S_IRQ, k, P.irq_prob_t):
+        if chance(P.seed, S_IRQ, k, P.irq_prob_t):
             S.counters[ph, E_STOCK_LOCK_FAILURES] += 1
             return False
     S.counters[ph, E_STOCK_LOCKS] += 1
