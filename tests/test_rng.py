@@ -45,3 +45,10 @@ def test_compiled_chance_matches_python():
     got = [bool(rng.chance(3, rng.S_FREE_CPU, i, t)) for i in range(2000)]
     want = [reference.draw_u01(3, rng.S_FREE_CPU, i) < 0.1 for i in range(2000)]
     assert got == want and 120 < sum(got) < 280
+
+
+def test_draw_below_equals_the_modulo_for_every_n():
+    # powers of two take a mask, the others a division: both must be u % n
+    for n in (1, 2, 3, 4, 7, 8, 63, 64, 1000, 1024, 4096):
+        for i in range(0, 5000, 7):
+            assert rng.draw_below(11, rng.S_CPU, i, n) == reference.draw_u64(11, rng.S_CPU, i) % n
