@@ -88,16 +88,19 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
         def one(k):
             return run_strategy(scn, name, seed + k, check=False)
 
-        t = time.perf_counter()
-        for k in range(workers):
-            one(k)
-        serial = time.perf_counter() - t
+        serials, parallels = [], []
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            t = time.perf_counter()
-            list(pool.map(one, range(workers)))
-            parallel = time.perf_counter() - t
+            for _ in range(repeat):  # alternate, so a noisy neighbour hits both alike
+                t = time.perf_counter()
+                for k in range(workers):
+                    one(k)
+                serials.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                list(pool.map(one, range(workers)))
+                parallels.append(time.perf_counter() - t)
+        serial, parallel = statistics.median(serials), statistics.median(parallels)
         scaling = {"strategy": name, "workers": workers, "serial_s": serial, "parallel_s": parallel,
-                   "speedup": serial / parallel}
+                   "speedup": serial / parallel, "repeats": repeat}
     return {"scenario": scn.name, "calls": scn.calls, "warmup_s": warmup_s, "rows": rows,
             "scaling": scaling, "reference_found": ref is not None}
 
@@ -123,7 +126,7 @@ def format_text(res: dict) -> str:
         out.append("\n(reference model not found: run from a source checkout to measure the speed-up)")
     s = res["scaling"]
     if s:
-        out.append(f"\n{s['workers']} independent replicas of {s['strategy']} in threads: "
-                   f"{s['serial_s']:.2f} s one after another, {s['parallel_s']:.2f} s at once: "
-                   f"{s['speedup']:.2f}x")
+        out.append(f"\n{s['workers']} independent replicas of {s['strategy']} in threads "
+                   f"(medians of {s['repeats']}): {s['serial_s']:.2f} s one after another, "
+                   f"{s['parallel_s']:.2f} s at once: {s['speedup']:.2f}x")
     return "\n".join(out)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine import cli
-from engine.bench import load_reference, measure
+from engine.bench import format_text, load_reference, measure
 from engine.scenario import Scenario
 
 
@@ -14,7 +14,10 @@ def test_measure_reports_each_strategy_and_the_reference_speedup():
     for r in res["rows"]:
         assert r["ns_min"] <= r["ns_per_object"] <= r["ns_max"]
         assert r["speedup_vs_reference"] > 1.0
-    assert res["scaling"]["workers"] == 2 and res["scaling"]["speedup"] > 0
+    sc = res["scaling"]
+    assert sc["workers"] == 2 and sc["repeats"] == 2 and sc["speedup"] > 0
+    assert abs(sc["speedup"] - sc["serial_s"] / sc["parallel_s"]) < 1e-12
+    assert "replicas of batched in threads (medians of 2)" in format_text(res)
 
 
 def test_cli_bench_prints_table(capsys):
