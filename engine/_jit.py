@@ -155,5 +155,26 @@ def jit(fn=None, *, kernel=False, inline=False, **overrides):
         opts["noalias"] = True
     opts.update(overrides)
     if fn is None:
-        return lambda f: numba.njit(**opts)(f)
-    return numba.njit(**opts)(fn)
+        return lambda f: _one_signature(numba.njit(**opts)(f))
+    return _one_signature(numba.njit(**opts)(fn))
+
+
+def _one_signature(disp):
+    """Compile a helper once for plain ``int64`` arguments, not once per literal.
+
+    Called from another kernel with a module constant (a random stream id, a
+    phase), Numba would type the argument as ``Literal[int](k)`` and compile one
+    specialisation per constant: 97 instead of ~60 functions, several seconds of
+    cold compile.  Every helper is inlined by LLVM anyway, which folds the
+    constant back in, so the machine code is the same.
+    """
+    from numba.core import types
+
+    orig = disp.get_call_template
+
+    def get_call_template(args, kws):
+        return orig(tuple(types.unliteral(a) for a in args),
+                    {k: types.unliteral(v) for k, v in kws.items()})
+
+    disp.get_call_template = get_call_template
+    return disp

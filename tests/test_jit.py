@@ -91,3 +91,19 @@ def test_index_hook_is_off_outside_kernel_compilation():
         return a[i]
 
     assert last(np.arange(5), -1) == 4
+
+
+def test_helpers_compile_once_whatever_constant_they_get():
+    """A helper called with different module constants (stream ids, phases) must
+    not be compiled once per constant (``_jit._one_signature``)."""
+    import numba
+
+    from engine import rng
+
+    @numba.njit
+    def two_streams(seed):
+        return rng.draw_u53(seed, rng.S_CPU, 0) + rng.draw_u53(seed, rng.S_IRQ, 5)
+
+    assert two_streams(7) == (rng.draw_u53(7, rng.S_CPU, 0) + rng.draw_u53(7, rng.S_IRQ, 5))
+    sigs = [str(s) for s in rng.draw_u53.signatures]
+    assert not any("Literal" in s for s in sigs), sigs
