@@ -48,8 +48,20 @@ def cache_dir() -> str:
 
 
 def configure_cache() -> None:
-    """Set ``NUMBA_CACHE_DIR`` unless the user chose one; must run before numba loads."""
+    """Set ``NUMBA_CACHE_DIR`` unless the user chose one.
+
+    Numba reads the variable when it is first imported.  If the user's program
+    imported numba before bulksim, its configuration is set directly as well;
+    otherwise the kernels would be cached next to the sources, where Numba checks
+    only each file's own time stamp and could load a stale helper.
+    """
+    import sys
+
+    user_choice = os.environ.get("NUMBA_CACHE_DIR")
     os.environ.setdefault("NUMBA_CACHE_DIR", cache_dir())
+    config = sys.modules.get("numba.core.config")
+    if config is not None and not user_choice and not getattr(config, "CACHE_DIR", ""):
+        config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
 
 
 _NO_WRAPAROUND = False
@@ -128,7 +140,7 @@ def _enable_noalias() -> bool:
         return False
 
 
-def jit(fn=None, *, kernel=False, inline=False, **overrides):
+def jit(fn=None, *, kernel=False, **overrides):
     """``numba.njit`` with the project's options; use as ``@jit``.
 
     ``_nrt=False``: the kernels never allocate; every array is owned by the driver.
@@ -145,7 +157,7 @@ def jit(fn=None, *, kernel=False, inline=False, **overrides):
     path (one free path, one charge path for the three run-based hooks).
     Measured on the 2-core machine: Numba-IR inlining of the hot path ~47 ns per
     object and ~45 s cold compile; LLVM inlining of everything ~33 ns and ~25 s.
-    ``inline`` and ``kernel`` are kept as documentation of intent only.
+    ``kernel=True`` marks the entry point the driver calls; it is documentation only.
     """
     import numba
 

@@ -43,13 +43,13 @@ from .state import (
 )
 
 
-@jit(inline=True)
+@jit
 def _virt_to_slab(P, S, j):
     S.counters[PH_HOOK, E_VIRT_TO_SLAB] += 1
     return S.p[j, PP_OBJ] >> OBJ_SHIFT
 
 
-@jit(inline=True)
+@jit
 def _ensure_exts(P, S, c, j, sid):
     """``slab_obj_exts(slab) || !alloc_slab_obj_exts(...)``: True if the slab has them.
 
@@ -65,13 +65,13 @@ def _ensure_exts(P, S, c, j, sid):
     return True
 
 
-@jit(inline=True)
+@jit
 def _count_run(P, S, length):
     S.counters[PH_HOOK, E_RUNS] += 1
     S.run_hist[min(length, RUN_HIST_BUCKETS) - 1] += 1
 
 
-@jit(inline=True)
+@jit
 def _assign(P, S, j, objcg, ref_op):
     """``obj_to_index`` + ``obj_cgroup_get`` + store the objcg in the slot."""
     S.counters[PH_HOOK, E_OBJ_TO_INDEX] += 1
@@ -82,7 +82,7 @@ def _assign(P, S, j, objcg, ref_op):
     S.p[j, PP_OBJCG] = objcg
 
 
-@jit(inline=True)
+@jit
 def _assign_run(P, S, i, j, objcg, ref_op, lookups):
     """``_assign`` for objects ``i..j-1``, with ``lookups`` more ``virt_to_slab``
     calls among them: the same counts, added once per run rather than per object."""
@@ -97,7 +97,7 @@ def _assign_run(P, S, i, j, objcg, ref_op, lookups):
         S.p[k, PP_OBJCG] = objcg
 
 
-@jit(inline=True)
+@jit
 def hook_runs(P, S, c, cpu, objcg, size):
     """``per_object``, ``batched_v1`` and ``batched`` in one loop (one inlined copy of
     the charge path): find a run of objects, charge and account it, assign it.
@@ -154,7 +154,7 @@ def hook_runs(P, S, c, cpu, objcg, size):
     return True
 
 
-@jit(inline=True)
+@jit
 def hook_upfront(P, S, c, cpu, objcg, size):
     """v6.10-v6.15: charge ``size * ofs`` up front, then per-object statistics."""
     _count_run(P, S, size)
@@ -172,7 +172,7 @@ def hook_upfront(P, S, c, cpu, objcg, size):
     return True
 
 
-@jit(inline=True)
+@jit
 def post_alloc_hook(P, S, c, cpu, objcg, size):
     """The strategy's hook; ``S.p[:size, PP_OBJCG]`` must be -1 on entry."""
     if P.strategy == ST_UPFRONT:
@@ -180,7 +180,7 @@ def post_alloc_hook(P, S, c, cpu, objcg, size):
     return hook_runs(P, S, c, cpu, objcg, size)
 
 
-@jit(inline=True)
+@jit
 def free_hook(P, S, cpu, objcg, node):
     """``__memcg_slab_free_hook`` for one object that holds ``objcg``."""
     ph = PH_FREE_HOOK

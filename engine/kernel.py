@@ -61,7 +61,7 @@ from .state import (
 )
 
 
-@jit(inline=True)
+@jit
 def _free_one(P, S, cpu, handle, node, objcg, kfence):
     if objcg >= 0:
         free_hook(P, S, cpu, objcg, node)
@@ -70,7 +70,7 @@ def _free_one(P, S, cpu, handle, node, objcg, kfence):
         slab_free_object(P, S, cpu, handle, node, kfence, PH_SLAB_FREE)
 
 
-@jit(inline=True)
+@jit
 def _fill_p(P, S, c, cpu, size):
     """SLUB model: ``p[0:size)`` from sheaves, slabs and maybe one KFENCE object."""
     kf = -1

@@ -188,7 +188,7 @@ def refill_stock(P, S, cpu, m, n, ph):
 
 # -- obj stock: pre-charged bytes and statistics accumulators per CPU ---------------
 
-@jit(inline=True)
+@jit
 def stock_lock(P, S, cpu, ph):
     """Take the obj stock's lock.  Returns False if the trylock failed.
 
@@ -266,7 +266,7 @@ def obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph):
     refill_stock(P, S, cpu, objcg, np_, ph)
 
 
-@jit(inline=True)
+@jit
 def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
     """``__refill_obj_stock``; ``locked`` False means the trylock failed (no stock)."""
     S.counters[ph, E_REFILLS] += 1
@@ -285,7 +285,7 @@ def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
         obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph)
 
 
-@jit(inline=True)
+@jit
 def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
     """``__account_obj_stock``: batch per-node slab statistics in the stock."""
     S.counters[ph, E_STAT_UPDATES] += 1
@@ -308,7 +308,7 @@ def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
             S.cpu[cpu, CPU_ACC + k] = 0
 
 
-@jit(inline=True)
+@jit
 def mod_objcg_state(P, S, cpu, objcg, nbytes, pgdat, ph):
     """The ``upfront`` generation's separate statistics update (one lock)."""
     stock_lock(P, S, cpu, ph)
@@ -372,7 +372,7 @@ def try_charge_memcg(P, S, cpu, m, n, ph):
     return False
 
 
-@jit(inline=True)
+@jit
 def charge_and_account(P, S, cpu, objcg, nbytes, pgdat, ph):
     """``obj_cgroup_charge_account`` (current kernels): one lock on a stock hit, two on a miss."""
     locked = stock_lock(P, S, cpu, ph)

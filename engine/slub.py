@@ -164,7 +164,7 @@ def free_to_slab(P, S, handle, ph):
 
 # -- allocation -------------------------------------------------------------------
 
-@jit(inline=True)
+@jit
 def fill_from_sheaves_and_slabs(P, S, c, cpu, need, ph):
     """Put ``need`` object handles into ``S.p[0:need, PP_OBJ]`` (``alloc_from_pcs_bulk`` then the
     slab refill).  Returns False on a slab-table capacity error."""
@@ -234,7 +234,7 @@ def _flush_sheaf(P, S, cpu, which, ph):
     S.cpu[cpu, CPU_SH_SIZE + which] = 0
 
 
-@jit(inline=True)
+@jit
 def slab_free_object(P, S, cpu, handle, obj_node, kfence, ph):
     """``slab_free``: local objects go to the CPU's main sheaf, remote ones to their slab.
 

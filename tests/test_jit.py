@@ -107,3 +107,18 @@ def test_helpers_compile_once_whatever_constant_they_get():
     assert two_streams(7) == (rng.draw_u53(7, rng.S_CPU, 0) + rng.draw_u53(7, rng.S_IRQ, 5))
     sigs = [str(s) for s in rng.draw_u53.signatures]
     assert not any("Literal" in s for s in sigs), sigs
+
+
+def test_cache_folder_is_used_even_when_numba_was_imported_first(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numba, numba.core.config as c\n"
+            "import engine, engine._jit as j\n"
+            "print(c.CACHE_DIR == j.cache_dir() == os.environ['NUMBA_CACHE_DIR'])\n")
+    env = dict(os.environ, BULKSIM_CACHE_DIR=str(tmp_path))
+    env.pop("NUMBA_CACHE_DIR", None)
+    out = subprocess.run([sys.executable, "-c", "import os\n" + code], cwd=PKG.parent, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "True", out.stderr[-2000:]
