@@ -154,7 +154,8 @@ def jit(fn=None, *, kernel=False, **overrides):
     IR (``inline="always"``) keeps the cold compile short: Numba types each
     helper once instead of once per call site.  Compile time grows with the
     number of *call sites*, so the kernels are written with one call site per
-    path (one free path, one charge path for the three run-based hooks).
+    path (one free path, one charge path for the two run-based hooks; per_object
+    keeps its own loop, 5% faster for ~2 s more compile).
     Measured on the 2-core machine: Numba-IR inlining of the hot path ~47 ns per
     object and ~45 s cold compile; LLVM inlining of everything ~33 ns and ~25 s.
     ``kernel=True`` marks the entry point the driver calls; it is documentation only.

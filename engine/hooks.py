@@ -99,11 +99,9 @@ def _assign_run(P, S, i, j, objcg, ref_op, lookups):
 
 @jit
 def hook_runs(P, S, c, cpu, objcg, size):
-    """``per_object``, ``batched_v1`` and ``batched`` in one loop (one inlined copy of
-    the charge path): find a run of objects, charge and account it, assign it.
+    """``batched_v1`` and ``batched`` in one loop (one inlined copy of the charge
+    path): find a run of objects on one node, charge and account it, assign it.
 
-    - ``per_object`` (mainline ``__memcg_slab_post_alloc_hook``): every run is one
-      object.
     - ``batched_v1`` (the first batching patch, 7ef269f): the run may grow while its
       *index* is below ``min(run_cap / ofs, size)`` -- an index compared with a
       count; an object without obj_exts ends the run and is skipped with it; every
@@ -123,9 +121,7 @@ def hook_runs(P, S, c, cpu, objcg, size):
             i += 1
             continue
         pgdat = S.p[i, PP_NODE]
-        if P.strategy == ST_PER_OBJECT:
-            limit = i + 1
-        elif v1:
+        if v1:
             limit = min(max_run, size)
         else:
             limit = min(i + max_run, size)
@@ -155,6 +151,24 @@ def hook_runs(P, S, c, cpu, objcg, size):
 
 
 @jit
+def hook_per_object(P, S, c, cpu, objcg, size):
+    """Mainline ``__memcg_slab_post_alloc_hook``: charge and account each object.
+
+    Its own loop rather than runs of one in ``hook_runs``: 5% faster for the
+    mainline baseline (28.9 -> 27.3 ns/object) for ~2 s more cold compile."""
+    for j in range(size):
+        sid = _virt_to_slab(P, S, j)
+        if not _ensure_exts(P, S, c, j, sid):
+            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
+            continue
+        _count_run(P, S, 1)
+        if not charge_and_account(P, S, cpu, objcg, P.ofs, S.p[j, PP_NODE], PH_HOOK):
+            return False
+        _assign(P, S, j, objcg, True)
+    return True
+
+
+@jit
 def hook_upfront(P, S, c, cpu, objcg, size):
     """v6.10-v6.15: charge ``size * ofs`` up front, then per-object statistics."""
     _count_run(P, S, size)
@@ -177,6 +191,8 @@ def post_alloc_hook(P, S, c, cpu, objcg, size):
     """The strategy's hook; ``S.p[:size, PP_OBJCG]`` must be -1 on entry."""
     if P.strategy == ST_UPFRONT:
         return hook_upfront(P, S, c, cpu, objcg, size)
+    if P.strategy == ST_PER_OBJECT:
+        return hook_per_object(P, S, c, cpu, objcg, size)
     return hook_runs(P, S, c, cpu, objcg, size)
 
 
