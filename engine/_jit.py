@@ -104,8 +104,8 @@ def _install_index_hook() -> bool:
 @contextmanager
 def kernel_compilation():
     """Compile (or load) kernels inside this block: no index wraparound (see
-    ``_install_index_hook``).  Holds Numba's global compiler lock (re-entrant), so
-    use it around the first call of a kernel only."""
+    ``_install_index_hook``).  Holds Numba's global compiler lock (re-entrant).
+    Every ``@jit(kernel=True)`` entry point compiles inside it (``_compile_as_kernel``)."""
     global _NO_WRAPAROUND
     from numba.core.compiler_lock import global_compiler_lock
 
@@ -158,7 +158,8 @@ def jit(fn=None, *, kernel=False, **overrides):
     keeps its own loop, 5% faster for ~2 s more compile).
     Measured on the 2-core machine: Numba-IR inlining of the hot path ~47 ns per
     object and ~45 s cold compile; LLVM inlining of everything ~33 ns and ~25 s.
-    ``kernel=True`` marks the entry point the driver calls; it is documentation only.
+    ``kernel=True`` marks an entry point called from Python: it compiles (with its
+    helpers) inside ``kernel_compilation``, without negative-index wraparound.
     """
     import numba
 
@@ -167,9 +168,24 @@ def jit(fn=None, *, kernel=False, **overrides):
     if _enable_noalias():
         opts["noalias"] = True
     opts.update(overrides)
-    if fn is None:
-        return lambda f: _one_signature(numba.njit(**opts)(f))
-    return _one_signature(numba.njit(**opts)(fn))
+
+    def make(f):
+        disp = _one_signature(numba.njit(**opts)(f))
+        return _compile_as_kernel(disp) if kernel else disp
+
+    return make if fn is None else make(fn)
+
+
+def _compile_as_kernel(disp):
+    """Make every compilation (or cache load) of ``disp`` run in ``kernel_compilation``."""
+    orig = disp.compile
+
+    def compile(sig):
+        with kernel_compilation():
+            return orig(sig)
+
+    disp.compile = compile
+    return disp
 
 
 def _one_signature(disp):
@@ -177,8 +193,8 @@ def _one_signature(disp):
 
     Called from another kernel with a module constant (a random stream id, a
     phase), Numba would type the argument as ``Literal[int](k)`` and compile one
-    specialisation per constant: 97 instead of ~60 functions, several seconds of
-    cold compile.  Every helper is inlined by LLVM anyway, which folds the
+    specialisation per constant: 97 instead of 50 functions, ~6 s of cold
+    compile.  Every helper is inlined by LLVM anyway, which folds the
     constant back in, so the machine code is the same.
     """
     from numba.core import types

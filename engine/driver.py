@@ -143,7 +143,6 @@ def run_strategy(
 
     ``check_every`` > 0 also checks the invariants every that many calls (soak runs).
     """
-    from ._jit import kernel_compilation
     from .kernel import run_calls
 
     if chunk_calls < 1:
@@ -169,11 +168,7 @@ def run_strategy(
         if check_every:
             c1 = min(c1, (c // check_every + 1) * check_every)
         out = per_call[c:c1] if detail else empty
-        if run_calls.signatures:
-            err = run_calls(P, S, np.int64(c), np.int64(c1), out)
-        else:
-            with kernel_compilation():  # first call: compile or load from the cache
-                err = run_calls(P, S, np.int64(c), np.int64(c1), out)
+        err = run_calls(P, S, np.int64(c), np.int64(c1), out)
         if err:
             raise BulksimError(
                 f"slab table full at call {c}..{c1} (strategy {strategy}): the scenario holds more "

@@ -72,20 +72,10 @@ def _count_run(P, S, length):
 
 
 @jit
-def _assign(P, S, j, objcg, ref_op):
-    """``obj_to_index`` + ``obj_cgroup_get`` + store the objcg in the slot."""
-    S.counters[PH_HOOK, E_OBJ_TO_INDEX] += 1
-    S.counters[PH_HOOK, E_ASSIGNS] += 1
-    if ref_op:
-        S.counters[PH_HOOK, E_OBJCG_REF_OPS] += 1
-    S.memcg[objcg, MG_REFS] += 1
-    S.p[j, PP_OBJCG] = objcg
-
-
-@jit
 def _assign_run(P, S, i, j, objcg, ref_op, lookups):
-    """``_assign`` for objects ``i..j-1``, with ``lookups`` more ``virt_to_slab``
-    calls among them: the same counts, added once per run rather than per object."""
+    """``obj_to_index`` + ``obj_cgroup_get`` + store the objcg in the slot, for
+    objects ``i..j-1``, with ``lookups`` more ``virt_to_slab`` calls among them;
+    the counts are added once per run rather than per object."""
     n = j - i
     S.counters[PH_HOOK, E_VIRT_TO_SLAB] += lookups
     S.counters[PH_HOOK, E_OBJ_TO_INDEX] += n
@@ -164,7 +154,7 @@ def hook_per_object(P, S, c, cpu, objcg, size):
         _count_run(P, S, 1)
         if not charge_and_account(P, S, cpu, objcg, P.ofs, S.p[j, PP_NODE], PH_HOOK):
             return False
-        _assign(P, S, j, objcg, True)
+        _assign_run(P, S, j, j + 1, objcg, True, 0)
     return True
 
 
@@ -181,7 +171,7 @@ def hook_upfront(P, S, c, cpu, objcg, size):
             stock_lock(P, S, cpu, PH_HOOK)  # obj_cgroup_uncharge -> refill_obj_stock
             refill_obj_stock(P, S, cpu, True, objcg, P.ofs, True, PH_HOOK)
             continue
-        _assign(P, S, j, objcg, True)
+        _assign_run(P, S, j, j + 1, objcg, True, 0)
         mod_objcg_state(P, S, cpu, objcg, P.ofs, S.p[j, PP_NODE], PH_HOOK)
     return True
 

@@ -20,7 +20,6 @@ S_EXTS_CREATE, S_EXTS_FAIL, S_FREE_CPU, S_FREE_OTHER, S_EVICT, S_IRQ = 8, 9, 10,
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_TWO_M53 = 2.0 ** -53
 
 
 @jit
@@ -40,7 +39,8 @@ def draw_u64(seed, stream, index):
 
 @jit
 def draw_u53(seed, stream, index):
-    """The 53 bits ``draw_u01`` scales to [0, 1), as an int64 in [0, 2**53)."""
+    """The 53 bits the model's ``draw_u01`` (docs/model.md §1) scales to [0, 1), as an
+    int64 in [0, 2**53)."""
     return np.int64(draw_u64(seed, stream, index) >> np.uint64(11))
 
 
@@ -59,12 +59,6 @@ def threshold(p: float) -> int:
 def chance(seed, stream, index, t):
     """``draw_u01(seed, stream, index) < p`` for ``t = threshold(p)``."""
     return draw_u53(seed, stream, index) < t
-
-
-@jit
-def draw_u01(seed, stream, index):
-    """Uniform float64 in [0, 1)."""
-    return np.float64(draw_u64(seed, stream, index) >> np.uint64(11)) * _TWO_M53
 
 
 @jit

@@ -58,16 +58,17 @@ class Params(NamedTuple):
     barn_max: int
     bulk_size: int
     bulk_uniform: int
-    switch_prob_t: int  # rng.threshold of the probability
+    # *_t: rng.threshold of the scenario's probability (integer comparison in kernels)
+    switch_prob_t: int
     gfp_nofail: int
     gfp_allow_spin: int
-    remote_prob_t: int  # rng.threshold of the probability
-    kfence_prob_t: int  # rng.threshold of the probability
-    exts_at_creation_t: int  # rng.threshold of the probability
-    exts_fail_prob_t: int  # rng.threshold of the probability
+    remote_prob_t: int
+    kfence_prob_t: int
+    exts_at_creation_t: int
+    exts_fail_prob_t: int
     live_cap: int
-    remote_free_prob_t: int  # rng.threshold of the probability
-    irq_prob_t: int  # rng.threshold of the probability
+    remote_free_prob_t: int
+    irq_prob_t: int
     get_many: int
     run_cap_bytes: int
     trace_mode: int
@@ -105,6 +106,8 @@ def unpack_live_meta(meta):
     """(cpu, node, objcg, kfence) of packed ``LV_META`` values (numpy or int)."""
     return (meta & LVM_CPU_MASK, (meta >> LVM_NODE_SHIFT) & LVM_NODE_MASK,
             ((meta >> LVM_OBJCG_SHIFT) & LVM_OBJCG_MASK) - 1, meta >> LVM_KFENCE_SHIFT)
+
+
 PP_OBJ, PP_NODE, PP_KFENCE, PP_OBJCG = range(4)
 # Columns of the trace tables.
 TC_OFF, TC_CPU, TC_MEMCG = range(3)

@@ -39,6 +39,23 @@ def test_kernel_compiled_inlined_and_noalias():
     assert cres.fndesc.inline, "run_calls not compiled with forceinline"
     assert cres.fndesc.noalias == _jit._enable_noalias()
     assert cres.fndesc.noalias, "this Numba lost the noalias flag: kernels ~8% slower"
+    # the entry point compiles inside kernel_compilation (no index wraparound)
+    seen = []
+    orig = _jit.kernel_compilation
+
+    def spy():
+        seen.append(True)
+        return orig()
+
+    import pytest
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(_jit, "kernel_compilation", spy)
+    try:
+        kernel.run_calls.compile(next(iter(kernel.run_calls.overloads)))
+    finally:
+        mp.undo()
+    assert seen, "run_calls did not compile inside _jit.kernel_compilation"
 
 
 _BOUNDSCHECK_SCRIPT = r"""
