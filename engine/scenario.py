@@ -109,12 +109,8 @@ class Scenario:
         """Apply ``key=value`` strings (the CLI's ``--set``)."""
         changes: dict[str, Any] = {}
         for item in settings:
-            if "=" not in item:
-                raise BulksimError(f"--set expects key=value, got {item!r}")
-            key, value = item.split("=", 1)
-            key = key.strip().replace("-", "_")
-            _check_names({key: None})
-            changes[key] = parse_value(key, value.strip())
+            key, value = split_setting(item, "--set", "key=value")
+            changes[key] = parse_value(key, value)
         return self.replace(**changes)
 
     @classmethod
@@ -130,6 +126,17 @@ class Scenario:
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Scenario)}
 _SETTABLE = [f.name for f in fields(Scenario) if f.name != "description"]
+
+
+def split_setting(item: str, option: str, form: str) -> tuple[str, str]:
+    """``(key, value)`` of a ``key=value`` command-line item (``--set``, ``--grid``);
+    the key normalised (``-`` to ``_``) and checked to be a scenario field."""
+    if "=" not in item:
+        raise BulksimError(f"{option} expects {form}, got {item!r}")
+    key, value = item.split("=", 1)
+    key = key.strip().replace("-", "_")
+    _check_names({key: None})
+    return key, value.strip()
 
 
 def _suggest(word: str, choices) -> str:

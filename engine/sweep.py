@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from .driver import parse_strategies, simulate
 from .errors import BulksimError
-from .scenario import Scenario, parse_value
+from .scenario import Scenario, parse_value, split_setting
 
 MANIFEST = "_sweep.json"
 SWEEP_FORMAT_VERSION = 1
@@ -53,13 +53,7 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
     """``["bulk_size=1,8,16", "nodes=1,2"]`` -> ``{"bulk_size": [1, 8, 16], "nodes": [1, 2]}``."""
     grid: dict[str, list[Any]] = {}
     for item in items:
-        if "=" not in item:
-            raise BulksimError(f"--grid expects key=v1,v2,..., got {item!r}")
-        key, values = item.split("=", 1)
-        key = key.strip().replace("-", "_")
-        from .scenario import _check_names
-
-        _check_names({key: None})
+        key, values = split_setting(item, "--grid", "key=v1,v2,...")
         if key in ("name", "description", "trace"):
             raise BulksimError(f"--grid cannot vary {key!r}")
         if key in grid:
