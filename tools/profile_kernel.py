@@ -54,6 +54,11 @@ def _line_table(obj: Path) -> tuple[list[int], list[tuple[str, int]]]:
     return [r[0] for r in rows], [(r[1], r[2]) for r in rows]
 
 
+def kernel_end(addr: int, starts: list[int]) -> int:
+    """End of the kernel's code: its last line-table row plus a page of slack."""
+    return addr + (starts[-1] + 4096 if starts else 0)
+
+
 def attribute(ips, addr: int, starts: list[int], where: list[tuple[str, int]]) -> collections.Counter:
     """Count sampled instruction addresses ``ips`` per (file, line) of the kernel
     loaded at ``addr`` whose line table is ``starts``/``where``; samples outside the
@@ -61,7 +66,7 @@ def attribute(ips, addr: int, starts: list[int], where: list[tuple[str, int]]) -
     hits = collections.Counter()
     if not starts:
         return hits
-    end = addr + starts[-1] + 4096
+    end = kernel_end(addr, starts)
     for ip in ips:
         if addr <= ip < end:
             i = bisect.bisect_right(starts, ip - addr) - 1
@@ -137,24 +142,20 @@ def main(argv=None) -> int:
         elapsed = time.perf_counter() - t0
         rec.send_signal(signal.SIGINT)
         rec.wait(timeout=60)
-        ips = subprocess.run(["perf", "script", "-i", str(data), "-F", "ip"], capture_output=True,
-                             text=True).stdout.split()
-    except BaseException:
+        ips = [int(x, 16) for x in subprocess.run(["perf", "script", "-i", str(data), "-F", "ip"],
+                                                  capture_output=True, text=True).stdout.split()]
+        hits = attribute(ips, addr, starts, where)
+        total_in = sum(hits.values())
+        if args.keep:
+            keep = Path(args.keep)
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(obj, keep / "kernel.o")
+            shutil.copy(data, keep / "perf.data")
+            (keep / "kernel_address.txt").write_text(f"{addr:#x}\n")
+            end = kernel_end(addr, starts)
+            (keep / "samples.txt").write_text("".join(f"{ip - addr:#x}\n" for ip in ips if addr <= ip < end))
+    finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        raise
-
-    code_end = addr + (starts[-1] + 4096 if starts else 0)
-    hits = attribute([int(s, 16) for s in ips], addr, starts, where)
-    total_in = sum(hits.values())
-    if args.keep:
-        keep = Path(args.keep)
-        keep.mkdir(parents=True, exist_ok=True)
-        shutil.copy(obj, keep / "kernel.o")
-        shutil.copy(data, keep / "perf.data")
-        (keep / "kernel_address.txt").write_text(f"{addr:#x}\n")
-        (keep / "samples.txt").write_text("".join(f"{int(s, 16) - addr:#x}\n" for s in ips
-                                                  if addr <= int(s, 16) < code_end))
-    shutil.rmtree(scratch, ignore_errors=True)
     if total_in == 0:
         _fail("no samples landed in the kernel (is perf allowed to sample this process?)")
 
