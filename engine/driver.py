@@ -161,6 +161,7 @@ def run_strategy(
                            f"got {n_calls:,}")
     per_call = np.zeros((n_calls if detail else 0, width), dtype=np.int64)
     empty = np.zeros((0, width), dtype=np.int64)
+    KS = st_mod.kernel_view(S)
     t0 = time.perf_counter()
     c = 0
     while c < n_calls:
@@ -168,7 +169,7 @@ def run_strategy(
         if check_every:
             c1 = min(c1, (c // check_every + 1) * check_every)
         out = per_call[c:c1] if detail else empty
-        err = run_calls(P, S, np.int64(c), np.int64(c1), out)
+        err = run_calls(P, KS, np.int64(c), np.int64(c1), out)
         if err:
             raise BulksimError(
                 f"slab table full at call {c}..{c1} (strategy {strategy}): the scenario holds more "

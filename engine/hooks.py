@@ -1,7 +1,8 @@
 """The four post-alloc hook strategies and the free hook (docs/model.md §6-7).
 
-The hooks see the call's ``p[]`` as ``S.p_obj`` (handles) and ``S.p_node`` (node of
-each object's slab) and record the objcg they assign in ``S.p_objcg``.
+The hooks see the call's ``p[]`` as the rows of ``S.p``: the handle (``PP_OBJ``) and
+the node of each object's slab (``PP_NODE``); they record the objcg they assign in
+``PP_OBJCG``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .events import (
     E_OBJCG_REF_OPS,
     E_RUNS,
     E_VIRT_TO_SLAB,
+    N_EVENTS,
     PH_FREE_HOOK,
     PH_HOOK,
     RUN_HIST_BUCKETS,
@@ -31,6 +33,9 @@ from .memcg import (
 from .rng import S_EXTS_FAIL, chance
 from .state import (
     MG_REFS,
+    N_MG_COLS,
+    N_PP_COLS,
+    N_SL_COLS,
     OBJ_SHIFT,
     PP_NODE,
     PP_OBJ,
@@ -45,8 +50,8 @@ from .state import (
 
 @jit
 def _virt_to_slab(P, S, j):
-    S.counters[PH_HOOK, E_VIRT_TO_SLAB] += 1
-    return S.p[j, PP_OBJ] >> OBJ_SHIFT
+    S.counters[PH_HOOK * N_EVENTS + E_VIRT_TO_SLAB] += 1
+    return S.p[j * N_PP_COLS + PP_OBJ] >> OBJ_SHIFT
 
 
 @jit
@@ -55,19 +60,19 @@ def _ensure_exts(P, S, c, j, sid):
 
     The failure draw is keyed by (call, index): asking again gives the same answer.
     """
-    if S.slab[sid, SL_EXTS]:
+    if S.slab[sid * N_SL_COLS + SL_EXTS]:
         return True
-    S.counters[PH_HOOK, E_EXTS_ALLOCS] += 1
+    S.counters[PH_HOOK * N_EVENTS + E_EXTS_ALLOCS] += 1
     if P.exts_fail_prob_t > 0 and chance(P.seed, S_EXTS_FAIL, c * 65536 + j, P.exts_fail_prob_t):
-        S.counters[PH_HOOK, E_EXTS_FAILURES] += 1
+        S.counters[PH_HOOK * N_EVENTS + E_EXTS_FAILURES] += 1
         return False
-    S.slab[sid, SL_EXTS] = 1
+    S.slab[sid * N_SL_COLS + SL_EXTS] = 1
     return True
 
 
 @jit
 def _count_run(P, S, length):
-    S.counters[PH_HOOK, E_RUNS] += 1
+    S.counters[PH_HOOK * N_EVENTS + E_RUNS] += 1
     S.run_hist[min(length, RUN_HIST_BUCKETS) - 1] += 1
 
 
@@ -77,14 +82,14 @@ def _assign_run(P, S, i, j, objcg, ref_op, lookups):
     objects ``i..j-1``, with ``lookups`` more ``virt_to_slab`` calls among them;
     the counts are added once per run rather than per object."""
     n = j - i
-    S.counters[PH_HOOK, E_VIRT_TO_SLAB] += lookups
-    S.counters[PH_HOOK, E_OBJ_TO_INDEX] += n
-    S.counters[PH_HOOK, E_ASSIGNS] += n
+    S.counters[PH_HOOK * N_EVENTS + E_VIRT_TO_SLAB] += lookups
+    S.counters[PH_HOOK * N_EVENTS + E_OBJ_TO_INDEX] += n
+    S.counters[PH_HOOK * N_EVENTS + E_ASSIGNS] += n
     if ref_op:
-        S.counters[PH_HOOK, E_OBJCG_REF_OPS] += n
-    S.memcg[objcg, MG_REFS] += n
+        S.counters[PH_HOOK * N_EVENTS + E_OBJCG_REF_OPS] += n
+    S.memcg[objcg * N_MG_COLS + MG_REFS] += n
     for k in range(i, j):
-        S.p[k, PP_OBJCG] = objcg
+        S.p[k * N_PP_COLS + PP_OBJCG] = objcg
 
 
 @jit
@@ -107,10 +112,10 @@ def hook_runs(P, S, c, cpu, objcg, size):
     while i < size:
         sid = _virt_to_slab(P, S, i)
         if not _ensure_exts(P, S, c, i, sid):
-            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
+            S.counters[PH_HOOK * N_EVENTS + E_EXTS_SKIPPED] += 1
             i += 1
             continue
-        pgdat = S.p[i, PP_NODE]
+        pgdat = S.p[i * N_PP_COLS + PP_NODE]
         if v1:
             limit = min(max_run, size)
         else:
@@ -119,7 +124,7 @@ def hook_runs(P, S, c, cpu, objcg, size):
         j = i + 1
         while j < limit:
             sj = _virt_to_slab(P, S, j)
-            if S.p[j, PP_NODE] != pgdat:
+            if S.p[j * N_PP_COLS + PP_NODE] != pgdat:
                 break
             if not _ensure_exts(P, S, c, j, sj):
                 skip_next = v1
@@ -130,12 +135,12 @@ def hook_runs(P, S, c, cpu, objcg, size):
         if not charge_and_account(P, S, cpu, objcg, P.ofs * run_len, pgdat, PH_HOOK):
             return False
         if many:
-            S.counters[PH_HOOK, E_OBJCG_REF_OPS] += 1  # obj_cgroup_get_many
+            S.counters[PH_HOOK * N_EVENTS + E_OBJCG_REF_OPS] += 1  # obj_cgroup_get_many
         # batched_v1 looks every slab up again; batched reuses the head's slab.
         _assign_run(P, S, i, j, objcg, not many, run_len if v1 else run_len - 1)
         i = j
         if skip_next:
-            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
+            S.counters[PH_HOOK * N_EVENTS + E_EXTS_SKIPPED] += 1
             i += 1
     return True
 
@@ -149,10 +154,10 @@ def hook_per_object(P, S, c, cpu, objcg, size):
     for j in range(size):
         sid = _virt_to_slab(P, S, j)
         if not _ensure_exts(P, S, c, j, sid):
-            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
+            S.counters[PH_HOOK * N_EVENTS + E_EXTS_SKIPPED] += 1
             continue
         _count_run(P, S, 1)
-        if not charge_and_account(P, S, cpu, objcg, P.ofs, S.p[j, PP_NODE], PH_HOOK):
+        if not charge_and_account(P, S, cpu, objcg, P.ofs, S.p[j * N_PP_COLS + PP_NODE], PH_HOOK):
             return False
         _assign_run(P, S, j, j + 1, objcg, True, 0)
     return True
@@ -167,18 +172,18 @@ def hook_upfront(P, S, c, cpu, objcg, size):
     for j in range(size):
         sid = _virt_to_slab(P, S, j)
         if not _ensure_exts(P, S, c, j, sid):
-            S.counters[PH_HOOK, E_EXTS_SKIPPED] += 1
+            S.counters[PH_HOOK * N_EVENTS + E_EXTS_SKIPPED] += 1
             stock_lock(P, S, cpu, PH_HOOK)  # obj_cgroup_uncharge -> refill_obj_stock
             refill_obj_stock(P, S, cpu, True, objcg, P.ofs, True, PH_HOOK)
             continue
         _assign_run(P, S, j, j + 1, objcg, True, 0)
-        mod_objcg_state(P, S, cpu, objcg, P.ofs, S.p[j, PP_NODE], PH_HOOK)
+        mod_objcg_state(P, S, cpu, objcg, P.ofs, S.p[j * N_PP_COLS + PP_NODE], PH_HOOK)
     return True
 
 
 @jit
 def post_alloc_hook(P, S, c, cpu, objcg, size):
-    """The strategy's hook; ``S.p[:size, PP_OBJCG]`` must be -1 on entry."""
+    """The strategy's hook; ``S.p[:size * N_PP_COLS + PP_OBJCG]`` must be -1 on entry."""
     if P.strategy == ST_UPFRONT:
         return hook_upfront(P, S, c, cpu, objcg, size)
     if P.strategy == ST_PER_OBJECT:
@@ -190,7 +195,7 @@ def post_alloc_hook(P, S, c, cpu, objcg, size):
 def free_hook(P, S, cpu, objcg, node):
     """``__memcg_slab_free_hook`` for one object that holds ``objcg``."""
     ph = PH_FREE_HOOK
-    S.counters[ph, E_OBJ_TO_INDEX] += 1
+    S.counters[ph * N_EVENTS + E_OBJ_TO_INDEX] += 1
     locked = stock_lock(P, S, cpu, ph)
     refill_obj_stock(P, S, cpu, locked, objcg, P.ofs, True, ph)
     if P.strategy == ST_UPFRONT:
@@ -199,5 +204,5 @@ def free_hook(P, S, cpu, objcg, node):
         # the refill has just switched the stock to ``objcg``).
         stock_lock(P, S, cpu, ph)
     account_obj_stock(P, S, cpu, locked, objcg, -P.ofs, node, ph)
-    S.memcg[objcg, MG_REFS] -= 1
-    S.counters[ph, E_OBJCG_REF_OPS] += 1
+    S.memcg[objcg * N_MG_COLS + MG_REFS] -= 1
+    S.counters[ph * N_EVENTS + E_OBJCG_REF_OPS] += 1

@@ -47,6 +47,12 @@ from .state import (
     M_LIVE_COUNT,
     M_LIVE_HEAD,
     M_NEXT_CALL,
+    N_CPU_COLS,
+    N_LV_COLS,
+    N_PP_COLS,
+    N_SL_COLS,
+    N_TC_COLS,
+    N_TO_COLS,
     OBJ_SHIFT,
     PP_KFENCE,
     PP_NODE,
@@ -65,7 +71,7 @@ from .state import (
 def _free_one(P, S, cpu, handle, node, objcg, kfence):
     if objcg >= 0:
         free_hook(P, S, cpu, objcg, node)
-    S.counters[PH_SLAB_FREE, E_FREES] += 1
+    S.counters[PH_SLAB_FREE * N_EVENTS + E_FREES] += 1
     if not P.trace_mode:
         slab_free_object(P, S, cpu, handle, node, kfence, PH_SLAB_FREE)
 
@@ -86,12 +92,13 @@ def _fill_p(P, S, c, cpu, size):
         return False
     if kf >= 0:
         for j in range(size - 1, kf, -1):
-            S.p[j, PP_OBJ] = S.p[j - 1, PP_OBJ]
-        S.p[kf, PP_OBJ] = kf_sid << OBJ_SHIFT
-        S.counters[PH_SLAB_ALLOC, E_KFENCE_OBJECTS] += 1
+            S.p[j * N_PP_COLS + PP_OBJ] = S.p[(j - 1) * N_PP_COLS + PP_OBJ]
+        S.p[kf * N_PP_COLS + PP_OBJ] = kf_sid << OBJ_SHIFT
+        S.counters[PH_SLAB_ALLOC * N_EVENTS + E_KFENCE_OBJECTS] += 1
     for j in range(size):
-        S.p[j, PP_NODE] = S.slab[S.p[j, PP_OBJ] >> OBJ_SHIFT, SL_NODE]
-        S.p[j, PP_KFENCE] = 1 if j == kf else 0
+        sid = S.p[j * N_PP_COLS + PP_OBJ] >> OBJ_SHIFT
+        S.p[j * N_PP_COLS + PP_NODE] = S.slab[sid * N_SL_COLS + SL_NODE]
+        S.p[j * N_PP_COLS + PP_KFENCE] = 1 if j == kf else 0
     return True
 
 
@@ -113,54 +120,56 @@ def run_calls(P, S, c0, c1, per_call):
 
     Returns 0, or a capacity error code (also left in ``S.misc[M_ERROR]``).
     """
-    ring = S.live.shape[0]
+    ring = S.live.shape[0] // N_LV_COLS
     record = per_call.shape[0] > 0
     free_serial = S.misc[M_FREE_SERIAL]  # kept in a register; stored back below
     for c in range(c0, c1):
         if P.trace_mode:
-            t0 = S.tr_call[c, TC_OFF]
-            size = S.tr_call[c + 1, TC_OFF] - t0
-            cpu = S.tr_call[c, TC_CPU]
+            t0 = S.tr_call[c * N_TC_COLS + TC_OFF]
+            size = S.tr_call[(c + 1) * N_TC_COLS + TC_OFF] - t0
+            cpu = S.tr_call[c * N_TC_COLS + TC_CPU]
             if cpu < 0:
                 cpu = draw_below(P.seed, S_CPU, c, P.cpus)
-            if S.tr_call[c, TC_MEMCG] >= 0:
-                S.cpu[cpu, CPU_MEMCG] = S.tr_call[c, TC_MEMCG]
+            rc = cpu * N_CPU_COLS  # this CPU's row of S.cpu
+            if S.tr_call[c * N_TC_COLS + TC_MEMCG] >= 0:
+                S.cpu[rc + CPU_MEMCG] = S.tr_call[c * N_TC_COLS + TC_MEMCG]
             elif chance(P.seed, S_SWITCH, c, P.switch_prob_t):
-                S.cpu[cpu, CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
+                S.cpu[rc + CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
             for j in range(size):
-                S.p[j, PP_OBJ] = S.tr_obj[t0 + j, TO_SLAB] << OBJ_SHIFT
-                S.p[j, PP_NODE] = S.tr_obj[t0 + j, TO_NODE]
-                S.p[j, PP_KFENCE] = 0
+                S.p[j * N_PP_COLS + PP_OBJ] = S.tr_obj[(t0 + j) * N_TO_COLS + TO_SLAB] << OBJ_SHIFT
+                S.p[j * N_PP_COLS + PP_NODE] = S.tr_obj[(t0 + j) * N_TO_COLS + TO_NODE]
+                S.p[j * N_PP_COLS + PP_KFENCE] = 0
         else:
             cpu = draw_below(P.seed, S_CPU, c, P.cpus)
+            rc = cpu * N_CPU_COLS
             if chance(P.seed, S_SWITCH, c, P.switch_prob_t):
-                S.cpu[cpu, CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
+                S.cpu[rc + CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
             size = P.bulk_size
             if P.bulk_uniform:
                 size = 1 + draw_below(P.seed, S_SIZE, c, P.bulk_size)
             if not _fill_p(P, S, c, cpu, size):
                 S.misc[M_FREE_SERIAL] = free_serial
                 return S.misc[M_ERROR]
-        objcg = S.cpu[cpu, CPU_MEMCG]
-        node = S.cpu[cpu, CPU_NODE]
+        objcg = S.cpu[rc + CPU_MEMCG]
+        node = S.cpu[rc + CPU_NODE]
 
         runs = 0
         remote = 0
         for j in range(size):
-            S.p[j, PP_OBJCG] = -1  # the hook records the objcg it assigns
-            if j == 0 or S.p[j, PP_NODE] != S.p[j - 1, PP_NODE]:
+            S.p[j * N_PP_COLS + PP_OBJCG] = -1  # the hook records the objcg it assigns
+            if j == 0 or S.p[j * N_PP_COLS + PP_NODE] != S.p[(j - 1) * N_PP_COLS + PP_NODE]:
                 runs += 1
-            if S.p[j, PP_NODE] != node:
+            if S.p[j * N_PP_COLS + PP_NODE] != node:
                 remote += 1
-        S.counters[PH_SLAB_ALLOC, E_CALLS] += 1
-        S.counters[PH_SLAB_ALLOC, E_OBJECTS] += size
-        S.counters[PH_SLAB_ALLOC, E_PGDAT_RUNS] += runs
-        S.counters[PH_SLAB_ALLOC, E_REMOTE_OBJECTS] += remote
+        S.counters[PH_SLAB_ALLOC * N_EVENTS + E_CALLS] += 1
+        S.counters[PH_SLAB_ALLOC * N_EVENTS + E_OBJECTS] += size
+        S.counters[PH_SLAB_ALLOC * N_EVENTS + E_PGDAT_RUNS] += runs
+        S.counters[PH_SLAB_ALLOC * N_EVENTS + E_REMOTE_OBJECTS] += remote
 
         if record:
             r = c - c0
             for e in range(N_EVENTS):
-                per_call[r, PER_CALL_FIXED + e] = -S.counters[PH_HOOK, e]
+                per_call[r, PER_CALL_FIXED + e] = -S.counters[PH_HOOK * N_EVENTS + e]
         ok = post_alloc_hook(P, S, c, cpu, objcg, size)
         if record:
             per_call[r, 0] = cpu
@@ -169,14 +178,14 @@ def run_calls(P, S, c0, c1, per_call):
             per_call[r, 3] = runs
             per_call[r, 4] = 0 if ok else 1
             for e in range(N_EVENTS):
-                per_call[r, PER_CALL_FIXED + e] += S.counters[PH_HOOK, e]
+                per_call[r, PER_CALL_FIXED + e] += S.counters[PH_HOOK * N_EVENTS + e]
 
         head = S.misc[M_LIVE_HEAD]
         count = S.misc[M_LIVE_COUNT]
         n_failed = 0
         if not ok:
             # The allocator frees the whole call again (kmem_cache_free_bulk).
-            S.counters[PH_HOOK, E_HOOK_FAILURES] += 1
+            S.counters[PH_HOOK * N_EVENTS + E_HOOK_FAILURES] += 1
             n_failed = size
             # MODEL: the workload keeps freeing at its own pace, so a failed call
             # still lets `size` of the oldest objects go; otherwise a cgroup at its
@@ -187,10 +196,10 @@ def run_calls(P, S, c0, c1, per_call):
                 k = head + count  # count < ring: one wrap at most
                 if k >= ring:
                     k -= ring
-                S.live[k, LV_OBJ] = S.p[j, PP_OBJ]
-                S.live[k, LV_META] = (cpu | (S.p[j, PP_NODE] << LVM_NODE_SHIFT)
-                                      | ((S.p[j, PP_OBJCG] + 1) << LVM_OBJCG_SHIFT)
-                                      | (S.p[j, PP_KFENCE] << LVM_KFENCE_SHIFT))
+                S.live[k * N_LV_COLS + LV_OBJ] = S.p[j * N_PP_COLS + PP_OBJ]
+                S.live[k * N_LV_COLS + LV_META] = (cpu | (S.p[j * N_PP_COLS + PP_NODE] << LVM_NODE_SHIFT)
+                                      | ((S.p[j * N_PP_COLS + PP_OBJCG] + 1) << LVM_OBJCG_SHIFT)
+                                      | (S.p[j * N_PP_COLS + PP_KFENCE] << LVM_KFENCE_SHIFT))
                 count += 1
             target = P.live_cap
         # One loop (one inlined copy of the free path): first the failed call's
@@ -199,20 +208,20 @@ def run_calls(P, S, c0, c1, per_call):
         while j < n_failed or count > target:
             if j < n_failed:
                 fcpu = cpu
-                handle = S.p[j, PP_OBJ]
-                fnode = S.p[j, PP_NODE]
-                fobjcg = S.p[j, PP_OBJCG]
-                fkf = S.p[j, PP_KFENCE]
+                handle = S.p[j * N_PP_COLS + PP_OBJ]
+                fnode = S.p[j * N_PP_COLS + PP_NODE]
+                fobjcg = S.p[j * N_PP_COLS + PP_OBJCG]
+                fkf = S.p[j * N_PP_COLS + PP_KFENCE]
                 j += 1
             else:
                 s = free_serial
                 free_serial += 1
-                meta = S.live[head, LV_META]
+                meta = S.live[head * N_LV_COLS + LV_META]
                 acpu = meta & LVM_CPU_MASK
                 fcpu = acpu
                 if P.cpus > 1 and chance(P.seed, S_FREE_CPU, s, P.remote_free_prob_t):
                     fcpu = (acpu + 1 + draw_below(P.seed, S_FREE_OTHER, s, P.cpus - 1)) % P.cpus
-                handle = S.live[head, LV_OBJ]
+                handle = S.live[head * N_LV_COLS + LV_OBJ]
                 fnode = (meta >> LVM_NODE_SHIFT) & LVM_NODE_MASK
                 fobjcg = ((meta >> LVM_OBJCG_SHIFT) & LVM_OBJCG_MASK) - 1
                 fkf = meta >> LVM_KFENCE_SHIFT

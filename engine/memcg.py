@@ -33,6 +33,7 @@ from .events import (
     E_STAT_UPDATES,
     E_STOCK_LOCK_FAILURES,
     E_STOCK_LOCKS,
+    N_EVENTS,
 )
 from .rng import S_EVICT, S_IRQ, chance, draw_below
 from .scenario import MEMCG_CHARGE_BATCH, NR_MEMCG_STOCK, PAGE_SIZE
@@ -48,6 +49,10 @@ from .state import (
     MG_NR_CHARGED,
     MG_PAGECACHE,
     MG_REFS,
+    N_CPU_COLS,
+    N_MG_COLS,
+    N_MS_COLS,
+    N_PC_COLS,
     PC_FAILCNT,
     PC_MAX,
     PC_USAGE,
@@ -62,10 +67,10 @@ def _line_write(P, S, line, cpu, ph):
     transfer if another CPU owned it."""
     prev = S.owner[line]
     if prev >= 0 and prev != cpu:
-        if S.cpu[prev, CPU_NODE] == S.cpu[cpu, CPU_NODE]:
-            S.counters[ph, E_LINE_XFER_LOCAL] += 1
+        if S.cpu[prev * N_CPU_COLS + CPU_NODE] == S.cpu[cpu * N_CPU_COLS + CPU_NODE]:
+            S.counters[ph * N_EVENTS + E_LINE_XFER_LOCAL] += 1
         else:
-            S.counters[ph, E_LINE_XFER_REMOTE] += 1
+            S.counters[ph * N_EVENTS + E_LINE_XFER_REMOTE] += 1
     S.owner[line] = cpu
 
 
@@ -84,19 +89,19 @@ def page_counter_try_charge(P, S, m, n, cpu, ph):
     """``page_counter_try_charge``: walk leaf to top; undo on exceeding a max."""
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        S.pc[c, PC_USAGE] += n
-        S.counters[ph, E_PC_CHARGES] += 1
+        S.pc[c * N_PC_COLS + PC_USAGE] += n
+        S.counters[ph * N_EVENTS + E_PC_CHARGES] += 1
         _line_write(P, S, c, cpu, ph)
-        if S.pc[c, PC_USAGE] > S.pc[c, PC_MAX]:
-            S.pc[c, PC_USAGE] -= n
-            S.counters[ph, E_PC_UNCHARGES] += 1
+        if S.pc[c * N_PC_COLS + PC_USAGE] > S.pc[c * N_PC_COLS + PC_MAX]:
+            S.pc[c * N_PC_COLS + PC_USAGE] -= n
+            S.counters[ph * N_EVENTS + E_PC_UNCHARGES] += 1
             _line_write(P, S, c, cpu, ph)
-            S.counters[ph, E_PC_FAILCNT] += 1
-            S.pc[c, PC_FAILCNT] += 1
+            S.counters[ph * N_EVENTS + E_PC_FAILCNT] += 1
+            S.pc[c * N_PC_COLS + PC_FAILCNT] += 1
             for undo in range(level):
                 u = _level_index(P, m, undo)
-                S.pc[u, PC_USAGE] -= n
-                S.counters[ph, E_PC_UNCHARGES] += 1
+                S.pc[u * N_PC_COLS + PC_USAGE] -= n
+                S.counters[ph * N_EVENTS + E_PC_UNCHARGES] += 1
                 _line_write(P, S, u, cpu, ph)
             return False
     return True
@@ -107,8 +112,8 @@ def page_counter_charge(P, S, m, n, cpu, ph):
     """``page_counter_charge``: forced, no limit check."""
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        S.pc[c, PC_USAGE] += n
-        S.counters[ph, E_PC_CHARGES] += 1
+        S.pc[c * N_PC_COLS + PC_USAGE] += n
+        S.counters[ph * N_EVENTS + E_PC_CHARGES] += 1
         _line_write(P, S, c, cpu, ph)
 
 
@@ -117,8 +122,8 @@ def page_counter_uncharge(P, S, m, n, cpu, ph):
     """``page_counter_uncharge`` (``memcg_uncharge``): every level."""
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        S.pc[c, PC_USAGE] -= n
-        S.counters[ph, E_PC_UNCHARGES] += 1
+        S.pc[c * N_PC_COLS + PC_USAGE] -= n
+        S.counters[ph * N_EVENTS + E_PC_UNCHARGES] += 1
         _line_write(P, S, c, cpu, ph)
 
 
@@ -128,7 +133,7 @@ def _margin(P, S, m):
     best = np.int64(2**62)
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        left = S.pc[c, PC_MAX] - S.pc[c, PC_USAGE]
+        left = S.pc[c * N_PC_COLS + PC_MAX] - S.pc[c * N_PC_COLS + PC_USAGE]
         if left < best:
             best = left
     return best
@@ -141,40 +146,40 @@ def _margin(P, S, m):
 def consume_stock(P, S, cpu, m, n, ph):
     if n <= MEMCG_CHARGE_BATCH:
         for i in range(NR_MEMCG_STOCK):
-            if S.ms[cpu, i] == m:
-                if S.ms[cpu, NR_MEMCG_STOCK + i] >= n:
-                    S.ms[cpu, NR_MEMCG_STOCK + i] -= n
-                    S.counters[ph, E_MSTOCK_HITS] += 1
+            if S.ms[cpu * N_MS_COLS + i] == m:
+                if S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] >= n:
+                    S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] -= n
+                    S.counters[ph * N_EVENTS + E_MSTOCK_HITS] += 1
                     return True
                 break
-    S.counters[ph, E_MSTOCK_MISSES] += 1
+    S.counters[ph * N_EVENTS + E_MSTOCK_MISSES] += 1
     return False
 
 
 @jit
 def drain_stock_slot(P, S, cpu, i, ph):
-    S.counters[ph, E_MSTOCK_DRAINS] += 1
-    pages = S.ms[cpu, NR_MEMCG_STOCK + i]
+    S.counters[ph * N_EVENTS + E_MSTOCK_DRAINS] += 1
+    pages = S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i]
     if pages > 0:
-        page_counter_uncharge(P, S, S.ms[cpu, i], pages, cpu, ph)
-    S.ms[cpu, i] = -1
-    S.ms[cpu, NR_MEMCG_STOCK + i] = 0
+        page_counter_uncharge(P, S, S.ms[cpu * N_MS_COLS + i], pages, cpu, ph)
+    S.ms[cpu * N_MS_COLS + i] = -1
+    S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] = 0
 
 
 @jit
 def refill_stock(P, S, cpu, m, n, ph):
     """``refill_stock``: park ``n`` pages; evict a random slot when all are taken."""
-    S.counters[ph, E_MSTOCK_REFILLS] += 1
+    S.counters[ph * N_EVENTS + E_MSTOCK_REFILLS] += 1
     if n > MEMCG_CHARGE_BATCH:
         page_counter_uncharge(P, S, m, n, cpu, ph)
         return
     empty = -1
     for i in range(NR_MEMCG_STOCK):
-        if S.ms[cpu, i] < 0 and empty < 0:
+        if S.ms[cpu * N_MS_COLS + i] < 0 and empty < 0:
             empty = i
-        if S.ms[cpu, i] == m:
-            S.ms[cpu, NR_MEMCG_STOCK + i] += n
-            if S.ms[cpu, NR_MEMCG_STOCK + i] > MEMCG_CHARGE_BATCH:
+        if S.ms[cpu * N_MS_COLS + i] == m:
+            S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] += n
+            if S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] > MEMCG_CHARGE_BATCH:
                 drain_stock_slot(P, S, cpu, i, ph)
             return
     if empty < 0:
@@ -182,8 +187,8 @@ def refill_stock(P, S, cpu, m, n, ph):
         S.misc[M_EVICT_SERIAL] = e + 1
         empty = draw_below(P.seed, S_EVICT, e, NR_MEMCG_STOCK)
         drain_stock_slot(P, S, cpu, empty, ph)
-    S.ms[cpu, empty] = m
-    S.ms[cpu, NR_MEMCG_STOCK + empty] = n
+    S.ms[cpu * N_MS_COLS + empty] = m
+    S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + empty] = n
 
 
 # -- obj stock: pre-charged bytes and statistics accumulators per CPU ---------------
@@ -200,9 +205,9 @@ def stock_lock(P, S, cpu, ph):
         k = S.misc[M_TRYLOCK_SERIAL]
         S.misc[M_TRYLOCK_SERIAL] = k + 1
         if chance(P.seed, S_IRQ, k, P.irq_prob_t):
-            S.counters[ph, E_STOCK_LOCK_FAILURES] += 1
+            S.counters[ph * N_EVENTS + E_STOCK_LOCK_FAILURES] += 1
             return False
-    S.counters[ph, E_STOCK_LOCKS] += 1
+    S.counters[ph * N_EVENTS + E_STOCK_LOCKS] += 1
     return True
 
 
@@ -210,54 +215,56 @@ def stock_lock(P, S, cpu, ph):
 def _flush_stat(P, S, m, pgdat, nbytes, cpu, ph):
     """``mod_objcg_mlstate``: update the memcg's per-node statistic."""
     S.stat[m, pgdat] += nbytes
-    S.counters[ph, E_STAT_FLUSHES] += 1
+    S.counters[ph * N_EVENTS + E_STAT_FLUSHES] += 1
     _line_write(P, S, P.n_counters + P.memcgs + m, cpu, ph)
 
 
 @jit
 def _nr_charged_add(P, S, m, nbytes, cpu, ph):
-    S.memcg[m, MG_NR_CHARGED] += nbytes
-    S.counters[ph, E_NR_CHARGED_ATOMICS] += 1
+    S.memcg[m * N_MG_COLS + MG_NR_CHARGED] += nbytes
+    S.counters[ph * N_EVENTS + E_NR_CHARGED_ATOMICS] += 1
     _line_write(P, S, P.n_counters + m, cpu, ph)
 
 
 @jit
 def drain_obj_stock(P, S, cpu, ph):
-    old = S.cpu[cpu, CPU_OBJCG]
+    rc = cpu * N_CPU_COLS  # this CPU's row of S.cpu
+    old = S.cpu[rc + CPU_OBJCG]
     if old < 0:
         return
-    S.counters[ph, E_DRAINS] += 1
-    nbytes = S.cpu[cpu, CPU_BYTES]
+    S.counters[ph * N_EVENTS + E_DRAINS] += 1
+    nbytes = S.cpu[rc + CPU_BYTES]
     if nbytes > 0:
         np_ = nbytes // PAGE_SIZE
         if np_ > 0:
             page_counter_uncharge(P, S, old, np_, cpu, ph)
         _nr_charged_add(P, S, old, nbytes % PAGE_SIZE, cpu, ph)
-        S.cpu[cpu, CPU_BYTES] = 0
+        S.cpu[rc + CPU_BYTES] = 0
     for k in range(2):
-        if S.cpu[cpu, CPU_ACC + k] != 0:
-            _flush_stat(P, S, old, S.cpu[cpu, CPU_PGDAT], S.cpu[cpu, CPU_ACC + k], cpu, ph)
-            S.cpu[cpu, CPU_ACC + k] = 0
-    S.cpu[cpu, CPU_PGDAT] = -1
-    S.cpu[cpu, CPU_OBJCG] = -1
-    S.memcg[old, MG_REFS] -= 1
-    S.counters[ph, E_OBJCG_REF_OPS] += 1
+        if S.cpu[rc + CPU_ACC + k] != 0:
+            _flush_stat(P, S, old, S.cpu[rc + CPU_PGDAT], S.cpu[rc + CPU_ACC + k], cpu, ph)
+            S.cpu[rc + CPU_ACC + k] = 0
+    S.cpu[rc + CPU_PGDAT] = -1
+    S.cpu[rc + CPU_OBJCG] = -1
+    S.memcg[old * N_MG_COLS + MG_REFS] -= 1
+    S.counters[ph * N_EVENTS + E_OBJCG_REF_OPS] += 1
 
 
 @jit
 def _adopt(P, S, cpu, objcg, ph):
     """Switch the stock to ``objcg``: drain, take a reference, pull the remainder."""
+    rc = cpu * N_CPU_COLS
     drain_obj_stock(P, S, cpu, ph)
-    S.memcg[objcg, MG_REFS] += 1
-    S.counters[ph, E_OBJCG_REF_OPS] += 1
-    if S.memcg[objcg, MG_NR_CHARGED] != 0:
-        S.cpu[cpu, CPU_BYTES] = S.memcg[objcg, MG_NR_CHARGED]
-        S.memcg[objcg, MG_NR_CHARGED] = 0
-        S.counters[ph, E_NR_CHARGED_ATOMICS] += 1
+    S.memcg[objcg * N_MG_COLS + MG_REFS] += 1
+    S.counters[ph * N_EVENTS + E_OBJCG_REF_OPS] += 1
+    if S.memcg[objcg * N_MG_COLS + MG_NR_CHARGED] != 0:
+        S.cpu[rc + CPU_BYTES] = S.memcg[objcg * N_MG_COLS + MG_NR_CHARGED]
+        S.memcg[objcg * N_MG_COLS + MG_NR_CHARGED] = 0
+        S.counters[ph * N_EVENTS + E_NR_CHARGED_ATOMICS] += 1
         _line_write(P, S, P.n_counters + objcg, cpu, ph)
     else:
-        S.cpu[cpu, CPU_BYTES] = 0
-    S.cpu[cpu, CPU_OBJCG] = objcg
+        S.cpu[rc + CPU_BYTES] = 0
+    S.cpu[rc + CPU_OBJCG] = objcg
 
 
 @jit
@@ -269,50 +276,52 @@ def obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph):
 @jit
 def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
     """``__refill_obj_stock``; ``locked`` False means the trylock failed (no stock)."""
-    S.counters[ph, E_REFILLS] += 1
+    rc = cpu * N_CPU_COLS
+    S.counters[ph * N_EVENTS + E_REFILLS] += 1
     if not locked:
         _nr_charged_add(P, S, objcg, nbytes % PAGE_SIZE, cpu, ph)
         if nbytes >= PAGE_SIZE:
             obj_cgroup_uncharge_pages(P, S, cpu, objcg, nbytes // PAGE_SIZE, ph)
         return
-    if S.cpu[cpu, CPU_OBJCG] != objcg:
+    if S.cpu[rc + CPU_OBJCG] != objcg:
         _adopt(P, S, cpu, objcg, ph)
         allow_uncharge = True
-    S.cpu[cpu, CPU_BYTES] += nbytes
-    if allow_uncharge and S.cpu[cpu, CPU_BYTES] > PAGE_SIZE:
-        np_ = S.cpu[cpu, CPU_BYTES] // PAGE_SIZE
-        S.cpu[cpu, CPU_BYTES] = S.cpu[cpu, CPU_BYTES] % PAGE_SIZE
+    S.cpu[rc + CPU_BYTES] += nbytes
+    if allow_uncharge and S.cpu[rc + CPU_BYTES] > PAGE_SIZE:
+        np_ = S.cpu[rc + CPU_BYTES] // PAGE_SIZE
+        S.cpu[rc + CPU_BYTES] = S.cpu[rc + CPU_BYTES] % PAGE_SIZE
         obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph)
 
 
 @jit
 def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
     """``__account_obj_stock``: batch per-node slab statistics in the stock."""
-    S.counters[ph, E_STAT_UPDATES] += 1
-    if not locked or S.cpu[cpu, CPU_OBJCG] != objcg:
+    rc = cpu * N_CPU_COLS
+    S.counters[ph * N_EVENTS + E_STAT_UPDATES] += 1
+    if not locked or S.cpu[rc + CPU_OBJCG] != objcg:
         _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph)
         return
-    if S.cpu[cpu, CPU_PGDAT] != pgdat:
+    if S.cpu[rc + CPU_PGDAT] != pgdat:
         for k in range(2):
-            if S.cpu[cpu, CPU_ACC + k] != 0:
-                _flush_stat(P, S, objcg, S.cpu[cpu, CPU_PGDAT], S.cpu[cpu, CPU_ACC + k], cpu, ph)
-                S.cpu[cpu, CPU_ACC + k] = 0
-        S.cpu[cpu, CPU_PGDAT] = pgdat
+            if S.cpu[rc + CPU_ACC + k] != 0:
+                _flush_stat(P, S, objcg, S.cpu[rc + CPU_PGDAT], S.cpu[rc + CPU_ACC + k], cpu, ph)
+                S.cpu[rc + CPU_ACC + k] = 0
+        S.cpu[rc + CPU_PGDAT] = pgdat
     k = 0 if P.reclaimable else 1
-    if S.cpu[cpu, CPU_ACC + k] == 0:
-        S.cpu[cpu, CPU_ACC + k] = nbytes
+    if S.cpu[rc + CPU_ACC + k] == 0:
+        S.cpu[rc + CPU_ACC + k] = nbytes
     else:
-        S.cpu[cpu, CPU_ACC + k] += nbytes
-        if abs(S.cpu[cpu, CPU_ACC + k]) > PAGE_SIZE:
-            _flush_stat(P, S, objcg, pgdat, S.cpu[cpu, CPU_ACC + k], cpu, ph)
-            S.cpu[cpu, CPU_ACC + k] = 0
+        S.cpu[rc + CPU_ACC + k] += nbytes
+        if abs(S.cpu[rc + CPU_ACC + k]) > PAGE_SIZE:
+            _flush_stat(P, S, objcg, pgdat, S.cpu[rc + CPU_ACC + k], cpu, ph)
+            S.cpu[rc + CPU_ACC + k] = 0
 
 
 @jit
 def mod_objcg_state(P, S, cpu, objcg, nbytes, pgdat, ph):
     """The ``upfront`` generation's separate statistics update (one lock)."""
     stock_lock(P, S, cpu, ph)
-    if S.cpu[cpu, CPU_OBJCG] != objcg:
+    if S.cpu[cpu * N_CPU_COLS + CPU_OBJCG] != objcg:
         _adopt(P, S, cpu, objcg, ph)
     account_obj_stock(P, S, cpu, True, objcg, nbytes, pgdat, ph)
 
@@ -322,9 +331,9 @@ def drain_all_stock(P, S, m, ph):
     """``drain_all_stock``. MODEL: immediate on every CPU (the kernel uses work items)."""
     for c in range(P.cpus):
         for i in range(NR_MEMCG_STOCK):
-            if S.ms[c, i] == m:
+            if S.ms[c * N_MS_COLS + i] == m:
                 drain_stock_slot(P, S, c, i, ph)
-        if S.cpu[c, CPU_OBJCG] == m:
+        if S.cpu[c * N_CPU_COLS + CPU_OBJCG] == m:
             drain_obj_stock(P, S, c, ph)
 
 
@@ -348,10 +357,10 @@ def try_charge_memcg(P, S, cpu, m, n, ph):
             continue
         if not P.gfp_allow_spin:
             break
-        S.counters[ph, E_RECLAIMS] += 1
-        r = min(P.reclaim_pages, S.memcg[m, MG_PAGECACHE])
+        S.counters[ph * N_EVENTS + E_RECLAIMS] += 1
+        r = min(P.reclaim_pages, S.memcg[m * N_MG_COLS + MG_PAGECACHE])
         if r > 0:
-            S.memcg[m, MG_PAGECACHE] -= r
+            S.memcg[m * N_MG_COLS + MG_PAGECACHE] -= r
             page_counter_uncharge(P, S, m, r, cpu, ph)
         if _margin(P, S, m) >= n:
             continue
@@ -365,22 +374,23 @@ def try_charge_memcg(P, S, cpu, m, n, ph):
         break
     if P.gfp_nofail:
         page_counter_charge(P, S, m, n, cpu, ph)
-        S.counters[ph, E_FORCED_CHARGES] += 1
+        S.counters[ph * N_EVENTS + E_FORCED_CHARGES] += 1
         S.misc[M_FORCED] += 1
         return True
-    S.counters[ph, E_CHARGE_FAILURES] += 1
+    S.counters[ph * N_EVENTS + E_CHARGE_FAILURES] += 1
     return False
 
 
 @jit
 def charge_and_account(P, S, cpu, objcg, nbytes, pgdat, ph):
     """``obj_cgroup_charge_account`` (current kernels): one lock on a stock hit, two on a miss."""
+    rc = cpu * N_CPU_COLS
     locked = stock_lock(P, S, cpu, ph)
-    if locked and S.cpu[cpu, CPU_OBJCG] == objcg and S.cpu[cpu, CPU_BYTES] >= nbytes:
-        S.cpu[cpu, CPU_BYTES] -= nbytes
-        S.counters[ph, E_CONSUME_HITS] += 1
+    if locked and S.cpu[rc + CPU_OBJCG] == objcg and S.cpu[rc + CPU_BYTES] >= nbytes:
+        S.cpu[rc + CPU_BYTES] -= nbytes
+        S.counters[ph * N_EVENTS + E_CONSUME_HITS] += 1
     else:
-        S.counters[ph, E_CONSUME_MISSES] += 1
+        S.counters[ph * N_EVENTS + E_CONSUME_MISSES] += 1
         np_ = (nbytes + PAGE_SIZE - 1) // PAGE_SIZE
         if not try_charge_memcg(P, S, cpu, objcg, np_, ph):
             return False
@@ -395,12 +405,13 @@ def charge_and_account(P, S, cpu, objcg, nbytes, pgdat, ph):
 @jit
 def obj_cgroup_charge(P, S, cpu, objcg, nbytes, ph):
     """``obj_cgroup_charge`` of the ``upfront`` generation (irq-save lock, never fails)."""
+    rc = cpu * N_CPU_COLS
     stock_lock(P, S, cpu, ph)
-    if S.cpu[cpu, CPU_OBJCG] == objcg and S.cpu[cpu, CPU_BYTES] >= nbytes:
-        S.cpu[cpu, CPU_BYTES] -= nbytes
-        S.counters[ph, E_CONSUME_HITS] += 1
+    if S.cpu[rc + CPU_OBJCG] == objcg and S.cpu[rc + CPU_BYTES] >= nbytes:
+        S.cpu[rc + CPU_BYTES] -= nbytes
+        S.counters[ph * N_EVENTS + E_CONSUME_HITS] += 1
         return True
-    S.counters[ph, E_CONSUME_MISSES] += 1
+    S.counters[ph * N_EVENTS + E_CONSUME_MISSES] += 1
     np_ = (nbytes + PAGE_SIZE - 1) // PAGE_SIZE
     if not try_charge_memcg(P, S, cpu, objcg, np_, ph):
         return False

@@ -19,6 +19,7 @@ from .events import (
     E_SHEAF_SWAPS,
     E_SLAB_DISCARDS,
     E_SLAB_REFILL_OBJECTS,
+    N_EVENTS,
 )
 from .rng import S_EXTS_CREATE, S_REMOTE, chance
 from .state import (
@@ -30,6 +31,10 @@ from .state import (
     M_FREE_IDS,
     M_NEW_SLAB_SERIAL,
     M_NEXT_SLAB_ID,
+    N_CPU_COLS,
+    N_PART_COLS,
+    N_PP_COLS,
+    N_SL_COLS,
     OBJ_MASK,
     OBJ_SHIFT,
     PP_OBJ,
@@ -59,48 +64,48 @@ def _new_slab_id(P, S):
 
 @jit
 def _partial_remove(S, sid):
-    node = S.slab[sid, SL_NODE]
-    prv = S.slab[sid, SL_PREV]
-    nxt = S.slab[sid, SL_NEXT]
+    node = S.slab[sid * N_SL_COLS + SL_NODE]
+    prv = S.slab[sid * N_SL_COLS + SL_PREV]
+    nxt = S.slab[sid * N_SL_COLS + SL_NEXT]
     if prv >= 0:
-        S.slab[prv, SL_NEXT] = nxt
+        S.slab[prv * N_SL_COLS + SL_NEXT] = nxt
     else:
-        S.part[node, 0] = nxt
+        S.part[node * N_PART_COLS + 0] = nxt
     if nxt >= 0:
-        S.slab[nxt, SL_PREV] = prv
+        S.slab[nxt * N_SL_COLS + SL_PREV] = prv
     else:
-        S.part[node, 1] = prv
-    S.slab[sid, SL_PREV] = -1
-    S.slab[sid, SL_NEXT] = -1
-    S.slab[sid, SL_ON_PARTIAL] = 0
+        S.part[node * N_PART_COLS + 1] = prv
+    S.slab[sid * N_SL_COLS + SL_PREV] = -1
+    S.slab[sid * N_SL_COLS + SL_NEXT] = -1
+    S.slab[sid * N_SL_COLS + SL_ON_PARTIAL] = 0
 
 
 @jit
 def _partial_add_head(S, sid):
-    node = S.slab[sid, SL_NODE]
-    head = S.part[node, 0]
-    S.slab[sid, SL_PREV] = -1
-    S.slab[sid, SL_NEXT] = head
+    node = S.slab[sid * N_SL_COLS + SL_NODE]
+    head = S.part[node * N_PART_COLS + 0]
+    S.slab[sid * N_SL_COLS + SL_PREV] = -1
+    S.slab[sid * N_SL_COLS + SL_NEXT] = head
     if head >= 0:
-        S.slab[head, SL_PREV] = sid
+        S.slab[head * N_SL_COLS + SL_PREV] = sid
     else:
-        S.part[node, 1] = sid
-    S.part[node, 0] = sid
-    S.slab[sid, SL_ON_PARTIAL] = 1
+        S.part[node * N_PART_COLS + 1] = sid
+    S.part[node * N_PART_COLS + 0] = sid
+    S.slab[sid * N_SL_COLS + SL_ON_PARTIAL] = 1
 
 
 @jit
 def _partial_add_tail(S, sid):
-    node = S.slab[sid, SL_NODE]
-    tail = S.part[node, 1]
-    S.slab[sid, SL_NEXT] = -1
-    S.slab[sid, SL_PREV] = tail
+    node = S.slab[sid * N_SL_COLS + SL_NODE]
+    tail = S.part[node * N_PART_COLS + 1]
+    S.slab[sid * N_SL_COLS + SL_NEXT] = -1
+    S.slab[sid * N_SL_COLS + SL_PREV] = tail
     if tail >= 0:
-        S.slab[tail, SL_NEXT] = sid
+        S.slab[tail * N_SL_COLS + SL_NEXT] = sid
     else:
-        S.part[node, 0] = sid
-    S.part[node, 1] = sid
-    S.slab[sid, SL_ON_PARTIAL] = 1
+        S.part[node * N_PART_COLS + 0] = sid
+    S.part[node * N_PART_COLS + 1] = sid
+    S.slab[sid * N_SL_COLS + SL_ON_PARTIAL] = 1
 
 
 @jit
@@ -109,16 +114,17 @@ def new_slab(P, S, node, ph):
     sid = _new_slab_id(P, S)
     if sid < 0:
         return -1
-    S.counters[ph, E_NEW_SLABS] += 1
+    S.counters[ph * N_EVENTS + E_NEW_SLABS] += 1
     serial = S.misc[M_NEW_SLAB_SERIAL]
     S.misc[M_NEW_SLAB_SERIAL] = serial + 1
-    S.slab[sid, SL_NODE] = node
-    S.slab[sid, SL_KFENCE] = 0
-    S.slab[sid, SL_EXTS] = 1 if chance(P.seed, S_EXTS_CREATE, serial, P.exts_at_creation_t) else 0
+    S.slab[sid * N_SL_COLS + SL_NODE] = node
+    S.slab[sid * N_SL_COLS + SL_KFENCE] = 0
+    exts = chance(P.seed, S_EXTS_CREATE, serial, P.exts_at_creation_t)
+    S.slab[sid * N_SL_COLS + SL_EXTS] = 1 if exts else 0
     n = P.objs_per_slab
     for k in range(n):
         S.slab_free[sid, k] = n - 1 - k  # top of the stack is index 0
-    S.slab[sid, SL_NFREE] = n
+    S.slab[sid * N_SL_COLS + SL_NFREE] = n
     return sid
 
 
@@ -128,16 +134,16 @@ def new_kfence_slab(P, S):
     sid = _new_slab_id(P, S)
     if sid < 0:
         return -1
-    S.slab[sid, SL_NODE] = 0
-    S.slab[sid, SL_KFENCE] = 1
-    S.slab[sid, SL_EXTS] = 1
-    S.slab[sid, SL_NFREE] = 0
+    S.slab[sid * N_SL_COLS + SL_NODE] = 0
+    S.slab[sid * N_SL_COLS + SL_KFENCE] = 1
+    S.slab[sid * N_SL_COLS + SL_EXTS] = 1
+    S.slab[sid * N_SL_COLS + SL_NFREE] = 0
     return sid
 
 
 @jit
 def _discard_slab(P, S, sid, ph):
-    S.counters[ph, E_SLAB_DISCARDS] += 1
+    S.counters[ph * N_EVENTS + E_SLAB_DISCARDS] += 1
     S.free_ids[S.misc[M_FREE_IDS]] = sid
     S.misc[M_FREE_IDS] += 1
 
@@ -146,18 +152,18 @@ def _discard_slab(P, S, sid, ph):
 def free_to_slab(P, S, handle, ph):
     """Return an object to its slab (``__slab_free``)."""
     sid = handle >> OBJ_SHIFT
-    if S.slab[sid, SL_KFENCE]:
+    if S.slab[sid * N_SL_COLS + SL_KFENCE]:
         # Back to the KFENCE pool: the id is reused, no slab_discards (nor new_slabs).
         S.free_ids[S.misc[M_FREE_IDS]] = sid
         S.misc[M_FREE_IDS] += 1
         return
-    S.slab_free[sid, S.slab[sid, SL_NFREE]] = handle & OBJ_MASK
-    S.slab[sid, SL_NFREE] += 1
-    if S.slab[sid, SL_NFREE] == 1:
+    S.slab_free[sid, S.slab[sid * N_SL_COLS + SL_NFREE]] = handle & OBJ_MASK
+    S.slab[sid * N_SL_COLS + SL_NFREE] += 1
+    if S.slab[sid * N_SL_COLS + SL_NFREE] == 1:
         _partial_add_tail(S, sid)
-    if S.slab[sid, SL_NFREE] == P.objs_per_slab:
+    if S.slab[sid * N_SL_COLS + SL_NFREE] == P.objs_per_slab:
         # MODEL: discard a free slab at once (the kernel keeps min_partial of them).
-        if S.slab[sid, SL_ON_PARTIAL]:
+        if S.slab[sid * N_SL_COLS + SL_ON_PARTIAL]:
             _partial_remove(S, sid)
         _discard_slab(P, S, sid, ph)
 
@@ -166,26 +172,27 @@ def free_to_slab(P, S, handle, ph):
 
 @jit
 def fill_from_sheaves_and_slabs(P, S, c, cpu, need, ph):
-    """Put ``need`` object handles into ``S.p[0:need, PP_OBJ]`` (``alloc_from_pcs_bulk`` then the
+    """Put ``need`` object handles into ``S.p[0:need * N_PP_COLS + PP_OBJ]`` (``alloc_from_pcs_bulk`` then the
     slab refill).  Returns False on a slab-table capacity error."""
-    node = S.cpu[cpu, CPU_NODE]
+    rc = cpu * N_CPU_COLS  # this CPU's row of S.cpu
+    node = S.cpu[rc + CPU_NODE]
     got = 0
     while got < need:
-        main = S.cpu[cpu, CPU_SH_MAIN]
-        size = S.cpu[cpu, CPU_SH_SIZE + main]
+        main = S.cpu[rc + CPU_SH_MAIN]
+        size = S.cpu[rc + CPU_SH_SIZE + main]
         if size > 0:
             b = min(need - got, size)
             base = size - b
             for k in range(b):
-                S.p[got + k, PP_OBJ] = S.sh_objs[cpu, main, base + k]
-            S.cpu[cpu, CPU_SH_SIZE + main] = base
-            S.counters[ph, E_SHEAF_HITS] += b
+                S.p[(got + k) * N_PP_COLS + PP_OBJ] = S.sh_objs[cpu, main, base + k]
+            S.cpu[rc + CPU_SH_SIZE + main] = base
+            S.counters[ph * N_EVENTS + E_SHEAF_HITS] += b
             got += b
             continue
         spare = 1 - main
-        if S.cpu[cpu, CPU_SH_SIZE + spare] > 0:
-            S.cpu[cpu, CPU_SH_MAIN] = spare
-            S.counters[ph, E_SHEAF_SWAPS] += 1
+        if S.cpu[rc + CPU_SH_SIZE + spare] > 0:
+            S.cpu[rc + CPU_SH_MAIN] = spare
+            S.counters[ph * N_EVENTS + E_SHEAF_SWAPS] += 1
             continue
         nb = S.barn_meta[node, 0]
         if nb > 0:
@@ -193,32 +200,33 @@ def fill_from_sheaves_and_slabs(P, S, c, cpu, need, ph):
             bsize = S.barn_meta[node, 1 + nb]
             for k in range(bsize):
                 S.sh_objs[cpu, main, k] = S.barn_objs[node, nb, k]
-            S.cpu[cpu, CPU_SH_SIZE + main] = bsize
+            S.cpu[rc + CPU_SH_SIZE + main] = bsize
             S.barn_meta[node, 0] = nb
-            S.counters[ph, E_BARN_FETCHES] += 1
+            S.counters[ph * N_EVENTS + E_BARN_FETCHES] += 1
             continue
         break
     step = 0
     while got < need:
-        sid = S.part[node, 0]
+        sid = S.part[node * N_PART_COLS + 0]
         if sid < 0:
             if P.nodes > 1 and chance(P.seed, S_REMOTE, c * 65536 + step, P.remote_prob_t):
                 for d in range(1, P.nodes):
                     other = (node + d) % P.nodes
-                    if S.part[other, 0] >= 0:
-                        sid = S.part[other, 0]
+                    if S.part[other * N_PART_COLS + 0] >= 0:
+                        sid = S.part[other * N_PART_COLS + 0]
                         break
             if sid < 0:
                 sid = new_slab(P, S, node, ph)
                 if sid < 0:
                     return False
                 _partial_add_head(S, sid)
-        while got < need and S.slab[sid, SL_NFREE] > 0:
-            S.slab[sid, SL_NFREE] -= 1
-            S.p[got, PP_OBJ] = (sid << OBJ_SHIFT) + S.slab_free[sid, S.slab[sid, SL_NFREE]]
+        while got < need and S.slab[sid * N_SL_COLS + SL_NFREE] > 0:
+            S.slab[sid * N_SL_COLS + SL_NFREE] -= 1
+            idx = S.slab_free[sid, S.slab[sid * N_SL_COLS + SL_NFREE]]
+            S.p[got * N_PP_COLS + PP_OBJ] = (sid << OBJ_SHIFT) + idx
             got += 1
-            S.counters[ph, E_SLAB_REFILL_OBJECTS] += 1
-        if S.slab[sid, SL_NFREE] == 0:
+            S.counters[ph * N_EVENTS + E_SLAB_REFILL_OBJECTS] += 1
+        if S.slab[sid * N_SL_COLS + SL_NFREE] == 0:
             _partial_remove(S, sid)
         step += 1
     return True
@@ -229,9 +237,9 @@ def fill_from_sheaves_and_slabs(P, S, c, cpu, need, ph):
 @jit
 def _flush_sheaf(P, S, cpu, which, ph):
     """``sheaf_flush_unused``: every object back to its slab, in array order."""
-    for k in range(S.cpu[cpu, CPU_SH_SIZE + which]):
+    for k in range(S.cpu[cpu * N_CPU_COLS + CPU_SH_SIZE + which]):
         free_to_slab(P, S, S.sh_objs[cpu, which, k], ph)
-    S.cpu[cpu, CPU_SH_SIZE + which] = 0
+    S.cpu[cpu * N_CPU_COLS + CPU_SH_SIZE + which] = 0
 
 
 @jit
@@ -242,33 +250,34 @@ def slab_free_object(P, S, cpu, handle, obj_node, kfence, ph):
     slab's node never changes while it holds a live object), so the hot path does
     not read the slab table.
     """
+    rc = cpu * N_CPU_COLS
     if kfence:
         free_to_slab(P, S, handle, ph)
         return
-    node = S.cpu[cpu, CPU_NODE]
+    node = S.cpu[rc + CPU_NODE]
     if obj_node != node:
-        S.counters[ph, E_REMOTE_FREES] += 1
+        S.counters[ph * N_EVENTS + E_REMOTE_FREES] += 1
         free_to_slab(P, S, handle, ph)
         return
-    main = S.cpu[cpu, CPU_SH_MAIN]
-    if S.cpu[cpu, CPU_SH_SIZE + main] == P.sheaf_cap:
+    main = S.cpu[rc + CPU_SH_MAIN]
+    if S.cpu[rc + CPU_SH_SIZE + main] == P.sheaf_cap:
         spare = 1 - main
-        if S.cpu[cpu, CPU_SH_SIZE + spare] == 0:
-            S.cpu[cpu, CPU_SH_MAIN] = spare
-            S.counters[ph, E_SHEAF_SWAPS] += 1
+        if S.cpu[rc + CPU_SH_SIZE + spare] == 0:
+            S.cpu[rc + CPU_SH_MAIN] = spare
+            S.counters[ph * N_EVENTS + E_SHEAF_SWAPS] += 1
         elif S.barn_meta[node, 0] < P.barn_max:
             nb = S.barn_meta[node, 0]
             for k in range(P.sheaf_cap):
                 S.barn_objs[node, nb, k] = S.sh_objs[cpu, main, k]
             S.barn_meta[node, 1 + nb] = P.sheaf_cap
             S.barn_meta[node, 0] = nb + 1
-            S.cpu[cpu, CPU_SH_SIZE + main] = 0
-            S.counters[ph, E_BARN_PUTS] += 1
+            S.cpu[rc + CPU_SH_SIZE + main] = 0
+            S.counters[ph * N_EVENTS + E_BARN_PUTS] += 1
         else:
             # Barn full: flush the (full) spare, the full main becomes the spare.
-            S.counters[ph, E_SHEAF_FLUSHES] += 1
+            S.counters[ph * N_EVENTS + E_SHEAF_FLUSHES] += 1
             _flush_sheaf(P, S, cpu, spare, ph)
-            S.cpu[cpu, CPU_SH_MAIN] = spare
-        main = S.cpu[cpu, CPU_SH_MAIN]
-    S.sh_objs[cpu, main, S.cpu[cpu, CPU_SH_SIZE + main]] = handle
-    S.cpu[cpu, CPU_SH_SIZE + main] += 1
+            S.cpu[rc + CPU_SH_MAIN] = spare
+        main = S.cpu[rc + CPU_SH_MAIN]
+    S.sh_objs[cpu, main, S.cpu[rc + CPU_SH_SIZE + main]] = handle
+    S.cpu[rc + CPU_SH_SIZE + main] += 1

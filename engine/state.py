@@ -108,10 +108,16 @@ def unpack_live_meta(meta):
             ((meta >> LVM_OBJCG_SHIFT) & LVM_OBJCG_MASK) - 1, meta >> LVM_KFENCE_SHIFT)
 
 
+N_LV_COLS = 2
 PP_OBJ, PP_NODE, PP_KFENCE, PP_OBJCG = range(4)
+N_PP_COLS = 4
+N_MS_COLS = 2 * NR_MEMCG_STOCK  # State.ms: memcg of slot i at i, pages at NR_MEMCG_STOCK + i
+N_PART_COLS = 2  # State.part: head, tail
 # Columns of the trace tables.
 TC_OFF, TC_CPU, TC_MEMCG = range(3)
+N_TC_COLS = 3
 TO_SLAB, TO_NODE = range(2)
+N_TO_COLS = 2
 
 
 class State(NamedTuple):
@@ -119,7 +125,9 @@ class State(NamedTuple):
 
     Few arrays with named columns rather than one array per field: every array a
     kernel helper receives is passed as ~10 machine words, so fewer arrays means
-    cheaper calls and much faster compilation.
+    cheaper calls and much faster compilation.  The kernels get ``kernel_view(S)``,
+    where the fixed-width tables (``FLAT_TABLES``) are flat and indexed
+    ``row * N_*_COLS + column``.
     """
 
     counters: np.ndarray  # int64 [4 phases, N_EVENTS]
@@ -265,3 +273,22 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         slab_cap=slab_cap,
     )
     return p, st
+
+
+# Tables the kernels index as ``row * N_*_COLS + column``: a compile-time row width
+# turns each 2-D index into one address computation with constants, where Numba's
+# 2-D indexing multiplies by the run-time shape (an ``imul`` per access and one more
+# live value per table in the kernel's register-starved loop).
+FLAT_TABLES = ("counters", "cpu", "ms", "memcg", "pc", "slab", "part", "live", "p", "tr_call", "tr_obj")
+
+
+def kernel_view(S: State) -> State:
+    """``S`` as the kernels see it: the fixed-width tables as flat views of the same
+    memory (the driver, invariants and tables keep indexing ``S`` in 2-D)."""
+    flat = {}
+    for name in FLAT_TABLES:
+        table = getattr(S, name)
+        if not table.flags.c_contiguous:  # a copy would take the kernel's writes
+            raise ValueError(f"State.{name} must be C-contiguous")
+        flat[name] = table.reshape(-1)
+    return S._replace(**flat)

@@ -10,6 +10,7 @@ from engine.driver import run_strategy, simulate
 from engine.errors import BulksimError
 from engine.events import EV, PH_HOOK
 from engine.scenario import Scenario
+from engine import state as st_mod
 from engine.state import STRATEGIES
 
 SMALL = Scenario(calls=600, live_objects=300, kfence_prob=0.05, exts_at_creation=0.7,
@@ -80,3 +81,18 @@ def test_presets_all_run_and_tight_limit_fails_calls():
         if name == "tight_limit":
             fails = res.summary.column("hook_failures").to_pylist()
             assert max(fails) > 0
+
+
+def test_kernel_view_is_flat_and_writes_through():
+    P, S = st_mod.make(Scenario.from_preset("default", calls=10), "batched", 0)
+    K = st_mod.kernel_view(S)
+    for name in st_mod.FLAT_TABLES:
+        flat, table = getattr(K, name), getattr(S, name)
+        assert flat.ndim == 1 and flat.size == table.size
+        assert table.size == 0 or np.shares_memory(flat, table), name
+    K.cpu[2 * st_mod.N_CPU_COLS + st_mod.CPU_BYTES] = 12345
+    assert S.cpu[2, st_mod.CPU_BYTES] == 12345
+    # A table that is not one C-contiguous block would flatten to a copy (or a strided
+    # view, another compiled signature): refuse it.
+    with pytest.raises(ValueError, match="C-contiguous"):
+        st_mod.kernel_view(S._replace(cpu=np.zeros((8, 2 * st_mod.N_CPU_COLS), dtype=np.int64)[:, ::2]))
