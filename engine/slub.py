@@ -25,7 +25,9 @@ from .rng import S_EXTS_CREATE, S_REMOTE, chance
 from .state import (
     CPU_NODE,
     CPU_SH_MAIN,
-    CPU_SH_SIZE,
+    CPU_SH_MAIN_SIZE,
+    CPU_SH_SPARE,
+    CPU_SH_SPARE_SIZE,
     ERR_SLAB_TABLE_FULL,
     M_ERROR,
     M_FREE_IDS,
@@ -168,39 +170,52 @@ def free_to_slab(P, S, handle, ph):
         _discard_slab(P, S, sid, ph)
 
 
+# -- the per-CPU sheaves ------------------------------------------------------------
+
+@jit
+def _swap_sheaves(S, rc):
+    """Main becomes spare and spare main (offsets and sizes; ``rc``: the CPU's row)."""
+    main, size = S.cpu[rc + CPU_SH_MAIN], S.cpu[rc + CPU_SH_MAIN_SIZE]
+    S.cpu[rc + CPU_SH_MAIN] = S.cpu[rc + CPU_SH_SPARE]
+    S.cpu[rc + CPU_SH_MAIN_SIZE] = S.cpu[rc + CPU_SH_SPARE_SIZE]
+    S.cpu[rc + CPU_SH_SPARE] = main
+    S.cpu[rc + CPU_SH_SPARE_SIZE] = size
+
+
 # -- allocation -------------------------------------------------------------------
 
 @jit
 def fill_from_sheaves_and_slabs(P, S, c, cpu, need, ph):
-    """Put ``need`` object handles into ``S.p[0:need * N_PP_COLS + PP_OBJ]`` (``alloc_from_pcs_bulk`` then the
-    slab refill).  Returns False on a slab-table capacity error."""
+    """Put ``need`` object handles into the first ``need`` rows of ``S.p``
+    (``alloc_from_pcs_bulk`` then the slab refill).  Returns False on a slab-table
+    capacity error."""
     rc = cpu * N_CPU_COLS  # this CPU's row of S.cpu
     node = S.cpu[rc + CPU_NODE]
     got = 0
     while got < need:
-        main = S.cpu[rc + CPU_SH_MAIN]
-        size = S.cpu[rc + CPU_SH_SIZE + main]
+        size = S.cpu[rc + CPU_SH_MAIN_SIZE]
         if size > 0:
             b = min(need - got, size)
             base = size - b
+            main = S.cpu[rc + CPU_SH_MAIN] + base
             for k in range(b):
-                S.p[(got + k) * N_PP_COLS + PP_OBJ] = S.sh_objs[cpu, main, base + k]
-            S.cpu[rc + CPU_SH_SIZE + main] = base
+                S.p[(got + k) * N_PP_COLS + PP_OBJ] = S.sh_objs[main + k]
+            S.cpu[rc + CPU_SH_MAIN_SIZE] = base
             S.counters[ph * N_EVENTS + E_SHEAF_HITS] += b
             got += b
             continue
-        spare = 1 - main
-        if S.cpu[rc + CPU_SH_SIZE + spare] > 0:
-            S.cpu[rc + CPU_SH_MAIN] = spare
+        if S.cpu[rc + CPU_SH_SPARE_SIZE] > 0:
+            _swap_sheaves(S, rc)
             S.counters[ph * N_EVENTS + E_SHEAF_SWAPS] += 1
             continue
         nb = S.barn_meta[node, 0]
         if nb > 0:
             nb -= 1
             bsize = S.barn_meta[node, 1 + nb]
+            main = S.cpu[rc + CPU_SH_MAIN]
             for k in range(bsize):
-                S.sh_objs[cpu, main, k] = S.barn_objs[node, nb, k]
-            S.cpu[rc + CPU_SH_SIZE + main] = bsize
+                S.sh_objs[main + k] = S.barn_objs[node, nb, k]
+            S.cpu[rc + CPU_SH_MAIN_SIZE] = bsize
             S.barn_meta[node, 0] = nb
             S.counters[ph * N_EVENTS + E_BARN_FETCHES] += 1
             continue
@@ -235,11 +250,13 @@ def fill_from_sheaves_and_slabs(P, S, c, cpu, need, ph):
 # -- freeing ----------------------------------------------------------------------
 
 @jit
-def _flush_sheaf(P, S, cpu, which, ph):
-    """``sheaf_flush_unused``: every object back to its slab, in array order."""
-    for k in range(S.cpu[cpu * N_CPU_COLS + CPU_SH_SIZE + which]):
-        free_to_slab(P, S, S.sh_objs[cpu, which, k], ph)
-    S.cpu[cpu * N_CPU_COLS + CPU_SH_SIZE + which] = 0
+def _flush_spare(P, S, rc, ph):
+    """``sheaf_flush_unused`` of the spare sheaf: every object back to its slab, in
+    array order."""
+    spare = S.cpu[rc + CPU_SH_SPARE]
+    for k in range(S.cpu[rc + CPU_SH_SPARE_SIZE]):
+        free_to_slab(P, S, S.sh_objs[spare + k], ph)
+    S.cpu[rc + CPU_SH_SPARE_SIZE] = 0
 
 
 @jit
@@ -259,25 +276,25 @@ def slab_free_object(P, S, cpu, handle, obj_node, kfence, ph):
         S.counters[ph * N_EVENTS + E_REMOTE_FREES] += 1
         free_to_slab(P, S, handle, ph)
         return
-    main = S.cpu[rc + CPU_SH_MAIN]
-    if S.cpu[rc + CPU_SH_SIZE + main] == P.sheaf_cap:
-        spare = 1 - main
-        if S.cpu[rc + CPU_SH_SIZE + spare] == 0:
-            S.cpu[rc + CPU_SH_MAIN] = spare
+    size = S.cpu[rc + CPU_SH_MAIN_SIZE]
+    if size == P.sheaf_cap:
+        if S.cpu[rc + CPU_SH_SPARE_SIZE] == 0:
+            _swap_sheaves(S, rc)
             S.counters[ph * N_EVENTS + E_SHEAF_SWAPS] += 1
         elif S.barn_meta[node, 0] < P.barn_max:
             nb = S.barn_meta[node, 0]
+            main = S.cpu[rc + CPU_SH_MAIN]
             for k in range(P.sheaf_cap):
-                S.barn_objs[node, nb, k] = S.sh_objs[cpu, main, k]
+                S.barn_objs[node, nb, k] = S.sh_objs[main + k]
             S.barn_meta[node, 1 + nb] = P.sheaf_cap
             S.barn_meta[node, 0] = nb + 1
-            S.cpu[rc + CPU_SH_SIZE + main] = 0
+            S.cpu[rc + CPU_SH_MAIN_SIZE] = 0
             S.counters[ph * N_EVENTS + E_BARN_PUTS] += 1
         else:
             # Barn full: flush the (full) spare, the full main becomes the spare.
             S.counters[ph * N_EVENTS + E_SHEAF_FLUSHES] += 1
-            _flush_sheaf(P, S, cpu, spare, ph)
-            S.cpu[rc + CPU_SH_MAIN] = spare
-        main = S.cpu[rc + CPU_SH_MAIN]
-    S.sh_objs[cpu, main, S.cpu[rc + CPU_SH_SIZE + main]] = handle
-    S.cpu[rc + CPU_SH_SIZE + main] += 1
+            _flush_spare(P, S, rc, ph)
+            _swap_sheaves(S, rc)
+        size = S.cpu[rc + CPU_SH_MAIN_SIZE]
+    S.sh_objs[S.cpu[rc + CPU_SH_MAIN] + size] = handle
+    S.cpu[rc + CPU_SH_MAIN_SIZE] = size + 1

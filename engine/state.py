@@ -80,9 +80,13 @@ OBJ_SHIFT = 10
 OBJ_MASK = (1 << OBJ_SHIFT) - 1
 
 # Columns of the per-CPU table ``State.cpu``.
-CPU_NODE, CPU_MEMCG, CPU_OBJCG, CPU_BYTES, CPU_PGDAT, CPU_ACC, CPU_SH_MAIN, CPU_SH_SIZE = (
-    0, 1, 2, 3, 4, 5, 7, 8)  # CPU_ACC + 0/1: reclaimable, unreclaimable; CPU_SH_SIZE + 0/1
-N_CPU_COLS = 10
+CPU_NODE, CPU_MEMCG, CPU_OBJCG, CPU_BYTES, CPU_PGDAT, CPU_ACC = 0, 1, 2, 3, 4, 5  # CPU_ACC + 0/1:
+#                                                      reclaimable, unreclaimable
+# The main and the spare sheaf: where each starts in the (flat) ``State.sh_objs`` and
+# how many objects it holds.  A swap exchanges both pairs, so the hot path reads the
+# main sheaf's size and slot without first reading which of the two is main.
+CPU_SH_MAIN, CPU_SH_SPARE, CPU_SH_MAIN_SIZE, CPU_SH_SPARE_SIZE = 7, 8, 9, 10
+N_CPU_COLS = 11
 # Columns of ``State.memcg`` (one row per leaf memcg and its objcg).
 MG_REFS, MG_NR_CHARGED, MG_PAGECACHE = 0, 1, 2
 N_MG_COLS = 3
@@ -140,7 +144,8 @@ class State(NamedTuple):
     pc: np.ndarray  # int64 [n_counters, N_PC_COLS]: page counters
     owner: np.ndarray  # int64 [n_counters + 2 * memcgs]: shared-line owner CPU, -1 none;
     #                    page counters, then objcg nr_charged_bytes, then memcg stats
-    sh_objs: np.ndarray  # int64 [cpus, 2, sheaf_cap]: object handles; main = CPU_SH_MAIN
+    sh_objs: np.ndarray  # int64 [cpus, 2, sheaf_cap]: object handles; kernels index it flat
+    #                      from the offsets CPU_SH_MAIN / CPU_SH_SPARE
     barn_objs: np.ndarray  # int64 [nodes, barn_max, sheaf_cap]
     barn_meta: np.ndarray  # int64 [nodes, 1 + barn_max]: count, then each sheaf's size
     slab: np.ndarray  # int64 [slab_cap, N_SL_COLS]; handle = slab << OBJ_SHIFT | index
@@ -194,6 +199,8 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     cpu[:, CPU_MEMCG] = np.arange(cpus, dtype=i64) % memcgs
     cpu[:, CPU_OBJCG] = -1
     cpu[:, CPU_PGDAT] = -1
+    cpu[:, CPU_SH_MAIN] = np.arange(cpus, dtype=i64) * 2 * cap
+    cpu[:, CPU_SH_SPARE] = cpu[:, CPU_SH_MAIN] + cap
     ms = np.zeros((cpus, 2 * NR_MEMCG_STOCK), dtype=i64)
     ms[:, :NR_MEMCG_STOCK] = -1
     memcg = np.zeros((memcgs, N_MG_COLS), dtype=i64)
@@ -275,16 +282,18 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     return p, st
 
 
-# Tables the kernels index as ``row * N_*_COLS + column``: a compile-time row width
-# turns each 2-D index into one address computation with constants, where Numba's
-# 2-D indexing multiplies by the run-time shape (an ``imul`` per access and one more
-# live value per table in the kernel's register-starved loop).
-FLAT_TABLES = ("counters", "cpu", "ms", "memcg", "pc", "slab", "part", "live", "p", "tr_call", "tr_obj")
+# Tables the kernels index flat: the fixed-width ones as ``row * N_*_COLS + column``
+# (a compile-time row width turns each 2-D index into one address computation with
+# constants, where Numba's 2-D indexing multiplies by the run-time shape: an
+# ``imul`` per access and one more live value per table in the kernel's
+# register-starved loop), and ``sh_objs`` from the per-CPU sheaf offsets.
+FLAT_TABLES = ("counters", "cpu", "ms", "memcg", "pc", "slab", "part", "live", "p", "tr_call", "tr_obj",
+               "sh_objs")
 
 
 def kernel_view(S: State) -> State:
-    """``S`` as the kernels see it: the fixed-width tables as flat views of the same
-    memory (the driver, invariants and tables keep indexing ``S`` in 2-D)."""
+    """``S`` as the kernels see it: ``FLAT_TABLES`` as flat views of the same memory
+    (the driver, invariants and tables keep indexing ``S`` in 2-D)."""
     flat = {}
     for name in FLAT_TABLES:
         table = getattr(S, name)
