@@ -220,7 +220,9 @@ def run_calls(P, S, c0, c1, per_call):
                 acpu = meta & LVM_CPU_MASK
                 fcpu = acpu
                 if P.cpus > 1 and chance(P.seed, S_FREE_CPU, s, P.remote_free_prob_t):
-                    fcpu = (acpu + 1 + draw_below(P.seed, S_FREE_OTHER, s, P.cpus - 1)) % P.cpus
+                    fcpu = acpu + 1 + draw_below(P.seed, S_FREE_OTHER, s, P.cpus - 1)
+                    if fcpu >= P.cpus:  # (...) % cpus of a value < 2 * cpus, without a division
+                        fcpu -= P.cpus
                 handle = S.live[head * N_LV_COLS + LV_OBJ]
                 fnode = (meta >> LVM_NODE_SHIFT) & LVM_NODE_MASK
                 fobjcg = ((meta >> LVM_OBJCG_SHIFT) & LVM_OBJCG_MASK) - 1
