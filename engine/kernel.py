@@ -29,6 +29,7 @@ from .rng import (
     S_SWITCH,
     chance,
     draw_below,
+    draw_below_magic,
 )
 from .slub import fill_from_sheaves_and_slabs, new_kfence_slab, slab_free_object
 from .state import (
@@ -129,7 +130,7 @@ def run_calls(P, S, c0, c1, per_call):
             size = S.tr_call[(c + 1) * N_TC_COLS + TC_OFF] - t0
             cpu = S.tr_call[c * N_TC_COLS + TC_CPU]
             if cpu < 0:
-                cpu = draw_below(P.seed, S_CPU, c, P.cpus)
+                cpu = draw_below_magic(P.seed, S_CPU, c, P.cpus, P.cpus_m, P.cpus_sh)
             rc = cpu * N_CPU_COLS  # this CPU's row of S.cpu
             if S.tr_call[c * N_TC_COLS + TC_MEMCG] >= 0:
                 S.cpu[rc + CPU_MEMCG] = S.tr_call[c * N_TC_COLS + TC_MEMCG]
@@ -140,7 +141,7 @@ def run_calls(P, S, c0, c1, per_call):
                 S.p[j * N_PP_COLS + PP_NODE] = S.tr_obj[(t0 + j) * N_TO_COLS + TO_NODE]
                 S.p[j * N_PP_COLS + PP_KFENCE] = 0
         else:
-            cpu = draw_below(P.seed, S_CPU, c, P.cpus)
+            cpu = draw_below_magic(P.seed, S_CPU, c, P.cpus, P.cpus_m, P.cpus_sh)
             rc = cpu * N_CPU_COLS
             if chance(P.seed, S_SWITCH, c, P.switch_prob_t):
                 S.cpu[rc + CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
@@ -220,7 +221,8 @@ def run_calls(P, S, c0, c1, per_call):
                 acpu = meta & LVM_CPU_MASK
                 fcpu = acpu
                 if P.cpus > 1 and chance(P.seed, S_FREE_CPU, s, P.remote_free_prob_t):
-                    fcpu = acpu + 1 + draw_below(P.seed, S_FREE_OTHER, s, P.cpus - 1)
+                    fcpu = acpu + 1 + draw_below_magic(P.seed, S_FREE_OTHER, s, P.cpus - 1,
+                                                       P.others_m, P.others_sh)
                     if fcpu >= P.cpus:  # (...) % cpus of a value < 2 * cpus, without a division
                         fcpu -= P.cpus
                 handle = S.live[head * N_LV_COLS + LV_OBJ]

@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from ._jit import jit
 
@@ -65,3 +68,48 @@ def chance(seed, stream, index, t):
 def draw_below(seed, stream, index, n):
     """Uniform int64 in [0, n) (modulo reduction; n is tiny, the bias is < 2**-50)."""
     return np.int64(draw_u64(seed, stream, index) % np.uint64(n))
+
+
+# -- exact remainder by a run-constant divisor without a division --------------------
+# A 64-bit ``div`` takes tens of cycles and sits on the free path's critical path (the
+# freeing CPU's index).  For a divisor fixed for the whole run, Granlund & Montgomery
+# (PLDI 1994, fig. 4.1) give the exact quotient of any 64-bit numerator from one
+# multiply-high, a subtraction, an add and two shifts; the remainder follows.
+
+
+def divisor_magic(d: int) -> tuple[int, int]:
+    """``(m, shifts)`` for ``mod_by_magic`` by ``d`` (1 <= d < 2**63): the multiplier
+    as an int64 bit pattern, and ``sh1 | sh2 << 8``."""
+    if not 1 <= d < 2**63:
+        raise ValueError(f"divisor must be in [1, 2**63), got {d}")
+    ell = (d - 1).bit_length()  # ceil(log2(d))
+    m = (2**64 * (2**ell - d)) // d + 1  # < 2**64 for every d >= 1
+    sh1, sh2 = min(ell, 1), max(ell - 1, 0)
+    return (m - 2**64 if m >= 2**63 else m), sh1 | sh2 << 8
+
+
+@intrinsic
+def _mulhi_u64(typingctx, a, b):
+    """High 64 bits of the 128-bit product of two uint64 (one ``mul`` on x86-64)."""
+    sig = types.uint64(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):
+        wide = ir.IntType(128)
+        prod = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        return builder.trunc(builder.lshr(prod, ir.Constant(wide, 64)), ir.IntType(64))
+
+    return sig, codegen
+
+
+@jit
+def mod_by_magic(x, d, m, shifts):
+    """``x % d`` for uint64 ``x`` and ``(m, shifts) = divisor_magic(d)``, exactly."""
+    t1 = _mulhi_u64(np.uint64(m), x)
+    q = (t1 + ((x - t1) >> np.uint64(shifts & 255))) >> np.uint64(shifts >> 8)
+    return x - q * np.uint64(d)
+
+
+@jit
+def draw_below_magic(seed, stream, index, n, m, shifts):
+    """``draw_below(seed, stream, index, n)`` for ``(m, shifts) = divisor_magic(n)``."""
+    return np.int64(mod_by_magic(draw_u64(seed, stream, index), n, m, shifts))

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .events import N_EVENTS, RUN_HIST_BUCKETS
-from .rng import threshold
+from .rng import divisor_magic, threshold
 from .scenario import NR_MEMCG_STOCK, Scenario
 
 STRATEGIES = ("per_object", "batched_v1", "batched", "upfront")
@@ -73,6 +73,12 @@ class Params(NamedTuple):
     run_cap_bytes: int
     trace_mode: int
     slab_cap: int
+    # rng.divisor_magic of cpus and of cpus - 1 (1 when there is a single CPU): the
+    # CPU of each call and the other CPU of a remote free, drawn without a division
+    cpus_m: int
+    cpus_sh: int
+    others_m: int
+    others_sh: int
 
 
 # Object handles: slab id << OBJ_SHIFT | index in slab (objs_per_slab <= 1024).
@@ -247,6 +253,7 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         tr_obj=np.ascontiguousarray(tr_obj),
     )
 
+    cpus_magic, others_magic = divisor_magic(cpus), divisor_magic(max(cpus - 1, 1))
     p = Params(
         strategy=STRATEGY_CODE[strategy],
         seed=int(seed),
@@ -278,6 +285,10 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         run_cap_bytes=scn.run_cap_bytes,
         trace_mode=int(trace is not None),
         slab_cap=slab_cap,
+        cpus_m=cpus_magic[0],
+        cpus_sh=cpus_magic[1],
+        others_m=others_magic[0],
+        others_sh=others_magic[1],
     )
     return p, st
 

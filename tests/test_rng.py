@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,3 +54,32 @@ def test_draw_below_equals_the_modulo_for_every_n():
     for n in (1, 2, 3, 4, 7, 8, 63, 64, 1000, 1024, 4096):
         for i in range(0, 5000, 7):
             assert rng.draw_below(11, rng.S_CPU, i, n) == reference.draw_u64(11, rng.S_CPU, i) % n
+
+
+@settings(max_examples=400, deadline=None)
+@given(x=st.integers(0, 2**64 - 1),
+       d=st.one_of(st.integers(1, 70), st.integers(1, 2**63 - 1),
+                   st.integers(1, 62).map(lambda k: 2**k), st.integers(1, 62).map(lambda k: 2**k + 1),
+                   st.integers(2, 62).map(lambda k: 2**k - 1)))
+def test_remainder_by_magic_is_exact(x, d):
+    m, shifts = rng.divisor_magic(d)
+    assert int(rng.mod_by_magic(np.uint64(x), np.int64(d), np.int64(m), np.int64(shifts))) == x % d
+
+
+def test_remainder_by_magic_at_the_extremes_and_bad_divisors():
+    for d in (1, 2, 3, 7, 2**32 - 1, 2**32 + 1, 2**62 + 1, 2**63 - 1):
+        m, shifts = rng.divisor_magic(d)
+        for x in (0, 1, d - 1, d, d + 1, 2**63, 2**64 - 2, 2**64 - 1):
+            x %= 2**64
+            assert int(rng.mod_by_magic(np.uint64(x), np.int64(d), np.int64(m), np.int64(shifts))) == x % d
+    for bad in (0, -3, 2**63):
+        with pytest.raises(ValueError, match="divisor"):
+            rng.divisor_magic(bad)
+
+
+def test_draw_below_magic_equals_draw_below():
+    for n in (1, 2, 3, 4, 7, 64, 1023):
+        m, shifts = rng.divisor_magic(n)
+        for index in range(0, 5000, 7):
+            assert rng.draw_below_magic(3, rng.S_CPU, index, n, m, shifts) == \
+                rng.draw_below(3, rng.S_CPU, index, n) == reference.draw_u64(3, rng.S_CPU, index) % n
