@@ -7,7 +7,7 @@ the node of each object's slab (``PP_NODE``); they record the objcg they assign 
 
 from __future__ import annotations
 
-from ._jit import jit
+from ._jit import jit, likely, unlikely
 from .events import (
     E_ASSIGNS,
     E_EXTS_ALLOCS,
@@ -60,7 +60,7 @@ def _ensure_exts(P, S, c, j, sid):
 
     The failure draw is keyed by (call, index): asking again gives the same answer.
     """
-    if S.slab[sid * N_SL_COLS + SL_EXTS]:
+    if likely(S.slab[sid * N_SL_COLS + SL_EXTS] != 0):
         return True
     S.counters[PH_HOOK * N_EVENTS + E_EXTS_ALLOCS] += 1
     if P.exts_fail_prob_t > 0 and chance(P.seed, S_EXTS_FAIL, c * 65536 + j, P.exts_fail_prob_t):
@@ -132,7 +132,7 @@ def hook_runs(P, S, c, cpu, objcg, size):
             j += 1
         run_len = j - i
         _count_run(P, S, run_len)
-        if not charge_and_account(P, S, cpu, objcg, P.ofs * run_len, pgdat, PH_HOOK):
+        if unlikely(not charge_and_account(P, S, cpu, objcg, P.ofs * run_len, pgdat, PH_HOOK)):
             return False
         if many:
             S.counters[PH_HOOK * N_EVENTS + E_OBJCG_REF_OPS] += 1  # obj_cgroup_get_many
@@ -157,7 +157,7 @@ def hook_per_object(P, S, c, cpu, objcg, size):
             S.counters[PH_HOOK * N_EVENTS + E_EXTS_SKIPPED] += 1
             continue
         _count_run(P, S, 1)
-        if not charge_and_account(P, S, cpu, objcg, P.ofs, S.p[j * N_PP_COLS + PP_NODE], PH_HOOK):
+        if unlikely(not charge_and_account(P, S, cpu, objcg, P.ofs, S.p[j * N_PP_COLS + PP_NODE], PH_HOOK)):
             return False
         _assign_run(P, S, j, j + 1, objcg, True, 0)
     return True

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ._jit import jit
+from ._jit import jit, likely, unlikely
 from .events import (
     E_CALLS,
     E_FREES,
@@ -70,7 +70,7 @@ from .state import (
 
 @jit
 def _free_one(P, S, cpu, handle, node, objcg, kfence):
-    if objcg >= 0:
+    if likely(objcg >= 0):
         free_hook(P, S, cpu, objcg, node)
     S.counters[PH_SLAB_FREE * N_EVENTS + E_FREES] += 1
     if not P.trace_mode:
@@ -143,7 +143,7 @@ def run_calls(P, S, c0, c1, per_call):
         else:
             cpu = draw_below_magic(P.seed, S_CPU, c, P.cpus, P.cpus_m, P.cpus_sh)
             rc = cpu * N_CPU_COLS
-            if chance(P.seed, S_SWITCH, c, P.switch_prob_t):
+            if unlikely(chance(P.seed, S_SWITCH, c, P.switch_prob_t)):
                 S.cpu[rc + CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
             size = P.bulk_size
             if P.bulk_uniform:
@@ -184,7 +184,7 @@ def run_calls(P, S, c0, c1, per_call):
         head = S.misc[M_LIVE_HEAD]
         count = S.misc[M_LIVE_COUNT]
         n_failed = 0
-        if not ok:
+        if unlikely(not ok):
             # The allocator frees the whole call again (kmem_cache_free_bulk).
             S.counters[PH_HOOK * N_EVENTS + E_HOOK_FAILURES] += 1
             n_failed = size
@@ -220,7 +220,7 @@ def run_calls(P, S, c0, c1, per_call):
                 meta = S.live[head * N_LV_COLS + LV_META]
                 acpu = meta & LVM_CPU_MASK
                 fcpu = acpu
-                if P.cpus > 1 and chance(P.seed, S_FREE_CPU, s, P.remote_free_prob_t):
+                if unlikely(P.cpus > 1 and chance(P.seed, S_FREE_CPU, s, P.remote_free_prob_t)):
                     fcpu = acpu + 1 + draw_below_magic(P.seed, S_FREE_OTHER, s, P.cpus - 1,
                                                        P.others_m, P.others_sh)
                     if fcpu >= P.cpus:  # (...) % cpus of a value < 2 * cpus, without a division

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, likely, unlikely
 from .events import (
     E_CHARGE_FAILURES,
     E_CONSUME_HITS,
@@ -204,7 +204,7 @@ def stock_lock(P, S, cpu, ph):
         # The trylock serial only indexes IRQ draws: without re-entry it is not kept.
         k = S.misc[M_TRYLOCK_SERIAL]
         S.misc[M_TRYLOCK_SERIAL] = k + 1
-        if chance(P.seed, S_IRQ, k, P.irq_prob_t):
+        if unlikely(chance(P.seed, S_IRQ, k, P.irq_prob_t)):
             S.counters[ph * N_EVENTS + E_STOCK_LOCK_FAILURES] += 1
             return False
     S.counters[ph * N_EVENTS + E_STOCK_LOCKS] += 1
@@ -278,16 +278,16 @@ def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
     """``__refill_obj_stock``; ``locked`` False means the trylock failed (no stock)."""
     rc = cpu * N_CPU_COLS
     S.counters[ph * N_EVENTS + E_REFILLS] += 1
-    if not locked:
+    if unlikely(not locked):
         _nr_charged_add(P, S, objcg, nbytes % PAGE_SIZE, cpu, ph)
         if nbytes >= PAGE_SIZE:
             obj_cgroup_uncharge_pages(P, S, cpu, objcg, nbytes // PAGE_SIZE, ph)
         return
-    if S.cpu[rc + CPU_OBJCG] != objcg:
+    if unlikely(S.cpu[rc + CPU_OBJCG] != objcg):
         _adopt(P, S, cpu, objcg, ph)
         allow_uncharge = True
     S.cpu[rc + CPU_BYTES] += nbytes
-    if allow_uncharge and S.cpu[rc + CPU_BYTES] > PAGE_SIZE:
+    if unlikely(allow_uncharge and S.cpu[rc + CPU_BYTES] > PAGE_SIZE):
         np_ = S.cpu[rc + CPU_BYTES] // PAGE_SIZE
         S.cpu[rc + CPU_BYTES] = S.cpu[rc + CPU_BYTES] % PAGE_SIZE
         obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph)
@@ -298,10 +298,10 @@ def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
     """``__account_obj_stock``: batch per-node slab statistics in the stock."""
     rc = cpu * N_CPU_COLS
     S.counters[ph * N_EVENTS + E_STAT_UPDATES] += 1
-    if not locked or S.cpu[rc + CPU_OBJCG] != objcg:
+    if unlikely(not locked or S.cpu[rc + CPU_OBJCG] != objcg):
         _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph)
         return
-    if S.cpu[rc + CPU_PGDAT] != pgdat:
+    if unlikely(S.cpu[rc + CPU_PGDAT] != pgdat):
         for k in range(2):
             if S.cpu[rc + CPU_ACC + k] != 0:
                 _flush_stat(P, S, objcg, S.cpu[rc + CPU_PGDAT], S.cpu[rc + CPU_ACC + k], cpu, ph)
@@ -312,7 +312,7 @@ def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
         S.cpu[rc + CPU_ACC + k] = nbytes
     else:
         S.cpu[rc + CPU_ACC + k] += nbytes
-        if abs(S.cpu[rc + CPU_ACC + k]) > PAGE_SIZE:
+        if unlikely(abs(S.cpu[rc + CPU_ACC + k]) > PAGE_SIZE):
             _flush_stat(P, S, objcg, pgdat, S.cpu[rc + CPU_ACC + k], cpu, ph)
             S.cpu[rc + CPU_ACC + k] = 0
 
@@ -386,7 +386,7 @@ def charge_and_account(P, S, cpu, objcg, nbytes, pgdat, ph):
     """``obj_cgroup_charge_account`` (current kernels): one lock on a stock hit, two on a miss."""
     rc = cpu * N_CPU_COLS
     locked = stock_lock(P, S, cpu, ph)
-    if locked and S.cpu[rc + CPU_OBJCG] == objcg and S.cpu[rc + CPU_BYTES] >= nbytes:
+    if likely(locked and S.cpu[rc + CPU_OBJCG] == objcg and S.cpu[rc + CPU_BYTES] >= nbytes):
         S.cpu[rc + CPU_BYTES] -= nbytes
         S.counters[ph * N_EVENTS + E_CONSUME_HITS] += 1
     else:

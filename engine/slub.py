@@ -8,7 +8,7 @@ driver-owned arrays; a slab id is reused once its slab is discarded.
 
 from __future__ import annotations
 
-from ._jit import jit
+from ._jit import jit, likely, unlikely
 from .events import (
     E_BARN_FETCHES,
     E_BARN_PUTS,
@@ -194,7 +194,7 @@ def fill_from_sheaves_and_slabs(P, S, c, cpu, need, ph):
     got = 0
     while got < need:
         size = S.cpu[rc + CPU_SH_MAIN_SIZE]
-        if size > 0:
+        if likely(size > 0):
             b = min(need - got, size)
             base = size - b
             main = S.cpu[rc + CPU_SH_MAIN] + base
@@ -268,16 +268,16 @@ def slab_free_object(P, S, cpu, handle, obj_node, kfence, ph):
     not read the slab table.
     """
     rc = cpu * N_CPU_COLS
-    if kfence:
+    if unlikely(kfence != 0):
         free_to_slab(P, S, handle, ph)
         return
     node = S.cpu[rc + CPU_NODE]
-    if obj_node != node:
+    if unlikely(obj_node != node):
         S.counters[ph * N_EVENTS + E_REMOTE_FREES] += 1
         free_to_slab(P, S, handle, ph)
         return
     size = S.cpu[rc + CPU_SH_MAIN_SIZE]
-    if size == P.sheaf_cap:
+    if unlikely(size == P.sheaf_cap):
         if S.cpu[rc + CPU_SH_SPARE_SIZE] == 0:
             _swap_sheaves(S, rc)
             S.counters[ph * N_EVENTS + E_SHEAF_SWAPS] += 1

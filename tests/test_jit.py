@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from engine import _jit
 
 PKG = Path(_jit.__file__).resolve().parent
@@ -139,3 +141,19 @@ def test_cache_folder_is_used_even_when_numba_was_imported_first(tmp_path):
     out = subprocess.run([sys.executable, "-c", "import os\n" + code], cwd=PKG.parent, env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "True", out.stderr[-2000:]
+
+
+def test_branch_hints_pass_the_condition_through_and_reach_llvm():
+    import numba
+
+    @numba.njit
+    def rare(x):
+        if _jit.unlikely(x > 3):
+            return 1
+        return 2 if _jit.likely(x == 0) else 3
+
+    assert [rare(x) for x in (0, 1, 3, 4, 100)] == [2, 3, 3, 1, 1]
+    ir = rare.inspect_llvm(rare.signatures[0])  # optimised: the hints became branch weights
+    assert '!"expected"' in ir and '"branch_weights", i32 1, i32' in ir
+    with pytest.raises(numba.core.errors.TypingError):
+        numba.njit(lambda x: _jit.unlikely(x))(3)  # an integer is not a condition
