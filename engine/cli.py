@@ -184,7 +184,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--calls", default="1000000", help="calls per timed run (default 1,000,000)")
     b.add_argument("--strategies", default="all", help="'all' or a comma-separated list")
     b.add_argument("--repeat", default="5", help="timed runs per strategy (median reported)")
-    b.add_argument("--ref-calls", default="2000", help="calls for the reference-model slice (0: skip)")
+    b.add_argument("--ref-calls", default="2000", help="timed calls of the reference model, after the calls that fill its "
+                   "live set (0: skip)")
     b.add_argument("--workers", default="2", help="threads for the replica-scaling measurement (1: skip)")
     w = sub.add_parser("sweep", help="run a grid of scenario parameters x seeds (resumable)")
     w.add_argument("--scenario", default="default", help="base preset")

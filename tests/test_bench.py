@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from engine import cli
-from engine.bench import format_text, load_reference, measure
+from engine.bench import (
+    format_text,
+    load_reference,
+    measure,
+    reference_ns_per_object,
+    reference_params,
+    warmup_calls,
+)
+from engine.events import EV, PH_SLAB_FREE
 from engine.scenario import Scenario
 
 
@@ -26,3 +34,23 @@ def test_cli_bench_prints_table(capsys):
     out = capsys.readouterr().out
     assert "Mobj/s" in out and "batched" in out and "x" in out
     assert cli.main(["bench", "--repeat", "0"]) == 2
+
+
+def test_reference_is_timed_in_steady_state_after_the_live_set_fills():
+    assert warmup_calls(Scenario()) == 4096 // 16
+    assert warmup_calls(Scenario(bulk_dist="uniform", bulk_size=16, live_objects=100)) == 12  # mean 8.5
+    scn = Scenario(live_objects=64, bulk_size=8)
+    ref = load_reference()
+    ns, warm = reference_ns_per_object(ref, scn, "batched", 0, 5)
+    assert warm == 8 and ns > 0
+    # The warm-up frees nothing; each timed call then frees as many objects as it takes.
+    sim = ref.Sim(reference_params(scn), "batched", 0, None)
+    for c in range(warm):
+        sim.run_call(c, None)
+    assert sim.counters[PH_SLAB_FREE][EV["frees"]] == 0
+    for c in range(warm, warm + 5):
+        sim.run_call(c, None)
+    assert sim.counters[PH_SLAB_FREE][EV["frees"]] == 5 * 8
+    res = measure(Scenario(calls=200, live_objects=64), "batched", repeat=1, ref_calls=5, workers=1)
+    assert res["rows"][0]["ref_warmup_calls"] == 4
+    assert "reference model: 5 calls timed after the 4 that fill its live set" in format_text(res)
