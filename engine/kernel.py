@@ -73,7 +73,7 @@ def _free_one(P, S, cpu, handle, node, objcg, kfence):
     if likely(objcg >= 0):
         free_hook(P, S, cpu, objcg, node)
     S.counters[PH_SLAB_FREE * N_EVENTS + E_FREES] += 1
-    if not P.trace_mode:
+    if likely(not P.trace_mode):
         slab_free_object(P, S, cpu, handle, node, kfence, PH_SLAB_FREE)
 
 
@@ -125,7 +125,7 @@ def run_calls(P, S, c0, c1, per_call):
     record = per_call.shape[0] > 0
     free_serial = S.misc[M_FREE_SERIAL]  # kept in a register; stored back below
     for c in range(c0, c1):
-        if P.trace_mode:
+        if unlikely(P.trace_mode != 0):
             t0 = S.tr_call[c * N_TC_COLS + TC_OFF]
             size = S.tr_call[(c + 1) * N_TC_COLS + TC_OFF] - t0
             cpu = S.tr_call[c * N_TC_COLS + TC_CPU]
@@ -167,12 +167,12 @@ def run_calls(P, S, c0, c1, per_call):
         S.counters[PH_SLAB_ALLOC * N_EVENTS + E_PGDAT_RUNS] += runs
         S.counters[PH_SLAB_ALLOC * N_EVENTS + E_REMOTE_OBJECTS] += remote
 
-        if record:
+        if unlikely(record):
             r = c - c0
             for e in range(N_EVENTS):
                 per_call[r, PER_CALL_FIXED + e] = -S.counters[PH_HOOK * N_EVENTS + e]
         ok = post_alloc_hook(P, S, c, cpu, objcg, size)
-        if record:
+        if unlikely(record):
             per_call[r, 0] = cpu
             per_call[r, 1] = objcg
             per_call[r, 2] = size
