@@ -60,7 +60,7 @@ def reference_ns_per_object(ref, scn: Scenario, strategy: str, seed: int, calls:
     reference's cheaper fill phase (6-9% less time per object on ``default``).
     """
     warm = warmup_calls(scn)
-    sim = ref.Sim(reference_params(scn.replace(calls=warm + calls)), strategy, seed, None)
+    sim = ref.Sim(reference_params(scn), strategy, seed, None)
     for c in range(warm):
         sim.run_call(c, None)
     n0 = sim.counters[PH_SLAB_ALLOC][EV["objects"]]

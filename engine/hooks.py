@@ -157,7 +157,8 @@ def hook_per_object(P, S, c, cpu, objcg, size):
             S.counters[PH_HOOK * N_EVENTS + E_EXTS_SKIPPED] += 1
             continue
         _count_run(P, S, 1)
-        if unlikely(not charge_and_account(P, S, cpu, objcg, P.ofs, S.p[j * N_PP_COLS + PP_NODE], PH_HOOK)):
+        pgdat = S.p[j * N_PP_COLS + PP_NODE]
+        if unlikely(not charge_and_account(P, S, cpu, objcg, P.ofs, pgdat, PH_HOOK)):
             return False
         _assign_run(P, S, j, j + 1, objcg, True, 0)
     return True

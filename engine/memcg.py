@@ -227,6 +227,17 @@ def _nr_charged_add(P, S, m, nbytes, cpu, ph):
 
 
 @jit
+def _flush_accs(P, S, cpu, objcg, ph):
+    """Flush the stock's two statistics accumulators (reclaimable, unreclaimable) for
+    ``objcg`` at the stock's node, and empty them."""
+    rc = cpu * N_CPU_COLS
+    for k in range(2):
+        if S.cpu[rc + CPU_ACC + k] != 0:
+            _flush_stat(P, S, objcg, S.cpu[rc + CPU_PGDAT], S.cpu[rc + CPU_ACC + k], cpu, ph)
+            S.cpu[rc + CPU_ACC + k] = 0
+
+
+@jit
 def drain_obj_stock(P, S, cpu, ph):
     rc = cpu * N_CPU_COLS  # this CPU's row of S.cpu
     old = S.cpu[rc + CPU_OBJCG]
@@ -240,10 +251,7 @@ def drain_obj_stock(P, S, cpu, ph):
             page_counter_uncharge(P, S, old, np_, cpu, ph)
         _nr_charged_add(P, S, old, nbytes % PAGE_SIZE, cpu, ph)
         S.cpu[rc + CPU_BYTES] = 0
-    for k in range(2):
-        if S.cpu[rc + CPU_ACC + k] != 0:
-            _flush_stat(P, S, old, S.cpu[rc + CPU_PGDAT], S.cpu[rc + CPU_ACC + k], cpu, ph)
-            S.cpu[rc + CPU_ACC + k] = 0
+    _flush_accs(P, S, cpu, old, ph)
     S.cpu[rc + CPU_PGDAT] = -1
     S.cpu[rc + CPU_OBJCG] = -1
     S.memcg[old * N_MG_COLS + MG_REFS] -= 1
@@ -302,10 +310,7 @@ def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
         _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph)
         return
     if unlikely(S.cpu[rc + CPU_PGDAT] != pgdat):
-        for k in range(2):
-            if S.cpu[rc + CPU_ACC + k] != 0:
-                _flush_stat(P, S, objcg, S.cpu[rc + CPU_PGDAT], S.cpu[rc + CPU_ACC + k], cpu, ph)
-                S.cpu[rc + CPU_ACC + k] = 0
+        _flush_accs(P, S, cpu, objcg, ph)
         S.cpu[rc + CPU_PGDAT] = pgdat
     k = 0 if P.reclaimable else 1
     if S.cpu[rc + CPU_ACC + k] == 0:

@@ -136,15 +136,15 @@ class State(NamedTuple):
     Few arrays with named columns rather than one array per field: every array a
     kernel helper receives is passed as ~10 machine words, so fewer arrays means
     cheaper calls and much faster compilation.  The kernels get ``kernel_view(S)``,
-    where the fixed-width tables (``FLAT_TABLES``) are flat and indexed
-    ``row * N_*_COLS + column``.
+    where the tables in ``FLAT_TABLES`` are flat: the fixed-width ones indexed
+    ``row * N_*_COLS + column``, ``sh_objs`` from the per-CPU sheaf offsets.
     """
 
     counters: np.ndarray  # int64 [4 phases, N_EVENTS]
     run_hist: np.ndarray  # int64 [RUN_HIST_BUCKETS]
     misc: np.ndarray  # int64 [N_MISC]: run-wide serials and bookkeeping (M_*)
     cpu: np.ndarray  # int64 [cpus, N_CPU_COLS]: node, task memcg, obj stock, sheaf sizes
-    ms: np.ndarray  # int64 [cpus, 2 * 7]: memcg stock, memcg of slot i at i, pages at 7 + i
+    ms: np.ndarray  # int64 [cpus, N_MS_COLS]: memcg stock, memcg of slot i at i, pages at 7 + i
     memcg: np.ndarray  # int64 [memcgs, N_MG_COLS]: objcg refs, nr_charged_bytes, page cache
     stat: np.ndarray  # int64 [memcgs, nodes]: flushed slab statistics, bytes
     pc: np.ndarray  # int64 [n_counters, N_PC_COLS]: page counters
@@ -207,7 +207,7 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     cpu[:, CPU_PGDAT] = -1
     cpu[:, CPU_SH_MAIN] = np.arange(cpus, dtype=i64) * 2 * cap
     cpu[:, CPU_SH_SPARE] = cpu[:, CPU_SH_MAIN] + cap
-    ms = np.zeros((cpus, 2 * NR_MEMCG_STOCK), dtype=i64)
+    ms = np.zeros((cpus, N_MS_COLS), dtype=i64)
     ms[:, :NR_MEMCG_STOCK] = -1
     memcg = np.zeros((memcgs, N_MG_COLS), dtype=i64)
     memcg[:, MG_PAGECACHE] = scn.pagecache_pages
@@ -219,10 +219,10 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     slab[:, SL_PREV] = -1
     barn_max = max(scn.barn_max_full, 1)
     if trace is None:
-        tr_call = np.zeros((1, 3), dtype=i64)
-        tr_obj = np.zeros((0, 2), dtype=i64)
+        tr_call = np.zeros((1, N_TC_COLS), dtype=i64)
+        tr_obj = np.zeros((0, N_TO_COLS), dtype=i64)
     else:
-        tr_call = np.full((trace.n_calls + 1, 3), -1, dtype=i64)
+        tr_call = np.full((trace.n_calls + 1, N_TC_COLS), -1, dtype=i64)
         tr_call[:, TC_OFF] = trace.offsets
         tr_call[:-1, TC_CPU] = trace.cpu
         tr_call[:-1, TC_MEMCG] = trace.memcg
@@ -245,10 +245,10 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         barn_meta=np.zeros((nodes, 1 + barn_max), dtype=i64),
         slab=slab,
         slab_free=np.zeros((slab_cap if trace is None else 1, ops), dtype=np.int32),
-        part=np.full((nodes, 2), -1, dtype=i64),
+        part=np.full((nodes, N_PART_COLS), -1, dtype=i64),
         free_ids=np.zeros(slab_cap, dtype=i64),
-        live=np.zeros((ring, 2), dtype=i64),
-        p=np.zeros((max_bulk, 4), dtype=i64),
+        live=np.zeros((ring, N_LV_COLS), dtype=i64),
+        p=np.zeros((max_bulk, N_PP_COLS), dtype=i64),
         tr_call=np.ascontiguousarray(tr_call),
         tr_obj=np.ascontiguousarray(tr_obj),
     )

@@ -225,7 +225,6 @@ def write_table(table: pa.Table, path: str | os.PathLike, *, force: bool = False
     return path
 
 
-
 def calls_table(result) -> pa.Table:
     """Per-call detail (``--detail calls``): one row per call, one column group per strategy.
 
