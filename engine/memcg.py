@@ -61,17 +61,20 @@ from .state import (
 
 # -- shared cache lines -------------------------------------------------------------
 
+assert E_LINE_XFER_REMOTE == E_LINE_XFER_LOCAL + 1  # _line_write indexes by "far"
+
 @jit
 def _line_write(P, S, line, cpu, ph):
     """A write to shared cache line ``line`` (see ``state.State.owner``): pay a
-    transfer if another CPU owned it."""
+    transfer if another CPU owned it.
+
+    Without branches: which CPU wrote a line last is as good as random, and a
+    mispredicted branch here cost more than the few extra instructions."""
     prev = S.owner[line]
-    if prev >= 0 and prev != cpu:
-        if S.cpu[prev * N_CPU_COLS + CPU_NODE] == S.cpu[cpu * N_CPU_COLS + CPU_NODE]:
-            S.counters[ph * N_EVENTS + E_LINE_XFER_LOCAL] += 1
-        else:
-            S.counters[ph * N_EVENTS + E_LINE_XFER_REMOTE] += 1
     S.owner[line] = cpu
+    moved = np.int64(prev >= 0) & np.int64(prev != cpu)
+    far = np.int64(S.cpu[max(prev, 0) * N_CPU_COLS + CPU_NODE] != S.cpu[cpu * N_CPU_COLS + CPU_NODE])
+    S.counters[ph * N_EVENTS + E_LINE_XFER_LOCAL + far] += moved
 
 
 @jit
@@ -312,14 +315,15 @@ def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
     if unlikely(S.cpu[rc + CPU_PGDAT] != pgdat):
         _flush_accs(P, S, cpu, objcg, ph)
         S.cpu[rc + CPU_PGDAT] = pgdat
-    k = 0 if P.reclaimable else 1
-    if S.cpu[rc + CPU_ACC + k] == 0:
-        S.cpu[rc + CPU_ACC + k] = nbytes
-    else:
-        S.cpu[rc + CPU_ACC + k] += nbytes
-        if unlikely(abs(S.cpu[rc + CPU_ACC + k]) > PAGE_SIZE):
-            _flush_stat(P, S, objcg, pgdat, S.cpu[rc + CPU_ACC + k], cpu, ph)
-            S.cpu[rc + CPU_ACC + k] = 0
+    a = rc + CPU_ACC + (0 if P.reclaimable else 1)
+    old = S.cpu[a]
+    acc = old + nbytes
+    # An empty accumulator takes ``nbytes`` whatever its size; a full one flushes.
+    # A select, not a branch: allocations and frees keep bringing it back to zero.
+    flush = (old != 0) & (abs(acc) > PAGE_SIZE)
+    S.cpu[a] = 0 if flush else acc
+    if unlikely(flush):
+        _flush_stat(P, S, objcg, pgdat, acc, cpu, ph)
 
 
 @jit
