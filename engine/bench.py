@@ -72,6 +72,42 @@ def reference_ns_per_object(ref, scn: Scenario, strategy: str, seed: int, calls:
     return elapsed / max(n, 1) * 1e9, warm
 
 
+_CHAIN_CYCLES = 4  # one step of the chain below: a 64-bit multiply (3 cycles) feeding an xor (1)
+
+
+def _chain_kernel():
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def chain(n, x, m):
+        for _ in range(n):
+            x = (x * m) ^ (x >> 7)  # each step waits for the last: latency, not throughput
+        return x
+
+    return chain
+
+
+def clock_ghz(steps: int = 20_000_000, repeat: int = 3) -> float:
+    """The core's clock while busy, in GHz, estimated from a chain of dependent
+    multiply-xor steps (4 cycles each on current x86-64 cores: ``imul`` 3, ``xor`` 1).
+
+    ns per object depends on the clock, which a VM's ``/proc/cpuinfo`` does not show
+    under boost (this machine's says 2.6 GHz and runs at ~3.7): cycles per object
+    (ns x GHz) is the figure to compare between machines.  Best of ``repeat``.
+    """
+    import numpy as np
+
+    chain = _chain_kernel()
+    x, m = np.uint64(1), np.uint64(0x9E3779B97F4A7C15)
+    chain(10, x, m)  # compile or load
+    best = math.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        chain(steps, x, m)
+        best = min(best, time.perf_counter() - t)
+    return _CHAIN_CYCLES * steps / best / 1e9
+
+
 def _objects(run) -> int:
     return int(run.counters[:, EV["objects"]].sum())
 
@@ -85,6 +121,7 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
     if ref_calls < 0:
         raise BulksimError(f"--ref-calls must be >= 0, got {ref_calls}")
     names = parse_strategies(strategies)
+    ghz = clock_ghz()
     t0 = time.perf_counter()
     for name in names:
         run_strategy(scn, name, seed, calls=10, check=False)
@@ -99,6 +136,7 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
         med = statistics.median(ns)
         row = {"strategy": name, "ns_per_object": med, "ns_min": min(ns), "ns_max": max(ns),
                "objects_per_second": 1e9 / med if med else float("inf"),
+               "cycles_per_object": med * ghz,
                "objects_per_run": _objects(run), "ref_ns_per_object": None, "ref_warmup_calls": None,
                "speedup_vs_reference": None}
         if ref is not None:
@@ -128,19 +166,21 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
         serial, parallel = statistics.median(serials), statistics.median(parallels)
         scaling = {"strategy": name, "workers": workers, "serial_s": serial, "parallel_s": parallel,
                    "speedup": serial / parallel, "repeats": repeat}
-    return {"scenario": scn.name, "calls": scn.calls, "warmup_s": warmup_s, "rows": rows, "ref_calls": ref_calls,
+    return {"scenario": scn.name, "calls": scn.calls, "warmup_s": warmup_s, "clock_ghz": ghz, "rows": rows,
+            "ref_calls": ref_calls,
             "scaling": scaling, "reference_found": ref is not None}
 
 
 def format_text(res: dict) -> str:
     out = [f"scenario {res['scenario']}, {res['calls']:,} calls per run; warm-up (compile or cache load) "
            f"{res['warmup_s']:.2f} s", ""]
-    head = ["strategy", "Mobj/s", "ns/object (median)", "spread (min-max)", "reference ns/obj", "speed-up"]
+    head = ["strategy", "Mobj/s", "ns/object (median)", "spread (min-max)", "cycles/object", "reference ns/obj",
+            "speed-up"]
     table = [head]
     for r in res["rows"]:
         table.append([
             r["strategy"], f"{r['objects_per_second'] / 1e6:.1f}", f"{r['ns_per_object']:.1f}",
-            f"{r['ns_min']:.1f}-{r['ns_max']:.1f}",
+            f"{r['ns_min']:.1f}-{r['ns_max']:.1f}", f"~{r['cycles_per_object']:.0f}",
             "-" if r["ref_ns_per_object"] is None else f"{r['ref_ns_per_object']:,.0f}",
             "-" if r["speedup_vs_reference"] is None else f"{r['speedup_vs_reference']:,.0f}x",
         ])
@@ -154,6 +194,8 @@ def format_text(res: dict) -> str:
     elif res["rows"] and res["rows"][0]["ref_warmup_calls"] is not None:
         out.append(f"\nreference model: {res['ref_calls']:,} calls timed after the "
                    f"{res['rows'][0]['ref_warmup_calls']:,} that fill its live set")
+    out.append(f"\ncycles/object at the busy core's clock, ~{res['clock_ghz']:.2f} GHz "
+               f"(estimated from a chain of dependent multiplies)")
     s = res["scaling"]
     if s:
         out.append(f"\n{s['workers']} independent replicas of {s['strategy']} in threads "

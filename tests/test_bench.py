@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine import cli
 from engine.bench import (
+    clock_ghz,
     format_text,
     load_reference,
     measure,
@@ -26,6 +27,14 @@ def test_measure_reports_each_strategy_and_the_reference_speedup():
     assert sc["workers"] == 2 and sc["repeats"] == 2 and sc["speedup"] > 0
     assert abs(sc["speedup"] - sc["serial_s"] / sc["parallel_s"]) < 1e-12
     assert "replicas of batched in threads (medians of 2)" in format_text(res)
+    for r in res["rows"]:  # cycles = ns x GHz, the figure that compares across machines
+        assert abs(r["cycles_per_object"] - r["ns_per_object"] * res["clock_ghz"]) < 1e-9
+    assert f"~{res['clock_ghz']:.2f} GHz" in format_text(res)
+
+
+def test_clock_estimate_is_a_plausible_frequency():
+    ghz = clock_ghz(steps=2_000_000, repeat=3)
+    assert 0.2 < ghz < 10.0  # any machine this runs on; a broken chain (optimised away) gives ~1000
 
 
 def test_cli_bench_prints_table(capsys):
