@@ -108,6 +108,15 @@ def clock_ghz(steps: int = 20_000_000, repeat: int = 3) -> float:
     return _CHAIN_CYCLES * steps / best / 1e9
 
 
+def changed_settings(scn: Scenario) -> dict:
+    """The parameters in which ``scn`` differs from its preset (``--set``), but its length."""
+    try:
+        base = Scenario.from_preset(scn.name).to_dict()
+    except BulksimError:  # not a preset's name
+        return {}
+    return {k: v for k, v in scn.to_dict().items() if k != "calls" and base.get(k) != v}
+
+
 def _objects(run) -> int:
     return int(run.counters[:, EV["objects"]].sum())
 
@@ -166,13 +175,15 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
         serial, parallel = statistics.median(serials), statistics.median(parallels)
         scaling = {"strategy": name, "workers": workers, "serial_s": serial, "parallel_s": parallel,
                    "speedup": serial / parallel, "repeats": repeat}
-    return {"scenario": scn.name, "calls": scn.calls, "warmup_s": warmup_s, "clock_ghz": ghz, "rows": rows,
+    return {"scenario": scn.name, "settings": changed_settings(scn), "calls": scn.calls, "warmup_s": warmup_s,
+            "clock_ghz": ghz, "rows": rows,
             "ref_calls": ref_calls,
             "scaling": scaling, "reference_found": ref is not None}
 
 
 def format_text(res: dict) -> str:
-    out = [f"scenario {res['scenario']}, {res['calls']:,} calls per run; warm-up (compile or cache load) "
+    settings = "".join(f", {k}={v}" for k, v in res.get("settings", {}).items())
+    out = [f"scenario {res['scenario']}{settings}, {res['calls']:,} calls per run; warm-up (compile or cache load) "
            f"{res['warmup_s']:.2f} s", ""]
     head = ["strategy", "Mobj/s", "ns/object (median)", "spread (min-max)", "cycles/object", "reference ns/obj",
             "speed-up"]

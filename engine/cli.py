@@ -181,6 +181,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="print every profile in full")
     b = sub.add_parser("bench", help="measure simulation speed (objects/s, vs the reference model)")
     b.add_argument("--scenario", default="default", help="preset name")
+    b.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a scenario parameter (repeatable), as for 'run'")
     b.add_argument("--calls", default="1000000", help="calls per timed run (default 1,000,000)")
     b.add_argument("--strategies", default="all", help="'all' or a comma-separated list")
     b.add_argument("--repeat", default="5", help="timed runs per strategy (median reported)")
@@ -236,6 +238,7 @@ def cmd_bench(args, out=None) -> int:
     from .scenario import Scenario
 
     scn = Scenario.from_preset(args.scenario)
+    scn = scn.with_settings(args.set) if args.set else scn
     if args.calls is not None:
         scn = scn.replace(calls=_int(args.calls, "--calls"))
     res = measure(scn, args.strategies, repeat=_int(args.repeat, "--repeat"),

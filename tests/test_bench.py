@@ -45,6 +45,15 @@ def test_cli_bench_prints_table(capsys):
     assert cli.main(["bench", "--repeat", "0"]) == 2
 
 
+def test_cli_bench_takes_scenario_settings(capsys):
+    assert cli.main(["bench", "--calls", "300", "--repeat", "1", "--ref-calls", "0", "--workers", "1",
+                     "--strategies", "per_object", "--set", "cpus=1", "--set", "memcgs=1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("scenario default, cpus=1, memcgs=1, 300 calls per run")
+    assert cli.main(["bench", "--set", "cpus=0", "--calls", "10"]) == 2
+    assert "cpus must be in 1..1024" in capsys.readouterr().err
+
+
 def test_reference_is_timed_in_steady_state_after_the_live_set_fills():
     assert warmup_calls(Scenario()) == 4096 // 16
     assert warmup_calls(Scenario(bulk_dist="uniform", bulk_size=16, live_objects=100)) == 12  # mean 8.5
