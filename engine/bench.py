@@ -10,6 +10,7 @@ kernels release the GIL).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import statistics
@@ -85,7 +86,9 @@ def reference_ns_per_object(ref, scn: Scenario, strategy: str, seed: int, calls:
 _CHAIN_CYCLES = 4  # one step of the chain below: a 64-bit multiply (3 cycles) feeding an xor (1)
 
 
+@functools.cache
 def _chain_kernel():
+    """The clock probe, compiled (or loaded from the cache) once per process."""
     import numba
 
     @numba.njit(cache=True, nogil=True)
@@ -187,13 +190,12 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
         scaling = {"strategy": name, "workers": workers, "serial_s": serial, "parallel_s": parallel,
                    "speedup": serial / parallel, "repeats": repeat}
     return {"scenario": scn.name, "settings": changed_settings(scn), "calls": scn.calls, "warmup_s": warmup_s,
-            "clock_ghz": ghz, "repeats": repeat, "rows": rows,
-            "ref_calls": ref_calls,
+            "clock_ghz": ghz, "repeats": repeat, "rows": rows, "ref_calls": ref_calls,
             "scaling": scaling, "reference_found": ref is not None}
 
 
 def format_text(res: dict) -> str:
-    settings = "".join(f", {k}={v}" for k, v in res.get("settings", {}).items())
+    settings = "".join(f", {k}={v}" for k, v in res["settings"].items())
     out = [f"scenario {res['scenario']}{settings}, {res['calls']:,} calls per run; warm-up (compile or cache load) "
            f"{res['warmup_s']:.2f} s", ""]
     head = ["strategy", "Mobj/s", "ns/object (median)", "spread (min-max)", "cycles/object", "reference ns/obj",

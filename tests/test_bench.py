@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine import cli
 from engine.bench import (
+    _chain_kernel,
     clock_ghz,
     format_text,
     load_reference,
@@ -35,6 +36,7 @@ def test_measure_reports_each_strategy_and_the_reference_speedup():
 def test_clock_estimate_is_a_plausible_frequency():
     ghz = clock_ghz(steps=2_000_000, repeat=3)
     assert 0.2 < ghz < 10.0  # any machine this runs on; a broken chain (optimised away) gives ~1000
+    assert _chain_kernel() is _chain_kernel()  # one dispatcher per process, not one per bench run
 
 
 def test_cli_bench_prints_table(capsys):
