@@ -146,15 +146,29 @@ def _margin(P, S, m):
 # MODEL: the memcg stock's own local_trylock never fails here.
 
 @jit
+def _stock_slot(S, cpu, m):
+    """The memcg stock slot holding memcg ``m`` (-1 for none) and the first empty one.
+
+    Without branches: which slot a memcg sits in is as good as random, and a loop
+    that stops at it mispredicts its exit.  A memcg holds one slot at most."""
+    r = cpu * N_MS_COLS
+    hit = -1
+    empty = -1
+    for i in range(NR_MEMCG_STOCK - 1, -1, -1):  # the last select keeps the first slot
+        v = S.ms[r + i]
+        hit = i if v == m else hit
+        empty = i if v < 0 else empty
+    return hit, empty
+
+
+@jit
 def consume_stock(P, S, cpu, m, n, ph):
     if n <= MEMCG_CHARGE_BATCH:
-        for i in range(NR_MEMCG_STOCK):
-            if S.ms[cpu * N_MS_COLS + i] == m:
-                if S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] >= n:
-                    S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] -= n
-                    S.counters[ph * N_EVENTS + E_MSTOCK_HITS] += 1
-                    return True
-                break
+        i, _ = _stock_slot(S, cpu, m)
+        if i >= 0 and S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] >= n:
+            S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] -= n
+            S.counters[ph * N_EVENTS + E_MSTOCK_HITS] += 1
+            return True
     S.counters[ph * N_EVENTS + E_MSTOCK_MISSES] += 1
     return False
 
@@ -176,15 +190,12 @@ def refill_stock(P, S, cpu, m, n, ph):
     if n > MEMCG_CHARGE_BATCH:
         page_counter_uncharge(P, S, m, n, cpu, ph)
         return
-    empty = -1
-    for i in range(NR_MEMCG_STOCK):
-        if S.ms[cpu * N_MS_COLS + i] < 0 and empty < 0:
-            empty = i
-        if S.ms[cpu * N_MS_COLS + i] == m:
-            S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] += n
-            if S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] > MEMCG_CHARGE_BATCH:
-                drain_stock_slot(P, S, cpu, i, ph)
-            return
+    i, empty = _stock_slot(S, cpu, m)
+    if i >= 0:
+        S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] += n
+        if S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] > MEMCG_CHARGE_BATCH:
+            drain_stock_slot(P, S, cpu, i, ph)
+        return
     if empty < 0:
         e = S.misc[M_EVICT_SERIAL]
         S.misc[M_EVICT_SERIAL] = e + 1

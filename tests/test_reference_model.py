@@ -58,3 +58,19 @@ def test_corner_cases_match_reference(case, strategy):
     scn = Scenario(name=case, **{**SMALL, **CORNER_CASES[case]})
     run = run_strategy(scn, strategy, seed=3)
     assert_same_state(run.state, run_reference(scn, strategy, 3), f"{case}/{strategy}")
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_memcg_stock_slots_match_reference(strategy):
+    """More cgroups than the memcg stock's 7 slots on each CPU: hits in every slot,
+    refills into the first empty one, random evictions.  The slot search is
+    branch-free (``memcg._stock_slot``); it must pick what the reference picks."""
+    from engine.events import E_MSTOCK_DRAINS, E_MSTOCK_HITS, E_MSTOCK_MISSES, N_EVENTS
+
+    scn = Scenario(name="many_memcgs", **{**SMALL, "cpus": 2, "nodes": 1, "memcgs": 12,
+                                          "cgroup_switch_prob": 0.6})
+    run = run_strategy(scn, strategy, seed=5)
+    total = run.counters.reshape(-1, N_EVENTS).sum(axis=0)
+    assert total[E_MSTOCK_HITS] > 0 and total[E_MSTOCK_MISSES] > 0
+    assert total[E_MSTOCK_DRAINS] > 0  # slots were evicted or drained
+    assert_same_state(run.state, run_reference(scn, strategy, 5), f"many_memcgs/{strategy}")
