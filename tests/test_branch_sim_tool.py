@@ -1,0 +1,53 @@
+"""tools/branch_sim.py: reading callgrind's per-instruction output (the valgrind run
+itself takes minutes; its use and figures are in docs/performance.md)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("branch_sim", ROOT / "tools" / "branch_sim.py")
+bs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bs)
+
+# A callgrind file as --dump-instr=yes --branch-sim=yes writes it: absolute, relative
+# and repeated positions, and a call whose inclusive cost line must not count.
+SAMPLE = """\
+version: 1
+positions: instr line
+events: Ir Bc Bcm Bi Bim
+ob=???
+fn=0x7f0000001000
+0x7f0000001000 0 3 1 0
++4 * 2 1 1
++8 +2 1
+calls=1 0x7f0000001100
+* * 500 40 30
+-4 -2 1 1 1
+fn=0x7f0000000f00
+0x7f0000000ff0 0 9 9 9
+0x7f0000002000 0 7 7 7
+"""
+
+
+def test_costs_per_instruction_in_the_kernel_range():
+    lo, hi = 0x7F0000001000, 0x7F0000002000
+    events, costs = bs.parse_callgrind(SAMPLE.splitlines(), lo, hi)
+    assert events == ["Ir", "Bc", "Bcm", "Bi", "Bim"]
+    # +0x0: 3 instructions, one branch; +0x4: 2, one branch, mispredicted; +0xc:
+    # one instruction, then the call from there (its 500 is the callee's, not
+    # counted); "-4" is relative to that line: +0x8.  Lines outside [lo, hi) are
+    # not counted.
+    assert costs == {0x0: [3, 1, 0, 0, 0], 0x4: [2, 1, 1, 0, 0], 0xC: [1, 0, 0, 0, 0],
+                     0x8: [1, 1, 1, 0, 0]}
+
+
+def test_bad_strategy_is_one_line_and_exit_2():
+    out = subprocess.run([sys.executable, str(ROOT / "tools" / "branch_sim.py"), "--strategy", "bogus"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    err = out.stderr.strip().splitlines()
+    assert len(err) == 1 and "unknown strategy 'bogus'" in err[0], out.stderr
