@@ -33,6 +33,15 @@ def test_lines_are_named_by_their_enclosing_function(tmp_path):
     assert pk.function_of("slub.py", _line_of("def slab_free_object") + 3, {}) == "slub.slab_free_object"
 
 
+def test_lines_are_labelled_with_their_source(tmp_path):
+    (tmp_path / "m.py").write_text("X = 1\n    y = X + 1  \n")
+    src = {}
+    assert pk.line_label(("m.py", 2), src, tmp_path) == "m:2 y = X + 1"
+    assert pk.line_label(("m.py", 0), src, tmp_path) == "m:0 "  # no line: module only
+    assert pk.line_label(("gone.py", 4), src, tmp_path) == "gone:4 "
+    assert pk.line_at(0x2F, [0x0, 0x10, 0x30], [("a.py", 1), ("b.py", 2), ("c.py", 3)]) == ("b.py", 2)
+
+
 def _line_of(text: str) -> int:
     lines = (ROOT / "engine" / "slub.py").read_text().splitlines()
     return next(i for i, line in enumerate(lines, 1) if line.startswith(text))

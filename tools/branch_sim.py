@@ -35,7 +35,6 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PKG = ROOT / "engine"
 _spec = importlib.util.spec_from_file_location("profile_kernel", ROOT / "tools" / "profile_kernel.py")
 _pk = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_pk)
@@ -177,8 +176,7 @@ def main(argv=None) -> int:
     ix = {e: events.index(e) for e in EVENTS_WANTED}
     per_line: dict = collections.defaultdict(lambda: [0, 0, 0])
     for off, row in costs.items():
-        i = _pk.bisect.bisect_right(starts, off) - 1
-        key = where[i] if i >= 0 else ("?", 0)
+        key = _pk.line_at(off, starts, where)
         for k, e in enumerate(EVENTS_WANTED):
             per_line[key][k] += row[ix[e]]
     tot = [sum(v[k] for v in per_line.values()) for k in range(3)]
@@ -186,20 +184,11 @@ def main(argv=None) -> int:
           f"{tot[0] / nobj:.0f} instructions, {tot[1] / nobj:.1f} conditional branches, "
           f"{tot[2] / nobj:.2f} mispredicted by the simulated predictor\n")
     src: dict = {}
-
-    def label(key):
-        f, ln = key
-        if f not in src:
-            p = PKG / f
-            src[f] = p.read_text().splitlines() if p.exists() else []
-        text = src[f][ln - 1].strip() if 0 < ln <= len(src[f]) else ""
-        return f"{Path(f).stem}:{ln} {text}"
-
     print(f"{'mispredicted/obj':>16} {'rate':>6} {'share':>6}  source line")
     top = sorted(per_line.items(), key=lambda kv: -kv[1][2])[:args.top]
     for key, (_, bc, bcm) in top:
         print(f"{bcm / nobj:16.4f} {100 * bcm / max(bc, 1):5.1f}% {100 * bcm / max(tot[2], 1):5.1f}%  "
-              f"{label(key)[:100]}")
+              f"{_pk.line_label(key, src)[:100]}")
     return 0
 
 

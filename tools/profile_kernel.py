@@ -59,6 +59,13 @@ def kernel_end(addr: int, starts: list[int]) -> int:
     return addr + (starts[-1] + 4096 if starts else 0)
 
 
+def line_at(offset: int, starts: list[int], where: list[tuple[str, int]]) -> tuple[str, int]:
+    """The (file, line) whose code holds the kernel's byte ``offset``, by the line
+    table ``starts``/``where``; ``("?", 0)`` before its first row."""
+    i = bisect.bisect_right(starts, offset) - 1
+    return where[i] if i >= 0 else ("?", 0)
+
+
 def attribute(ips, addr: int, starts: list[int], where: list[tuple[str, int]]) -> collections.Counter:
     """Count sampled instruction addresses ``ips`` per (file, line) of the kernel
     loaded at ``addr`` whose line table is ``starts``/``where``; samples outside the
@@ -69,9 +76,19 @@ def attribute(ips, addr: int, starts: list[int], where: list[tuple[str, int]]) -
     end = kernel_end(addr, starts)
     for ip in ips:
         if addr <= ip < end:
-            i = bisect.bisect_right(starts, ip - addr) - 1
-            hits[where[i] if i >= 0 else ("?", 0)] += 1
+            hits[line_at(ip - addr, starts, where)] += 1
     return hits
+
+
+def line_label(key: tuple[str, int], src: dict, pkg: Path = PKG) -> str:
+    """``module:line source text`` for a (file, line) of the package; ``src`` caches
+    each file's lines between calls."""
+    f, ln = key
+    if f not in src:
+        p = pkg / f
+        src[f] = p.read_text().splitlines() if p.exists() else []
+    text = src[f][ln - 1].strip() if 0 < ln <= len(src[f]) else ""
+    return f"{Path(f).stem}:{ln} {text}"
 
 
 def _functions(path: Path) -> list[tuple[int, int, str]]:
@@ -180,20 +197,11 @@ def main(argv=None) -> int:
 
     show("module", by_mod, None, str)
     show("function (inlined into run_calls)", by_fn, None, str)
-    src = {}
-
-    def line_label(key):
-        f, ln = key
-        if f not in src:
-            p = PKG / f
-            src[f] = p.read_text().splitlines() if p.exists() else []
-        text = src[f][ln - 1].strip() if 0 < ln <= len(src[f]) else ""
-        return f"{Path(f).stem}:{ln} {text}"
-
+    src: dict = {}
     print(f"{'source line':<44} {'share':>6} {'ns/obj':>7}")
     for key, n in hits.most_common(args.top):
         share = n / total_in
-        print(f"{100 * share:5.1f}% {share * ns:6.2f}  {line_label(key)[:100]}")
+        print(f"{100 * share:5.1f}% {share * ns:6.2f}  {line_label(key, src)[:100]}")
     return 0
 
 
