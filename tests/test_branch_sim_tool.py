@@ -51,3 +51,14 @@ def test_bad_strategy_is_one_line_and_exit_2():
     assert out.returncode == 2
     err = out.stderr.strip().splitlines()
     assert len(err) == 1 and "unknown strategy 'bogus'" in err[0], out.stderr
+
+
+def test_lines_ranked_by_mispredictions_or_instructions():
+    events, costs = bs.parse_callgrind(SAMPLE.splitlines(), 0x7F0000001000, 0x7F0000002000)
+    # offsets 0x0 and 0x4 are one source line, 0x8 and 0xC another
+    per_line = bs.per_source_line(events, costs, lambda off: ("k", 1 if off < 8 else 2))
+    assert dict(per_line) == {("k", 1): [5, 2, 1], ("k", 2): [2, 1, 1]}
+    per_line[("k", 2)][2] = 3
+    assert [k for k, _ in bs.top_lines(per_line, "mispredicts", 2)] == [("k", 2), ("k", 1)]
+    assert [k for k, _ in bs.top_lines(per_line, "instructions", 2)] == [("k", 1), ("k", 2)]
+    assert len(bs.top_lines(per_line, "instructions", 1)) == 1

@@ -89,6 +89,25 @@ def parse_callgrind(lines, lo: int, hi: int) -> tuple[list[str], dict[int, list[
     return events, dict(costs)
 
 
+def per_source_line(events: list[str], costs: dict[int, list[int]], line_of) -> dict:
+    """``[instructions, conditional branches, mispredicted]`` per source line, from
+    per-offset costs and ``line_of(offset)``."""
+    ix = [events.index(e) for e in EVENTS_WANTED]
+    per_line: dict = collections.defaultdict(lambda: [0, 0, 0])
+    for off, row in costs.items():
+        acc = per_line[line_of(off)]
+        for k, i in enumerate(ix):
+            acc[k] += row[i]
+    return per_line
+
+
+def top_lines(per_line: dict, by: str, n: int) -> list:
+    """The ``n`` source lines with the most mispredictions (``by="mispredicts"``) or
+    instructions (``by="instructions"``), largest first."""
+    col = {"instructions": 0, "mispredicts": 2}[by]
+    return sorted(per_line.items(), key=lambda kv: -kv[1][col])[:n]
+
+
 def _child(args) -> int:
     """Inside the measured process: load (or compile) the kernel, record where it
     is, run the scenario."""
@@ -122,6 +141,9 @@ def main(argv=None) -> int:
     ap.add_argument("--calls", type=int, default=20000, help="calls run under valgrind (default 20000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--top", type=int, default=25, help="source lines to list (default 25)")
+    ap.add_argument("--by", choices=("mispredicts", "instructions"), default="mispredicts",
+                    help="order the source lines by simulated mispredictions (default) or by "
+                         "instructions executed")
     ap.add_argument("--child", metavar="DIR", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -173,22 +195,16 @@ def main(argv=None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     if not costs or any(e not in events for e in EVENTS_WANTED):
         _fail("no branch counts for the kernel in the callgrind output")
-    ix = {e: events.index(e) for e in EVENTS_WANTED}
-    per_line: dict = collections.defaultdict(lambda: [0, 0, 0])
-    for off, row in costs.items():
-        key = _pk.line_at(off, starts, where)
-        for k, e in enumerate(EVENTS_WANTED):
-            per_line[key][k] += row[ix[e]]
+    per_line = per_source_line(events, costs, lambda off: _pk.line_at(off, starts, where))
     tot = [sum(v[k] for v in per_line.values()) for k in range(3)]
     print(f"\n{args.scenario}, {args.strategy}: {nobj:,} objects (warm-up included); per object "
           f"{tot[0] / nobj:.0f} instructions, {tot[1] / nobj:.1f} conditional branches, "
           f"{tot[2] / nobj:.2f} mispredicted by the simulated predictor\n")
     src: dict = {}
-    print(f"{'mispredicted/obj':>16} {'rate':>6} {'share':>6}  source line")
-    top = sorted(per_line.items(), key=lambda kv: -kv[1][2])[:args.top]
-    for key, (_, bc, bcm) in top:
-        print(f"{bcm / nobj:16.4f} {100 * bcm / max(bc, 1):5.1f}% {100 * bcm / max(tot[2], 1):5.1f}%  "
-              f"{_pk.line_label(key, src)[:100]}")
+    print(f"{'instr/obj':>9} {'mispredicted/obj':>16} {'rate':>6} {'share':>6}  source line")
+    for key, (ir, bc, bcm) in top_lines(per_line, args.by, args.top):
+        print(f"{ir / nobj:9.1f} {bcm / nobj:16.4f} {100 * bcm / max(bc, 1):5.1f}% "
+              f"{100 * bcm / max(tot[2], 1):5.1f}%  {_pk.line_label(key, src)[:100]}")
     return 0
 
 
