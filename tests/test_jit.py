@@ -112,6 +112,58 @@ def test_index_hook_is_off_outside_kernel_compilation():
     assert last(np.arange(5), -1) == 4
 
 
+def test_without_avx512_turns_off_only_avx512():
+    f = "+64bit,+avx2,+avx512f,+avx512vl,-avx512fp16,+bmi2,+avx512bw"
+    assert _jit.without_avx512(f) == "+64bit,+avx2,-avx512f,-avx512vl,-avx512fp16,+bmi2,-avx512bw"
+
+
+def test_kernels_compile_without_avx512_and_other_code_keeps_numbas_target():
+    """``_jit.kernel_codegen``: kernels get this CPU without AVX-512 (when it has
+    AVX-512 and the user did not choose a target); code compiled outside
+    ``kernel_compilation`` keeps Numba's own code generator."""
+    import numba
+    import numpy as np
+    from numba.core import codegen, config
+    from numba.core.registry import cpu_target
+
+    default = cpu_target.target_context.codegen()
+    kcg = _jit.kernel_codegen()
+    host = codegen.get_host_cpu_features().split(",")
+    if "+avx512f" in host and config.CPU_NAME is None and config.CPU_FEATURES is None:
+        assert kcg is not None and kcg is not default
+        assert "+avx512f" not in kcg._tm_features.split(",")
+        assert "-avx512f" in kcg._tm_features.split(",")
+        assert kcg._get_host_cpu_name() == default._get_host_cpu_name()
+    else:
+        assert kcg is None
+    expected = kcg or default
+
+    def body(a):
+        s = 0
+        for i in range(a.shape[0]):
+            s += a[i] * 3
+        return s
+
+    as_kernel = _jit.jit(kernel=True, cache=False)(body)
+    as_user = numba.njit(cache=False)(body)
+    a = np.arange(1000)
+    assert as_kernel(a) == as_user(a) == 3 * int(a.sum())
+    (kres,) = as_kernel.overloads.values()
+    (ures,) = as_user.overloads.values()
+    assert kres.library.codegen is expected
+    assert ures.library.codegen is default
+    assert cpu_target.target_context.codegen() is default
+    if kcg is not None:
+        assert "zmm" not in kres.library.get_asm_str()
+
+    from engine import driver, kernel
+    from engine.scenario import Scenario
+
+    driver.run_strategy(Scenario.from_preset("default", calls=10), "batched", 0)
+    (cres,) = kernel.run_calls.overloads.values()
+    assert cres.library.codegen is expected
+
+
 def test_helpers_compile_once_whatever_constant_they_get():
     """A helper called with different module constants (stream ids, phases) must
     not be compiled once per constant (``_jit._one_signature``)."""
