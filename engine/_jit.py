@@ -146,6 +146,19 @@ def kernel_codegen():
     return _KERNEL_CODEGEN[0]
 
 
+def kernel_target() -> str:
+    """The CPU the kernels are compiled for, as ``bulksim bench`` reports it
+    (``znver4 without AVX-512``, ``generic``, ...)."""
+    try:
+        from numba.core.registry import cpu_target
+
+        cg = kernel_codegen()
+        name = (cg or cpu_target.target_context.codegen())._get_host_cpu_name()
+    except Exception:  # noqa: BLE001 - a report only
+        return "unknown"
+    return f"{name} without AVX-512" if cg is not None else name
+
+
 @contextmanager
 def kernel_compilation():
     """Compile (or load) kernels inside this block: no index wraparound (see

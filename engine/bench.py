@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ._jit import kernel_target
 from .driver import parse_strategies, run_strategy
 from .errors import BulksimError
 from .events import EV, PH_SLAB_ALLOC
@@ -190,7 +191,7 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
         scaling = {"strategy": name, "workers": workers, "serial_s": serial, "parallel_s": parallel,
                    "speedup": serial / parallel, "repeats": repeat}
     return {"scenario": scn.name, "settings": changed_settings(scn), "calls": scn.calls, "warmup_s": warmup_s,
-            "clock_ghz": ghz, "repeats": repeat, "rows": rows, "ref_calls": ref_calls,
+            "clock_ghz": ghz, "kernel_target": kernel_target(), "repeats": repeat, "rows": rows, "ref_calls": ref_calls,
             "scaling": scaling, "reference_found": ref is not None}
 
 
@@ -219,7 +220,8 @@ def format_text(res: dict) -> str:
         out.append(f"\nreference model: median of {res['repeats']} slices of {res['ref_calls']:,} calls, "
                    f"timed after the {res['rows'][0]['ref_warmup_calls']:,} that fill its live set")
     out.append(f"\ncycles/object at the busy core's clock, ~{res['clock_ghz']:.2f} GHz "
-               f"(estimated from a chain of dependent multiplies)")
+               f"(estimated from a chain of dependent multiplies); kernels compiled for "
+               f"{res['kernel_target']}")
     s = res["scaling"]
     if s:
         out.append(f"\n{s['workers']} independent replicas of {s['strategy']} in threads "

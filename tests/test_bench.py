@@ -31,6 +31,11 @@ def test_measure_reports_each_strategy_and_the_reference_speedup():
     for r in res["rows"]:  # cycles = ns x GHz, the figure that compares across machines
         assert abs(r["cycles_per_object"] - r["ns_per_object"] * res["clock_ghz"]) < 1e-9
     assert f"~{res['clock_ghz']:.2f} GHz" in format_text(res)
+    # the CPU the kernels were compiled for, so figures from two machines can be told apart
+    from engine import _jit
+
+    assert res["kernel_target"] == _jit.kernel_target()
+    assert f"kernels compiled for {res['kernel_target']}" in format_text(res)
 
 
 def test_clock_estimate_is_a_plausible_frequency():

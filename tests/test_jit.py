@@ -137,6 +137,8 @@ def test_kernels_compile_without_avx512_and_other_code_keeps_numbas_target():
     else:
         assert kcg is None
     expected = kcg or default
+    name = default._get_host_cpu_name()
+    assert _jit.kernel_target() == (f"{name} without AVX-512" if kcg is not None else name)
 
     def body(a):
         s = 0
