@@ -100,6 +100,7 @@ def _fill_p(P, S, c, cpu, size):
         sid = S.p[j * N_PP_COLS + PP_OBJ] >> OBJ_SHIFT
         S.p[j * N_PP_COLS + PP_NODE] = S.slab[sid * N_SL_COLS + SL_NODE]
         S.p[j * N_PP_COLS + PP_KFENCE] = 1 if j == kf else 0
+        S.p[j * N_PP_COLS + PP_OBJCG] = -1  # the hook records the objcg it assigns
     return True
 
 
@@ -140,6 +141,7 @@ def run_calls(P, S, c0, c1, per_call):
                 S.p[j * N_PP_COLS + PP_OBJ] = S.tr_obj[(t0 + j) * N_TO_COLS + TO_SLAB] << OBJ_SHIFT
                 S.p[j * N_PP_COLS + PP_NODE] = S.tr_obj[(t0 + j) * N_TO_COLS + TO_NODE]
                 S.p[j * N_PP_COLS + PP_KFENCE] = 0
+                S.p[j * N_PP_COLS + PP_OBJCG] = -1
         else:
             cpu = draw_below_magic(P.seed, S_CPU, c, P.cpus, P.cpus_m, P.cpus_sh)
             rc = cpu * N_CPU_COLS
@@ -157,7 +159,6 @@ def run_calls(P, S, c0, c1, per_call):
         runs = 0
         remote = 0
         for j in range(size):
-            S.p[j * N_PP_COLS + PP_OBJCG] = -1  # the hook records the objcg it assigns
             if j == 0 or S.p[j * N_PP_COLS + PP_NODE] != S.p[(j - 1) * N_PP_COLS + PP_NODE]:
                 runs += 1
             if S.p[j * N_PP_COLS + PP_NODE] != node:
