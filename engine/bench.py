@@ -150,17 +150,23 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
         run_strategy(scn, name, seed, calls=10, check=False)
     warmup_s = time.perf_counter() - t0
     ref = load_reference() if ref_calls else None
+    # Round-robin over the strategies, so that a slow phase of a shared machine
+    # (runs of bench differ by up to ~8%) falls on all of them alike.
+    times: dict = {name: [] for name in names}
+    objects: dict = {}
+    for _ in range(repeat):
+        for name in names:
+            run = run_strategy(scn, name, seed, check=False)
+            objects[name] = _objects(run)
+            times[name].append(run.elapsed_s / max(objects[name], 1) * 1e9)
     rows = []
     for name in names:
-        ns = []
-        for _ in range(repeat):
-            run = run_strategy(scn, name, seed, check=False)
-            ns.append(run.elapsed_s / max(_objects(run), 1) * 1e9)
+        ns = times[name]
         med = statistics.median(ns)
         row = {"strategy": name, "ns_per_object": med, "ns_min": min(ns), "ns_max": max(ns),
                "objects_per_second": 1e9 / med if med else float("inf"),
                "cycles_per_object": med * ghz,
-               "objects_per_run": _objects(run), "ref_ns_per_object": None, "ref_warmup_calls": None,
+               "objects_per_run": objects[name], "ref_ns_per_object": None, "ref_warmup_calls": None,
                "speedup_vs_reference": None}
         if ref is not None:
             ref_ns, warm = reference_ns_per_object(ref, scn, name, seed, ref_calls, repeat)

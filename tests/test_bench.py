@@ -80,3 +80,22 @@ def test_reference_is_timed_in_steady_state_after_the_live_set_fills():
     assert res["rows"][0]["ref_warmup_calls"] == 4
     assert "reference model: median of 1 slices of 5 calls, timed after the 4 that fill its live set" \
         in format_text(res)
+
+
+def test_strategies_are_timed_round_robin(monkeypatch):
+    """Repeats alternate between strategies (a, b, a, b, ...), so a slow phase of the
+    machine does not fall on one strategy's runs only; the warm-up runs come first."""
+    import engine.bench as bench
+
+    order = []
+    real = bench.run_strategy
+
+    def spy(scn, name, seed, **kw):
+        order.append((name, kw.get("calls")))
+        return real(scn, name, seed, **kw)
+
+    monkeypatch.setattr(bench, "run_strategy", spy)
+    res = measure(Scenario(calls=200), "per_object,upfront", repeat=3, ref_calls=0, workers=1)
+    assert order == [("per_object", 10), ("upfront", 10)] + [("per_object", None), ("upfront", None)] * 3
+    assert [r["strategy"] for r in res["rows"]] == ["per_object", "upfront"]
+    assert all(r["objects_per_run"] == 200 * 16 for r in res["rows"])
