@@ -15,6 +15,7 @@ the hot loops free of exception paths.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from contextlib import contextmanager
@@ -111,9 +112,7 @@ def without_avx512(features: str) -> str:
     return ",".join(out)
 
 
-_KERNEL_CODEGEN: list = []  # [codegen or None], decided once per process
-
-
+@functools.cache  # decided once per process
 def kernel_codegen():
     """The code generator kernels compile with: this CPU without AVX-512, or None
     for Numba's own (the CPU has no AVX-512, or the user chose the target with
@@ -126,24 +125,21 @@ def kernel_codegen():
     (docs/performance.md).  Only the instruction set changes: same CPU model,
     same results.  Code the user compiles keeps Numba's own code generator.
     """
-    if not _KERNEL_CODEGEN:
-        cg = None
-        try:
-            from numba.core import codegen, config
+    try:
+        from numba.core import codegen, config
 
-            features = codegen.get_host_cpu_features()
-            if (config.CPU_NAME is None and config.CPU_FEATURES is None
-                    and "+avx512f" in features.split(",")):
+        features = codegen.get_host_cpu_features()
+        if (config.CPU_NAME is not None or config.CPU_FEATURES is not None
+                or "+avx512f" not in features.split(",")):
+            return None
 
-                class KernelCodegen(codegen.JITCPUCodegen):
-                    def _customize_tm_features(self):
-                        return without_avx512(super()._customize_tm_features())
+        class KernelCodegen(codegen.JITCPUCodegen):
+            def _customize_tm_features(self):
+                return without_avx512(super()._customize_tm_features())
 
-                cg = KernelCodegen("numba.exec")
-        except Exception:  # noqa: BLE001 - an optimisation only
-            cg = None
-        _KERNEL_CODEGEN.append(cg)
-    return _KERNEL_CODEGEN[0]
+        return KernelCodegen("numba.exec")
+    except Exception:  # noqa: BLE001 - an optimisation only
+        return None
 
 
 def kernel_target() -> str:
