@@ -1,11 +1,10 @@
 """tools/branch_sim.py: reading callgrind's per-instruction output (the valgrind run
-itself takes minutes; its use and figures are in docs/performance.md)."""
+itself takes minutes; its use and figures are in docs/performance.md; its bad-input
+test is with the other profiler's, in test_profile_tool.py)."""
 
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,14 +42,6 @@ def test_costs_per_instruction_in_the_kernel_range():
     # not counted.
     assert costs == {0x0: [3, 1, 0, 0, 0], 0x4: [2, 1, 1, 0, 0], 0xC: [1, 0, 0, 0, 0],
                      0x8: [1, 1, 1, 0, 0]}
-
-
-def test_bad_strategy_is_one_line_and_exit_2():
-    out = subprocess.run([sys.executable, str(ROOT / "tools" / "branch_sim.py"), "--strategy", "bogus"],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 2
-    err = out.stderr.strip().splitlines()
-    assert len(err) == 1 and "unknown strategy 'bogus'" in err[0], out.stderr
 
 
 def test_lines_ranked_by_mispredictions_or_instructions():

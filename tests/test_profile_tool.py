@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("profile_kernel", ROOT / "tools" / "profile_kernel.py")
 pk = importlib.util.module_from_spec(spec)
@@ -47,11 +49,13 @@ def _line_of(text: str) -> int:
     return next(i for i, line in enumerate(lines, 1) if line.startswith(text))
 
 
-def test_bad_strategy_is_one_line_and_exit_2():
+@pytest.mark.parametrize("tool", ["profile_kernel.py", "branch_sim.py"])
+def test_bad_strategy_is_one_line_and_exit_2(tool):
+    """Both kernel profilers check their input before the minute-long compile."""
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, str(ROOT / "tools" / "profile_kernel.py"), "--strategy", "bogus"],
+    out = subprocess.run([sys.executable, str(ROOT / "tools" / tool), "--strategy", "bogus"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
     err = out.stderr.strip().splitlines()
