@@ -112,19 +112,15 @@ def _child(args) -> int:
     """Inside the measured process: load (or compile) the kernel, record where it
     is, run the scenario."""
     sys.path.insert(0, str(ROOT))
-    from engine import driver, kernel
+    from engine import driver
     from engine.events import E_OBJECTS, PH_SLAB_ALLOC
     from engine.scenario import Scenario
 
     scn = Scenario.from_preset(args.scenario, calls=args.calls)
     warm = driver.run_strategy(scn.replace(calls=100), args.strategy, args.seed)
-    (cres,) = kernel.run_calls.overloads.values()
     out = Path(args.child)
-    try:
-        (out / "kernel.o").write_bytes(cres.library._get_compiled_object())
-    except RuntimeError:
-        pass  # loaded from the cache: the object was saved by the compiling run
-    addr = cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name)
+    # loaded from the cache under valgrind: the object was saved by the compiling run
+    addr = _pk.kernel_object(out / "kernel.o")
     nobj = int(warm.counters[PH_SLAB_ALLOC, E_OBJECTS])
     if args.calls > 0:
         run = driver.run_strategy(scn, args.strategy, args.seed)

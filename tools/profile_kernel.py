@@ -59,6 +59,21 @@ def kernel_end(addr: int, starts: list[int]) -> int:
     return addr + (starts[-1] + 4096 if starts else 0)
 
 
+def kernel_object(dest: Path | None) -> int:
+    """The load address of the compiled ``run_calls`` in this process; with ``dest``,
+    also write its object code there (possible only in the process that compiled
+    it: a kernel loaded from the cache has none, and ``dest`` is left alone)."""
+    from engine import kernel
+
+    (cres,) = kernel.run_calls.overloads.values()
+    if dest is not None:
+        try:
+            dest.write_bytes(cres.library._get_compiled_object())
+        except RuntimeError:
+            pass
+    return cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name)
+
+
 def line_at(offset: int, starts: list[int], where: list[tuple[str, int]]) -> tuple[str, int]:
     """The (file, line) whose code holds the kernel's byte ``offset``, by the line
     table ``starts``/``where``; ``("?", 0)`` before its first row."""
@@ -126,7 +141,7 @@ def main(argv=None) -> int:
     os.environ.pop("NUMBA_CACHE_DIR", None)
     sys.path.insert(0, str(ROOT))
     try:
-        from engine import driver, kernel
+        from engine import driver
         from engine.errors import BulksimError
         from engine.scenario import Scenario
 
@@ -142,10 +157,10 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         driver.run_strategy(scn.replace(calls=100), args.strategy, args.seed)
         print(f"compiled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        (cres,) = kernel.run_calls.overloads.values()
         obj = scratch / "kernel.o"
-        obj.write_bytes(cres.library._get_compiled_object())
-        addr = cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name)
+        addr = kernel_object(obj)
+        if not obj.exists():
+            _fail("the kernel was loaded from a cache: no object code to map")
         starts, where = _line_table(obj)
 
         data = scratch / "perf.data"
