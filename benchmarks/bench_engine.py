@@ -23,7 +23,7 @@ class TimeSimulate:
 
     def setup(self, strategy, scenario):
         engine = engine_or_skip()
-        from engine.driver import run_strategy
+        from engine.run.simulate import run_strategy
 
         self.scn = engine.Scenario.from_preset(scenario, calls=MILLION_OBJECTS_CALLS)
         self.run = run_strategy
@@ -43,7 +43,7 @@ class PeakMemory:
 
     def setup(self, calls):
         engine = engine_or_skip()
-        from engine.driver import run_strategy
+        from engine.run.simulate import run_strategy
 
         self.scn = engine.Scenario.from_preset("default", calls=calls)
         self.run = run_strategy

@@ -4,14 +4,14 @@ A simulator of the Linux slab allocator's bulk path and the memcg post-alloc hoo
 strategies.  Start with :func:`simulate`.
 """
 
-from ._jit import configure_cache as _configure_cache
+from .model.jit import configure_cache as _configure_cache
 
 _configure_cache()  # before anything imports numba
 
-from .driver import Result, simulate  # noqa: E402
 from .errors import BulksimError, InvariantError  # noqa: E402
-from .scenario import PRESETS, Scenario  # noqa: E402
-from .state import STRATEGIES  # noqa: E402
+from .inputs.scenario import PRESETS, Scenario  # noqa: E402
+from .model.state import STRATEGIES  # noqa: E402
+from .run.simulate import Result, simulate  # noqa: E402
 
 __version__ = "0.1.0"
 

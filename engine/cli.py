@@ -67,7 +67,7 @@ def _int(text: str, what: str) -> int:
 
 
 def build_scenario(args):
-    from .scenario import Scenario, parse_value
+    from .inputs.scenario import Scenario, parse_value
 
     scn = Scenario.from_preset(args.scenario)
     changes = {}
@@ -83,10 +83,10 @@ def build_scenario(args):
 
 def cmd_run(args, out=None) -> int:
     out = out or sys.stdout
-    from .costs import DEFAULT_PROFILE
-    from .driver import DEFAULT_CHUNK_CALLS, simulate
-    from .report import comparison_text
-    from .tables import write_table
+    from .inputs.costs import DEFAULT_PROFILE
+    from .results.console import comparison_text
+    from .results.tables import write_table
+    from .run.simulate import DEFAULT_CHUNK_CALLS, simulate
 
     scn = build_scenario(args)
     seed = _int(args.seed, "--seed")
@@ -103,7 +103,7 @@ def cmd_run(args, out=None) -> int:
         p = Path(args.out)
         if p.suffix.lower() not in (".parquet", ".arrow", ".feather"):
             raise BulksimError(f"{p}: output must end in .parquet, .arrow or .feather")
-        from .tables import sidecar_path
+        from .results.tables import sidecar_path
 
         for q in [p] + [sidecar_path(p, d) for d in detail]:
             if q.exists() and not args.force:
@@ -114,7 +114,7 @@ def cmd_run(args, out=None) -> int:
     table = result.summary
     print(comparison_text(table), file=out)
     if args.out:
-        from .tables import calls_table, sidecar_path
+        from .results.tables import calls_table, sidecar_path
 
         extra = []
         if "calls" in detail:
@@ -131,7 +131,7 @@ def cmd_run(args, out=None) -> int:
 
 def cmd_scenarios(args, out=None) -> int:
     out = out or sys.stdout
-    from .scenario import PRESETS, Scenario
+    from .inputs.scenario import PRESETS, Scenario
 
     if args.show:
         scn = Scenario.from_preset(args.show)
@@ -150,7 +150,7 @@ def cmd_scenarios(args, out=None) -> int:
 
 def cmd_profiles(args, out=None) -> int:
     out = out or sys.stdout
-    from .costs import PROFILES, get_profile
+    from .inputs.costs import PROFILES, get_profile
 
     names = [args.show] if args.show else list(PROFILES)
     for name in names:
@@ -234,8 +234,8 @@ def make_parser() -> argparse.ArgumentParser:
 
 def cmd_bench(args, out=None) -> int:
     out = out or sys.stdout
-    from .bench import format_text, measure
-    from .scenario import Scenario
+    from .inputs.scenario import Scenario
+    from .run.bench import format_text, measure
 
     scn = Scenario.from_preset(args.scenario)
     scn = scn.with_settings(args.set) if args.set else scn
@@ -249,8 +249,8 @@ def cmd_bench(args, out=None) -> int:
 
 def cmd_sweep(args, out=None) -> int:
     out = out or sys.stdout
-    from .costs import DEFAULT_PROFILE
-    from .sweep import parse_grid, parse_seeds, run_sweep
+    from .inputs.costs import DEFAULT_PROFILE
+    from .run.sweep import parse_grid, parse_seeds, run_sweep
 
     args.trace = None
     for key in ("bulk_size", "object_size", "nodes", "cpus", "memcgs", "remote_prob"):
@@ -279,7 +279,7 @@ def cmd_sweep(args, out=None) -> int:
 
 def cmd_report(args, out=None) -> int:
     out = out or sys.stdout
-    from .htmlreport import build_report
+    from .results.report import build_report
 
     page = build_report(args.results, args.out, force=args.force)
     print(f"wrote {page}", file=out)
@@ -288,8 +288,8 @@ def cmd_report(args, out=None) -> int:
 
 def cmd_history(args, out=None) -> int:
     out = out or sys.stdout
-    from .history import history_table
-    from .tables import write_table
+    from .results.history import history_table
+    from .results.tables import write_table
 
     table = history_table(args.results)
     path = write_table(table, args.out, force=args.force)
@@ -300,7 +300,7 @@ def cmd_history(args, out=None) -> int:
 
 def cmd_compare(args, out=None) -> int:
     out = out or sys.stdout
-    from .compare import run_compare
+    from .results.compare import run_compare
 
     print(run_compare(args.files, base=args.base, emit=args.emit, sort=args.sort, filters=args.filter,
                       fmt=args.output), file=out)

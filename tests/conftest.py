@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.bench import reference_params as ref_params
-from engine.scenario import Scenario
+from engine.inputs.scenario import Scenario
+from engine.run.bench import reference_params as ref_params
 
 from .reference import simulate_reference
 
@@ -21,7 +21,7 @@ def run_reference(scn: Scenario, strategy: str, seed: int, trace=None) -> dict:
 
 def assert_same_state(engine_state: dict, ref_state: dict, label: str) -> None:
     """Every counter and every piece of final state must be equal."""
-    from engine.events import EVENTS, PHASES
+    from engine.model.events import EVENTS, PHASES
 
     for key, want in ref_state.items():
         got = engine_state[key]

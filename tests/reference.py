@@ -4,7 +4,7 @@ A slow, plainly written simulation of ``kmem_cache_alloc_bulk()`` with per-CPU
 sheaves (mm/slub.c) followed by the memcg post-alloc hook (mm/memcontrol.c) in
 four strategies, and of the free path.  It is written from docs/model.md alone
 (engine/ is not consulted, apart from the event and phase names in
-``engine.events``) so that the tests can demand that the Numba engine and this
+``engine.model.events``) so that the tests can demand that the Numba engine and this
 model agree exactly.
 
 Public API: :func:`simulate_reference`.
@@ -21,10 +21,10 @@ import sys
 from collections import deque
 
 try:
-    from engine.events import EVENTS, PHASES, RUN_HIST_BUCKETS
+    from engine.model.events import EVENTS, PHASES, RUN_HIST_BUCKETS
 except ImportError:  # run as a script: python tests/reference.py
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from engine.events import EVENTS, PHASES, RUN_HIST_BUCKETS
+    from engine.model.events import EVENTS, PHASES, RUN_HIST_BUCKETS
 
 PAGE_SIZE = 4096
 MEMCG_CHARGE_BATCH = 64

@@ -112,9 +112,9 @@ def _child(args) -> int:
     """Inside the measured process: load (or compile) the kernel, record where it
     is, run the scenario."""
     sys.path.insert(0, str(ROOT))
-    from engine import driver
-    from engine.events import E_OBJECTS, PH_SLAB_ALLOC
-    from engine.scenario import Scenario
+    from engine.inputs.scenario import Scenario
+    from engine.model.events import E_OBJECTS, PH_SLAB_ALLOC
+    from engine.run import simulate as driver
 
     scn = Scenario.from_preset(args.scenario, calls=args.calls)
     warm = driver.run_strategy(scn.replace(calls=100), args.strategy, args.seed)
@@ -146,9 +146,9 @@ def main(argv=None) -> int:
         return _child(args)
 
     sys.path.insert(0, str(ROOT))
-    from engine.driver import parse_strategies
     from engine.errors import BulksimError
-    from engine.scenario import Scenario
+    from engine.inputs.scenario import Scenario
+    from engine.run.simulate import parse_strategies
 
     try:
         Scenario.from_preset(args.scenario, calls=max(args.calls, 1))

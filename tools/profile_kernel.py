@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where the kernel's host time goes: per module, per kernel function, per source line.
 
-Every helper is inlined into the one compiled kernel (``engine.kernel.run_calls``),
+Every helper is inlined into the one compiled kernel (``engine.model.kernel.run_calls``),
 so an ordinary profiler sees a single opaque function.  This script compiles the
 kernels with DWARF line tables (``NUMBA_DEBUGINFO=1``, into a scratch cache so the
 normal cache is untouched), samples the running kernel with Linux ``perf``, and maps
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PKG = ROOT / "engine"
+PKG = ROOT / "engine" / "model"  # the kernel sources
 
 
 def _fail(msg: str) -> None:
@@ -63,7 +63,7 @@ def kernel_object(dest: Path | None) -> int:
     """The load address of the compiled ``run_calls`` in this process; with ``dest``,
     also write its object code there (possible only in the process that compiled
     it: a kernel loaded from the cache has none, and ``dest`` is left alone)."""
-    from engine import kernel
+    from engine.model import kernel
 
     (cres,) = kernel.run_calls.overloads.values()
     if dest is not None:
@@ -141,9 +141,9 @@ def main(argv=None) -> int:
     os.environ.pop("NUMBA_CACHE_DIR", None)
     sys.path.insert(0, str(ROOT))
     try:
-        from engine import driver
         from engine.errors import BulksimError
-        from engine.scenario import Scenario
+        from engine.inputs.scenario import Scenario
+        from engine.run import simulate as driver
 
         try:
             scn = Scenario.from_preset(args.scenario, calls=args.calls)
@@ -191,7 +191,7 @@ def main(argv=None) -> int:
     if total_in == 0:
         _fail("no samples landed in the kernel (is perf allowed to sample this process?)")
 
-    from engine.events import E_OBJECTS, PH_SLAB_ALLOC
+    from engine.model.events import E_OBJECTS, PH_SLAB_ALLOC
 
     nobj = int(run.counters[PH_SLAB_ALLOC, E_OBJECTS])
     print(f"\n{args.scenario}, {args.strategy}: {args.calls:,} calls, {nobj:,} objects in {elapsed:.2f} s "

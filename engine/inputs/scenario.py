@@ -1,0 +1,243 @@
+"""Scenario parameters: the simulated machine, cache, call stream and model choices.
+
+A :class:`Scenario` is a frozen dataclass validated on construction.  Presets are in
+:data:`PRESETS`; ``Scenario.from_preset(name, **overrides)`` builds one.  Every field
+can be set from the command line as ``--set name=value``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from ..errors import BulksimError
+from ..model.constants import (  # noqa: F401 - re-exported for users of the scenario
+    INT_MAX,
+    MAX_BULK,
+    MAX_OBJECT_SIZE,
+    MEMCG_CHARGE_BATCH,
+    NR_MEMCG_STOCK,
+    PAGE_SIZE,
+)
+
+BULK_DISTS = ("fixed", "uniform")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything that defines a simulated workload (docs/model.md, SPEC.md §2).
+
+    Units are in the names; probabilities are in [0, 1].  ``0`` means "automatic"
+    for ``objs_per_slab`` and ``sheaf_capacity`` and "unlimited" for the limits.
+    """
+
+    name: str = "custom"
+    # the machine
+    cpus: int = 4
+    nodes: int = 2
+    memcgs: int = 4
+    depth: int = 2
+    memcg_max_pages: int = 0
+    ancestor_max_pages: int = 0
+    pagecache_pages: int = 0
+    reclaim_pages: int = 32  # SWAP_CLUSTER_MAX: pages one reclaim pass frees (choice)
+    reclaim_retries: int = 16  # MAX_RECLAIM_RETRIES
+    # the accounted cache
+    object_size: int = 256
+    objs_per_slab: int = 0
+    reclaimable: bool = False
+    sheaf_capacity: int = 0
+    barn_max_full: int = 10  # MAX_FULL_SHEAVES
+    # the call stream
+    calls: int = 100_000
+    bulk_size: int = 16
+    bulk_dist: str = "fixed"
+    cgroup_switch_prob: float = 0.01
+    gfp_nofail: bool = False
+    gfp_allow_spin: bool = True
+    # SLUB
+    remote_prob: float = 1000 / 1024  # remote_node_defrag_ratio 1000 (CALIBRATION F5)
+    kfence_prob: float = 0.0
+    exts_at_creation: float = 1.0
+    exts_fail_prob: float = 0.0
+    live_objects: int = 4096
+    remote_free_prob: float = 0.1
+    # memcg hook
+    irq_reentry_prob: float = 0.0
+    get_many: bool = False
+    run_cap_bytes: int = INT_MAX - PAGE_SIZE
+    trace: str = ""
+    description: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # -- derived values -------------------------------------------------------
+    @property
+    def ofs(self) -> int:
+        """obj_full_size: bytes charged per object (object + 8-byte objcg pointer)."""
+        return self.object_size + 8
+
+    @property
+    def resolved_objs_per_slab(self) -> int:
+        if self.objs_per_slab:
+            return self.objs_per_slab
+        return max(4, 8192 // self.object_size)
+
+    @property
+    def resolved_sheaf_capacity(self) -> int:
+        if self.sheaf_capacity:
+            return self.sheaf_capacity
+        s = self.object_size
+        return 4 if s >= 4096 else 12 if s >= 1024 else 26 if s >= 256 else 60
+
+    # -- conversions ----------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def replace(self, **changes: Any) -> "Scenario":
+        _check_names(changes)
+        return dataclasses.replace(self, **changes)
+
+    def with_settings(self, settings: list[str]) -> "Scenario":
+        """Apply ``key=value`` strings (the CLI's ``--set``)."""
+        changes: dict[str, Any] = {}
+        for item in settings:
+            key, value = split_setting(item, "--set", "key=value")
+            changes[key] = parse_value(key, value)
+        return self.replace(**changes)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> "Scenario":
+        if name not in PRESETS:
+            raise BulksimError(f"unknown scenario {name!r}{_suggest(name, PRESETS)}; "
+                               f"known: {', '.join(PRESETS)}")
+        base = dict(PRESETS[name])
+        base.update(overrides)
+        _check_names(base)
+        return cls(name=name, **base)
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(Scenario)}
+_SETTABLE = [f.name for f in fields(Scenario) if f.name != "description"]
+
+
+def split_setting(item: str, option: str, form: str) -> tuple[str, str]:
+    """``(key, value)`` of a ``key=value`` command-line item (``--set``, ``--grid``);
+    the key normalised (``-`` to ``_``) and checked to be a scenario field."""
+    if "=" not in item:
+        raise BulksimError(f"{option} expects {form}, got {item!r}")
+    key, value = item.split("=", 1)
+    key = key.strip().replace("-", "_")
+    _check_names({key: None})
+    return key, value.strip()
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_names(d: dict[str, Any]) -> None:
+    for key in d:
+        if key not in _FIELD_TYPES:
+            raise BulksimError(f"unknown scenario parameter {key!r}{_suggest(key, _SETTABLE)}")
+
+
+def parse_value(key: str, text: str) -> Any:
+    """Parse a CLI string into the type of scenario field ``key``."""
+    kind = _FIELD_TYPES[key]
+    try:
+        if kind in ("bool", bool):
+            low = text.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind in ("int", int):
+            return int(text.replace("_", ""), 0)
+        if kind in ("float", float):
+            return float(text)
+        return text
+    except ValueError:
+        raise BulksimError(f"{key}: expected {kind}, got {text!r}") from None
+
+
+def _validate(s: Scenario) -> None:
+    def need(cond: bool, msg: str) -> None:
+        if not cond:
+            raise BulksimError(f"scenario {s.name!r}: {msg}")
+
+    for f in fields(s):
+        v = getattr(s, f.name)
+        if f.type in ("int", int):
+            need(isinstance(v, int) and not isinstance(v, bool), f"{f.name} must be an integer, got {v!r}")
+        elif f.type in ("float", float):
+            need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+                 f"{f.name} must be a finite number, got {v!r}")
+            need(0.0 <= v <= 1.0, f"{f.name} is a probability and must be in [0, 1], got {v!r}")
+        elif f.type in ("bool", bool):
+            need(isinstance(v, bool), f"{f.name} must be true or false, got {v!r}")
+        else:
+            need(isinstance(v, str), f"{f.name} must be a string")
+    need(1 <= s.cpus <= 1024, f"cpus must be in 1..1024, got {s.cpus}")
+    # Nodes without CPUs are allowed (memory-only nodes; traces may use them).
+    need(1 <= s.nodes <= 64, f"nodes must be in 1..64, got {s.nodes}")
+    need(1 <= s.memcgs <= 4096, f"memcgs must be in 1..4096, got {s.memcgs}")
+    need(1 <= s.depth <= 16, f"depth must be in 1..16, got {s.depth}")
+    for name in ("memcg_max_pages", "ancestor_max_pages", "pagecache_pages", "reclaim_pages",
+                 "reclaim_retries", "objs_per_slab", "sheaf_capacity"):
+        need(getattr(s, name) >= 0, f"{name} must be >= 0, got {getattr(s, name)}")
+    need(1 <= s.object_size <= MAX_OBJECT_SIZE,
+         f"object_size must be in 1..{MAX_OBJECT_SIZE} bytes, got {s.object_size}")
+    need(s.objs_per_slab <= 1024, f"objs_per_slab must be <= 1024, got {s.objs_per_slab}")
+    need(s.objs_per_slab == 0 or s.objs_per_slab >= 2, "objs_per_slab must be 0 (auto) or >= 2")
+    need(s.sheaf_capacity <= 1024, f"sheaf_capacity must be <= 1024, got {s.sheaf_capacity}")
+    need(0 <= s.barn_max_full <= 1024, f"barn_max_full must be in 0..1024, got {s.barn_max_full}")
+    need(s.calls >= 0, f"calls must be >= 0, got {s.calls}")
+    need(1 <= s.bulk_size <= MAX_BULK, f"bulk_size must be in 1..{MAX_BULK}, got {s.bulk_size}")
+    need(s.bulk_dist in BULK_DISTS, f"bulk_dist must be one of {', '.join(BULK_DISTS)}, got {s.bulk_dist!r}")
+    need(0 <= s.live_objects <= 50_000_000, f"live_objects must be in 0..50000000, got {s.live_objects}")
+    need(s.run_cap_bytes >= s.ofs, f"run_cap_bytes must be at least one object ({s.ofs}), got {s.run_cap_bytes}")
+    need(s.run_cap_bytes <= INT_MAX, f"run_cap_bytes must be <= INT_MAX, got {s.run_cap_bytes}")
+    if s.memcg_max_pages and s.pagecache_pages > s.memcg_max_pages:
+        need(False, "pagecache_pages cannot exceed memcg_max_pages")
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": dict(
+        description="4 CPUs on 2 nodes, 4 cgroups, bulk 16 of 256-byte objects, 10% remote frees",
+    ),
+    "io_uring": dict(
+        description="io_uring request cache refill: bulk 8 of 256-byte accounted objects on 1 node (F1, F2)",
+        cpus=2, nodes=1, memcgs=2, bulk_size=8, object_size=256, live_objects=1024,
+        remote_free_prob=0.05, cgroup_switch_prob=0.001,
+    ),
+    "numa_mixed": dict(
+        description="4 nodes, frequent remote frees and remote partial refills: runs are short",
+        cpus=8, nodes=4, remote_free_prob=0.6, live_objects=8192,
+    ),
+    "many_cgroups": dict(
+        description="64 cgroups and a cgroup switch on every third call: stocks drain often",
+        memcgs=64, cgroup_switch_prob=0.3, depth=3,
+    ),
+    "tight_limit": dict(
+        description="one cgroup one page above its live set: batched charges (2 pages at once) "
+                    "hit the limit where per-object charges still fit; failed calls are freed again",
+        cpus=2, nodes=1, memcgs=1, live_objects=1024, bulk_size=16, cgroup_switch_prob=0.0,
+        memcg_max_pages=68, pagecache_pages=0, reclaim_retries=2,
+    ),
+    "single": dict(
+        description="bulk size 1: the batched hook can gain nothing, only its overhead shows",
+        bulk_size=1,
+    ),
+}
+

@@ -1,0 +1,169 @@
+"""Trace input: recorded or hand-written calls that replace the SLUB model.
+
+A trace is a table (Parquet, Arrow IPC/Feather or CSV) with one row per object:
+
+=========  ======  ==============================================================
+column     type    meaning
+=========  ======  ==============================================================
+call       int     call id; rows of one call are consecutive, ids non-decreasing
+slab       int     slab id (>= 0); a slab lives on one node
+node       int     NUMA node of the slab, in ``[0, nodes)``
+has_exts   bool    whether the slab had obj_exts (taken from its first row)
+cpu        int     optional: CPU of the call (constant within a call), else drawn
+memcg      int     optional: memcg the call charges (constant within a call)
+=========  ======  ==============================================================
+
+See docs/trace.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BulksimError
+from .scenario import MAX_BULK, Scenario
+
+REQUIRED = ("call", "slab", "node", "has_exts")
+
+
+@dataclass(frozen=True)
+class Trace:
+    offsets: np.ndarray  # int64 [n_calls + 1]
+    slab: np.ndarray  # int64 [n_objects]
+    node: np.ndarray  # int64 [n_objects]
+    cpu: np.ndarray  # int64 [n_calls], -1 = draw
+    memcg: np.ndarray  # int64 [n_calls], -1 = draw
+    slab_node: np.ndarray  # int64 [n_slabs]
+    slab_exts: np.ndarray  # int64 [n_slabs]
+
+    @property
+    def n_calls(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def n_slabs(self) -> int:
+        return len(self.slab_node)
+
+    @property
+    def max_bulk(self) -> int:
+        return int(np.diff(self.offsets).max()) if self.n_calls else 1
+
+
+def _read_table(path: Path):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        raise BulksimError(f"trace {path}: no such file")
+    if not path.is_file():
+        raise BulksimError(f"trace {path}: not a file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pq.read_table(path)
+        if suffix in (".arrow", ".feather", ".ipc"):
+            return feather.read_table(path)
+        if suffix == ".csv":
+            return pacsv.read_csv(path)
+    except PermissionError:
+        raise BulksimError(f"trace {path}: permission denied") from None
+    except (pa.ArrowException, OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BulksimError(f"trace {path}: cannot read it ({first})") from None
+    raise BulksimError(f"trace {path}: unknown format; use .parquet, .arrow, .feather or .csv")
+
+
+def _int_column(table, name: str, path) -> np.ndarray:
+    import pyarrow as pa
+
+    col = table.column(name)
+    if col.null_count:
+        raise BulksimError(f"trace {path}: column {name!r} has missing values")
+    if not (pa.types.is_boolean(col.type) or pa.types.is_integer(col.type)):
+        raise BulksimError(f"trace {path}: column {name!r} must be integer, got {col.type}")
+    # A writeable copy: Arrow's zero-copy arrays are read-only, which Numba types
+    # differently (a second compiled signature of the kernel).
+    return np.array(col.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def from_table(table, scn: Scenario, path="<table>") -> Trace:
+    """Validate a ``pyarrow.Table`` against the scenario and build a :class:`Trace`."""
+    missing = [c for c in REQUIRED if c not in table.column_names]
+    if missing:
+        raise BulksimError(f"trace {path}: missing column(s) {', '.join(missing)}; "
+                           f"needs {', '.join(REQUIRED)} (cpu, memcg optional)")
+    if table.num_rows == 0:
+        raise BulksimError(f"trace {path}: has no rows")
+    call = _int_column(table, "call", path)
+    slab = _int_column(table, "slab", path)
+    node = _int_column(table, "node", path)
+    exts = _int_column(table, "has_exts", path)
+    if np.any(np.diff(call) < 0):
+        raise BulksimError(f"trace {path}: rows must be ordered by call")
+    if slab.min() < 0 or slab.max() > 50_000_000:
+        raise BulksimError(f"trace {path}: slab ids must be in 0..50000000")
+    if node.min() < 0 or node.max() >= scn.nodes:
+        raise BulksimError(f"trace {path}: node {int(node.max() if node.max() >= scn.nodes else node.min())} "
+                           f"out of range for {scn.nodes} node(s)")
+    if not np.isin(exts, (0, 1)).all():
+        raise BulksimError(f"trace {path}: has_exts must be 0/1 or true/false")
+    starts = np.flatnonzero(np.r_[True, call[1:] != call[:-1]])
+    offsets = np.r_[starts, len(call)].astype(np.int64)
+    if np.diff(offsets).max() > MAX_BULK:
+        raise BulksimError(f"trace {path}: a call has more than {MAX_BULK} objects")
+    n_slabs = int(slab.max()) + 1
+    slab_node = np.full(n_slabs, -1, dtype=np.int64)
+    slab_exts = np.zeros(n_slabs, dtype=np.int64)
+    first = np.unique(slab, return_index=True)[1]
+    slab_node[slab[first]] = node[first]
+    slab_exts[slab[first]] = exts[first]
+    if np.any(slab_node[slab] != node):
+        bad = int(slab[np.flatnonzero(slab_node[slab] != node)[0]])
+        raise BulksimError(f"trace {path}: slab {bad} appears on two nodes")
+    slab_node[slab_node < 0] = 0
+
+    def per_call(name: str, limit: int) -> np.ndarray:
+        if name not in table.column_names:
+            return np.full(len(starts), -1, dtype=np.int64)
+        v = _int_column(table, name, path)
+        if v.min() < 0 or v.max() >= limit:
+            raise BulksimError(f"trace {path}: {name} must be in 0..{limit - 1}")
+        if np.any(np.repeat(v[starts], np.diff(offsets)) != v):
+            raise BulksimError(f"trace {path}: {name} must be the same on every row of a call")
+        return v[starts].astype(np.int64)
+
+    return Trace(offsets, slab, node, per_call("cpu", scn.cpus), per_call("memcg", scn.memcgs),
+                 slab_node, slab_exts)
+
+
+def load(path: str | Path, scn: Scenario) -> Trace:
+    path = Path(path)
+    return from_table(_read_table(path), scn, path)
+
+
+def from_calls(calls: list[list[tuple[int, int, bool]]], scn: Scenario,
+               cpus: list[int] | None = None, memcgs: list[int] | None = None) -> Trace:
+    """Build a trace from Python lists: ``calls[k] = [(slab, node, has_exts), ...]``."""
+    import pyarrow as pa
+
+    rows: dict[str, list] = {"call": [], "slab": [], "node": [], "has_exts": []}
+    if cpus is not None:
+        rows["cpu"] = []
+    if memcgs is not None:
+        rows["memcg"] = []
+    for k, objs in enumerate(calls):
+        for slab, node, exts in objs:
+            rows["call"].append(k)
+            rows["slab"].append(slab)
+            rows["node"].append(node)
+            rows["has_exts"].append(bool(exts))
+            if cpus is not None:
+                rows["cpu"].append(cpus[k])
+            if memcgs is not None:
+                rows["memcg"].append(memcgs[k])
+    return from_table(pa.table(rows), scn)

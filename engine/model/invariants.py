@@ -1,0 +1,124 @@
+"""The invariants of SPEC section 8, checked on a run's final state.
+
+A violation is a bug in the engine: :func:`check` raises :class:`InvariantError`
+naming the invariant, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InvariantError
+from ..inputs.scenario import Scenario
+from .constants import NR_MEMCG_STOCK, PAGE_SIZE
+
+
+def _live(state: dict) -> tuple[np.ndarray, np.ndarray]:
+    return state["live_node"], state["live_objcg"]
+
+
+def check(scn: Scenario, strategy: str, state: dict) -> None:
+    """Raise InvariantError if the final ``state`` (see driver.dump_state) is inconsistent."""
+    ofs = scn.ofs
+    m_n, nodes = scn.memcgs, scn.nodes
+    live_node, live_objcg = _live(state)
+    usage = state["pc_usage"]
+
+    def fail(name: str, detail: str) -> None:
+        raise InvariantError(f"invariant '{name}' violated for strategy {strategy}: {detail}")
+
+    for key in ("pc_usage", "stock_nr_bytes", "mstock_pages", "objcg_refs", "nr_charged_bytes",
+                "pagecache", "counters", "run_hist"):
+        if np.any(np.asarray(state[key]) < 0):
+            fail("no counter negative", f"{key} has a negative entry")
+
+    charged = np.zeros(m_n, dtype=np.int64)
+    held = live_objcg >= 0
+    np.add.at(charged, live_objcg[held], 1)
+
+    stock_bytes = np.zeros(m_n, dtype=np.int64)
+    cached = state["stock_objcg"]
+    for cpu, objcg in enumerate(cached):
+        if objcg >= 0:
+            stock_bytes[objcg] += state["stock_nr_bytes"][cpu]
+        elif state["stock_nr_bytes"][cpu] != 0:
+            fail("bytes", f"CPU {cpu}'s obj stock holds bytes but no objcg")
+    mstock = np.zeros(m_n, dtype=np.int64)
+    ms_memcg, ms_pages = state["mstock_memcg"], state["mstock_pages"]
+    for cpu in range(ms_memcg.shape[0]):
+        for i in range(NR_MEMCG_STOCK):
+            if ms_memcg[cpu, i] >= 0:
+                mstock[ms_memcg[cpu, i]] += ms_pages[cpu, i]
+
+    # Bytes and pages: what the leaf counter holds is what objects, stocks and
+    # remainders account for.
+    byte_total = ofs * charged + stock_bytes + state["nr_charged_bytes"]
+    slab_pages = usage[:m_n] - state["pagecache"]
+    for m in range(m_n):
+        if byte_total[m] % PAGE_SIZE:
+            fail("bytes", f"memcg {m}: objects + obj stocks + nr_charged_bytes = {byte_total[m]} "
+                          "bytes is not a whole number of pages")
+        expect = byte_total[m] // PAGE_SIZE + mstock[m]
+        if slab_pages[m] != expect:
+            fail("pages", f"memcg {m}: page counter holds {slab_pages[m]} slab pages, objects, "
+                          f"stocks and remainders account for {expect}")
+    for level in range(1, scn.depth):
+        c = m_n + level - 1
+        if usage[c] != usage[:m_n].sum():
+            fail("hierarchy", f"ancestor level {level} usage {usage[c]} != sum of leaves {usage[:m_n].sum()}")
+    if state["forced"] == 0:
+        pc_max = state["pc_max"]
+        over = np.nonzero(usage > pc_max)[0]
+        if over.size:
+            fail("usage <= max", f"page counter {over[0]} at {usage[over[0]]} over max {pc_max[over[0]]}")
+
+    refs = charged.copy()
+    for objcg in cached:
+        if objcg >= 0:
+            refs[objcg] += 1
+    bad = np.nonzero(refs != state["objcg_refs"])[0]
+    if bad.size:
+        m = bad[0]
+        fail("references", f"objcg {m} has {state['objcg_refs'][m]} references, "
+                           f"{refs[m]} objects and stocks hold it")
+
+    stat = state["stat"].copy()
+    acc = state["stock_acc_r"] + state["stock_acc_u"]
+    for cpu, objcg in enumerate(cached):
+        pg = state["stock_pgdat"][cpu]
+        if acc[cpu] != 0:
+            if objcg < 0 or pg < 0:
+                fail("statistics", f"CPU {cpu} holds statistics without objcg or pgdat")
+            stat[objcg, pg] += acc[cpu]
+    expect = np.zeros((m_n, nodes), dtype=np.int64)
+    np.add.at(expect, (live_objcg[held], live_node[held]), ofs)
+    if not np.array_equal(stat, expect):
+        m, n = np.argwhere(stat != expect)[0]
+        fail("statistics", f"memcg {m} node {n}: statistics {stat[m, n]} bytes, "
+                           f"live objects {expect[m, n]} bytes")
+
+
+def check_across(scn: Scenario, states: dict[str, dict], failures: dict[str, int]) -> None:
+    """Same seed, no failed calls: every strategy ends with the same objects charged
+    and the same per-node statistics."""
+    if len(states) < 2 or any(failures.values()):
+        return
+    ref_name = next(iter(states))
+    ref = states[ref_name]
+    for name, st in states.items():
+        if not (np.array_equal(st["live_objcg"], ref["live_objcg"])
+                and np.array_equal(st["live_node"], ref["live_node"])):
+            raise InvariantError(f"invariant 'same objects charged' violated: {name} and "
+                                 f"{ref_name} charged different objects")
+        if not np.array_equal(_stat_total(st), _stat_total(ref)):
+            raise InvariantError(f"invariant 'same statistics' violated: {name} and {ref_name} "
+                                 "end with different per-node statistics")
+
+
+def _stat_total(st: dict) -> np.ndarray:
+    stat = st["stat"].copy()
+    acc = st["stock_acc_r"] + st["stock_acc_u"]
+    for cpu, objcg in enumerate(st["stock_objcg"]):
+        if acc[cpu]:
+            stat[objcg, st["stock_pgdat"][cpu]] += acc[cpu]
+    return stat

@@ -1,0 +1,317 @@
+"""Driver-owned simulation state: every array the kernels read and write.
+
+All state that persists across chunks lives here, so a run can be cut into chunks
+(and checkpointed) without changing a single draw.  ``Params`` holds the scalars a
+kernel needs; ``State`` the arrays.  Both are plain ``NamedTuple``s so Numba can take
+them as arguments and cache the compiled kernels.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from .constants import NR_MEMCG_STOCK
+from .events import N_EVENTS, RUN_HIST_BUCKETS
+from .rng import divisor_magic, threshold
+
+if TYPE_CHECKING:
+    from ..inputs.scenario import Scenario
+
+STRATEGIES = ("per_object", "batched_v1", "batched", "upfront")
+STRATEGY_CODE = {name: i for i, name in enumerate(STRATEGIES)}
+ST_PER_OBJECT, ST_BATCHED_V1, ST_BATCHED, ST_UPFRONT = range(4)
+
+UNLIMITED = np.int64(2**62)
+
+# Indices into State.misc (run-wide serials and bookkeeping).
+M_NEW_SLAB_SERIAL = 0
+M_FREE_SERIAL = 1
+M_EVICT_SERIAL = 2
+M_TRYLOCK_SERIAL = 3
+M_LIVE_HEAD = 4
+M_LIVE_COUNT = 5
+M_NEXT_SLAB_ID = 6
+M_FREE_IDS = 7  # number of ids on the free-id stack
+M_ERROR = 8  # non-zero: the kernel stopped on a capacity error (code)
+M_FORCED = 9
+M_NEXT_CALL = 10  # first call index not yet simulated
+N_MISC = 11
+
+ERR_SLAB_TABLE_FULL = 1
+
+
+class Params(NamedTuple):
+    """Scalars of one run (int64 / float64 only, so one compiled signature)."""
+
+    strategy: int
+    seed: int
+    cpus: int
+    nodes: int
+    memcgs: int
+    depth: int
+    n_counters: int
+    reclaim_pages: int
+    reclaim_retries: int
+    ofs: int
+    objs_per_slab: int
+    reclaimable: int
+    sheaf_cap: int
+    barn_max: int
+    bulk_size: int
+    bulk_uniform: int
+    # *_t: rng.threshold of the scenario's probability (integer comparison in kernels)
+    switch_prob_t: int
+    gfp_nofail: int
+    gfp_allow_spin: int
+    remote_prob_t: int
+    kfence_prob_t: int
+    exts_at_creation_t: int
+    exts_fail_prob_t: int
+    live_cap: int
+    remote_free_prob_t: int
+    irq_prob_t: int
+    get_many: int
+    run_cap_bytes: int
+    trace_mode: int
+    slab_cap: int
+    # rng.divisor_magic of cpus and of cpus - 1 (1 when there is a single CPU): the
+    # CPU of each call and the other CPU of a remote free, drawn without a division
+    cpus_m: int
+    cpus_sh: int
+    others_m: int
+    others_sh: int
+
+
+# Object handles: slab id << OBJ_SHIFT | index in slab (objs_per_slab <= 1024).
+OBJ_SHIFT = 10
+OBJ_MASK = (1 << OBJ_SHIFT) - 1
+
+# Columns of the per-CPU table ``State.cpu``.
+CPU_NODE, CPU_MEMCG, CPU_OBJCG, CPU_BYTES, CPU_PGDAT, CPU_ACC = 0, 1, 2, 3, 4, 5  # CPU_ACC + 0/1:
+#                                                      reclaimable, unreclaimable
+# The main and the spare sheaf: where each starts in the (flat) ``State.sh_objs`` and
+# how many objects it holds.  A swap exchanges both pairs, so the hot path reads the
+# main sheaf's size and slot without first reading which of the two is main.
+CPU_SH_MAIN, CPU_SH_SPARE, CPU_SH_MAIN_SIZE, CPU_SH_SPARE_SIZE = 7, 8, 9, 10
+N_CPU_COLS = 11
+# Columns of ``State.memcg`` (one row per leaf memcg and its objcg).
+MG_REFS, MG_NR_CHARGED, MG_PAGECACHE = 0, 1, 2
+N_MG_COLS = 3
+# Columns of ``State.pc`` (one row per page counter).
+PC_USAGE, PC_MAX, PC_FAILCNT = 0, 1, 2
+N_PC_COLS = 3
+# Columns of ``State.slab``.
+SL_NODE, SL_EXTS, SL_KFENCE, SL_NFREE, SL_ON_PARTIAL, SL_NEXT, SL_PREV = range(7)
+N_SL_COLS = 7
+# Columns of ``State.live`` (the live FIFO) and ``State.p`` (the call's p[]).
+LV_OBJ, LV_META = 0, 1
+# ``State.live[:, LV_META]`` packs what the free path needs besides the handle (16
+# bytes per live object instead of 40: the live set is the largest table the hot
+# loop streams through).  Field widths follow the limits in scenario._validate.
+LVM_NODE_SHIFT, LVM_OBJCG_SHIFT, LVM_KFENCE_SHIFT = 10, 16, 29
+LVM_CPU_MASK, LVM_NODE_MASK, LVM_OBJCG_MASK = 1023, 63, 8191  # cpus <= 1024, nodes <= 64,
+#                                                              objcg + 1 <= 4096
+
+
+def unpack_live_meta(meta):
+    """(cpu, node, objcg, kfence) of packed ``LV_META`` values (numpy or int)."""
+    return (meta & LVM_CPU_MASK, (meta >> LVM_NODE_SHIFT) & LVM_NODE_MASK,
+            ((meta >> LVM_OBJCG_SHIFT) & LVM_OBJCG_MASK) - 1, meta >> LVM_KFENCE_SHIFT)
+
+
+N_LV_COLS = 2
+PP_OBJ, PP_NODE, PP_KFENCE, PP_OBJCG = range(4)
+N_PP_COLS = 4
+N_MS_COLS = 2 * NR_MEMCG_STOCK  # State.ms: memcg of slot i at i, pages at NR_MEMCG_STOCK + i
+N_PART_COLS = 2  # State.part: head, tail
+# Columns of the trace tables.
+TC_OFF, TC_CPU, TC_MEMCG = range(3)
+N_TC_COLS = 3
+TO_SLAB, TO_NODE = range(2)
+N_TO_COLS = 2
+
+
+class State(NamedTuple):
+    """Every mutable array of a run, grouped by what a row describes.
+
+    Few arrays with named columns rather than one array per field: every array a
+    kernel helper receives is passed as ~10 machine words, so fewer arrays means
+    cheaper calls and much faster compilation.  The kernels get ``kernel_view(S)``,
+    where the tables in ``FLAT_TABLES`` are flat: the fixed-width ones indexed
+    ``row * N_*_COLS + column``, ``sh_objs`` from the per-CPU sheaf offsets.
+    """
+
+    counters: np.ndarray  # int64 [4 phases, N_EVENTS]
+    run_hist: np.ndarray  # int64 [RUN_HIST_BUCKETS]
+    misc: np.ndarray  # int64 [N_MISC]: run-wide serials and bookkeeping (M_*)
+    cpu: np.ndarray  # int64 [cpus, N_CPU_COLS]: node, task memcg, obj stock, sheaf sizes
+    ms: np.ndarray  # int64 [cpus, N_MS_COLS]: memcg stock, memcg of slot i at i, pages at 7 + i
+    memcg: np.ndarray  # int64 [memcgs, N_MG_COLS]: objcg refs, nr_charged_bytes, page cache
+    stat: np.ndarray  # int64 [memcgs, nodes]: flushed slab statistics, bytes
+    pc: np.ndarray  # int64 [n_counters, N_PC_COLS]: page counters
+    owner: np.ndarray  # int64 [n_counters + 2 * memcgs]: shared-line owner CPU, -1 none;
+    #                    page counters, then objcg nr_charged_bytes, then memcg stats
+    sh_objs: np.ndarray  # int64 [cpus, 2, sheaf_cap]: object handles; kernels index it flat
+    #                      from the offsets CPU_SH_MAIN / CPU_SH_SPARE
+    barn_objs: np.ndarray  # int64 [nodes, barn_max, sheaf_cap]
+    barn_meta: np.ndarray  # int64 [nodes, 1 + barn_max]: count, then each sheaf's size
+    slab: np.ndarray  # int64 [slab_cap, N_SL_COLS]; handle = slab << OBJ_SHIFT | index
+    slab_free: np.ndarray  # int32 [slab_cap, objs_per_slab]: free-list stack
+    part: np.ndarray  # int64 [nodes, 2]: partial list head, tail
+    free_ids: np.ndarray  # int64 [slab_cap]: discarded slab ids (stack)
+    live: np.ndarray  # int64 [ring, 2]: the live set, a ring buffer (FIFO): handle, LV_META
+    p: np.ndarray  # int64 [max_bulk, 4]: the call's p[]
+    tr_call: np.ndarray  # int64 [n_calls + 1, 3]: trace offsets, cpu, memcg (-1 = draw)
+    tr_obj: np.ndarray  # int64 [n_objects, 2]: trace slab, node
+
+
+def slab_capacity(scn: Scenario, max_bulk: int) -> int:
+    """Upper bound on slabs alive at once.
+
+    A slab is discarded as soon as all its objects are free (docs/model.md §4), so
+    every slab in the table holds at least one object that is live, in flight in
+    ``p[]``, in a sheaf or in a barn.
+    """
+    cap = scn.resolved_sheaf_capacity
+    return int(scn.live_objects + max_bulk + scn.cpus * 2 * cap
+               + scn.nodes * scn.barn_max_full * cap + 4)
+
+
+def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, State]:
+    """Fresh initial state (SPEC §5: stocks empty, counters at page cache only)."""
+    i64 = np.int64
+    cpus, nodes, memcgs, depth = scn.cpus, scn.nodes, scn.memcgs, scn.depth
+    n_counters = memcgs + depth - 1
+    ops = scn.resolved_objs_per_slab
+    cap = scn.resolved_sheaf_capacity
+    if trace is not None:
+        max_bulk = max(1, int(trace.max_bulk))
+        slab_cap = int(trace.n_slabs)
+    else:
+        max_bulk = scn.bulk_size
+        slab_cap = slab_capacity(scn, max_bulk)
+    ring = scn.live_objects + max_bulk + 1
+
+    pc_max = np.full(n_counters, UNLIMITED, dtype=i64)
+    if scn.memcg_max_pages:
+        pc_max[:memcgs] = scn.memcg_max_pages
+    if scn.ancestor_max_pages:
+        pc_max[memcgs:] = scn.ancestor_max_pages
+    pc_usage = np.zeros(n_counters, dtype=i64)
+    pc_usage[:memcgs] = scn.pagecache_pages
+    pc_usage[memcgs:] = scn.pagecache_pages * memcgs
+
+    cpu = np.zeros((cpus, N_CPU_COLS), dtype=i64)
+    cpu[:, CPU_NODE] = (np.arange(cpus, dtype=i64) * nodes) // cpus
+    cpu[:, CPU_MEMCG] = np.arange(cpus, dtype=i64) % memcgs
+    cpu[:, CPU_OBJCG] = -1
+    cpu[:, CPU_PGDAT] = -1
+    cpu[:, CPU_SH_MAIN] = np.arange(cpus, dtype=i64) * 2 * cap
+    cpu[:, CPU_SH_SPARE] = cpu[:, CPU_SH_MAIN] + cap
+    ms = np.zeros((cpus, N_MS_COLS), dtype=i64)
+    ms[:, :NR_MEMCG_STOCK] = -1
+    memcg = np.zeros((memcgs, N_MG_COLS), dtype=i64)
+    memcg[:, MG_PAGECACHE] = scn.pagecache_pages
+    pc = np.zeros((n_counters, N_PC_COLS), dtype=i64)
+    pc[:, PC_USAGE] = pc_usage
+    pc[:, PC_MAX] = pc_max
+    slab = np.zeros((slab_cap, N_SL_COLS), dtype=i64)
+    slab[:, SL_NEXT] = -1
+    slab[:, SL_PREV] = -1
+    barn_max = max(scn.barn_max_full, 1)
+    if trace is None:
+        tr_call = np.zeros((1, N_TC_COLS), dtype=i64)
+        tr_obj = np.zeros((0, N_TO_COLS), dtype=i64)
+    else:
+        tr_call = np.full((trace.n_calls + 1, N_TC_COLS), -1, dtype=i64)
+        tr_call[:, TC_OFF] = trace.offsets
+        tr_call[:-1, TC_CPU] = trace.cpu
+        tr_call[:-1, TC_MEMCG] = trace.memcg
+        tr_obj = np.stack([trace.slab, trace.node], axis=1).astype(i64)
+        slab[:, SL_NODE] = trace.slab_node
+        slab[:, SL_EXTS] = trace.slab_exts
+
+    st = State(
+        counters=np.zeros((4, N_EVENTS), dtype=i64),
+        run_hist=np.zeros(RUN_HIST_BUCKETS, dtype=i64),
+        misc=np.zeros(N_MISC, dtype=i64),
+        cpu=cpu,
+        ms=ms,
+        memcg=memcg,
+        stat=np.zeros((memcgs, nodes), dtype=i64),
+        pc=pc,
+        owner=np.full(n_counters + 2 * memcgs, -1, dtype=i64),
+        sh_objs=np.zeros((cpus, 2, cap), dtype=i64),
+        barn_objs=np.zeros((nodes, barn_max, cap), dtype=i64),
+        barn_meta=np.zeros((nodes, 1 + barn_max), dtype=i64),
+        slab=slab,
+        slab_free=np.zeros((slab_cap if trace is None else 1, ops), dtype=np.int32),
+        part=np.full((nodes, N_PART_COLS), -1, dtype=i64),
+        free_ids=np.zeros(slab_cap, dtype=i64),
+        live=np.zeros((ring, N_LV_COLS), dtype=i64),
+        p=np.zeros((max_bulk, N_PP_COLS), dtype=i64),
+        tr_call=np.ascontiguousarray(tr_call),
+        tr_obj=np.ascontiguousarray(tr_obj),
+    )
+
+    cpus_magic, others_magic = divisor_magic(cpus), divisor_magic(max(cpus - 1, 1))
+    p = Params(
+        strategy=STRATEGY_CODE[strategy],
+        seed=int(seed),
+        cpus=cpus,
+        nodes=nodes,
+        memcgs=memcgs,
+        depth=depth,
+        n_counters=n_counters,
+        reclaim_pages=scn.reclaim_pages,
+        reclaim_retries=scn.reclaim_retries,
+        ofs=scn.ofs,
+        objs_per_slab=ops,
+        reclaimable=int(scn.reclaimable),
+        sheaf_cap=cap,
+        barn_max=scn.barn_max_full,
+        bulk_size=scn.bulk_size,
+        bulk_uniform=int(scn.bulk_dist == "uniform"),
+        switch_prob_t=threshold(scn.cgroup_switch_prob),
+        gfp_nofail=int(scn.gfp_nofail),
+        gfp_allow_spin=int(scn.gfp_allow_spin),
+        remote_prob_t=threshold(scn.remote_prob),
+        kfence_prob_t=threshold(scn.kfence_prob),
+        exts_at_creation_t=threshold(scn.exts_at_creation),
+        exts_fail_prob_t=threshold(scn.exts_fail_prob),
+        live_cap=scn.live_objects,
+        remote_free_prob_t=threshold(scn.remote_free_prob),
+        irq_prob_t=threshold(scn.irq_reentry_prob),
+        get_many=int(scn.get_many),
+        run_cap_bytes=scn.run_cap_bytes,
+        trace_mode=int(trace is not None),
+        slab_cap=slab_cap,
+        cpus_m=cpus_magic[0],
+        cpus_sh=cpus_magic[1],
+        others_m=others_magic[0],
+        others_sh=others_magic[1],
+    )
+    return p, st
+
+
+# Tables the kernels index flat: the fixed-width ones as ``row * N_*_COLS + column``
+# (a compile-time row width turns each 2-D index into one address computation with
+# constants, where Numba's 2-D indexing multiplies by the run-time shape: an
+# ``imul`` per access and one more live value per table in the kernel's
+# register-starved loop), and ``sh_objs`` from the per-CPU sheaf offsets.
+FLAT_TABLES = ("counters", "cpu", "ms", "memcg", "pc", "slab", "part", "live", "p", "tr_call", "tr_obj",
+               "sh_objs")
+
+
+def kernel_view(S: State) -> State:
+    """``S`` as the kernels see it: ``FLAT_TABLES`` as flat views of the same memory
+    (the driver, invariants and tables keep indexing ``S`` in 2-D)."""
+    flat = {}
+    for name in FLAT_TABLES:
+        table = getattr(S, name)
+        if not table.flags.c_contiguous:  # a copy would take the kernel's writes
+            raise ValueError(f"State.{name} must be C-contiguous")
+        flat[name] = table.reshape(-1)
+    return S._replace(**flat)

@@ -1,0 +1,404 @@
+"""``bulksim compare``: strategies or result tables side by side, like veristat -C.
+
+One file: each strategy (B) against a baseline strategy (A, ``per_object``), matched
+on scenario, profile, seed and any sweep parameter column.  Two files: the same
+strategy in A and B, matched on strategy, scenario, seed and the parameter columns
+both have (not on profile); rows on one side only are left out.  DIFF cells read
+``+12 (+3.45%)``: B - A and 100 * (B - A) / |A|, and as in veristat A = 0 gives
++0.00% when B = 0 and +/-100.00% otherwise.  Filter and sort names are key columns or
+metrics with an optional ``_a``/``_b``/``_diff``/``_pct`` suffix (none: B).  The
+histogram buckets percentages as printed (2 decimals) into half-open ``[lo, hi)``
+ranges, so 0 counts in ``0 .. 5 %``.  docs/tables.md has the full syntax.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import difflib
+import io
+import math
+import operator
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..errors import BulksimError
+
+Num = int | float
+DEFAULT_METRICS = ("hook_cycles_per_object", "total_cycles_per_object", "stock_locks", "stat_flushes")
+VARIANTS = ("a", "b", "diff", "pct")
+FORMATS = ("table", "csv", "md")
+IDENTITY = ("scenario", "strategy", "profile", "seed")
+IGNORED = ("point",)  # a sweep point's hash: it covers the profile, so it is no key
+EDGES = (-50, -40, -30, -20, -15, -10, -5, 0, 5, 10, 15, 20, 30, 40, 50)  # then steps of 50
+OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+    ">": operator.gt, ">=": operator.ge}
+_FILTER_RE = re.compile(r"^\s*(!?)\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|!=|=|<|>)\s*(.*?)\s*$")
+
+
+@dataclass
+class Row:
+    """One compared pair: the key values and each metric's value in A and in B."""
+
+    key: dict[str, Any]
+    a: dict[str, Num | None]
+    b: dict[str, Num | None]
+
+    def value(self, metric: str, variant: str) -> Num | None:
+        """The value of ``metric`` for ``variant`` (one of VARIANTS); None if missing."""
+        a, b = self.a.get(metric), self.b.get(metric)
+        if variant in ("a", "b"):
+            return a if variant == "a" else b
+        return None if a is None or b is None else b - a if variant == "diff" else pct(a, b)
+
+
+@dataclass
+class Comparison:
+    """Compared rows with the names of their key columns and of the metrics they carry."""
+
+    keys: list[str]
+    metrics: list[str]
+    rows: list[Row]
+    numeric_keys: set[str] = field(default_factory=set)
+
+
+def pct(a: Num, b: Num) -> float:
+    """Percent difference 100 * (b - a) / |a|; veristat's +/-100 (or 0) when ``a`` is 0."""
+    if a == 0:
+        return 0.0 if b == 0 else math.copysign(100.0, b - a)
+    return 100.0 * (b - a) / abs(a)
+
+
+def load_table(path: str | Path) -> pa.Table:
+    """Read a ``.parquet``/``.arrow``/``.feather`` file or a hive-partitioned Parquet folder.
+
+    Raises
+    ------
+    BulksimError
+        Missing path, unknown extension or a file pyarrow cannot read.
+    """
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+    from pyarrow import feather
+
+    p = Path(path)
+    if not p.exists():
+        raise BulksimError(f"{p}: no such file or folder")
+    suffix = p.suffix.lower()
+    if not p.is_dir() and suffix not in (".parquet", ".arrow", ".feather"):
+        raise BulksimError(f"{p}: expected a .parquet, .arrow or .feather file or a Parquet folder")
+    try:
+        if p.is_dir():
+            return ds.dataset(p, format="parquet", partitioning="hive").to_table()
+        return pq.read_table(p) if suffix == ".parquet" else feather.read_table(p)
+    except (OSError, ValueError, pa.ArrowException) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise BulksimError(f"{p}: cannot read ({first})") from None
+
+
+def _is_num(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t)
+
+
+def metric_columns(table: pa.Table) -> list[str]:
+    """The numeric result columns of the summary schema that ``table`` has, in its order."""
+    from .tables import summary_schema
+
+    known = {f.name for f in summary_schema()} - set(IDENTITY)
+    return [f.name for f in table.schema if f.name in known and _is_num(f.type)]
+
+
+def _key_columns(table: pa.Table, metrics: Sequence[str]) -> list[str]:
+    rest = [c for c in table.column_names if c not in metrics and c not in IGNORED]
+    return [c for c in IDENTITY if c in rest] + [c for c in rest if c not in IDENTITY]
+
+
+def _records(table: pa.Table) -> list[dict[str, Any]]:
+    return [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
+            for r in table.to_pylist()]
+
+
+def _index(recs: list[dict], keys: Sequence[str], label: str) -> dict[tuple, dict]:
+    out: dict[tuple, dict] = {}
+    for r in recs:
+        k = tuple(r.get(c) for c in keys)
+        if k in out:
+            shown = ", ".join(f"{c}={v}" for c, v in zip(keys, k))
+            raise BulksimError(f"{label}: more than one row with {shown}")
+        out[k] = r
+    return out
+
+
+def compare_within(table: pa.Table, base: str = "per_object", label: str = "input") -> Comparison:
+    """Compare every strategy (B) of ``table`` against strategy ``base`` (A).
+
+    One row per non-base strategy and point (scenario, profile, seed, parameters) that
+    has a base row; ``label`` names the input in error messages.
+    """
+    if "strategy" not in table.column_names:
+        raise BulksimError(f"{label}: no 'strategy' column")
+    metrics = metric_columns(table)
+    keys = _key_columns(table, metrics)
+    group = [c for c in keys if c != "strategy"]
+    recs = _records(table)
+    strategies = [str(s) for s in dict.fromkeys(r["strategy"] for r in recs)]
+    if base not in strategies:
+        raise BulksimError(f"{label}: no rows of base strategy {base!r}{_hint(base, strategies)}; "
+                           f"strategies: {', '.join(strategies)}")
+    bases = _index([r for r in recs if r["strategy"] == base], group, label)
+    _index(recs, keys, label)  # refuses duplicate rows
+    by_group: dict[tuple, list[Row]] = {}  # each group's rows together, in table order
+    for r in recs:
+        g = tuple(r.get(c) for c in group)
+        if r["strategy"] != base and g in bases:
+            by_group.setdefault(g, []).append(
+                Row({c: r[c] for c in keys}, {m: bases[g][m] for m in metrics}, {m: r[m] for m in metrics}))
+    rows = [row for grp in by_group.values() for row in grp]
+    if not rows:
+        raise BulksimError(f"{label}: no rows to compare with strategy {base!r}")
+    return Comparison(keys, metrics, rows, {k for k in keys if _is_num(table.schema.field(k).type)})
+
+
+def compare_tables(table_a: pa.Table, table_b: pa.Table, label_a: str = "A",
+                   label_b: str = "B") -> Comparison:
+    """Compare each row of ``table_a`` (A) with the row of ``table_b`` (B) of the same key.
+
+    The key is every non-metric column both tables have except ``profile`` (and ``point``);
+    it must include strategy, scenario and seed.  Rows on one side only are left out.
+
+    Raises
+    ------
+    BulksimError
+        Key columns missing, duplicate keys, or no row in common.
+    """
+    ma, mb = metric_columns(table_a), metric_columns(table_b)
+    metrics = [m for m in ma if m in mb]
+    keys = [c for c in _key_columns(table_a, ma)
+            if c != "profile" and c in table_b.column_names and c not in mb]
+    missing = [c for c in ("strategy", "scenario", "seed") if c not in keys]
+    if missing:
+        raise BulksimError(f"{label_a}, {label_b}: key column(s) {', '.join(missing)} not in both files")
+    index_b = _index(_records(table_b), keys, label_b)
+    rows = []
+    for r in _index(_records(table_a), keys, label_a).values():
+        other = index_b.get(tuple(r[c] for c in keys))
+        if other is not None:
+            rows.append(Row({c: r[c] for c in keys}, {m: r[m] for m in metrics},
+                            {m: other[m] for m in metrics}))
+    if not rows:
+        raise BulksimError(f"{label_a} and {label_b} have no rows in common (joined on {', '.join(keys)})")
+    return Comparison(keys, metrics, rows, {k for k in keys if _is_num(table_a.schema.field(k).type)})
+
+
+def _hint(name: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown(what: str, name: str, choices: Sequence[str]) -> BulksimError:
+    return BulksimError(f"unknown {what} {name!r}{_hint(name, choices)}")
+
+
+def resolve_field(comp: Comparison, name: str) -> tuple[str, str | None]:
+    """Map a filter/sort name to ``(key column, None)`` or ``(metric, variant)``."""
+    stem, _, suffix = name.rpartition("_")
+    if suffix in VARIANTS and stem in comp.metrics:
+        return stem, suffix
+    if name in comp.metrics:
+        return name, "b"
+    if name in comp.keys:
+        return name, None
+    names = comp.keys + comp.metrics + [f"{m}_{v}" for m in comp.metrics for v in VARIANTS]
+    raise _unknown("column", name, names)
+
+
+def check_metrics(comp: Comparison, names: Sequence[str]) -> list[str]:
+    """Validate the metrics to emit; a did-you-mean error for an unknown one."""
+    if not names:
+        raise BulksimError("no metric to emit")
+    for n in names:
+        if n in comp.keys:
+            raise BulksimError(f"{n!r} is a key column, not a metric")
+        if n not in comp.metrics:
+            raise _unknown("metric", n, comp.metrics)
+    return list(names)
+
+
+def _get(row: Row, fld: tuple[str, str | None]) -> Any:
+    name, variant = fld
+    return row.key.get(name) if variant is None else row.value(name, variant)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One parsed ``[!]NAME OP VALUE`` expression."""
+
+    text: str
+    field: tuple[str, str | None]
+    op: str
+    value: Any
+    negate: bool
+
+    def __call__(self, row: Row) -> bool:
+        v = _get(row, self.field)
+        if v is None:  # N/A matches no filter, negated or not
+            return False
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            v = _key_text(v)
+        return OPS[self.op](v, self.value) != self.negate
+
+
+def parse_filter(comp: Comparison, text: str) -> Filter:
+    """Parse ``[!]NAME OP VALUE`` with OP one of ``= != < <= > >=``."""
+    m = _FILTER_RE.match(text)
+    if not m or not m.group(4):
+        raise BulksimError(f"bad filter {text!r}: expected [!]NAME OP VALUE with OP one of "
+                           f"{' '.join(OPS)}, e.g. 'total_cycles_per_object_pct<-5'")
+    neg, name, op, raw = m.groups()
+    fld = resolve_field(comp, name)
+    value: Any = raw
+    if fld[1] is not None or name in comp.numeric_keys:
+        try:
+            value = float(raw.rstrip("%").replace("_", ""))
+        except ValueError:
+            raise BulksimError(f"bad filter {text!r}: {name} is numeric, got {raw!r}") from None
+    return Filter(text, fld, op, value, bool(neg))
+
+
+def filter_rows(rows: Sequence[Row], filters: Sequence[Filter]) -> list[Row]:
+    """The rows that pass every filter (filters are AND-ed)."""
+    return [r for r in rows if all(f(r) for f in filters)]
+
+
+def sort_rows(comp: Comparison, rows: Sequence[Row], spec: str) -> list[Row]:
+    """Sort by comma-separated ``[^]NAME`` items ('^': descending); N/A always last."""
+    out = list(rows)
+    for item in reversed([s.strip() for s in spec.split(",") if s.strip()]):
+        desc = item.startswith("^")
+        fld = resolve_field(comp, item.lstrip("^"))
+        have = [r for r in out if _get(r, fld) is not None]
+        have.sort(key=lambda r: _get(r, fld), reverse=desc)
+        out = have + [r for r in out if _get(r, fld) is None]
+    return out
+
+
+def format_number(v: Num | None) -> str:
+    """Integers as is, other numbers with at most 2 decimals; None as N/A."""
+    if v is None:
+        return "N/A"
+    if isinstance(v, int):
+        return str(v)
+    s = f"{v:.2f}".rstrip("0").rstrip(".")
+    return "0" if s == "-0" else s
+
+
+def format_diff(a: Num | None, b: Num | None) -> str:
+    """veristat's DIFF cell: ``+12 (+3.45%)``."""
+    if a is None or b is None:
+        return "N/A"
+    d = b - a
+    mag = format_number(abs(d))
+    p = round(pct(a, b), 2)
+    return f"{'-' if d < 0 and mag != '0' else '+'}{mag} ({p + 0.0:+.2f}%)"
+
+
+def _key_text(v: Any) -> str:
+    return "N/A" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def _cells(comp: Comparison, row: Row, metrics: Sequence[str]) -> list[str]:
+    out = [_key_text(row.key[k]) for k in comp.keys]
+    for m in metrics:
+        out += [format_number(row.a[m]), format_number(row.b[m]), format_diff(row.a[m], row.b[m])]
+    return out
+
+
+def render_rows(comp: Comparison, rows: Sequence[Row], metrics: Sequence[str], fmt: str = "table") -> str:
+    """The comparison as an aligned text table, CSV or a GitHub markdown table."""
+    head = list(comp.keys) + [f"{m} ({s})" for m in metrics for s in ("A", "B", "DIFF")]
+    body = [_cells(comp, r, metrics) for r in rows]
+    left = [k not in comp.numeric_keys for k in comp.keys] + [False] * (3 * len(metrics))
+    if fmt == "csv":
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows([head] + body)
+        return buf.getvalue().rstrip("\n")
+    if fmt == "md":
+        def md(cells: list[str]) -> str:
+            return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+        sep = "| " + " | ".join("---" if lf else "---:" for lf in left) + " |"
+        return "\n".join([md(head), sep] + [md(c) for c in body])
+    if fmt != "table":
+        raise _unknown("output format", fmt, FORMATS)
+    widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if lf else c.rjust(w) for c, w, lf in zip(cells, widths, left)).rstrip()
+    return "\n".join([line(head), line(["-" * w for w in widths])] + [line(c) for c in body])
+
+
+def bucket(p: float) -> tuple[int, int]:
+    """The half-open histogram bucket ``[lo, hi)`` of percent ``p``."""
+    if p < EDGES[0]:
+        lo = EDGES[0] - 50 * math.ceil((EDGES[0] - p) / 50)
+        return lo, lo + 50
+    if p >= EDGES[-1]:
+        lo = EDGES[-1] + 50 * math.floor((p - EDGES[-1]) / 50)
+        return lo, lo + 50
+    i = bisect.bisect_right(EDGES, p) - 1
+    return EDGES[i], EDGES[i + 1]
+
+
+def summary_lines(rows: Sequence[Row], metric: str) -> list[str]:
+    """``Rows compared``, min/max percent difference of ``metric`` and its histogram."""
+    ps = [round(p, 2) for r in rows if (p := r.value(metric, "pct")) is not None]
+    out = [f"Rows compared: {len(rows)}"]
+    if not ps:
+        return out + [f"{metric} diff min: N/A", f"{metric} diff max: N/A"]
+    out += [f"{metric} diff min: {min(ps) + 0.0:.2f}%", f"{metric} diff max: {max(ps) + 0.0:.2f}%"]
+    counts: dict[tuple[int, int], int] = {}
+    for p in ps:
+        counts[bucket(p)] = counts.get(bucket(p), 0) + 1
+    return out + [f"{lo} .. {hi} %: {n}" for (lo, hi), n in sorted(counts.items())]
+
+
+def run_compare(paths: Sequence[str], *, base: str | None = None, emit: str | None = None,
+                sort: Sequence[str] = (), filters: Sequence[str] = (), fmt: str = "table") -> str:
+    """Load, compare, filter, sort and render: the whole of ``bulksim compare``.
+
+    Parameters
+    ----------
+    paths : one file (strategies against ``base``) or two (A and B).
+    base : the baseline strategy with one file (default ``per_object``).
+    emit : comma-separated metrics (default DEFAULT_METRICS); the first one is summarised.
+    sort : ``[^]NAME`` items, the first the primary key (see :func:`sort_rows`).
+    filters : ``[!]NAME OP VALUE`` expressions, all of which must hold.
+    fmt : ``table``, ``csv`` or ``md``; CSV has no summary.
+
+    Returns
+    -------
+    The text to print.
+    """
+    if len(paths) not in (1, 2):
+        raise BulksimError(f"expected one or two files, got {len(paths)}")
+    if len(paths) == 1:
+        comp = compare_within(load_table(paths[0]), base or "per_object", str(paths[0]))
+    elif base is not None:
+        raise BulksimError("--base applies to one FILE only (two files compare the same strategy)")
+    else:
+        comp = compare_tables(load_table(paths[0]), load_table(paths[1]), str(paths[0]), str(paths[1]))
+    names = [m.strip() for m in emit.split(",") if m.strip()] if emit is not None else list(DEFAULT_METRICS)
+    metrics = check_metrics(comp, names)
+    rows = filter_rows(comp.rows, [parse_filter(comp, f) for f in filters])
+    if sort:
+        rows = sort_rows(comp, rows, ",".join(sort))
+    text = render_rows(comp, rows, metrics, fmt)
+    if fmt == "csv":
+        return text
+    summary = "\n".join(summary_lines(rows, metrics[0]))
+    return f"{text}\n{summary}" if fmt == "table" else f"{text}\n\n```\n{summary}\n```"

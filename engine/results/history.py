@@ -1,0 +1,148 @@
+"""Export airspeed velocity results (``results/``) as one tidy Arrow table.
+
+asv keeps one JSON file per (machine, commit, environment) with a column-oriented
+layout that is not documented for users; this module flattens it into one row per
+(machine, commit, environment, benchmark, parameter combination).  The schema is in
+docs/performance-history.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..errors import BulksimError
+
+HISTORY_SCHEMA_VERSION = "1"
+
+_COLUMNS = [
+    ("machine", pa.dictionary(pa.int16(), pa.string()), "", "asv machine name"),
+    ("commit", pa.string(), "", "full commit hash of the project"),
+    ("date", pa.timestamp("ms", tz="UTC"), "", "commit date"),
+    ("environment", pa.dictionary(pa.int16(), pa.string()), "", "asv environment name"),
+    ("python", pa.dictionary(pa.int16(), pa.string()), "", "Python version of the environment"),
+    ("benchmark", pa.dictionary(pa.int32(), pa.string()), "", "benchmark name (module.Class.method)"),
+    ("benchmark_type", pa.dictionary(pa.int8(), pa.string()), "", "time, peakmem, track, ..."),
+    ("params", pa.map_(pa.string(), pa.string()), "", "parameter name -> value"),
+    ("params_json", pa.string(), "", "the same parameters as a JSON object, for easy grouping"),
+    ("value", pa.float64(), "see unit", "result (median for timings); null if failed or skipped"),
+    ("unit", pa.dictionary(pa.int8(), pa.string()), "", "unit of value, ci_*, q_* and samples"),
+    ("ci_99_low", pa.float64(), "see unit", "lower end of asv's 99% confidence interval"),
+    ("ci_99_high", pa.float64(), "see unit", "upper end of asv's 99% confidence interval"),
+    ("q_25", pa.float64(), "see unit", "first quartile of the samples"),
+    ("q_75", pa.float64(), "see unit", "third quartile of the samples"),
+    ("number", pa.int64(), "", "calls per sample"),
+    ("repeat", pa.int64(), "", "samples taken"),
+    ("samples", pa.list_(pa.float64()), "see unit", "raw samples, when asv kept them"),
+    ("benchmark_version", pa.string(), "", "hash of the benchmark code"),
+    ("started_at", pa.timestamp("ms", tz="UTC"), "", "when the benchmark started"),
+    ("duration_s", pa.float64(), "s", "wall time the benchmark took"),
+]
+
+
+def history_schema() -> pa.Schema:
+    fields = [pa.field(n, t, metadata={"unit": u, "description": d}) for n, t, u, d in _COLUMNS]
+    return pa.schema(fields, metadata={"schema_version": HISTORY_SCHEMA_VERSION,
+                                       "source": "asv results (api_version 2)"})
+
+
+def _param(text):
+    """asv stores parameter values as Python reprs ("'default'", "16"); unquote them."""
+    import ast
+
+    try:
+        return str(ast.literal_eval(text))
+    except (ValueError, SyntaxError):
+        return str(text)
+
+
+def _ts(ms):
+    if ms is None:
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000.0, tz=dt.timezone.utc)
+
+
+def _load(path: Path) -> dict:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise BulksimError(f"{path}: not a readable asv result file ({e})") from None
+
+
+def read_results(results_dir: str | Path) -> list[dict]:
+    """Every result of every machine under ``results_dir`` as a list of row dicts."""
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise BulksimError(f"{root}: no such folder (an asv results_dir)")
+    bench_path = root / "benchmarks.json"
+    if not bench_path.exists():
+        raise BulksimError(f"{root}: no benchmarks.json; is this an asv results folder?")
+    benchmarks = _load(bench_path)
+    rows: list[dict] = []
+    for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for path in sorted(machine_dir.glob("*.json")):
+            if path.name == "machine.json":
+                continue
+            d = _load(path)
+            if d.get("version") != 2 or "result_columns" not in d:
+                raise BulksimError(f"{path}: unsupported asv result format (need version 2)")
+            rows.extend(_rows_of(d, machine_dir.name, benchmarks))
+    return rows
+
+
+def _rows_of(d: dict, machine: str, benchmarks: dict) -> list[dict]:
+    cols = d["result_columns"]
+    out = []
+    for name, values in d["results"].items():
+        rec = dict(zip(cols, values))
+        meta = benchmarks.get(name, {})
+        param_names = meta.get("param_names", [])
+        params = rec.get("params") or []
+        combos = list(itertools.product(*params)) if params else [()]
+        result = rec.get("result")
+        if not isinstance(result, list):
+            result = [result] * len(combos)
+
+        def at(key, k, rec=rec):
+            v = rec.get(key)
+            return v[k] if isinstance(v, list) and k < len(v) else None
+
+        for k, combo in enumerate(combos):
+            names = param_names if len(param_names) == len(combo) else [f"p{i}" for i in range(len(combo))]
+            pmap = [(n, _param(v)) for n, v in zip(names, combo)]
+            value = result[k] if k < len(result) else None
+            out.append({
+                "machine": machine,
+                "commit": d.get("commit_hash"),
+                "date": _ts(d.get("date")),
+                "environment": d.get("env_name"),
+                "python": d.get("python"),
+                "benchmark": name,
+                "benchmark_type": meta.get("type"),
+                "params": pmap,
+                "params_json": json.dumps(dict(pmap), sort_keys=True),
+                "value": float(value) if isinstance(value, (int, float)) else None,
+                "unit": meta.get("unit"),
+                "ci_99_low": at("stats_ci_99_a", k),
+                "ci_99_high": at("stats_ci_99_b", k),
+                "q_25": at("stats_q_25", k),
+                "q_75": at("stats_q_75", k),
+                "number": at("stats_number", k),
+                "repeat": at("stats_repeat", k),
+                "samples": at("samples", k),
+                "benchmark_version": rec.get("version"),
+                "started_at": _ts(rec.get("started_at")),
+                "duration_s": rec.get("duration"),
+            })
+    return out
+
+
+def history_table(results_dir: str | Path) -> pa.Table:
+    from .tables import table_from_rows
+
+    return table_from_rows(read_results(results_dir), history_schema())

@@ -1,0 +1,275 @@
+"""Every Arrow schema the engine writes, with units and provenance.
+
+One module owns the schemas (SPEC: results go out as Apache Arrow tables).  Units
+are in field metadata (``unit``), provenance in schema metadata.  Writes are atomic:
+a temporary file in the target folder, then a rename.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import BulksimError
+from ..inputs.costs import get_profile, phase_cycles
+from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE, RUN_HIST_BUCKETS
+
+SCHEMA_VERSION = "1"
+
+_EVENT_DOC = {
+    "calls": "kmem_cache_alloc_bulk() calls",
+    "objects": "objects allocated",
+    "runs": "charge operations of the hook (per_object: one per object; batched: one per run; upfront: one per call)",
+    "pgdat_runs": "maximal same-node stretches of p[]",
+    "stock_locks": "obj-stock lock acquisitions (alloc hook and free hook)",
+    "stock_lock_failures": "failed trylocks (interrupt re-entry)",
+    "stat_flushes": "updates of the memcg's per-node slab statistic",
+    "page_counter_charges": "page-counter atomic adds (one per level)",
+    "page_counter_uncharges": "page-counter atomic subs (one per level)",
+    "line_transfers_local": "shared cache-line transfers between CPUs on one node",
+    "line_transfers_remote": "shared cache-line transfers between nodes",
+}
+
+
+def _field(name: str, typ: pa.DataType, unit: str, doc: str) -> pa.Field:
+    return pa.field(name, typ, metadata={"unit": unit, "description": doc})
+
+
+def _dict_str(name: str, doc: str) -> pa.Field:
+    return _field(name, pa.dictionary(pa.int8(), pa.string()), "", doc)
+
+
+def summary_schema() -> pa.Schema:
+    fields = [
+        _dict_str("scenario", "scenario name"),
+        _dict_str("strategy", "hook strategy"),
+        _dict_str("profile", "cost profile"),
+        _field("seed", pa.int64(), "", "random seed"),
+    ]
+    for ev in EVENTS:
+        fields.append(_field(ev, pa.int64(), "events",
+                             _EVENT_DOC.get(ev, ev.replace("_", " ")) + " (all phases)"))
+    fields += [
+        _field("hook_stock_locks", pa.int64(), "events", "obj-stock locks in the post-alloc hook"),
+        _field("hook_stat_flushes", pa.int64(), "events", "statistic flushes in the post-alloc hook"),
+        _field("hook_cycles", pa.float64(), "cycles", "post-alloc hook"),
+        _field("free_hook_cycles", pa.float64(), "cycles", "free hook (normal frees and failed calls)"),
+        _field("slab_cycles", pa.float64(), "cycles", "SLUB allocation and free without memcg"),
+        _field("total_cycles", pa.float64(), "cycles", "end to end: bulk allocation + hook + free"),
+        _field("hook_cycles_per_object", pa.float64(), "cycles/object", "hook_cycles / objects"),
+        _field("total_cycles_per_object", pa.float64(), "cycles/object", "total_cycles / objects"),
+        _field("hook_ns_per_object", pa.float64(), "ns/object", "at the profile's clock"),
+        _field("total_ns_per_object", pa.float64(), "ns/object", "at the profile's clock"),
+        _field("hook_cycles_per_object_diff", pa.float64(), "cycles/object",
+               "minus per_object's value in the same run (null without per_object)"),
+        _field("hook_cycles_per_object_pct", pa.float64(), "%", "relative to per_object"),
+        _field("total_cycles_per_object_diff", pa.float64(), "cycles/object", "minus per_object"),
+        _field("total_cycles_per_object_pct", pa.float64(), "%", "relative to per_object"),
+        _field("sim_seconds", pa.float64(), "s", "host time the simulation took"),
+    ]
+    return pa.schema(fields)
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> tuple[str, bool]:
+    """Commit and dirty flag of the source checkout (once per process: sweeps ask per point)."""
+    here = Path(__file__).resolve().parents[2]  # the checkout (engine/results/ -> ..)
+    try:
+        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=5).stdout.strip()
+        dirty = bool(subprocess.run(["git", "-C", str(here), "status", "--porcelain", "engine"],
+                                    capture_output=True, text=True, timeout=5).stdout.strip())
+        return commit or "unknown", dirty
+    except (OSError, subprocess.SubprocessError):
+        return "unknown", False
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def provenance(result) -> dict[str, str]:
+    import numba
+
+    from .. import __version__
+
+    commit, dirty = git_commit()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "engine_version": __version__,
+        "git_commit": commit,
+        "git_dirty": str(dirty).lower(),
+        "numba_version": numba.__version__,
+        "numpy_version": np.__version__,
+        "pyarrow_version": pa.__version__,
+        "scenario": result.scenario.to_json(),
+        "seed": str(result.seed),
+        "cost_profile": result.profile,
+        "host_cpu": _cpu_model(),
+    }
+
+
+def summary_rows(result) -> list[dict]:
+    prof = get_profile(result.profile)
+    rows = []
+    for name, run in result.runs.items():
+        tot = run.counters.sum(axis=0)
+        cyc = phase_cycles(prof, name, run.counters)
+        objects = max(int(tot[EVENTS.index("objects")]), 1)
+        row = {"scenario": result.scenario.name, "strategy": name, "profile": result.profile,
+               "seed": result.seed}
+        row.update({ev: int(tot[i]) for i, ev in enumerate(EVENTS)})
+        row["hook_stock_locks"] = int(run.counters[PH_HOOK, EVENTS.index("stock_locks")])
+        row["hook_stat_flushes"] = int(run.counters[PH_HOOK, EVENTS.index("stat_flushes")])
+        row["hook_cycles"] = float(cyc[PH_HOOK])
+        row["free_hook_cycles"] = float(cyc[PH_FREE_HOOK])
+        row["slab_cycles"] = float(cyc[PH_SLAB_ALLOC] + cyc[PH_SLAB_FREE])
+        row["total_cycles"] = float(cyc.sum())
+        row["hook_cycles_per_object"] = row["hook_cycles"] / objects
+        row["total_cycles_per_object"] = row["total_cycles"] / objects
+        row["hook_ns_per_object"] = row["hook_cycles_per_object"] / prof.clock_ghz
+        row["total_ns_per_object"] = row["total_cycles_per_object"] / prof.clock_ghz
+        row["sim_seconds"] = run.elapsed_s
+        rows.append(row)
+    base = next((r for r in rows if r["strategy"] == "per_object"), None)
+    for r in rows:
+        for key in ("hook_cycles_per_object", "total_cycles_per_object"):
+            if base is None:
+                r[key + "_diff"] = r[key + "_pct"] = None
+            else:
+                r[key + "_diff"] = r[key] - base[key]
+                r[key + "_pct"] = (100.0 * (r[key] - base[key]) / base[key]) if base[key] else None
+    return rows
+
+
+def table_from_rows(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Build a table of ``schema`` from row dicts (dictionary columns encoded here)."""
+    cols = {}
+    for f in schema:
+        vals = [r[f.name] for r in rows]
+        if pa.types.is_dictionary(f.type):
+            cols[f.name] = pa.array(vals, pa.string()).dictionary_encode().cast(f.type)
+        else:
+            cols[f.name] = pa.array(vals, f.type)
+    return pa.Table.from_pydict(cols, schema=schema)
+
+
+def summary_table(result) -> pa.Table:
+    return table_from_rows(summary_rows(result), summary_schema().with_metadata(provenance(result)))
+
+
+def run_length_table(result) -> pa.Table:
+    schema = pa.schema([
+        _dict_str("strategy", "hook strategy"),
+        _field("run_length", pa.int32(), "objects", "objects per charge (the last bucket is 64 or more)"),
+        _field("runs", pa.int64(), "events", "charge operations of that length"),
+    ]).with_metadata(provenance(result))
+    strat, length, count = [], [], []
+    for name, run in result.runs.items():
+        for k in range(RUN_HIST_BUCKETS):
+            if run.run_hist[k]:
+                strat.append(name)
+                length.append(k + 1)
+                count.append(int(run.run_hist[k]))
+    return pa.Table.from_pydict({
+        "strategy": pa.array(strat, pa.string()).dictionary_encode().cast(schema.field("strategy").type),
+        "run_length": pa.array(length, pa.int32()),
+        "runs": pa.array(count, pa.int64()),
+    }, schema=schema)
+
+
+def write_table(table: pa.Table, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write Parquet (``.parquet``) or Arrow IPC (``.arrow``/``.feather``) atomically."""
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".arrow", ".feather"):
+        raise BulksimError(f"{path}: output must end in .parquet, .arrow or .feather")
+    if path.exists() and not force:
+        raise BulksimError(f"{path}: exists already (use --force to replace it)")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise BulksimError(f"{path}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise BulksimError(f"{path}: cannot write there ({e.strerror})") from None
+    os.close(fd)
+    try:
+        if suffix == ".parquet":
+            pq.write_table(table, tmp, compression="zstd")
+        else:
+            feather.write_feather(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def calls_table(result) -> pa.Table:
+    """Per-call detail (``--detail calls``): one row per call, one column group per strategy.
+
+    The call stream (CPU, memcg, bulk size, same-node runs) is identical for every
+    strategy; each strategy adds its hook's stock locks, statistic flushes, charge
+    runs, cycles and whether the call failed.
+    """
+    from ..model.kernel import PER_CALL_FIXED
+
+    runs = list(result.runs.items())
+    if not runs or runs[0][1].per_call is None:
+        raise BulksimError("no per-call detail was recorded (simulate(..., detail=True))")
+    first = runs[0][1].per_call
+    fields = [
+        _field("call", pa.int64(), "", "call index"),
+        _field("cpu", pa.int32(), "", "CPU of the call"),
+        _field("memcg", pa.int32(), "", "memcg (objcg) the call charges"),
+        _field("bulk_size", pa.int32(), "objects", "objects in p[]"),
+        _field("pgdat_runs", pa.int32(), "runs", "maximal same-node stretches of p[]"),
+    ]
+    cols = {
+        "call": np.arange(first.shape[0], dtype=np.int64),
+        "cpu": first[:, 0].astype(np.int32),
+        "memcg": first[:, 1].astype(np.int32),
+        "bulk_size": first[:, 2].astype(np.int32),
+        "pgdat_runs": first[:, 3].astype(np.int32),
+    }
+    prof = get_profile(result.profile)
+    for name, run in runs:
+        ev = run.per_call[:, PER_CALL_FIXED:]
+        cycles = phase_cycles(prof, name, ev)
+        for col, vals, typ, unit, doc in [
+            ("stock_locks", ev[:, EVENTS.index("stock_locks")], pa.int32(), "events", "hook stock locks"),
+            ("stat_flushes", ev[:, EVENTS.index("stat_flushes")], pa.int32(), "events", "hook stat flushes"),
+            ("runs", ev[:, EVENTS.index("runs")], pa.int32(), "events", "hook charge operations"),
+            ("hook_cycles", cycles, pa.float64(), "cycles", "post-alloc hook cost of the call"),
+            ("failed", run.per_call[:, 4].astype(bool), pa.bool_(), "", "the hook failed"),
+        ]:
+            fields.append(_field(f"{name}_{col}", typ, unit, f"{name}: {doc}"))
+            cols[f"{name}_{col}"] = vals
+    schema = pa.schema(fields).with_metadata(provenance(result))
+    return pa.Table.from_pydict({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)
+
+
+def sidecar_path(out: str | os.PathLike, kind: str) -> Path:
+    """``result.parquet`` -> ``result.calls.parquet`` (kind = calls or runs)."""
+    p = Path(out)
+    return p.with_name(f"{p.stem}.{kind}{p.suffix}")

@@ -1,0 +1,102 @@
+"""One sweep point: its identity, its computation and its files.
+
+Shared by the local sweep (``engine.run.sweep``) and the Dask runner
+(``engine.run.cluster``): a point is computed anywhere (a local thread, or a Dask
+worker, pickled by reference) and written atomically where it runs or where it is
+gathered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..inputs.scenario import Scenario
+from .simulate import simulate
+
+
+@dataclass(frozen=True)
+class Point:
+    params: dict[str, Any]
+    seed: int
+    scenario: Scenario
+    key: str
+
+
+def make_points(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], profile: str,
+                strategies: list[str]) -> list[Point]:
+    keys = list(grid)
+    points = []
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        params = dict(zip(keys, combo))
+        scn = base.replace(**params)
+        for seed in seeds:
+            ident = json.dumps({"scenario": scn.to_dict(), "seed": seed, "profile": profile,
+                                "strategies": strategies}, sort_keys=True, default=str)
+            key = hashlib.sha256(ident.encode()).hexdigest()[:16]
+            points.append(Point(params, seed, scn, key))
+    return points
+
+
+def point_files(out: Path, base: Scenario, point: Point, strategies: list[str]) -> list[Path]:
+    return [out / f"scenario={base.name}" / f"strategy={s}" / f"point-{point.key}.parquet"
+            for s in strategies]
+
+
+def _point_table(point: Point, summary: pa.Table, grid_types: dict[str, Any]) -> pa.Table:
+    from ..results.tables import _field
+
+    t = summary
+    for k, v in point.params.items():
+        typ = {bool: pa.bool_(), int: pa.int64(), float: pa.float64()}.get(type(v), pa.string())
+        t = t.append_column(_field(f"param_{k}", typ, "", f"swept scenario parameter {k}"),
+                            pa.array([v] * t.num_rows, typ))
+    t = t.append_column(_field("point", pa.string(), "", "sweep point key (parameters, seed, profile)"),
+                        pa.array([point.key] * t.num_rows, pa.string()))
+    return t
+
+
+def compute_point(point: Point, strategies: list[str], profile: str, base: Scenario,
+                   grid_types) -> list[tuple[str, bytes]]:
+    """Simulate one point; return (relative path, Arrow IPC bytes) per strategy.
+
+    Runs anywhere: in a local thread, or on a Dask worker (pickled by reference).
+    """
+    import pyarrow.compute as pc
+
+    result = simulate(point.scenario, strategies=strategies, profile=profile, seed=point.seed)
+    table = _point_table(point, result.summary, grid_types)
+    items = []
+    for path, name in zip(point_files(Path("."), base, point, strategies), strategies):
+        row = table.filter(pc.equal(table.column("strategy").cast(pa.string()), name))
+        row = row.drop_columns(["scenario", "strategy"])  # they are the hive partition keys
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, row.schema) as w:
+            w.write_table(row)
+        items.append((str(path), sink.getvalue().to_pybytes()))
+    return items
+
+
+def write_point(out: Path, items: list[tuple[str, bytes]]) -> list[Path]:
+    """Write a computed point's files (each atomically)."""
+    from ..results.tables import write_table
+
+    written = []
+    for rel, data in items:
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_table(pa.ipc.open_stream(data).read_all(), path, force=True)
+        written.append(path)
+    return written
+
+
+def run_point(point: Point, strategies: list[str], profile: str, out: Path, base: Scenario,
+               grid_types) -> list[Path]:
+    """Compute a point and write it where the computation runs (shared filesystem)."""
+    return write_point(out, compute_point(point, strategies, profile, base, grid_types))

@@ -1,0 +1,271 @@
+"""Runs strategies over a scenario in chunks and gathers the results.
+
+The only module that calls kernels from plain Python.  State lives in arrays owned
+here (``engine.state``), so memory does not grow with the number of calls and the
+chunk size cannot change a result.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import numpy as np
+
+from ..errors import BulksimError
+from ..inputs.costs import DEFAULT_PROFILE, get_profile
+from ..inputs.scenario import Scenario
+from ..model import invariants
+from ..model import state as st_mod
+from ..model.events import EVENTS, N_EVENTS, PH_HOOK
+from ..model.state import STRATEGIES
+
+DEFAULT_CHUNK_CALLS = 1 << 16
+MAX_DETAIL_CALLS = 1_000_000
+
+
+@dataclass
+class StrategyRun:
+    """One strategy's outcome: counters, final state, cycles per phase."""
+
+    strategy: str
+    counters: np.ndarray  # int64 [4, N_EVENTS]
+    run_hist: np.ndarray  # int64 [RUN_HIST_BUCKETS]
+    state: dict
+    per_call: np.ndarray | None
+    elapsed_s: float
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    seed: int
+    profile: str
+    runs: dict[str, StrategyRun] = field(default_factory=dict)
+
+    @property
+    def summary(self):
+        from ..results.tables import summary_table
+
+        return summary_table(self)
+
+    def run_length_table(self):
+        from ..results.tables import run_length_table
+
+        return run_length_table(self)
+
+
+def parse_strategies(spec: str | Iterable[str] | None) -> list[str]:
+    if spec is None or spec == "all":
+        return list(STRATEGIES)
+    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    out = []
+    for n in names:
+        if n not in STRATEGIES:
+            import difflib
+
+            close = difflib.get_close_matches(n, STRATEGIES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise BulksimError(f"unknown strategy {n!r}{hint}; known: {', '.join(STRATEGIES)}")
+        if n not in out:
+            out.append(n)
+    if not out:
+        raise BulksimError("no strategy given")
+    return out
+
+
+def dump_state(P: st_mod.Params, S: st_mod.State) -> dict:
+    """The final state in the layout the invariants and the reference tests use."""
+    from ..inputs.scenario import NR_MEMCG_STOCK as K
+    from ..model.state import (
+        CPU_ACC,
+        CPU_BYTES,
+        CPU_OBJCG,
+        CPU_PGDAT,
+        LV_META,
+        LV_OBJ,
+        MG_NR_CHARGED,
+        MG_PAGECACHE,
+        MG_REFS,
+        PC_FAILCNT,
+        PC_MAX,
+        PC_USAGE,
+    )
+
+    ring = S.live.shape[0]
+    head, count = S.misc[st_mod.M_LIVE_HEAD], S.misc[st_mod.M_LIVE_COUNT]
+    live = S.live[(head + np.arange(count)) % ring]
+    _, live_node, live_objcg, _ = st_mod.unpack_live_meta(live[:, LV_META])
+    nc, m = P.n_counters, P.memcgs
+    return {
+        "counters": S.counters.copy(),
+        "run_hist": S.run_hist.copy(),
+        "pc_usage": S.pc[:, PC_USAGE].copy(),
+        "pc_failcnt": S.pc[:, PC_FAILCNT].copy(),
+        "pc_max": S.pc[:, PC_MAX].copy(),
+        "stock_objcg": S.cpu[:, CPU_OBJCG].copy(),
+        "stock_nr_bytes": S.cpu[:, CPU_BYTES].copy(),
+        "stock_pgdat": S.cpu[:, CPU_PGDAT].copy(),
+        "stock_acc_r": S.cpu[:, CPU_ACC].copy(),
+        "stock_acc_u": S.cpu[:, CPU_ACC + 1].copy(),
+        "mstock_memcg": S.ms[:, :K].copy(),
+        "mstock_pages": S.ms[:, K:].copy(),
+        "objcg_refs": S.memcg[:, MG_REFS].copy(),
+        "nr_charged_bytes": S.memcg[:, MG_NR_CHARGED].copy(),
+        "pagecache": S.memcg[:, MG_PAGECACHE].copy(),
+        "stat": S.stat.copy(),
+        "live_slab": live[:, LV_OBJ] >> st_mod.OBJ_SHIFT,
+        "live_node": live_node,
+        "live_objcg": live_objcg,
+        "line_owner_pc": S.owner[:nc].copy(),
+        "line_owner_objcg": S.owner[nc:nc + m].copy(),
+        "line_owner_stat": S.owner[nc + m:].copy(),
+        "forced": int(S.misc[st_mod.M_FORCED]),
+    }
+
+
+def run_strategy(
+    scn: Scenario,
+    strategy: str,
+    seed: int,
+    *,
+    calls: int | None = None,
+    trace=None,
+    chunk_calls: int = DEFAULT_CHUNK_CALLS,
+    detail: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    check: bool = True,
+    check_every: int = 0,
+) -> StrategyRun:
+    """Simulate one strategy from the initial state; returns its counters and state.
+
+    ``check_every`` > 0 also checks the invariants every that many calls (soak runs).
+    """
+    from ..model.kernel import run_calls
+
+    if chunk_calls < 1:
+        raise BulksimError(f"chunk size must be >= 1, got {chunk_calls}")
+    if check_every < 0:
+        raise BulksimError(f"check interval must be >= 0, got {check_every}")
+    n_calls = scn.calls if calls is None else calls
+    if trace is not None:
+        n_calls = trace.n_calls
+    P, S = st_mod.make(scn, strategy, seed, trace)
+    from ..model.kernel import PER_CALL_FIXED
+
+    width = PER_CALL_FIXED + N_EVENTS
+    if detail and n_calls > MAX_DETAIL_CALLS:
+        raise BulksimError(f"per-call detail is kept in memory: at most {MAX_DETAIL_CALLS:,} calls, "
+                           f"got {n_calls:,}")
+    per_call = np.zeros((n_calls if detail else 0, width), dtype=np.int64)
+    empty = np.zeros((0, width), dtype=np.int64)
+    KS = st_mod.kernel_view(S)
+    t0 = time.perf_counter()
+    c = 0
+    while c < n_calls:
+        c1 = min(n_calls, c + chunk_calls)
+        if check_every:
+            c1 = min(c1, (c // check_every + 1) * check_every)
+        out = per_call[c:c1] if detail else empty
+        err = run_calls(P, KS, np.int64(c), np.int64(c1), out)
+        if err:
+            raise BulksimError(
+                f"slab table full at call {c}..{c1} (strategy {strategy}): the scenario holds more "
+                f"slabs than the model's bound of {P.slab_cap}; please report this scenario")
+        c = c1
+        if check_every and c % check_every == 0:
+            invariants.check(scn, strategy, dump_state(P, S))
+        if progress is not None:
+            progress(c, n_calls)
+    elapsed = time.perf_counter() - t0
+    state = dump_state(P, S)
+    if check:
+        invariants.check(scn, strategy, state)
+    return StrategyRun(strategy, S.counters.copy(), S.run_hist.copy(), state,
+                       per_call if detail else None, elapsed)
+
+
+class _Progress:
+    """A one-line progress report on stderr for runs longer than a second or two."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled = label, enabled
+        self.t0 = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        t = time.perf_counter() - self.t0
+        if t < 1.0 and not self.shown:
+            return
+        self.shown = True
+        eta = t / done * (total - done) if done else 0.0
+        sys.stderr.write(f"\r{self.label}: {done:,}/{total:,} calls ({100 * done / total:.0f}%), "
+                         f"ETA {eta:.0f} s   ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def simulate(
+    scenario: Scenario | str = "default",
+    strategies: str | Iterable[str] | None = "all",
+    profile: str = DEFAULT_PROFILE,
+    seed: int = 0,
+    *,
+    calls: int | None = None,
+    trace=None,
+    chunk_calls: int = DEFAULT_CHUNK_CALLS,
+    detail: bool = False,
+    progress: bool = False,
+    check_every: int = 0,
+) -> Result:
+    """Run every strategy on the identical seeded object stream.
+
+    Parameters
+    ----------
+    scenario : Scenario or preset name.
+    strategies : "all", a comma-separated string or a list of strategy names.
+    profile : cost profile name (``engine.costs.PROFILES``).
+    seed : non-negative integer below 2**63.
+    calls : override ``scenario.calls``.
+    trace : an ``engine.trace.Trace`` to replay instead of the SLUB model.
+    detail : keep per-call figures (for the per-call table).
+
+    Returns
+    -------
+    Result, whose ``.summary`` is a ``pyarrow.Table`` with one row per strategy.
+    Raises BulksimError on bad input and InvariantError if a run breaks an invariant.
+    """
+    scn = Scenario.from_preset(scenario) if isinstance(scenario, str) else scenario
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise BulksimError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    get_profile(profile)
+    names = parse_strategies(strategies)
+    if calls is not None:
+        if calls < 0:
+            raise BulksimError(f"calls must be >= 0, got {calls}")
+        scn = scn.replace(calls=int(calls))
+    if trace is None and scn.trace:
+        from ..inputs.trace import load
+
+        trace = load(scn.trace, scn)
+    result = Result(scn, int(seed), profile)
+    for k, name in enumerate(names):
+        bar = _Progress(f"[{k + 1}/{len(names)}] {name}", progress)
+        result.runs[name] = run_strategy(scn, name, int(seed), trace=trace,
+                                         chunk_calls=chunk_calls, detail=detail, progress=bar,
+                                         check_every=check_every)
+        bar.close()
+    invariants.check_across(scn, {n: r.state for n, r in result.runs.items()},
+                            {n: int(r.counters[PH_HOOK, EVENTS.index("hook_failures")])
+                             for n, r in result.runs.items()})
+    return result
+
+
+__all__ = ["simulate", "run_strategy", "Result", "StrategyRun", "N_EVENTS"]

@@ -1,0 +1,74 @@
+"""bulksim report: an HTML page whose plots show the data they claim to show."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+
+import pytest
+
+from engine import cli
+from engine.errors import BulksimError
+from engine.inputs.scenario import Scenario
+from engine.results.report import build_report
+from engine.run.sweep import read_sweep, run_sweep
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sw") / "s"
+    run_sweep(Scenario(name="default", calls=300), {"bulk_size": [1, 4, 16], "nodes": [1, 2]}, [0, 1],
+              out, workers=2)
+    return out
+
+
+def _csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_report_files_captions_and_data(sweep, tmp_path):
+    page = build_report(sweep, tmp_path / "rep")
+    text = page.read_text()
+    figs = re.findall(r'<img src="([^"]+)\.svg"', text)
+    assert {"total_cycles_per_object_vs_bulk_size", "stock_locks_vs_bulk_size",
+            "ratio_bulk_size_nodes", "runs_vs_bulk_size"} <= set(figs)
+    assert text.count("<figcaption>") == len(figs)
+    for name in figs:
+        svg = (tmp_path / "rep" / f"{name}.svg").read_text()
+        assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+        assert (tmp_path / "rep" / f"{name}.csv").exists()
+    rows = read_sweep(sweep).to_pylist()
+    # the line plot's data are the means over seeds and the other parameter
+    acc = defaultdict(list)
+    for r in rows:
+        acc[(str(r["strategy"]), r["param_bulk_size"])].append(r["total_cycles_per_object"])
+    for rec in _csv(tmp_path / "rep" / "total_cycles_per_object_vs_bulk_size.csv"):
+        want = acc[(rec["strategy"], int(rec["bulk_size"]))]
+        assert float(rec["end-to-end cycles / object"]) == pytest.approx(sum(want) / len(want))
+    # the heatmap's data are batched / per_object ratios
+    ratio = _csv(tmp_path / "rep" / "ratio_bulk_size_nodes.csv")
+    assert len(ratio) == 6
+    one = [r for r in ratio if r["bulk_size"] == "1"]
+    assert all(float(r["ratio"]) == pytest.approx(1.0, abs=0.02) for r in one)
+    assert any(float(r["ratio"]) < 0.97 for r in ratio if r["bulk_size"] == "16")
+
+
+def test_report_from_a_single_run_with_run_lengths(tmp_path):
+    out = tmp_path / "r.parquet"
+    assert cli.main(["run", "--calls", "300", "--quiet", "--detail", "runs", "--out", str(out)]) == 0
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
+    data = _csv(tmp_path / "rep" / "run_lengths.csv")
+    assert {r["strategy"] for r in data} == {"per_object", "batched_v1", "batched", "upfront"}
+    assert all(r["run_length"] == "1" for r in data if r["strategy"] == "per_object")
+
+
+def test_report_errors(sweep, tmp_path, capsys):
+    with pytest.raises(BulksimError, match="not a sweep folder"):
+        build_report(tmp_path, tmp_path / "x")
+    (tmp_path / "rep").mkdir()
+    (tmp_path / "rep" / "keep.txt").write_text("mine")
+    assert cli.main(["report", str(sweep), "--out", str(tmp_path / "rep")]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert cli.main(["report", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "y")]) == 2

@@ -1,0 +1,134 @@
+"""bulksim sweep: the dataset, resuming, worker-count independence, interruption."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from engine import cli
+from engine.errors import BulksimError
+from engine.inputs.scenario import Scenario
+from engine.run.sweep import parse_grid, parse_seeds, read_sweep, run_sweep
+
+BASE = Scenario(name="default", calls=400)
+GRID = {"bulk_size": [1, 8, 16], "nodes": [1, 2]}
+
+
+def _sorted(t: pa.Table) -> pa.Table:
+    t = t.drop_columns(["sim_seconds"])
+    t = t.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_dictionary(f.type) else f
+                          for f in t.schema]))
+    return t.sort_by([("point", "ascending"), ("strategy", "ascending")]).replace_schema_metadata(None)
+
+
+def test_sweep_writes_one_row_per_point_and_strategy(tmp_path):
+    rep = run_sweep(BASE, GRID, [0, 1], tmp_path / "s", workers=2)
+    assert rep.total == 12 and rep.computed == 12
+    t = read_sweep(tmp_path / "s")
+    assert t.num_rows == 12 * 4
+    assert set(t.column("strategy").to_pylist()) == {"per_object", "batched_v1", "batched", "upfront"}
+    assert set(t.column("param_bulk_size").to_pylist()) == {1, 8, 16}
+    row = t.filter(pa.compute.equal(t.column("param_bulk_size"), 8)).to_pylist()[0]
+    assert row["objects"] == 8 * 400 and row["calls"] == 400
+
+
+def test_every_consumer_reads_the_dataset(tmp_path):
+    run_sweep(BASE, {"bulk_size": [4, 16]}, [0], tmp_path / "s", workers=1)
+    import duckdb
+    import pandas as pd
+    import polars as pl
+
+    files = sorted(str(p) for p in (tmp_path / "s").rglob("*.parquet"))
+    assert len(files) == 8
+    n = duckdb.connect().execute(
+        f"select count(*), count(distinct strategy) from read_parquet('{tmp_path}/s/*/*/*.parquet', "
+        "hive_partitioning=1)").fetchone()
+    assert n == (8, 4)
+    assert len(pd.read_parquet(tmp_path / "s")) == 8
+    assert pl.scan_parquet(f"{tmp_path}/s/**/*.parquet", hive_partitioning=True).collect().height == 8
+
+
+def test_worker_count_does_not_change_results(tmp_path):
+    run_sweep(BASE, GRID, [3], tmp_path / "a", workers=1)
+    run_sweep(BASE, GRID, [3], tmp_path / "b", workers=3)
+    assert _sorted(read_sweep(tmp_path / "a")).equals(_sorted(read_sweep(tmp_path / "b")))
+
+
+def test_resume_computes_only_missing_points(tmp_path):
+    out = tmp_path / "s"
+    run_sweep(BASE, GRID, [0], out, workers=2)
+    full = _sorted(read_sweep(out))
+    victims = sorted(out.rglob("*.parquet"))[::5]
+    for v in victims:
+        v.unlink()
+    rep = run_sweep(BASE, GRID, [0], out, workers=2)
+    broken_points = {v.name for v in victims}
+    assert rep.computed == len(broken_points) and rep.done_before == 6 - len(broken_points)
+    assert _sorted(read_sweep(out)).equals(full)
+
+
+def test_a_different_sweep_is_refused_unless_forced(tmp_path):
+    out = tmp_path / "s"
+    run_sweep(BASE, {"bulk_size": [2]}, [0], out, workers=1)
+    with pytest.raises(BulksimError, match="different sweep"):
+        run_sweep(BASE, {"bulk_size": [3]}, [0], out, workers=1)
+    rep = run_sweep(BASE, {"bulk_size": [2]}, [0], out, workers=1, force=True)
+    assert rep.computed == 1
+
+
+@pytest.mark.parametrize("items, words", [
+    (["bulk_size"], "key=v1"), (["bulk_sise=1,2"], "did you mean"), (["bulk_size="], "no values"),
+    (["bulk_size=1,x"], "bulk_size"), (["trace=a,b"], "cannot vary"), (["nodes=1", "nodes=2"], "twice"),
+])
+def test_bad_grids(items, words):
+    with pytest.raises(BulksimError, match=words):
+        parse_grid(items)
+
+
+def test_seeds_parsing():
+    assert parse_seeds("3") == [0, 1, 2] and parse_seeds("5,9") == [5, 9]
+    with pytest.raises(BulksimError):
+        parse_seeds("x")
+
+
+def test_cli_sweep_and_errors(tmp_path, capsys):
+    argv = ["sweep", "--grid", "bulk_size=2,4", "--calls", "100", "--quiet", "--out", str(tmp_path / "s")]
+    assert cli.main(argv) == 0
+    assert "2 points: 0 already done, 2 computed" in capsys.readouterr().out
+    assert cli.main(argv) == 0
+    assert "2 already done, 0 computed" in capsys.readouterr().out
+    assert cli.main(["sweep", "--out", str(tmp_path / "t")]) == 2
+    assert "--grid" in capsys.readouterr().err
+
+
+def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path):
+    out = tmp_path / "s"
+    argv = [sys.executable, "-m", "engine", "sweep", "--grid", "bulk_size=" + ",".join(map(str, range(1, 41))),
+            "--calls", "40000", "--workers", "1", "--quiet", "--out", str(out)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list(out.rglob("*.parquet"))) < 8:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "resume" in err and len(err.strip().splitlines()) == 1
+    kept = list(out.rglob("*.parquet"))
+    assert 8 <= len(kept) < 160
+    assert not [p for p in out.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "40 points" in done.stdout and "0 already done" not in done.stdout
+    assert read_sweep(out).num_rows == 160
+    assert Path(out / "_sweep.json").exists()
