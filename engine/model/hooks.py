@@ -9,18 +9,6 @@ from __future__ import annotations
 
 from .constants import PAGE_SIZE
 from .events import (
-    E_ASSIGNS,
-    E_CONSUME_HITS,
-    E_EXTS_ALLOCS,
-    E_EXTS_FAILURES,
-    E_EXTS_SKIPPED,
-    E_OBJ_TO_INDEX,
-    E_OBJCG_REF_OPS,
-    E_RUNS,
-    E_STAT_UPDATES,
-    E_STOCK_LOCKS,
-    E_VIRT_TO_SLAB,
-    N_EVENTS,
     PH_FREE_HOOK,
     PH_HOOK,
     RUN_HIST_BUCKETS,
@@ -36,20 +24,10 @@ from .memcg import (
 )
 from .rng import S_EXTS_FAIL, chance
 from .state import (
-    CPU_ACC,
-    CPU_BYTES,
-    CPU_OBJCG,
-    CPU_PGDAT,
-    MG_REFS,
-    N_CPU_COLS,
-    N_MG_COLS,
-    N_PP_COLS,
-    N_SL_COLS,
     OBJ_SHIFT,
     PP_NODE,
     PP_OBJ,
     PP_OBJCG,
-    SL_EXTS,
     ST_BATCHED,
     ST_BATCHED_V1,
     ST_PER_OBJECT,
@@ -59,8 +37,8 @@ from .state import (
 
 @jit
 def _virt_to_slab(P, S, j):
-    S.counters[PH_HOOK * N_EVENTS + E_VIRT_TO_SLAB] += 1
-    return S.p[j * N_PP_COLS + PP_OBJ] >> OBJ_SHIFT
+    S.counters[PH_HOOK].virt_to_slab += 1
+    return S.p[j].obj >> OBJ_SHIFT
 
 
 @jit
@@ -69,19 +47,19 @@ def _ensure_exts(P, S, c, j, sid):
 
     The failure draw is keyed by (call, index): asking again gives the same answer.
     """
-    if likely(S.slab[sid * N_SL_COLS + SL_EXTS] != 0):
+    if likely(S.slab[sid].exts != 0):
         return True
-    S.counters[PH_HOOK * N_EVENTS + E_EXTS_ALLOCS] += 1
+    S.counters[PH_HOOK].obj_exts_allocs += 1
     if P.exts_fail_prob_t > 0 and chance(P.seed, S_EXTS_FAIL, c * 65536 + j, P.exts_fail_prob_t):
-        S.counters[PH_HOOK * N_EVENTS + E_EXTS_FAILURES] += 1
+        S.counters[PH_HOOK].obj_exts_failures += 1
         return False
-    S.slab[sid * N_SL_COLS + SL_EXTS] = 1
+    S.slab[sid].exts = 1
     return True
 
 
 @jit
 def _count_run(P, S, length):
-    S.counters[PH_HOOK * N_EVENTS + E_RUNS] += 1
+    S.counters[PH_HOOK].runs += 1
     S.run_hist[min(length, RUN_HIST_BUCKETS) - 1] += 1
 
 
@@ -91,14 +69,14 @@ def _assign_run(P, S, i, j, objcg, ref_op, lookups):
     objects ``i..j-1``, with ``lookups`` more ``virt_to_slab`` calls among them;
     the counts are added once per run rather than per object."""
     n = j - i
-    S.counters[PH_HOOK * N_EVENTS + E_VIRT_TO_SLAB] += lookups
-    S.counters[PH_HOOK * N_EVENTS + E_OBJ_TO_INDEX] += n
-    S.counters[PH_HOOK * N_EVENTS + E_ASSIGNS] += n
+    S.counters[PH_HOOK].virt_to_slab += lookups
+    S.counters[PH_HOOK].obj_to_index += n
+    S.counters[PH_HOOK].assigns += n
     if ref_op:
-        S.counters[PH_HOOK * N_EVENTS + E_OBJCG_REF_OPS] += n
-    S.memcg[objcg * N_MG_COLS + MG_REFS] += n
+        S.counters[PH_HOOK].objcg_ref_ops += n
+    S.memcg[objcg].refs += n
     for k in range(i, j):
-        S.p[k * N_PP_COLS + PP_OBJCG] = objcg
+        S.p[k].objcg = objcg
 
 
 @jit
@@ -121,10 +99,10 @@ def hook_runs(P, S, c, cpu, objcg, size):
     while i < size:
         sid = _virt_to_slab(P, S, i)
         if unlikely(not _ensure_exts(P, S, c, i, sid)):
-            S.counters[PH_HOOK * N_EVENTS + E_EXTS_SKIPPED] += 1
+            S.counters[PH_HOOK].obj_exts_skipped += 1
             i += 1
             continue
-        pgdat = S.p[i * N_PP_COLS + PP_NODE]
+        pgdat = S.p[i].node
         if v1:
             limit = min(max_run, size)
         else:
@@ -133,7 +111,7 @@ def hook_runs(P, S, c, cpu, objcg, size):
         j = i + 1
         while j < limit:
             sj = _virt_to_slab(P, S, j)
-            if S.p[j * N_PP_COLS + PP_NODE] != pgdat:
+            if S.p[j].node != pgdat:
                 break
             if unlikely(not _ensure_exts(P, S, c, j, sj)):
                 skip_next = v1
@@ -144,12 +122,12 @@ def hook_runs(P, S, c, cpu, objcg, size):
         if unlikely(not charge_and_account(P, S, cpu, objcg, P.ofs * run_len, pgdat, PH_HOOK)):
             return False
         if many:
-            S.counters[PH_HOOK * N_EVENTS + E_OBJCG_REF_OPS] += 1  # obj_cgroup_get_many
+            S.counters[PH_HOOK].objcg_ref_ops += 1  # obj_cgroup_get_many
         # batched_v1 looks every slab up again; batched reuses the head's slab.
         _assign_run(P, S, i, j, objcg, not many, run_len if v1 else run_len - 1)
         i = j
         if skip_next:
-            S.counters[PH_HOOK * N_EVENTS + E_EXTS_SKIPPED] += 1
+            S.counters[PH_HOOK].obj_exts_skipped += 1
             i += 1
     return True
 
@@ -170,44 +148,42 @@ def _quiet_objects(P, S, cpu, objcg, j, size, charge):
     The objcg is stored in the scan itself: ``_assign_run`` after it (same counts, a
     second pass over ``p[]``) made per_object ~4% slower.
     """
-    rc = cpu * N_CPU_COLS
-    if S.cpu[rc + CPU_OBJCG] != objcg or (charge and P.irq_prob_t > 0):
+    if S.cpu[cpu].objcg != objcg or (charge and P.irq_prob_t > 0):
         return 0  # a stock switch, or a trylock that can fail: the full path
-    pgdat = S.cpu[rc + CPU_PGDAT]
-    a = rc + CPU_ACC + (0 if P.reclaimable else 1)
-    acc = S.cpu[a]
+    pgdat = S.cpu[cpu].pgdat
+    a = 0 if P.reclaimable else 1
+    acc = S.cpu[cpu].acc[a]
     # Each step keeps acc + ofs <= PAGE_SIZE, and acc + ofs >= -PAGE_SIZE holds from
     # the start: an accumulator is only ever outside +-PAGE_SIZE holding a single
     # update an empty one took (account_obj_stock), and then it is -ofs if negative.
     # So no step takes |acc| past PAGE_SIZE: none flushes.
-    left = S.cpu[rc + CPU_BYTES]
+    left = S.cpu[cpu].bytes
     k = j
     while k < size:
-        sid = S.p[k * N_PP_COLS + PP_OBJ] >> OBJ_SHIFT
-        if S.slab[sid * N_SL_COLS + SL_EXTS] == 0 or S.p[k * N_PP_COLS + PP_NODE] != pgdat:
+        sid = S.p[k].obj >> OBJ_SHIFT
+        if S.slab[sid].exts == 0 or S.p[k].node != pgdat:
             break
         if acc + P.ofs > PAGE_SIZE or (charge and left < P.ofs):
             break
         acc += P.ofs
         left -= P.ofs
-        S.p[k * N_PP_COLS + PP_OBJCG] = objcg
+        S.p[k].objcg = objcg
         k += 1
     n = k - j
     if n > 0:
-        S.cpu[a] = acc
-        ev = PH_HOOK * N_EVENTS
+        S.cpu[cpu].acc[a] = acc
         if charge:
-            S.cpu[rc + CPU_BYTES] = left
-            S.counters[ev + E_RUNS] += n
+            S.cpu[cpu].bytes = left
+            S.counters[PH_HOOK].runs += n
             S.run_hist[0] += n
-            S.counters[ev + E_CONSUME_HITS] += n
-        S.counters[ev + E_VIRT_TO_SLAB] += n
-        S.counters[ev + E_STOCK_LOCKS] += n
-        S.counters[ev + E_STAT_UPDATES] += n
-        S.counters[ev + E_OBJ_TO_INDEX] += n
-        S.counters[ev + E_ASSIGNS] += n
-        S.counters[ev + E_OBJCG_REF_OPS] += n
-        S.memcg[objcg * N_MG_COLS + MG_REFS] += n
+            S.counters[PH_HOOK].consume_hits += n
+        S.counters[PH_HOOK].virt_to_slab += n
+        S.counters[PH_HOOK].stock_locks += n
+        S.counters[PH_HOOK].stat_updates += n
+        S.counters[PH_HOOK].obj_to_index += n
+        S.counters[PH_HOOK].assigns += n
+        S.counters[PH_HOOK].objcg_ref_ops += n
+        S.memcg[objcg].refs += n
     return n
 
 
@@ -224,11 +200,11 @@ def hook_per_object(P, S, c, cpu, objcg, size):
             break
         sid = _virt_to_slab(P, S, j)
         if unlikely(not _ensure_exts(P, S, c, j, sid)):
-            S.counters[PH_HOOK * N_EVENTS + E_EXTS_SKIPPED] += 1
+            S.counters[PH_HOOK].obj_exts_skipped += 1
             j += 1
             continue
         _count_run(P, S, 1)
-        pgdat = S.p[j * N_PP_COLS + PP_NODE]
+        pgdat = S.p[j].node
         if unlikely(not charge_and_account(P, S, cpu, objcg, P.ofs, pgdat, PH_HOOK)):
             return False
         _assign_run(P, S, j, j + 1, objcg, True, 0)
@@ -249,20 +225,20 @@ def hook_upfront(P, S, c, cpu, objcg, size):
             break
         sid = _virt_to_slab(P, S, j)
         if unlikely(not _ensure_exts(P, S, c, j, sid)):
-            S.counters[PH_HOOK * N_EVENTS + E_EXTS_SKIPPED] += 1
+            S.counters[PH_HOOK].obj_exts_skipped += 1
             stock_lock(P, S, cpu, PH_HOOK)  # obj_cgroup_uncharge -> refill_obj_stock
             refill_obj_stock(P, S, cpu, True, objcg, P.ofs, True, PH_HOOK)
             j += 1
             continue
         _assign_run(P, S, j, j + 1, objcg, True, 0)
-        mod_objcg_state(P, S, cpu, objcg, P.ofs, S.p[j * N_PP_COLS + PP_NODE], PH_HOOK)
+        mod_objcg_state(P, S, cpu, objcg, P.ofs, S.p[j].node, PH_HOOK)
         j += 1
     return True
 
 
 @jit
 def post_alloc_hook(P, S, c, cpu, objcg, size):
-    """The strategy's hook; ``S.p[:size * N_PP_COLS + PP_OBJCG]`` must be -1 on entry."""
+    """The strategy's hook; ``S.p[:size].objcg`` must be -1 on entry."""
     if P.strategy == ST_UPFRONT:
         return hook_upfront(P, S, c, cpu, objcg, size)
     if P.strategy == ST_PER_OBJECT:
@@ -274,7 +250,7 @@ def post_alloc_hook(P, S, c, cpu, objcg, size):
 def free_hook(P, S, cpu, objcg, node):
     """``__memcg_slab_free_hook`` for one object that holds ``objcg``."""
     ph = PH_FREE_HOOK
-    S.counters[ph * N_EVENTS + E_OBJ_TO_INDEX] += 1
+    S.counters[ph].obj_to_index += 1
     locked = stock_lock(P, S, cpu, ph)
     refill_obj_stock(P, S, cpu, locked, objcg, P.ofs, True, ph)
     if P.strategy == ST_UPFRONT:
@@ -283,5 +259,5 @@ def free_hook(P, S, cpu, objcg, node):
         # the refill has just switched the stock to ``objcg``).
         stock_lock(P, S, cpu, ph)
     account_obj_stock(P, S, cpu, locked, objcg, -P.ofs, node, ph)
-    S.memcg[objcg * N_MG_COLS + MG_REFS] -= 1
-    S.counters[ph * N_EVENTS + E_OBJCG_REF_OPS] += 1
+    S.memcg[objcg].refs -= 1
+    S.counters[ph].objcg_ref_ops += 1

@@ -4,13 +4,6 @@
 from __future__ import annotations
 
 from .events import (
-    E_CALLS,
-    E_FREES,
-    E_HOOK_FAILURES,
-    E_KFENCE_OBJECTS,
-    E_OBJECTS,
-    E_PGDAT_RUNS,
-    E_REMOTE_OBJECTS,
     N_EVENTS,
     PH_HOOK,
     PH_SLAB_ALLOC,
@@ -33,10 +26,6 @@ from .rng import (
 )
 from .slub import fill_from_sheaves_and_slabs, new_kfence_slab, slab_free_object
 from .state import (
-    CPU_MEMCG,
-    CPU_NODE,
-    LV_META,
-    LV_OBJ,
     LVM_CPU_MASK,
     LVM_KFENCE_SHIFT,
     LVM_NODE_MASK,
@@ -48,23 +37,7 @@ from .state import (
     M_LIVE_COUNT,
     M_LIVE_HEAD,
     M_NEXT_CALL,
-    N_CPU_COLS,
-    N_LV_COLS,
-    N_PP_COLS,
-    N_SL_COLS,
-    N_TC_COLS,
-    N_TO_COLS,
     OBJ_SHIFT,
-    PP_KFENCE,
-    PP_NODE,
-    PP_OBJ,
-    PP_OBJCG,
-    SL_NODE,
-    TC_CPU,
-    TC_MEMCG,
-    TC_OFF,
-    TO_NODE,
-    TO_SLAB,
 )
 
 
@@ -72,7 +45,7 @@ from .state import (
 def _free_one(P, S, cpu, handle, node, objcg, kfence):
     if likely(objcg >= 0):
         free_hook(P, S, cpu, objcg, node)
-    S.counters[PH_SLAB_FREE * N_EVENTS + E_FREES] += 1
+    S.counters[PH_SLAB_FREE].frees += 1
     if likely(not P.trace_mode):
         slab_free_object(P, S, cpu, handle, node, kfence, PH_SLAB_FREE)
 
@@ -93,14 +66,14 @@ def _fill_p(P, S, c, cpu, size):
         return False
     if kf >= 0:
         for j in range(size - 1, kf, -1):
-            S.p[j * N_PP_COLS + PP_OBJ] = S.p[(j - 1) * N_PP_COLS + PP_OBJ]
-        S.p[kf * N_PP_COLS + PP_OBJ] = kf_sid << OBJ_SHIFT
-        S.counters[PH_SLAB_ALLOC * N_EVENTS + E_KFENCE_OBJECTS] += 1
+            S.p[j].obj = S.p[j - 1].obj
+        S.p[kf].obj = kf_sid << OBJ_SHIFT
+        S.counters[PH_SLAB_ALLOC].kfence_objects += 1
     for j in range(size):
-        sid = S.p[j * N_PP_COLS + PP_OBJ] >> OBJ_SHIFT
-        S.p[j * N_PP_COLS + PP_NODE] = S.slab[sid * N_SL_COLS + SL_NODE]
-        S.p[j * N_PP_COLS + PP_KFENCE] = 1 if j == kf else 0
-        S.p[j * N_PP_COLS + PP_OBJCG] = -1  # the hook records the objcg it assigns
+        sid = S.p[j].obj >> OBJ_SHIFT
+        S.p[j].node = S.slab[sid].node
+        S.p[j].kfence = 1 if j == kf else 0
+        S.p[j].objcg = -1  # the hook records the objcg it assigns
     return True
 
 
@@ -122,56 +95,54 @@ def run_calls(P, S, c0, c1, per_call):
 
     Returns 0, or a capacity error code (also left in ``S.misc[M_ERROR]``).
     """
-    ring = S.live.shape[0] // N_LV_COLS
+    ring = S.live.shape[0]
     record = per_call.shape[0] > 0
     free_serial = S.misc[M_FREE_SERIAL]  # kept in a register; stored back below
     for c in range(c0, c1):
         if unlikely(P.trace_mode != 0):
-            t0 = S.tr_call[c * N_TC_COLS + TC_OFF]
-            size = S.tr_call[(c + 1) * N_TC_COLS + TC_OFF] - t0
-            cpu = S.tr_call[c * N_TC_COLS + TC_CPU]
+            t0 = S.tr_call[c].off
+            size = S.tr_call[c + 1].off - t0
+            cpu = S.tr_call[c].cpu
             if cpu < 0:
                 cpu = draw_below_magic(P.seed, S_CPU, c, P.cpus, P.cpus_m, P.cpus_sh)
-            rc = cpu * N_CPU_COLS  # this CPU's row of S.cpu
-            if S.tr_call[c * N_TC_COLS + TC_MEMCG] >= 0:
-                S.cpu[rc + CPU_MEMCG] = S.tr_call[c * N_TC_COLS + TC_MEMCG]
+            if S.tr_call[c].memcg >= 0:
+                S.cpu[cpu].memcg = S.tr_call[c].memcg
             elif chance(P.seed, S_SWITCH, c, P.switch_prob_t):
-                S.cpu[rc + CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
+                S.cpu[cpu].memcg = draw_below(P.seed, S_MEMCG, c, P.memcgs)
             for j in range(size):
-                S.p[j * N_PP_COLS + PP_OBJ] = S.tr_obj[(t0 + j) * N_TO_COLS + TO_SLAB] << OBJ_SHIFT
-                S.p[j * N_PP_COLS + PP_NODE] = S.tr_obj[(t0 + j) * N_TO_COLS + TO_NODE]
-                S.p[j * N_PP_COLS + PP_KFENCE] = 0
-                S.p[j * N_PP_COLS + PP_OBJCG] = -1
+                S.p[j].obj = S.tr_obj[t0 + j].slab << OBJ_SHIFT
+                S.p[j].node = S.tr_obj[t0 + j].node
+                S.p[j].kfence = 0
+                S.p[j].objcg = -1
         else:
             cpu = draw_below_magic(P.seed, S_CPU, c, P.cpus, P.cpus_m, P.cpus_sh)
-            rc = cpu * N_CPU_COLS
             if unlikely(chance(P.seed, S_SWITCH, c, P.switch_prob_t)):
-                S.cpu[rc + CPU_MEMCG] = draw_below(P.seed, S_MEMCG, c, P.memcgs)
+                S.cpu[cpu].memcg = draw_below(P.seed, S_MEMCG, c, P.memcgs)
             size = P.bulk_size
             if P.bulk_uniform:
                 size = 1 + draw_below(P.seed, S_SIZE, c, P.bulk_size)
             if not _fill_p(P, S, c, cpu, size):
                 S.misc[M_FREE_SERIAL] = free_serial
                 return S.misc[M_ERROR]
-        objcg = S.cpu[rc + CPU_MEMCG]
-        node = S.cpu[rc + CPU_NODE]
+        objcg = S.cpu[cpu].memcg
+        node = S.cpu[cpu].node
 
         runs = 0
         remote = 0
         for j in range(size):
-            if j == 0 or S.p[j * N_PP_COLS + PP_NODE] != S.p[(j - 1) * N_PP_COLS + PP_NODE]:
+            if j == 0 or S.p[j].node != S.p[j - 1].node:
                 runs += 1
-            if S.p[j * N_PP_COLS + PP_NODE] != node:
+            if S.p[j].node != node:
                 remote += 1
-        S.counters[PH_SLAB_ALLOC * N_EVENTS + E_CALLS] += 1
-        S.counters[PH_SLAB_ALLOC * N_EVENTS + E_OBJECTS] += size
-        S.counters[PH_SLAB_ALLOC * N_EVENTS + E_PGDAT_RUNS] += runs
-        S.counters[PH_SLAB_ALLOC * N_EVENTS + E_REMOTE_OBJECTS] += remote
+        S.counters[PH_SLAB_ALLOC].calls += 1
+        S.counters[PH_SLAB_ALLOC].objects += size
+        S.counters[PH_SLAB_ALLOC].pgdat_runs += runs
+        S.counters[PH_SLAB_ALLOC].remote_objects += remote
 
         if unlikely(record):
             r = c - c0
             for e in range(N_EVENTS):
-                per_call[r, PER_CALL_FIXED + e] = -S.counters[PH_HOOK * N_EVENTS + e]
+                per_call[r, PER_CALL_FIXED + e] = -S.counters[PH_HOOK].events[e]
         ok = post_alloc_hook(P, S, c, cpu, objcg, size)
         if unlikely(record):
             per_call[r, 0] = cpu
@@ -180,14 +151,14 @@ def run_calls(P, S, c0, c1, per_call):
             per_call[r, 3] = runs
             per_call[r, 4] = 0 if ok else 1
             for e in range(N_EVENTS):
-                per_call[r, PER_CALL_FIXED + e] += S.counters[PH_HOOK * N_EVENTS + e]
+                per_call[r, PER_CALL_FIXED + e] += S.counters[PH_HOOK].events[e]
 
         head = S.misc[M_LIVE_HEAD]
         count = S.misc[M_LIVE_COUNT]
         n_failed = 0
         if unlikely(not ok):
             # The allocator frees the whole call again (kmem_cache_free_bulk).
-            S.counters[PH_HOOK * N_EVENTS + E_HOOK_FAILURES] += 1
+            S.counters[PH_HOOK].hook_failures += 1
             n_failed = size
             # MODEL: the workload keeps freeing at its own pace, so a failed call
             # still lets `size` of the oldest objects go; otherwise a cgroup at its
@@ -198,10 +169,10 @@ def run_calls(P, S, c0, c1, per_call):
                 k = head + count  # count < ring: one wrap at most
                 if k >= ring:
                     k -= ring
-                S.live[k * N_LV_COLS + LV_OBJ] = S.p[j * N_PP_COLS + PP_OBJ]
-                S.live[k * N_LV_COLS + LV_META] = (cpu | (S.p[j * N_PP_COLS + PP_NODE] << LVM_NODE_SHIFT)
-                                      | ((S.p[j * N_PP_COLS + PP_OBJCG] + 1) << LVM_OBJCG_SHIFT)
-                                      | (S.p[j * N_PP_COLS + PP_KFENCE] << LVM_KFENCE_SHIFT))
+                S.live[k].obj = S.p[j].obj
+                S.live[k].meta = (cpu | (S.p[j].node << LVM_NODE_SHIFT)
+                                      | ((S.p[j].objcg + 1) << LVM_OBJCG_SHIFT)
+                                      | (S.p[j].kfence << LVM_KFENCE_SHIFT))
                 count += 1
             target = P.live_cap
         # One loop (one inlined copy of the free path): first the failed call's
@@ -210,15 +181,15 @@ def run_calls(P, S, c0, c1, per_call):
         while j < n_failed or count > target:
             if j < n_failed:
                 fcpu = cpu
-                handle = S.p[j * N_PP_COLS + PP_OBJ]
-                fnode = S.p[j * N_PP_COLS + PP_NODE]
-                fobjcg = S.p[j * N_PP_COLS + PP_OBJCG]
-                fkf = S.p[j * N_PP_COLS + PP_KFENCE]
+                handle = S.p[j].obj
+                fnode = S.p[j].node
+                fobjcg = S.p[j].objcg
+                fkf = S.p[j].kfence
                 j += 1
             else:
                 s = free_serial
                 free_serial += 1
-                meta = S.live[head * N_LV_COLS + LV_META]
+                meta = S.live[head].meta
                 acpu = meta & LVM_CPU_MASK
                 fcpu = acpu
                 if unlikely(P.cpus > 1 and chance(P.seed, S_FREE_CPU, s, P.remote_free_prob_t)):
@@ -226,7 +197,7 @@ def run_calls(P, S, c0, c1, per_call):
                                                        P.others_m, P.others_sh)
                     if fcpu >= P.cpus:  # (...) % cpus of a value < 2 * cpus, without a division
                         fcpu -= P.cpus
-                handle = S.live[head * N_LV_COLS + LV_OBJ]
+                handle = S.live[head].obj
                 fnode = (meta >> LVM_NODE_SHIFT) & LVM_NODE_MASK
                 fobjcg = ((meta >> LVM_OBJCG_SHIFT) & LVM_OBJCG_MASK) - 1
                 fkf = meta >> LVM_KFENCE_SHIFT

@@ -10,58 +10,17 @@ from __future__ import annotations
 import numpy as np
 
 from .constants import MEMCG_CHARGE_BATCH, NR_MEMCG_STOCK, PAGE_SIZE
-from .events import (
-    E_CHARGE_FAILURES,
-    E_CONSUME_HITS,
-    E_CONSUME_MISSES,
-    E_DRAINS,
-    E_FORCED_CHARGES,
-    E_LINE_XFER_LOCAL,
-    E_LINE_XFER_REMOTE,
-    E_MSTOCK_DRAINS,
-    E_MSTOCK_HITS,
-    E_MSTOCK_MISSES,
-    E_MSTOCK_REFILLS,
-    E_NR_CHARGED_ATOMICS,
-    E_OBJCG_REF_OPS,
-    E_PC_CHARGES,
-    E_PC_FAILCNT,
-    E_PC_UNCHARGES,
-    E_RECLAIMS,
-    E_REFILLS,
-    E_STAT_FLUSHES,
-    E_STAT_UPDATES,
-    E_STOCK_LOCK_FAILURES,
-    E_STOCK_LOCKS,
-    N_EVENTS,
-)
+
 from .jit import jit, likely, unlikely
 from .rng import S_EVICT, S_IRQ, chance, draw_below
 from .state import (
-    CPU_ACC,
-    CPU_BYTES,
-    CPU_NODE,
-    CPU_OBJCG,
-    CPU_PGDAT,
     M_EVICT_SERIAL,
     M_FORCED,
     M_TRYLOCK_SERIAL,
-    MG_NR_CHARGED,
-    MG_PAGECACHE,
-    MG_REFS,
-    N_CPU_COLS,
-    N_MG_COLS,
-    N_MS_COLS,
-    N_PC_COLS,
-    PC_FAILCNT,
-    PC_MAX,
-    PC_USAGE,
     ST_UPFRONT,
 )
 
 # -- shared cache lines -------------------------------------------------------------
-
-assert E_LINE_XFER_REMOTE == E_LINE_XFER_LOCAL + 1  # _line_write indexes by "far"
 
 @jit
 def _line_write(P, S, line, cpu, ph):
@@ -73,8 +32,8 @@ def _line_write(P, S, line, cpu, ph):
     prev = S.owner[line]
     S.owner[line] = cpu
     moved = np.int64(prev >= 0) & np.int64(prev != cpu)
-    far = np.int64(S.cpu[max(prev, 0) * N_CPU_COLS + CPU_NODE] != S.cpu[cpu * N_CPU_COLS + CPU_NODE])
-    S.counters[ph * N_EVENTS + E_LINE_XFER_LOCAL + far] += moved
+    far = np.int64(S.cpu[max(prev, 0)].node != S.cpu[cpu].node)
+    S.counters[ph].line_transfers[far] += moved
 
 
 @jit
@@ -92,19 +51,19 @@ def page_counter_try_charge(P, S, m, n, cpu, ph):
     """``page_counter_try_charge``: walk leaf to top; undo on exceeding a max."""
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        S.pc[c * N_PC_COLS + PC_USAGE] += n
-        S.counters[ph * N_EVENTS + E_PC_CHARGES] += 1
+        S.pc[c].usage += n
+        S.counters[ph].page_counter_charges += 1
         _line_write(P, S, c, cpu, ph)
-        if S.pc[c * N_PC_COLS + PC_USAGE] > S.pc[c * N_PC_COLS + PC_MAX]:
-            S.pc[c * N_PC_COLS + PC_USAGE] -= n
-            S.counters[ph * N_EVENTS + E_PC_UNCHARGES] += 1
+        if S.pc[c].usage > S.pc[c].max:
+            S.pc[c].usage -= n
+            S.counters[ph].page_counter_uncharges += 1
             _line_write(P, S, c, cpu, ph)
-            S.counters[ph * N_EVENTS + E_PC_FAILCNT] += 1
-            S.pc[c * N_PC_COLS + PC_FAILCNT] += 1
+            S.counters[ph].page_counter_failcnt += 1
+            S.pc[c].failcnt += 1
             for undo in range(level):
                 u = _level_index(P, m, undo)
-                S.pc[u * N_PC_COLS + PC_USAGE] -= n
-                S.counters[ph * N_EVENTS + E_PC_UNCHARGES] += 1
+                S.pc[u].usage -= n
+                S.counters[ph].page_counter_uncharges += 1
                 _line_write(P, S, u, cpu, ph)
             return False
     return True
@@ -115,8 +74,8 @@ def page_counter_charge(P, S, m, n, cpu, ph):
     """``page_counter_charge``: forced, no limit check."""
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        S.pc[c * N_PC_COLS + PC_USAGE] += n
-        S.counters[ph * N_EVENTS + E_PC_CHARGES] += 1
+        S.pc[c].usage += n
+        S.counters[ph].page_counter_charges += 1
         _line_write(P, S, c, cpu, ph)
 
 
@@ -125,8 +84,8 @@ def page_counter_uncharge(P, S, m, n, cpu, ph):
     """``page_counter_uncharge`` (``memcg_uncharge``): every level."""
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        S.pc[c * N_PC_COLS + PC_USAGE] -= n
-        S.counters[ph * N_EVENTS + E_PC_UNCHARGES] += 1
+        S.pc[c].usage -= n
+        S.counters[ph].page_counter_uncharges += 1
         _line_write(P, S, c, cpu, ph)
 
 
@@ -136,7 +95,7 @@ def _margin(P, S, m):
     best = np.int64(2**62)
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        left = S.pc[c * N_PC_COLS + PC_MAX] - S.pc[c * N_PC_COLS + PC_USAGE]
+        left = S.pc[c].max - S.pc[c].usage
         if left < best:
             best = left
     return best
@@ -151,11 +110,10 @@ def _stock_slot(S, cpu, m):
 
     Without branches: which slot a memcg sits in is as good as random, and a loop
     that stops at it mispredicts its exit.  A memcg holds one slot at most."""
-    r = cpu * N_MS_COLS
     hit = -1
     empty = -1
     for i in range(NR_MEMCG_STOCK - 1, -1, -1):  # the last select keeps the first slot
-        v = S.ms[r + i]
+        v = S.ms[cpu].memcg[i]
         hit = i if v == m else hit
         empty = i if v < 0 else empty
     return hit, empty
@@ -165,35 +123,35 @@ def _stock_slot(S, cpu, m):
 def consume_stock(P, S, cpu, m, n, ph):
     if n <= MEMCG_CHARGE_BATCH:
         i, _ = _stock_slot(S, cpu, m)
-        if i >= 0 and S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] >= n:
-            S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] -= n
-            S.counters[ph * N_EVENTS + E_MSTOCK_HITS] += 1
+        if i >= 0 and S.ms[cpu].pages[i] >= n:
+            S.ms[cpu].pages[i] -= n
+            S.counters[ph].memcg_stock_hits += 1
             return True
-    S.counters[ph * N_EVENTS + E_MSTOCK_MISSES] += 1
+    S.counters[ph].memcg_stock_misses += 1
     return False
 
 
 @jit
 def drain_stock_slot(P, S, cpu, i, ph):
-    S.counters[ph * N_EVENTS + E_MSTOCK_DRAINS] += 1
-    pages = S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i]
+    S.counters[ph].memcg_stock_drains += 1
+    pages = S.ms[cpu].pages[i]
     if pages > 0:
-        page_counter_uncharge(P, S, S.ms[cpu * N_MS_COLS + i], pages, cpu, ph)
-    S.ms[cpu * N_MS_COLS + i] = -1
-    S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] = 0
+        page_counter_uncharge(P, S, S.ms[cpu].memcg[i], pages, cpu, ph)
+    S.ms[cpu].memcg[i] = -1
+    S.ms[cpu].pages[i] = 0
 
 
 @jit
 def refill_stock(P, S, cpu, m, n, ph):
     """``refill_stock``: park ``n`` pages; evict a random slot when all are taken."""
-    S.counters[ph * N_EVENTS + E_MSTOCK_REFILLS] += 1
+    S.counters[ph].memcg_stock_refills += 1
     if n > MEMCG_CHARGE_BATCH:
         page_counter_uncharge(P, S, m, n, cpu, ph)
         return
     i, empty = _stock_slot(S, cpu, m)
     if i >= 0:
-        S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] += n
-        if S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + i] > MEMCG_CHARGE_BATCH:
+        S.ms[cpu].pages[i] += n
+        if S.ms[cpu].pages[i] > MEMCG_CHARGE_BATCH:
             drain_stock_slot(P, S, cpu, i, ph)
         return
     if empty < 0:
@@ -201,8 +159,8 @@ def refill_stock(P, S, cpu, m, n, ph):
         S.misc[M_EVICT_SERIAL] = e + 1
         empty = draw_below(P.seed, S_EVICT, e, NR_MEMCG_STOCK)
         drain_stock_slot(P, S, cpu, empty, ph)
-    S.ms[cpu * N_MS_COLS + empty] = m
-    S.ms[cpu * N_MS_COLS + NR_MEMCG_STOCK + empty] = n
+    S.ms[cpu].memcg[empty] = m
+    S.ms[cpu].pages[empty] = n
 
 
 # -- obj stock: pre-charged bytes and statistics accumulators per CPU ---------------
@@ -219,9 +177,9 @@ def stock_lock(P, S, cpu, ph):
         k = S.misc[M_TRYLOCK_SERIAL]
         S.misc[M_TRYLOCK_SERIAL] = k + 1
         if unlikely(chance(P.seed, S_IRQ, k, P.irq_prob_t)):
-            S.counters[ph * N_EVENTS + E_STOCK_LOCK_FAILURES] += 1
+            S.counters[ph].stock_lock_failures += 1
             return False
-    S.counters[ph * N_EVENTS + E_STOCK_LOCKS] += 1
+    S.counters[ph].stock_locks += 1
     return True
 
 
@@ -229,14 +187,14 @@ def stock_lock(P, S, cpu, ph):
 def _flush_stat(P, S, m, pgdat, nbytes, cpu, ph):
     """``mod_objcg_mlstate``: update the memcg's per-node statistic."""
     S.stat[m, pgdat] += nbytes
-    S.counters[ph * N_EVENTS + E_STAT_FLUSHES] += 1
+    S.counters[ph].stat_flushes += 1
     _line_write(P, S, P.n_counters + P.memcgs + m, cpu, ph)
 
 
 @jit
 def _nr_charged_add(P, S, m, nbytes, cpu, ph):
-    S.memcg[m * N_MG_COLS + MG_NR_CHARGED] += nbytes
-    S.counters[ph * N_EVENTS + E_NR_CHARGED_ATOMICS] += 1
+    S.memcg[m].nr_charged += nbytes
+    S.counters[ph].nr_charged_atomics += 1
     _line_write(P, S, P.n_counters + m, cpu, ph)
 
 
@@ -244,49 +202,46 @@ def _nr_charged_add(P, S, m, nbytes, cpu, ph):
 def _flush_accs(P, S, cpu, objcg, ph):
     """Flush the stock's two statistics accumulators (reclaimable, unreclaimable) for
     ``objcg`` at the stock's node, and empty them."""
-    rc = cpu * N_CPU_COLS
     for k in range(2):
-        if S.cpu[rc + CPU_ACC + k] != 0:
-            _flush_stat(P, S, objcg, S.cpu[rc + CPU_PGDAT], S.cpu[rc + CPU_ACC + k], cpu, ph)
-            S.cpu[rc + CPU_ACC + k] = 0
+        if S.cpu[cpu].acc[k] != 0:
+            _flush_stat(P, S, objcg, S.cpu[cpu].pgdat, S.cpu[cpu].acc[k], cpu, ph)
+            S.cpu[cpu].acc[k] = 0
 
 
 @jit
 def drain_obj_stock(P, S, cpu, ph):
-    rc = cpu * N_CPU_COLS  # this CPU's row of S.cpu
-    old = S.cpu[rc + CPU_OBJCG]
+    old = S.cpu[cpu].objcg
     if old < 0:
         return
-    S.counters[ph * N_EVENTS + E_DRAINS] += 1
-    nbytes = S.cpu[rc + CPU_BYTES]
+    S.counters[ph].drains += 1
+    nbytes = S.cpu[cpu].bytes
     if nbytes > 0:
         np_ = nbytes // PAGE_SIZE
         if np_ > 0:
             page_counter_uncharge(P, S, old, np_, cpu, ph)
         _nr_charged_add(P, S, old, nbytes % PAGE_SIZE, cpu, ph)
-        S.cpu[rc + CPU_BYTES] = 0
+        S.cpu[cpu].bytes = 0
     _flush_accs(P, S, cpu, old, ph)
-    S.cpu[rc + CPU_PGDAT] = -1
-    S.cpu[rc + CPU_OBJCG] = -1
-    S.memcg[old * N_MG_COLS + MG_REFS] -= 1
-    S.counters[ph * N_EVENTS + E_OBJCG_REF_OPS] += 1
+    S.cpu[cpu].pgdat = -1
+    S.cpu[cpu].objcg = -1
+    S.memcg[old].refs -= 1
+    S.counters[ph].objcg_ref_ops += 1
 
 
 @jit
 def _adopt(P, S, cpu, objcg, ph):
     """Switch the stock to ``objcg``: drain, take a reference, pull the remainder."""
-    rc = cpu * N_CPU_COLS
     drain_obj_stock(P, S, cpu, ph)
-    S.memcg[objcg * N_MG_COLS + MG_REFS] += 1
-    S.counters[ph * N_EVENTS + E_OBJCG_REF_OPS] += 1
-    if S.memcg[objcg * N_MG_COLS + MG_NR_CHARGED] != 0:
-        S.cpu[rc + CPU_BYTES] = S.memcg[objcg * N_MG_COLS + MG_NR_CHARGED]
-        S.memcg[objcg * N_MG_COLS + MG_NR_CHARGED] = 0
-        S.counters[ph * N_EVENTS + E_NR_CHARGED_ATOMICS] += 1
+    S.memcg[objcg].refs += 1
+    S.counters[ph].objcg_ref_ops += 1
+    if S.memcg[objcg].nr_charged != 0:
+        S.cpu[cpu].bytes = S.memcg[objcg].nr_charged
+        S.memcg[objcg].nr_charged = 0
+        S.counters[ph].nr_charged_atomics += 1
         _line_write(P, S, P.n_counters + objcg, cpu, ph)
     else:
-        S.cpu[rc + CPU_BYTES] = 0
-    S.cpu[rc + CPU_OBJCG] = objcg
+        S.cpu[cpu].bytes = 0
+    S.cpu[cpu].objcg = objcg
 
 
 @jit
@@ -298,41 +253,39 @@ def obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph):
 @jit
 def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
     """``__refill_obj_stock``; ``locked`` False means the trylock failed (no stock)."""
-    rc = cpu * N_CPU_COLS
-    S.counters[ph * N_EVENTS + E_REFILLS] += 1
+    S.counters[ph].refills += 1
     if unlikely(not locked):
         _nr_charged_add(P, S, objcg, nbytes % PAGE_SIZE, cpu, ph)
         if nbytes >= PAGE_SIZE:
             obj_cgroup_uncharge_pages(P, S, cpu, objcg, nbytes // PAGE_SIZE, ph)
         return
-    if unlikely(S.cpu[rc + CPU_OBJCG] != objcg):
+    if unlikely(S.cpu[cpu].objcg != objcg):
         _adopt(P, S, cpu, objcg, ph)
         allow_uncharge = True
-    S.cpu[rc + CPU_BYTES] += nbytes
-    if unlikely(allow_uncharge and S.cpu[rc + CPU_BYTES] > PAGE_SIZE):
-        np_ = S.cpu[rc + CPU_BYTES] // PAGE_SIZE
-        S.cpu[rc + CPU_BYTES] = S.cpu[rc + CPU_BYTES] % PAGE_SIZE
+    S.cpu[cpu].bytes += nbytes
+    if unlikely(allow_uncharge and S.cpu[cpu].bytes > PAGE_SIZE):
+        np_ = S.cpu[cpu].bytes // PAGE_SIZE
+        S.cpu[cpu].bytes = S.cpu[cpu].bytes % PAGE_SIZE
         obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph)
 
 
 @jit
 def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
     """``__account_obj_stock``: batch per-node slab statistics in the stock."""
-    rc = cpu * N_CPU_COLS
-    S.counters[ph * N_EVENTS + E_STAT_UPDATES] += 1
-    if unlikely(not locked or S.cpu[rc + CPU_OBJCG] != objcg):
+    S.counters[ph].stat_updates += 1
+    if unlikely(not locked or S.cpu[cpu].objcg != objcg):
         _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph)
         return
-    if unlikely(S.cpu[rc + CPU_PGDAT] != pgdat):
+    if unlikely(S.cpu[cpu].pgdat != pgdat):
         _flush_accs(P, S, cpu, objcg, ph)
-        S.cpu[rc + CPU_PGDAT] = pgdat
-    a = rc + CPU_ACC + (0 if P.reclaimable else 1)
-    old = S.cpu[a]
+        S.cpu[cpu].pgdat = pgdat
+    a = 0 if P.reclaimable else 1
+    old = S.cpu[cpu].acc[a]
     acc = old + nbytes
     # An empty accumulator takes ``nbytes`` whatever its size; a full one flushes.
     # A select, not a branch: allocations and frees keep bringing it back to zero.
     flush = (old != 0) & (abs(acc) > PAGE_SIZE)
-    S.cpu[a] = 0 if flush else acc
+    S.cpu[cpu].acc[a] = 0 if flush else acc
     if unlikely(flush):
         _flush_stat(P, S, objcg, pgdat, acc, cpu, ph)
 
@@ -341,7 +294,7 @@ def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
 def mod_objcg_state(P, S, cpu, objcg, nbytes, pgdat, ph):
     """The ``upfront`` generation's separate statistics update (one lock)."""
     stock_lock(P, S, cpu, ph)
-    if S.cpu[cpu * N_CPU_COLS + CPU_OBJCG] != objcg:
+    if S.cpu[cpu].objcg != objcg:
         _adopt(P, S, cpu, objcg, ph)
     account_obj_stock(P, S, cpu, True, objcg, nbytes, pgdat, ph)
 
@@ -351,9 +304,9 @@ def drain_all_stock(P, S, m, ph):
     """``drain_all_stock``. MODEL: immediate on every CPU (the kernel uses work items)."""
     for c in range(P.cpus):
         for i in range(NR_MEMCG_STOCK):
-            if S.ms[c * N_MS_COLS + i] == m:
+            if S.ms[c].memcg[i] == m:
                 drain_stock_slot(P, S, c, i, ph)
-        if S.cpu[c * N_CPU_COLS + CPU_OBJCG] == m:
+        if S.cpu[c].objcg == m:
             drain_obj_stock(P, S, c, ph)
 
 
@@ -377,10 +330,10 @@ def try_charge_memcg(P, S, cpu, m, n, ph):
             continue
         if not P.gfp_allow_spin:
             break
-        S.counters[ph * N_EVENTS + E_RECLAIMS] += 1
-        r = min(P.reclaim_pages, S.memcg[m * N_MG_COLS + MG_PAGECACHE])
+        S.counters[ph].reclaims += 1
+        r = min(P.reclaim_pages, S.memcg[m].pagecache)
         if r > 0:
-            S.memcg[m * N_MG_COLS + MG_PAGECACHE] -= r
+            S.memcg[m].pagecache -= r
             page_counter_uncharge(P, S, m, r, cpu, ph)
         if _margin(P, S, m) >= n:
             continue
@@ -394,23 +347,22 @@ def try_charge_memcg(P, S, cpu, m, n, ph):
         break
     if P.gfp_nofail:
         page_counter_charge(P, S, m, n, cpu, ph)
-        S.counters[ph * N_EVENTS + E_FORCED_CHARGES] += 1
+        S.counters[ph].forced_charges += 1
         S.misc[M_FORCED] += 1
         return True
-    S.counters[ph * N_EVENTS + E_CHARGE_FAILURES] += 1
+    S.counters[ph].charge_failures += 1
     return False
 
 
 @jit
 def charge_and_account(P, S, cpu, objcg, nbytes, pgdat, ph):
     """``obj_cgroup_charge_account`` (current kernels): one lock on a stock hit, two on a miss."""
-    rc = cpu * N_CPU_COLS
     locked = stock_lock(P, S, cpu, ph)
-    if likely(locked and S.cpu[rc + CPU_OBJCG] == objcg and S.cpu[rc + CPU_BYTES] >= nbytes):
-        S.cpu[rc + CPU_BYTES] -= nbytes
-        S.counters[ph * N_EVENTS + E_CONSUME_HITS] += 1
+    if likely(locked and S.cpu[cpu].objcg == objcg and S.cpu[cpu].bytes >= nbytes):
+        S.cpu[cpu].bytes -= nbytes
+        S.counters[ph].consume_hits += 1
     else:
-        S.counters[ph * N_EVENTS + E_CONSUME_MISSES] += 1
+        S.counters[ph].consume_misses += 1
         np_ = (nbytes + PAGE_SIZE - 1) // PAGE_SIZE
         if not try_charge_memcg(P, S, cpu, objcg, np_, ph):
             return False
@@ -425,13 +377,12 @@ def charge_and_account(P, S, cpu, objcg, nbytes, pgdat, ph):
 @jit
 def obj_cgroup_charge(P, S, cpu, objcg, nbytes, ph):
     """``obj_cgroup_charge`` of the ``upfront`` generation (irq-save lock, never fails)."""
-    rc = cpu * N_CPU_COLS
     stock_lock(P, S, cpu, ph)
-    if S.cpu[rc + CPU_OBJCG] == objcg and S.cpu[rc + CPU_BYTES] >= nbytes:
-        S.cpu[rc + CPU_BYTES] -= nbytes
-        S.counters[ph * N_EVENTS + E_CONSUME_HITS] += 1
+    if S.cpu[cpu].objcg == objcg and S.cpu[cpu].bytes >= nbytes:
+        S.cpu[cpu].bytes -= nbytes
+        S.counters[ph].consume_hits += 1
         return True
-    S.counters[ph * N_EVENTS + E_CONSUME_MISSES] += 1
+    S.counters[ph].consume_misses += 1
     np_ = (nbytes + PAGE_SIZE - 1) // PAGE_SIZE
     if not try_charge_memcg(P, S, cpu, objcg, np_, ph):
         return False

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from .constants import NR_MEMCG_STOCK
-from .events import N_EVENTS, RUN_HIST_BUCKETS
+from .events import E_LINE_XFER_LOCAL, EVENTS, N_EVENTS, RUN_HIST_BUCKETS
 from .rng import divisor_magic, threshold
 
 if TYPE_CHECKING:
@@ -305,13 +305,93 @@ FLAT_TABLES = ("counters", "cpu", "ms", "memcg", "pc", "slab", "part", "live", "
                "sh_objs")
 
 
+def _record(*fields, overlays=()) -> np.dtype:
+    """A record of int64 fields laid out one after the other: each field is a name
+    or ``(name, width)`` (a subarray).  ``overlays`` are ``(name, first, width)``
+    subarrays over fields already laid out (``counters[ph].events[e]``)."""
+    names, formats, offsets, off = [], [], [], 0
+    for f in fields:
+        name, width = (f, 1) if isinstance(f, str) else f
+        names.append(name)
+        formats.append("<i8" if width == 1 else ("<i8", (width,)))
+        offsets.append(8 * off)
+        off += width
+    for name, first, width in overlays:
+        names.append(name)
+        formats.append(("<i8", (width,)))
+        offsets.append(8 * first)
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": 8 * off})
+
+
+# What one row of each fixed-width table is, as the kernels name it: ``S.slab[sid].exts``,
+# ``S.cpu[cpu].objcg``, ``S.ms[cpu].pages[i]``, ``S.counters[ph].stock_locks``.  A
+# record field is a constant offset and the row stride the record's size, so the
+# machine code is the same as the flat ``row * N_*_COLS + column`` it replaces.
+CPU_RECORD = _record("node", "memcg", "objcg", "bytes", "pgdat",
+                     ("acc", 2),  # the stock's accumulators: reclaimable, unreclaimable
+                     "sh_main", "sh_spare", "sh_main_size", "sh_spare_size")
+MS_RECORD = _record(("memcg", NR_MEMCG_STOCK), ("pages", NR_MEMCG_STOCK))  # memcg stock slots
+MEMCG_RECORD = _record("refs", "nr_charged", "pagecache")
+PC_RECORD = _record("usage", "max", "failcnt")
+SLAB_RECORD = _record("node", "exts", "kfence", "nfree", "on_partial", "next", "prev")
+PART_RECORD = _record("head", "tail")
+LIVE_RECORD = _record("obj", "meta")
+P_RECORD = _record("obj", "node", "kfence", "objcg")
+TR_CALL_RECORD = _record("off", "cpu", "memcg")
+TR_OBJ_RECORD = _record("slab", "node")
+# One phase's counters, a field per event named as in the summary table, plus two
+# views for code that picks the event at run time: ``events[e]`` (every event) and
+# ``line_transfers[far]`` (local, remote).
+COUNTERS_RECORD = _record(*EVENTS, overlays=(("events", 0, N_EVENTS),
+                                             ("line_transfers", E_LINE_XFER_LOCAL, 2)))
+
+# Record type of each table the kernels index by row (``kernel_view``).
+RECORDS = {"counters": COUNTERS_RECORD, "cpu": CPU_RECORD, "ms": MS_RECORD, "memcg": MEMCG_RECORD,
+           "pc": PC_RECORD, "slab": SLAB_RECORD, "part": PART_RECORD, "live": LIVE_RECORD,
+           "p": P_RECORD, "tr_call": TR_CALL_RECORD, "tr_obj": TR_OBJ_RECORD}
+
+
+# Where each record field sits among the driver's columns (``S.cpu[:, CPU_OBJCG]`` is
+# ``kernel_view(S).cpu["objcg"]``); checked below, and on data in tests/run/test_simulate.py.
+RECORD_COLUMNS = {
+    "cpu": {"node": CPU_NODE, "memcg": CPU_MEMCG, "objcg": CPU_OBJCG, "bytes": CPU_BYTES, "pgdat": CPU_PGDAT,
+            "acc": CPU_ACC, "sh_main": CPU_SH_MAIN, "sh_spare": CPU_SH_SPARE,
+            "sh_main_size": CPU_SH_MAIN_SIZE, "sh_spare_size": CPU_SH_SPARE_SIZE},
+    "ms": {"memcg": 0, "pages": NR_MEMCG_STOCK},
+    "memcg": {"refs": MG_REFS, "nr_charged": MG_NR_CHARGED, "pagecache": MG_PAGECACHE},
+    "pc": {"usage": PC_USAGE, "max": PC_MAX, "failcnt": PC_FAILCNT},
+    "slab": {"node": SL_NODE, "exts": SL_EXTS, "kfence": SL_KFENCE, "nfree": SL_NFREE,
+             "on_partial": SL_ON_PARTIAL, "next": SL_NEXT, "prev": SL_PREV},
+    "part": {"head": 0, "tail": 1},
+    "live": {"obj": LV_OBJ, "meta": LV_META},
+    "p": {"obj": PP_OBJ, "node": PP_NODE, "kfence": PP_KFENCE, "objcg": PP_OBJCG},
+    "tr_call": {"off": TC_OFF, "cpu": TC_CPU, "memcg": TC_MEMCG},
+    "tr_obj": {"slab": TO_SLAB, "node": TO_NODE},
+    "counters": {**{name: i for i, name in enumerate(EVENTS)}, "events": 0,
+                 "line_transfers": E_LINE_XFER_LOCAL},
+}
+ROW_WIDTH = {"cpu": N_CPU_COLS, "ms": N_MS_COLS, "memcg": N_MG_COLS, "pc": N_PC_COLS, "slab": N_SL_COLS,
+             "part": N_PART_COLS, "live": N_LV_COLS, "p": N_PP_COLS, "tr_call": N_TC_COLS,
+             "tr_obj": N_TO_COLS, "counters": N_EVENTS}
+assert RECORDS.keys() == RECORD_COLUMNS.keys() == ROW_WIDTH.keys()
+for _name, _rec in RECORDS.items():
+    assert _rec.itemsize == 8 * ROW_WIDTH[_name], _name
+    assert set(_rec.names) == set(RECORD_COLUMNS[_name]), _name
+    for _field, _col in RECORD_COLUMNS[_name].items():
+        assert _rec.fields[_field][1] == 8 * _col, (_name, _field)
+del _name, _rec, _field, _col
+
+
 def kernel_view(S: State) -> State:
-    """``S`` as the kernels see it: ``FLAT_TABLES`` as flat views of the same memory
-    (the driver, invariants and tables keep indexing ``S`` in 2-D)."""
-    flat = {}
+    """``S`` as the kernels see it, views of the same memory: the tables in ``RECORDS``
+    as 1-D arrays of records (a row is a record, a column a field), ``sh_objs`` flat.
+    The driver, invariants and tables keep indexing ``S`` in 2-D with the column
+    constants (``S.cpu[:, CPU_OBJCG]``)."""
+    views = {}
     for name in FLAT_TABLES:
         table = getattr(S, name)
         if not table.flags.c_contiguous:  # a copy would take the kernel's writes
             raise ValueError(f"State.{name} must be C-contiguous")
-        flat[name] = table.reshape(-1)
-    return S._replace(**flat)
+        rec = RECORDS.get(name)
+        views[name] = table.reshape(-1) if rec is None else table.view(rec).reshape(-1)
+    return S._replace(**views)

@@ -9,7 +9,7 @@ import engine
 from engine.errors import BulksimError
 from engine.inputs.scenario import Scenario
 from engine.model import state as st_mod
-from engine.model.events import EV, PH_HOOK
+from engine.model.events import E_LINE_XFER_REMOTE, EV, PH_HOOK
 from engine.model.state import STRATEGIES
 from engine.run.simulate import run_strategy, simulate
 
@@ -83,15 +83,29 @@ def test_presets_all_run_and_tight_limit_fails_calls():
             assert max(fails) > 0
 
 
-def test_kernel_view_is_flat_and_writes_through():
+def test_kernel_view_records_name_the_columns_and_write_through():
     P, S = st_mod.make(Scenario.from_preset("default", calls=10), "batched", 0)
+    # Distinct values everywhere, so a field at the wrong offset reads the wrong column.
+    S = S._replace(**{name: np.arange(getattr(S, name).size, dtype=np.int64).reshape(getattr(S, name).shape)
+                      for name in st_mod.RECORDS})
     K = st_mod.kernel_view(S)
     for name in st_mod.FLAT_TABLES:
-        flat, table = getattr(K, name), getattr(S, name)
-        assert flat.ndim == 1 and flat.size == table.size
-        assert table.size == 0 or np.shares_memory(flat, table), name
-    K.cpu[2 * st_mod.N_CPU_COLS + st_mod.CPU_BYTES] = 12345
+        view, table = getattr(K, name), getattr(S, name)
+        assert view.ndim == 1 and view.nbytes == table.nbytes, name
+        assert table.size == 0 or np.shares_memory(view, table), name
+    for name, columns in st_mod.RECORD_COLUMNS.items():
+        table, view = getattr(S, name), getattr(K, name)
+        assert view.shape == (table.shape[0],), name
+        for field, col in columns.items():
+            width = view.dtype.fields[field][0].shape[0] if view.dtype.fields[field][0].shape else 1
+            got = view[field].reshape(table.shape[0], width)
+            assert np.array_equal(got, table[:, col:col + width]), (name, field)
+    K.cpu["bytes"][2] = 12345
     assert S.cpu[2, st_mod.CPU_BYTES] == 12345
+    K.ms["pages"][1, 3] = 77
+    assert S.ms[1, st_mod.NR_MEMCG_STOCK + 3] == 77
+    K.counters["line_transfers"][1, 1] = 5
+    assert S.counters[1, E_LINE_XFER_REMOTE] == 5
     # A table that is not one C-contiguous block would flatten to a copy (or a strided
     # view, another compiled signature): refuse it.
     with pytest.raises(ValueError, match="C-contiguous"):
