@@ -47,24 +47,33 @@ def _level_index(P, m, level):
 # -- page counters (mm/page_counter.c) --------------------------------------------
 
 @jit
+def _pc_charge(P, S, c, n, cpu, ph):
+    """``n`` pages onto page counter ``c`` (one level)."""
+    S.pc[c].usage += n
+    S.counters[ph].page_counter_charges += 1
+    _line_write(P, S, c, cpu, ph)
+
+
+@jit
+def _pc_uncharge(P, S, c, n, cpu, ph):
+    """``n`` pages off page counter ``c`` (one level)."""
+    S.pc[c].usage -= n
+    S.counters[ph].page_counter_uncharges += 1
+    _line_write(P, S, c, cpu, ph)
+
+
+@jit
 def page_counter_try_charge(P, S, m, n, cpu, ph):
     """``page_counter_try_charge``: walk leaf to top; undo on exceeding a max."""
     for level in range(P.depth):
         c = _level_index(P, m, level)
-        S.pc[c].usage += n
-        S.counters[ph].page_counter_charges += 1
-        _line_write(P, S, c, cpu, ph)
+        _pc_charge(P, S, c, n, cpu, ph)
         if S.pc[c].usage > S.pc[c].max:
-            S.pc[c].usage -= n
-            S.counters[ph].page_counter_uncharges += 1
-            _line_write(P, S, c, cpu, ph)
+            _pc_uncharge(P, S, c, n, cpu, ph)
             S.counters[ph].page_counter_failcnt += 1
             S.pc[c].failcnt += 1
             for undo in range(level):
-                u = _level_index(P, m, undo)
-                S.pc[u].usage -= n
-                S.counters[ph].page_counter_uncharges += 1
-                _line_write(P, S, u, cpu, ph)
+                _pc_uncharge(P, S, _level_index(P, m, undo), n, cpu, ph)
             return False
     return True
 
@@ -73,20 +82,14 @@ def page_counter_try_charge(P, S, m, n, cpu, ph):
 def page_counter_charge(P, S, m, n, cpu, ph):
     """``page_counter_charge``: forced, no limit check."""
     for level in range(P.depth):
-        c = _level_index(P, m, level)
-        S.pc[c].usage += n
-        S.counters[ph].page_counter_charges += 1
-        _line_write(P, S, c, cpu, ph)
+        _pc_charge(P, S, _level_index(P, m, level), n, cpu, ph)
 
 
 @jit
 def page_counter_uncharge(P, S, m, n, cpu, ph):
     """``page_counter_uncharge`` (``memcg_uncharge``): every level."""
     for level in range(P.depth):
-        c = _level_index(P, m, level)
-        S.pc[c].usage -= n
-        S.counters[ph].page_counter_uncharges += 1
-        _line_write(P, S, c, cpu, ph)
+        _pc_uncharge(P, S, _level_index(P, m, level), n, cpu, ph)
 
 
 @jit

@@ -37,10 +37,9 @@ def _new_slab_id(P, S):
 
 
 @jit
-def _partial_remove(S, sid):
-    node = S.slab[sid].node
-    prv = S.slab[sid].prev
-    nxt = S.slab[sid].next
+def _partial_link(S, node, prv, nxt):
+    """Make ``prv`` and ``nxt`` neighbours on ``node``'s partial list (-1: the list's
+    head or tail end)."""
     if prv >= 0:
         S.slab[prv].next = nxt
     else:
@@ -49,37 +48,33 @@ def _partial_remove(S, sid):
         S.slab[nxt].prev = prv
     else:
         S.part[node].tail = prv
+
+
+@jit
+def _partial_remove(S, sid):
+    _partial_link(S, S.slab[sid].node, S.slab[sid].prev, S.slab[sid].next)
     S.slab[sid].prev = -1
     S.slab[sid].next = -1
     S.slab[sid].on_partial = 0
 
 
 @jit
-def _partial_add_head(S, sid):
+def _partial_insert(S, sid, prv, nxt):
+    """Put slab ``sid`` on its node's partial list between ``prv`` and ``nxt``."""
     node = S.slab[sid].node
-    head = S.part[node].head
-    S.slab[sid].prev = -1
-    S.slab[sid].next = head
-    if head >= 0:
-        S.slab[head].prev = sid
-    else:
-        S.part[node].tail = sid
-    S.part[node].head = sid
+    _partial_link(S, node, prv, sid)
+    _partial_link(S, node, sid, nxt)
     S.slab[sid].on_partial = 1
 
 
 @jit
+def _partial_add_head(S, sid):
+    _partial_insert(S, sid, -1, S.part[S.slab[sid].node].head)
+
+
+@jit
 def _partial_add_tail(S, sid):
-    node = S.slab[sid].node
-    tail = S.part[node].tail
-    S.slab[sid].next = -1
-    S.slab[sid].prev = tail
-    if tail >= 0:
-        S.slab[tail].next = sid
-    else:
-        S.part[node].head = sid
-    S.part[node].tail = sid
-    S.slab[sid].on_partial = 1
+    _partial_insert(S, sid, S.part[S.slab[sid].node].tail, -1)
 
 
 @jit

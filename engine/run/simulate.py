@@ -77,46 +77,32 @@ def parse_strategies(spec: str | Iterable[str] | None) -> list[str]:
 
 
 def dump_state(P: st_mod.Params, S: st_mod.State) -> dict:
-    """The final state in the layout the invariants and the reference tests use."""
-    from ..inputs.scenario import NR_MEMCG_STOCK as K
-    from ..model.state import (
-        CPU_ACC,
-        CPU_BYTES,
-        CPU_OBJCG,
-        CPU_PGDAT,
-        LV_META,
-        LV_OBJ,
-        MG_NR_CHARGED,
-        MG_PAGECACHE,
-        MG_REFS,
-        PC_FAILCNT,
-        PC_MAX,
-        PC_USAGE,
-    )
-
-    ring = S.live.shape[0]
+    """The final state in the layout the invariants and the reference tests use,
+    read by the names the kernels use (``state.kernel_view``)."""
+    K = st_mod.kernel_view(S)
+    ring = K.live.shape[0]
     head, count = S.misc[st_mod.M_LIVE_HEAD], S.misc[st_mod.M_LIVE_COUNT]
-    live = S.live[(head + np.arange(count)) % ring]
-    _, live_node, live_objcg, _ = st_mod.unpack_live_meta(live[:, LV_META])
+    live = K.live[(head + np.arange(count)) % ring]
+    _, live_node, live_objcg, _ = st_mod.unpack_live_meta(live["meta"])
     nc, m = P.n_counters, P.memcgs
     return {
         "counters": S.counters.copy(),
         "run_hist": S.run_hist.copy(),
-        "pc_usage": S.pc[:, PC_USAGE].copy(),
-        "pc_failcnt": S.pc[:, PC_FAILCNT].copy(),
-        "pc_max": S.pc[:, PC_MAX].copy(),
-        "stock_objcg": S.cpu[:, CPU_OBJCG].copy(),
-        "stock_nr_bytes": S.cpu[:, CPU_BYTES].copy(),
-        "stock_pgdat": S.cpu[:, CPU_PGDAT].copy(),
-        "stock_acc_r": S.cpu[:, CPU_ACC].copy(),
-        "stock_acc_u": S.cpu[:, CPU_ACC + 1].copy(),
-        "mstock_memcg": S.ms[:, :K].copy(),
-        "mstock_pages": S.ms[:, K:].copy(),
-        "objcg_refs": S.memcg[:, MG_REFS].copy(),
-        "nr_charged_bytes": S.memcg[:, MG_NR_CHARGED].copy(),
-        "pagecache": S.memcg[:, MG_PAGECACHE].copy(),
+        "pc_usage": K.pc["usage"].copy(),
+        "pc_failcnt": K.pc["failcnt"].copy(),
+        "pc_max": K.pc["max"].copy(),
+        "stock_objcg": K.cpu["objcg"].copy(),
+        "stock_nr_bytes": K.cpu["bytes"].copy(),
+        "stock_pgdat": K.cpu["pgdat"].copy(),
+        "stock_acc_r": K.cpu["acc"][:, 0].copy(),
+        "stock_acc_u": K.cpu["acc"][:, 1].copy(),
+        "mstock_memcg": K.ms["memcg"].copy(),
+        "mstock_pages": K.ms["pages"].copy(),
+        "objcg_refs": K.memcg["refs"].copy(),
+        "nr_charged_bytes": K.memcg["nr_charged"].copy(),
+        "pagecache": K.memcg["pagecache"].copy(),
         "stat": S.stat.copy(),
-        "live_slab": live[:, LV_OBJ] >> st_mod.OBJ_SHIFT,
+        "live_slab": live["obj"] >> st_mod.OBJ_SHIFT,
         "live_node": live_node,
         "live_objcg": live_objcg,
         "line_owner_pc": S.owner[:nc].copy(),
