@@ -87,7 +87,7 @@ def run_calls(P, S, c0, c1, per_call):
     Parameters
     ----------
     P : Params
-    S : State as ``state.kernel_view`` gives it (flat fixed-width tables), updated in place.
+    S : State as ``state.kernel_view`` gives it (tables of records), updated in place.
     c0, c1 : int64 call indices; ``c0`` must equal ``S.misc[M_NEXT_CALL]``.
     per_call : int64 [c1 - c0, PER_CALL_FIXED + N_EVENTS] or [0, same]: when
         non-empty, per call the CPU, the memcg, the bulk size, the number of

@@ -139,8 +139,8 @@ class State(NamedTuple):
     Few arrays with named columns rather than one array per field: every array a
     kernel helper receives is passed as ~10 machine words, so fewer arrays means
     cheaper calls and much faster compilation.  The kernels get ``kernel_view(S)``,
-    where the tables in ``FLAT_TABLES`` are flat: the fixed-width ones indexed
-    ``row * N_*_COLS + column``, ``sh_objs`` from the per-CPU sheaf offsets.
+    where the fixed-width tables are 1-D arrays of records (``S.slab[sid].exts``,
+    see ``RECORDS``) and ``sh_objs`` is flat, indexed from the per-CPU sheaf offsets.
     """
 
     counters: np.ndarray  # int64 [4 phases, N_EVENTS]
@@ -296,11 +296,11 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     return p, st
 
 
-# Tables the kernels index flat: the fixed-width ones as ``row * N_*_COLS + column``
-# (a compile-time row width turns each 2-D index into one address computation with
-# constants, where Numba's 2-D indexing multiplies by the run-time shape: an
-# ``imul`` per access and one more live value per table in the kernel's
-# register-starved loop), and ``sh_objs`` from the per-CPU sheaf offsets.
+# Tables the kernels see one-dimensional: the fixed-width ones as arrays of records
+# (``RECORDS``), ``sh_objs`` flat, indexed from the per-CPU sheaf offsets.  Not 2-D:
+# Numba's 2-D indexing multiplies by the run-time shape, an ``imul`` per access and
+# one more live value per table in the kernel's register-starved loop, where a
+# record's size is a compile-time stride.
 FLAT_TABLES = ("counters", "cpu", "ms", "memcg", "pc", "slab", "part", "live", "p", "tr_call", "tr_obj",
                "sh_objs")
 
@@ -326,7 +326,11 @@ def _record(*fields, overlays=()) -> np.dtype:
 # What one row of each fixed-width table is, as the kernels name it: ``S.slab[sid].exts``,
 # ``S.cpu[cpu].objcg``, ``S.ms[cpu].pages[i]``, ``S.counters[ph].stock_locks``.  A
 # record field is a constant offset and the row stride the record's size, so the
-# machine code is the same as the flat ``row * N_*_COLS + column`` it replaces.
+# machine code is that of the hand-written ``row * N_*_COLS + column`` it replaced
+# (A/B in one session, docs/performance.md: all four strategies within 0.3%, the
+# cold compile unchanged).  Chosen over one array per column (some 50 arrays, each
+# ~10 machine words at every helper's boundary and more compile time) and over
+# accessor functions (``count(S, ph, E_X)``: the layout arithmetic stays, hidden).
 CPU_RECORD = _record("node", "memcg", "objcg", "bytes", "pgdat",
                      ("acc", 2),  # the stock's accumulators: reclaimable, unreclaimable
                      "sh_main", "sh_spare", "sh_main_size", "sh_spare_size")
