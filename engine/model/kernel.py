@@ -171,8 +171,8 @@ def run_calls(P, S, c0, c1, per_call):
                     k -= ring
                 S.live[k].obj = S.p[j].obj
                 S.live[k].meta = (cpu | (S.p[j].node << LVM_NODE_SHIFT)
-                                      | ((S.p[j].objcg + 1) << LVM_OBJCG_SHIFT)
-                                      | (S.p[j].kfence << LVM_KFENCE_SHIFT))
+                                  | ((S.p[j].objcg + 1) << LVM_OBJCG_SHIFT)
+                                  | (S.p[j].kfence << LVM_KFENCE_SHIFT))
                 count += 1
             target = P.live_cap
         # One loop (one inlined copy of the free path): first the failed call's
