@@ -158,8 +158,9 @@ def cmd_profiles(args, out=None) -> int:
         est = "  [ESTIMATED]" if p.estimated else ""
         print(f"{p.name}: {p.description}; clock {p.clock_ghz} GHz{est}", file=out)
         if args.show or args.verbose:
-            for ev, cycles, src in p.rows():
-                print(f"  {ev:44s} {cycles:8.1f}  {src}", file=out)
+            print(f"  {'unit cost':22s} {'low':>7s} {'central':>7s} {'high':>7s}  source", file=out)
+            for ev, lo, mid, hi, src in p.rows():
+                print(f"  {ev:22s} {lo:7.1f} {mid:7.1f} {hi:7.1f}  {src}", file=out)
     if not (args.show or args.verbose):
         print("\n('bulksim profiles --show NAME' lists every unit cost with its CALIBRATION.md source)",
               file=out)

@@ -129,7 +129,7 @@ def summary_rows(result) -> list[dict]:
     rows = []
     for name, run in result.runs.items():
         tot = run.counters.sum(axis=0)
-        cyc = phase_cycles(prof, name, run.counters)
+        cyc = phase_cycles(prof, name, run.counters, depth=result.scenario.depth)
         objects = max(int(tot[EVENTS.index("objects")]), 1)
         row = {"scenario": result.scenario.name, "strategy": name, "profile": result.profile,
                "seed": result.seed}
@@ -255,7 +255,7 @@ def calls_table(result) -> pa.Table:
     prof = get_profile(result.profile)
     for name, run in runs:
         ev = run.per_call[:, PER_CALL_FIXED:]
-        cycles = phase_cycles(prof, name, ev)
+        cycles = phase_cycles(prof, name, ev, depth=result.scenario.depth, per_call=True)
         for col, vals, typ, unit, doc in [
             ("stock_locks", ev[:, EVENTS.index("stock_locks")], pa.int32(), "events", "hook stock locks"),
             ("stat_flushes", ev[:, EVENTS.index("stat_flushes")], pa.int32(), "events", "hook stat flushes"),
