@@ -57,6 +57,9 @@ def _add_run(sub) -> None:
     p.add_argument("--check-every", type=str, default="0", metavar="N",
                    help="also check the invariants every N calls (soak runs); 0: at the end only")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--sensitivity", nargs="?", const="hook", default=None, choices=("hook", "total"),
+                   help="also print which unit costs move each strategy/per_object ratio most "
+                        "(hook cycles, or total = end to end)")
 
 
 def _int(text: str, what: str) -> int:
@@ -113,6 +116,14 @@ def cmd_run(args, out=None) -> int:
                       check_every=_int(args.check_every, "--check-every"), detail="calls" in detail)
     table = result.summary
     print(comparison_text(table), file=out)
+    from .results.ranges import ranges_text, sensitivity_text
+
+    rtext = ranges_text(table)
+    if rtext:
+        print("\n" + rtext, file=out)
+    if args.sensitivity:
+        print("\nSensitivity of the ratio to each unit cost:\n" + sensitivity_text(result, args.sensitivity),
+              file=out)
     if args.out:
         from .results.tables import calls_table, sidecar_path
 
