@@ -116,6 +116,8 @@ def pooled_sensitivity(results: Path, table, rows: list[dict], strategy: str, to
             objects += r["objects"]
         forms[s] = co / max(objects, 1)
     a, b = forms[strategy], forms[BASE]
+    if not (float(b @ lo) > 0 and float(a @ mid) > 0):  # no rows of one of them here
+        return 0.0, []
     r0 = float(a @ mid) / float(b @ mid)
     out = []
     for i, name in enumerate(prof.names):
@@ -133,6 +135,7 @@ def range_figures(results: Path, table, rows: list[dict], params: list[str], num
     """Add the band and tornado figures to a report (nothing if the rows lack ranges)."""
     if "total_ratio_min" not in table.column_names or not any(r["strategy"] == BASE for r in rows):
         return
+    no_counts = any(e not in table.column_names for e in EVENTS)  # a summary of another event set
     others = [s for s in dict.fromkeys(r["strategy"] for r in rows) if s != BASE]
     if numeric:
         x = numeric[0]
@@ -152,6 +155,8 @@ def range_figures(results: Path, table, rows: list[dict], params: list[str], num
                      f"{what} cycles per object divided by per_object's against {label}: the line at central "
                      f"unit costs, the band the exact minimum and maximum over the box of unit costs "
                      f"(means over seeds and other parameters). Below the dashed line at 1: cheaper.")
+    if no_counts:  # the bands need only the range columns; the tornadoes need every count
+        return
     groups = sorted({r[numeric[0]] for r in rows})[:4] if numeric else [None]
     for s in (["batched"] if "batched" in others else others[:1]):
         for g in groups:

@@ -151,3 +151,17 @@ def test_sensitivity_sweeps_each_cost_with_the_others_central(small_result):
     assert top["ratio_at_high"] == pytest.approx(float(a @ x) / float(b @ x))
     with pytest.raises(BulksimError):
         sensitivity(small_result, "batched_v1")
+
+
+def test_run_prints_ranges_verdicts_and_sensitivity(capsys):
+    from engine import cli
+
+    assert cli.main(["run", "--scenario", "single", "--calls", "300", "--quiet", "--sensitivity"]) == 0
+    out = capsys.readouterr().out
+    # at bulk 1 batched does exactly per_object's work; batched_v1 two more slab lookups
+    assert "batched     hook          +0.00 cycles/object [+0.00, +0.00], ratio 1.000 [1.000, 1.000]: " \
+           "the same under every cost" in out
+    line = next(x for x in out.splitlines() if x.lstrip().startswith("batched_v1  hook"))
+    assert line.endswith("dearer under every cost in the ranges")
+    assert "batched_v1 / per_object, hook cycles" in out and "virt_to_slab" in out
+    assert cli.main(["run", "--calls", "10", "--sensitivity", "both"]) == 2
