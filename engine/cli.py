@@ -57,6 +57,9 @@ def _add_run(sub) -> None:
     p.add_argument("--check-every", type=str, default="0", metavar="N",
                    help="also check the invariants every N calls (soak runs); 0: at the end only")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--sensitivity", nargs="?", const="hook", default=None, choices=("hook", "total"),
+                   help="also print which unit costs move each strategy/per_object ratio most "
+                        "(hook cycles, or total = end to end)")
 
 
 def _int(text: str, what: str) -> int:
@@ -113,6 +116,14 @@ def cmd_run(args, out=None) -> int:
                       check_every=_int(args.check_every, "--check-every"), detail="calls" in detail)
     table = result.summary
     print(comparison_text(table), file=out)
+    from .results.ranges import ranges_text, sensitivity_text
+
+    rtext = ranges_text(table)
+    if rtext:
+        print("\n" + rtext, file=out)
+    if args.sensitivity:
+        print("\nSensitivity of the ratio to each unit cost:\n" + sensitivity_text(result, args.sensitivity),
+              file=out)
     if args.out:
         from .results.tables import calls_table, sidecar_path
 
@@ -158,8 +169,9 @@ def cmd_profiles(args, out=None) -> int:
         est = "  [ESTIMATED]" if p.estimated else ""
         print(f"{p.name}: {p.description}; clock {p.clock_ghz} GHz{est}", file=out)
         if args.show or args.verbose:
-            for ev, cycles, src in p.rows():
-                print(f"  {ev:44s} {cycles:8.1f}  {src}", file=out)
+            print(f"  {'unit cost':22s} {'low':>7s} {'central':>7s} {'high':>7s}  source", file=out)
+            for ev, lo, mid, hi, src in p.rows():
+                print(f"  {ev:22s} {lo:7.1f} {mid:7.1f} {hi:7.1f}  {src}", file=out)
     if not (args.show or args.verbose):
         print("\n('bulksim profiles --show NAME' lists every unit cost with its CALIBRATION.md source)",
               file=out)
@@ -225,6 +237,15 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("results", help="a sweep folder or a summary file")
     r.add_argument("--out", required=True, help="folder for index.html, the SVG plots and their data")
     r.add_argument("--force", action="store_true", help="replace an existing report folder")
+    v = sub.add_parser("validate", help="published measurements next to the model's predictions and ranges",
+                       description="Simulate a scenario per published end-to-end measurement and print "
+                                   "the measured ratio next to the model's, with the model's exact range "
+                                   "over the unit costs (docs/validation.md).")
+    v.add_argument("--calls", default="20000", help="calls per simulated row (default 20,000)")
+    v.add_argument("--seed", default="0", help="random seed (default 0)")
+    v.add_argument("--profile", default=None, help="cost profile (default intel-skylake)")
+    v.add_argument("--rows", default=None, metavar="KEY,KEY", help="only these rows")
+    v.add_argument("-o", "--output", default="table", metavar="table|md", help="output format")
     h = sub.add_parser("history", help="export asv results (results/) as one Arrow table")
     h.add_argument("results", help="the asv results folder, e.g. results/")
     h.add_argument("--out", required=True, help="output file (.parquet, .arrow, .feather)")
@@ -307,7 +328,22 @@ def cmd_compare(args, out=None) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles,
+def cmd_validate(args, out=None) -> int:
+    out = out or sys.stdout
+    from .inputs.costs import DEFAULT_PROFILE, get_profile
+    from .results.validate import validate, validation_text
+
+    profile = DEFAULT_PROFILE if args.profile is None else args.profile
+    get_profile(profile)
+    if args.output not in ("table", "md"):
+        raise BulksimError(f"validate: output format must be table or md, got {args.output!r}")
+    only = [k.strip() for k in args.rows.split(",") if k.strip()] if args.rows else None
+    rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile, only=only)
+    print(validation_text(rows, args.output), file=out)
+    return 0
+
+
+COMMANDS = {"validate": cmd_validate, "run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles,
             "history": cmd_history, "bench": cmd_bench, "sweep": cmd_sweep, "report": cmd_report,
             "compare": cmd_compare}
 

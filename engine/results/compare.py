@@ -35,6 +35,8 @@ VARIANTS = ("a", "b", "diff", "pct")
 FORMATS = ("table", "csv", "md")
 IDENTITY = ("scenario", "strategy", "profile", "seed")
 IGNORED = ("point",)  # a sweep point's hash: it covers the profile, so it is no key
+# text results of the range columns (engine.results.ranges): results, not keys
+IGNORED += ("hook_verdict", "hook_decided_by", "total_verdict", "total_decided_by")
 EDGES = (-50, -40, -30, -20, -15, -10, -5, 0, 5, 10, 15, 20, 30, 40, 50)  # then steps of 50
 OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
@@ -400,5 +402,35 @@ def run_compare(paths: Sequence[str], *, base: str | None = None, emit: str | No
     text = render_rows(comp, rows, metrics, fmt)
     if fmt == "csv":
         return text
-    summary = "\n".join(summary_lines(rows, metrics[0]))
+    summary = "\n".join(summary_lines(rows, metrics[0]) + range_lines(comp, rows, metrics, within=len(paths) == 1))
     return f"{text}\n{summary}" if fmt == "table" else f"{text}\n\n```\n{summary}\n```"
+
+
+def range_lines(comp: Comparison, rows: Sequence[Row], metrics: Sequence[str], *, within: bool) -> list[str]:
+    """Ranges over the unit-cost box of the cycle metrics shown, when A and B both carry
+    them (``*_low``/``*_high`` columns, docs/costs.md): ``central [low, high]`` for A and B,
+    and with one file B's exact ratio range to per_object and its verdict."""
+    out: list[str] = []
+    for m in metrics:
+        if not m.endswith("_cycles_per_object") or f"{m}_low" not in comp.metrics:
+            continue
+        kind = m.split("_", 1)[0]
+        need = (m, f"{m}_low", f"{m}_high")
+        shown = [r for r in rows if all(d.get(k) is not None for d in (r.a, r.b) for k in need)]
+        if not shown:
+            continue
+        out += ["", f"{m} over the unit-cost ranges, central [low, high]:"]
+        for r in shown:
+            label = " ".join(str(r.key[k]) for k in comp.keys if k in ("strategy", "scenario", "profile") or
+                             k not in IDENTITY)
+            a, b = (f"{d[m]:.1f} [{d[m + '_low']:.1f}, {d[m + '_high']:.1f}]" for d in (r.a, r.b))
+            line = f"  {label}: A {a}  B {b}"
+            if within and r.b.get(f"{kind}_ratio_min") is not None:
+                line += (f"  B/per_object {r.b[kind + '_ratio']:.3f} "
+                         f"[{r.b[kind + '_ratio_min']:.3f}, {r.b[kind + '_ratio_max']:.3f}]")
+            elif not within:
+                lo_a, hi_a, lo_b, hi_b = (r.a[m + "_low"], r.a[m + "_high"], r.b[m + "_low"], r.b[m + "_high"])
+                line += ("  (B's range below A's)" if hi_b < lo_a else "  (B's range above A's)" if lo_b > hi_a
+                         else "  (ranges overlap)")
+            out.append(line)
+    return out

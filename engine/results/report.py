@@ -197,6 +197,9 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
                  [(a, b, v) for (a, b), v in sorted(cells.items())],
                  f"End-to-end cycles per object of batched divided by per_object, over {label} and "
                  f"{ly} (below 1: batching is cheaper).")
+    from .range_plots import range_figures
+
+    range_figures(results, table, rows, params, numeric, emit)
     if runs is not None and runs.num_rows:
         series = defaultdict(list)
         for r in runs.to_pylist():

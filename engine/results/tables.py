@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ..errors import BulksimError
 from ..inputs.costs import get_profile, phase_cycles
+from .ranges import add_range_columns, range_fields
 from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE, RUN_HIST_BUCKETS
 
 SCHEMA_VERSION = "1"
@@ -74,6 +75,7 @@ def summary_schema() -> pa.Schema:
         _field("total_cycles_per_object_pct", pa.float64(), "%", "relative to per_object"),
         _field("sim_seconds", pa.float64(), "s", "host time the simulation took"),
     ]
+    fields += range_fields()
     return pa.schema(fields)
 
 
@@ -129,7 +131,7 @@ def summary_rows(result) -> list[dict]:
     rows = []
     for name, run in result.runs.items():
         tot = run.counters.sum(axis=0)
-        cyc = phase_cycles(prof, name, run.counters)
+        cyc = phase_cycles(prof, name, run.counters, depth=result.scenario.depth)
         objects = max(int(tot[EVENTS.index("objects")]), 1)
         row = {"scenario": result.scenario.name, "strategy": name, "profile": result.profile,
                "seed": result.seed}
@@ -154,6 +156,7 @@ def summary_rows(result) -> list[dict]:
             else:
                 r[key + "_diff"] = r[key] - base[key]
                 r[key + "_pct"] = (100.0 * (r[key] - base[key]) / base[key]) if base[key] else None
+    add_range_columns(result, rows)
     return rows
 
 
@@ -255,7 +258,7 @@ def calls_table(result) -> pa.Table:
     prof = get_profile(result.profile)
     for name, run in runs:
         ev = run.per_call[:, PER_CALL_FIXED:]
-        cycles = phase_cycles(prof, name, ev)
+        cycles = phase_cycles(prof, name, ev, depth=result.scenario.depth, per_call=True)
         for col, vals, typ, unit, doc in [
             ("stock_locks", ev[:, EVENTS.index("stock_locks")], pa.int32(), "events", "hook stock locks"),
             ("stat_flushes", ev[:, EVENTS.index("stat_flushes")], pa.int32(), "events", "hook stat flushes"),

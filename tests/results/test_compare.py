@@ -215,7 +215,9 @@ def test_summary_and_histogram_with_known_percentages(files, tmp_path):
     assert [r["strategy"] for r in rows] == list(factors)
     assert [re.search(r"\((.*)\)", r["hook_cycles_per_object (DIFF)"]).group(1) for r in rows] == \
         ["-50.00%", "-5.00%", "+0.00%", "+30.00%"]
-    assert tail == ["Rows compared: 4",
+    assert tail[7:9] == ["", "hook_cycles_per_object over the unit-cost ranges, central [low, high]:"]
+    assert len(tail) == 9 + 4 and all("ranges overlap" in t or "range" in t for t in tail[9:])
+    assert tail[:7] == ["Rows compared: 4",
                     "hook_cycles_per_object diff min: -50.00%",
                     "hook_cycles_per_object diff max: 30.00%",
                     "-50 .. -40 %: 1",
@@ -254,7 +256,8 @@ def test_missing_values_print_na_match_no_filter_and_sort_last(files, tmp_path):
     batched = next(r for r in rows if r["strategy"] == "batched")
     assert batched["total_cycles_per_object (B)"] == "N/A"
     assert batched["total_cycles_per_object (DIFF)"] == "N/A"
-    assert tail[0] == "Rows compared: 3" and sum(int(x.rsplit(": ", 1)[1]) for x in tail[3:]) == 2
+    hist = tail[3:tail.index("")] if "" in tail else tail[3:]  # the range lines follow a blank line
+    assert tail[0] == "Rows compared: 3" and sum(int(x.rsplit(": ", 1)[1]) for x in hist) == 2
     for flt in ("total_cycles_per_object_pct<1000", "!total_cycles_per_object_pct<1000"):
         assert "batched" not in [r["strategy"] for r in parse_text(run_compare(f, filters=[flt]))[1]]
     for spec in ("total_cycles_per_object_diff", "^total_cycles_per_object_diff"):

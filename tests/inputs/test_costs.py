@@ -1,0 +1,89 @@
+"""The pricing of counted events (docs/costs.md): each repriced unit cost and the
+work it prices, pinned on hand-made counter rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.errors import BulksimError
+from engine.inputs.costs import PROFILES, coefficients, get_profile, phase_cycles, phase_entries
+from engine.model.events import EV, N_EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC
+
+SKL = get_profile("intel-skylake")
+
+
+def _row(**counts):
+    r = np.zeros((1, N_EVENTS))
+    for k, v in counts.items():
+        r[0, EV[k]] = v
+    return r
+
+
+def _co(strategy="per_object", depth=2, entries=None, **counts):
+    c = coefficients(SKL, strategy, _row(**counts), depth=depth, entries=entries)[0]
+    return {n: c[i] for i, n in enumerate(SKL.names) if c[i]}
+
+
+def test_every_unit_cost_has_an_ordered_range_and_a_source():
+    for prof in PROFILES.values():
+        assert prof.names == list(get_profile("intel-skylake").names)  # one coordinate order
+        for name, lo, mid, hi, src in prof.rows():
+            assert 0 <= lo <= mid <= hi and src.strip(), (prof.name, name)
+
+
+def test_stock_lock_on_non_rt_has_no_atomic_and_no_irq_off():
+    # local_lock_internal.h __local_trylock: preempt_disable + read/write of ->acquired
+    t = SKL.costs["trylock"]
+    assert (t.low, t.central, t.high) == (3, 14, 23)
+    assert t.high < SKL.costs["nr_charged_atomics"].central + 6  # not an atomic plus irq-off
+    assert t.high < SKL.costs["irqsave"].low
+    assert _co(stock_locks=5) == {"trylock": 5}
+    assert _co("upfront", stock_locks=5) == {"irqsave": 5}
+    assert _co(stock_lock_failures=2) == {"trylock": 2}  # preempt off/on and the read
+    # the memcg stock takes its own lock and scans its 7 slots
+    assert _co(memcg_stock_hits=1) == {"memcg_stock_hits": 1, "trylock": 1, "memcg_stock_scan": 1}
+    assert PROFILES["preempt-rt"].costs["trylock"].low >= 40
+
+
+def test_statistics_flush_is_per_cpu_work_plus_a_walk_to_the_root():
+    # mod_objcg_mlstate -> __mod_memcg_lruvec_state -> memcg_rstat_updated (depth + 1 levels)
+    assert _co(stat_flushes=3, depth=2) == {"stat_flushes": 3, "stat_flush_level": 9}
+    assert _co(stat_flushes=1, depth=5) == {"stat_flushes": 1, "stat_flush_level": 6}
+    assert SKL.costs["stat_flush_level"].central < SKL.costs["line_transfers_local"].low / 4
+
+
+def test_page_charge_work_is_priced_on_each_consume_miss_and_uncharge():
+    # obj_cgroup_charge_pages: css_tryget + css_put, mod_memcg_state(MEMCG_KMEM) with its walk
+    assert _co(consume_misses=1, depth=2) == {
+        "consume_misses": 1, "charge_pages_work": 1, "objcg_ref_ops": 2, "stat_flushes": 1,
+        "stat_flush_level": 3}
+    # try_charge_memcg: one memcg-stock miss, a successful walk (3 levels here), a restock:
+    # the restock's memory.high loop runs up to and including the root (depth + 1 levels)
+    co = _co(memcg_stock_misses=1, page_counter_charges=2, memcg_stock_refills=1, depth=2)
+    assert co["high_check_level"] == 3 and "charge_pages_work" not in co
+    # a failed walk (failcnt) is no restock; a refill that is no restock is an uncharge
+    co = _co(memcg_stock_misses=2, page_counter_failcnt=1, memcg_stock_refills=3, depth=1)
+    assert co["high_check_level"] == 2 and co["charge_pages_work"] == 2 and co["objcg_ref_ops"] == 4
+
+
+def test_hook_entry_is_priced_once_per_call_in_the_hook_phase():
+    counters = np.zeros((4, N_EVENTS))
+    counters[PH_SLAB_ALLOC, EV["calls"]] = 10
+    counters[PH_SLAB_ALLOC, EV["objects"]] = 80
+    e = phase_entries(counters)
+    assert e[PH_HOOK] == 10 and e.sum() == 10
+    cyc = phase_cycles(SKL, "batched", counters, depth=2)
+    assert cyc[PH_HOOK] == pytest.approx(10 * SKL.costs["hook_entry"].central)
+    assert cyc[PH_SLAB_ALLOC] == pytest.approx(10 * SKL.costs["calls"].central)
+    assert cyc[PH_FREE_HOOK] == 0
+    per_call = phase_cycles(SKL, "batched", np.zeros((3, N_EVENTS)), depth=2, per_call=True)
+    assert list(per_call) == [SKL.costs["hook_entry"].central] * 3
+    assert phase_cycles(SKL, "batched", counters, depth=2, which="high")[PH_HOOK] == 10 * 35
+
+
+def test_bad_pricing_input_is_refused():
+    with pytest.raises(BulksimError):
+        coefficients(SKL, "batched", np.zeros((2, 3)), depth=2)
+    with pytest.raises(BulksimError):
+        SKL.vector("middle")
