@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import BulksimError
+from ..errors import BadInputError
 from ..model.events import EV, N_EVENTS
 
 
@@ -130,7 +130,7 @@ def get_profile(name: str) -> Profile:
 
         close = difflib.get_close_matches(name, list(PROFILES), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise BulksimError(f"unknown cost profile {name!r}{hint}; known: {', '.join(PROFILES)}")
+        raise BadInputError(f"unknown cost profile {name!r}{hint}; known: {', '.join(PROFILES)}")
     return PROFILES[name]
 
 
