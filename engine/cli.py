@@ -298,9 +298,9 @@ def cmd_sweep(args, out=None) -> int:
 
 def cmd_report(args, out=None) -> int:
     out = out or sys.stdout
-    from .results.report import build_report
+    from .results.report import write_report
 
-    page = build_report(args.results, args.out, force=args.force)
+    page = write_report(args.results, args.out, force=args.force)
     print(f"wrote {page}", file=out)
     return 0
 
