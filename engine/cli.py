@@ -308,8 +308,9 @@ def cmd_report(args, out=None) -> int:
 def cmd_history(args, out=None) -> int:
     out = out or sys.stdout
     from .results.history import history_table
-    from .results.tables import write_table
+    from .results.tables import check_output_path, write_table
 
+    check_output_path(args.out, force=args.force)
     table = history_table(args.results)
     path = write_table(table, args.out, force=args.force)
     commits = len(set(table.column("commit").to_pylist()))
