@@ -140,6 +140,7 @@ def _reader_cases():
     yield ["report", "{tmp}/foreign.parquet", "--out", "{tmp}/rep"], "not a bulksim summary"
     yield ["report", "{tmp}/typed.parquet", "--out", "{tmp}/rep"], "not a bulksim summary"
     yield ["report", "{tmp}/badsweep", "--out", "{tmp}/rep"], "rerun the sweep"
+    yield ["compare", "{tmp}/badsweep"], "rerun the sweep"
     yield ["history", "{asv}", "--out", "{tmp}/h.parquet"], "malformed asv result"
     yield ["history", "{tmp}/asv_list", "--out", "{tmp}/h.parquet"], "benchmarks.json"
     yield ["run", "--quiet", "--calls", "20", "--trace", "{tmp}/junk.parquet"], "cannot read"
