@@ -51,6 +51,10 @@ def _cases():
     yield ["history", "{tmp}"], "--out"
     yield ["bench", "--workers", "0"], "--workers"
     yield ["bench", "--calls", "zero"], "--calls"
+    yield ["bench", "--calls", "10", "--repeat", "9" * 21], "--repeat"
+    yield ["bench", "--calls", "10", "--workers", "99999999999"], "--workers"
+    yield ["bench", "--calls", "10", "--ref-calls", "9" * 20], "--ref-calls"
+    yield ["bench", "--calls", "9" * 25], "calls"
     yield ["run", "--frobnicate"], "unrecognized"
     yield from _overflow_cases(run)
     yield from _resource_cases(run)
