@@ -230,3 +230,25 @@ def test_signal_stops_a_heavy_run_quickly(tmp_path, sets):
     assert proc.returncode == 143, err
     assert took < 3.0, took
     assert list(tmp_path.iterdir()) == []
+
+
+def test_signal_stops_a_sweep_of_heavy_points_quickly(tmp_path):
+    out = tmp_path / "s"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "sweep", "--quiet", "--grid", "bulk_size=1000,2000",
+         "--calls", "3000000", "--strategies", "per_object", "--workers", "2", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4.0)
+        assert proc.poll() is None, proc.communicate()
+        t = time.perf_counter()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        took = time.perf_counter() - t
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, err
+    assert took < 3.0, took  # the worker threads stop after their current kernel chunk
+    assert _parts(out) == []

@@ -8,6 +8,7 @@ chunk size cannot change a result.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -23,6 +24,14 @@ from ..model.events import EVENTS, N_EVENTS, PH_HOOK
 from ..model.state import STRATEGIES
 
 DEFAULT_CHUNK_CALLS = 1 << 16
+
+# Set by a sweep that is interrupted: runs in worker threads stop after their current
+# kernel chunk (signals reach only the main thread).
+_STOP = threading.Event()
+
+
+class Cancelled(KeyboardInterrupt):
+    """A run in a worker thread stopped because its sweep was interrupted."""
 MAX_DETAIL_CALLS = 1_000_000
 
 
@@ -189,6 +198,8 @@ def run_strategy(
                 f"slab table full at call {c}..{c1} (strategy {strategy}): the scenario holds more "
                 f"slabs than the model's bound of {P.slab_cap}; please report this scenario")
         c = c1
+        if _STOP.is_set() and threading.current_thread() is not threading.main_thread():
+            raise Cancelled()
         if check_every and c % check_every == 0:
             invariants.check(scn, strategy, dump_state(P, S))
         if progress is not None:

@@ -25,6 +25,7 @@ import pyarrow as pa
 from ..errors import BadInputError, BadTypeError, BulksimError
 from ..inputs.scenario import Scenario, parse_value, split_setting
 from .points import make_points, point_files, run_point
+from . import simulate as _simulate
 from .simulate import parse_strategies
 
 MANIFEST = "_sweep.json"
@@ -185,9 +186,11 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         report.interrupted = True
         for f in pending:
             f.cancel()
+        _simulate._STOP.set()  # running points stop after their current kernel chunk
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        _simulate._STOP.clear()
         if progress:
             sys.stderr.write("\n")
     return report
