@@ -111,6 +111,8 @@ def _output_cases(run):
     yield run + ["--out", "{tmp}/x.parquet", "--strategies", "nope"], "unknown strategy"
     yield ["history", "{asv}", "--out", "{tmp}/folder.parquet", "--force"], "is a folder"
     yield ["report", "{tmp}/summary.parquet", "--out", "{tmp}/summary.parquet"], "not a folder"
+    yield ["sweep", "--quiet", "--grid", "bulk_size=1", "--calls", "20", "--out", "/proc/bulksim-x"], "cannot write"
+    yield ["report", "{tmp}/summary.parquet", "--out", "/proc/bulksim-rep"], "cannot write"
 
 
 def _sweep_cases():

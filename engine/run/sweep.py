@@ -128,10 +128,7 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
                                "start over")
     elif out.exists() and any(out.iterdir()) and not mpath.exists() and not force:
         raise BulksimError(f"{out}: folder is not empty and holds no sweep (use --force)")
-    out.mkdir(exist_ok=True)
-    tmp = mpath.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str))
-    os.replace(tmp, mpath)
+    _write_manifest(out, mpath, manifest)
 
     todo = points if force else [p for p in points if not _point_done(out, base, p, names, grid)]
     report = SweepReport(out, len(points), len(points) - len(todo))
@@ -194,6 +191,25 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         if progress:
             sys.stderr.write("\n")
     return report
+
+
+def _write_manifest(out: Path, mpath: Path, manifest: dict) -> None:
+    """Create ``out`` and write the manifest atomically; a failure is one OutputError
+    and a folder this call created is removed again."""
+    from ..errors import OutputError
+
+    created = not out.exists()
+    tmp = mpath.with_suffix(".tmp")
+    try:
+        out.mkdir(exist_ok=True)
+        tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str))
+        os.replace(tmp, mpath)
+    except OSError as e:
+        if out.is_dir():
+            tmp.unlink(missing_ok=True)
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise OutputError(f"{out}: cannot write the sweep there ({e.strerror or e})") from None
 
 
 def check_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], profile: str,
