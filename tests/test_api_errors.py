@@ -172,10 +172,10 @@ def test_memory_error_names_the_parameter_to_lower():
 # -- work per kernel invocation is bounded whatever the parameters --------------------
 
 @pytest.mark.parametrize("over", [
-    dict(bulk_size=65536),
-    dict(bulk_size=65536, nodes=64, cpus=64, remote_prob=1.0),
-    dict(memcg_max_pages=1, reclaim_retries=1024, depth=16, cpus=1024, bulk_size=4096),
-    dict(memcg_max_pages=1, gfp_nofail=True, reclaim_retries=1024, depth=16, bulk_size=2048),
+    {"bulk_size": 65536},
+    {"bulk_size": 65536, "nodes": 64, "cpus": 64, "remote_prob": 1.0},
+    {"memcg_max_pages": 1, "reclaim_retries": 1024, "depth": 16, "cpus": 1024, "bulk_size": 4096},
+    {"memcg_max_pages": 1, "gfp_nofail": True, "reclaim_retries": 1024, "depth": 16, "bulk_size": 2048},
 ])
 def test_one_kernel_chunk_is_short(over):
     import time

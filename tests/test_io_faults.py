@@ -27,7 +27,7 @@ RUN = ["run", "--quiet", "--calls", "20"]
 
 def _bulksim(args, **kw):
     return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True,
-                          timeout=300, **kw)
+                          timeout=300, check=False, **kw)
 
 
 def _one_line(err: str) -> None:
@@ -67,7 +67,7 @@ def _enospc(*a, **k):
 
 @pytest.mark.parametrize("writer", ["parquet", "feather"])
 def test_full_disk_enospc(tmp_path, capsys, monkeypatch, writer):
-    import pyarrow.feather as feather
+    from pyarrow import feather
 
     if writer == "parquet":
         monkeypatch.setattr(pq, "write_table", _enospc)

@@ -24,8 +24,8 @@ import pyarrow as pa
 
 from ..errors import BadInputError, BadTypeError, BulksimError
 from ..inputs.scenario import Scenario, parse_value, split_setting
-from .points import make_points, point_files, run_point
 from . import simulate as _simulate
+from .points import make_points, point_files, run_point
 from .simulate import parse_strategies
 
 MANIFEST = "_sweep.json"
