@@ -60,6 +60,8 @@ def _add_run(sub) -> None:
     p.add_argument("--sensitivity", nargs="?", const="hook", default=None, choices=("hook", "total"),
                    help="also print which unit costs move each strategy/per_object ratio most "
                         "(hook cycles, or total = end to end)")
+    p.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse a run whose state needs more (e.g. 4G; default: half the machine's memory)")
 
 
 def _int(text: str, what: str) -> int:
@@ -88,7 +90,6 @@ def cmd_run(args, out=None) -> int:
     out = out or sys.stdout
     from .inputs.costs import DEFAULT_PROFILE
     from .results.console import comparison_text
-    from .results.tables import write_table
     from .run.simulate import DEFAULT_CHUNK_CALLS, simulate
 
     scn = build_scenario(args)
@@ -101,20 +102,17 @@ def cmd_run(args, out=None) -> int:
         raise BulksimError("--detail needs --out (the detail tables are written next to it)")
     chunk = DEFAULT_CHUNK_CALLS if args.chunk_calls is None else _int(args.chunk_calls, "--chunk-calls")
     if args.out:
-        from pathlib import Path
+        from .results.tables import check_output_path, sidecar_path
 
-        p = Path(args.out)
-        if p.suffix.lower() not in (".parquet", ".arrow", ".feather"):
-            raise BulksimError(f"{p}: output must end in .parquet, .arrow or .feather")
-        from .results.tables import sidecar_path
-
-        for q in [p] + [sidecar_path(p, d) for d in detail]:
-            if q.exists() and not args.force:
-                raise BulksimError(f"{q}: exists already (use --force to replace it)")
+        for q in [args.out] + [sidecar_path(args.out, d) for d in detail]:
+            check_output_path(q, force=args.force)
     result = simulate(scn, strategies=args.strategies, profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                       seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty(),
-                      check_every=_int(args.check_every, "--check-every"), detail="calls" in detail)
+                      check_every=_int(args.check_every, "--check-every"), detail="calls" in detail,
+                      max_memory=_max_memory(args))
     table = result.summary
+    # The files first: a closed stdout (``| head -1``) must not lose them.
+    wrote = _write_run_outputs(args, result, table, detail) if args.out else []
     print(comparison_text(table), file=out)
     from .results.ranges import ranges_text, sensitivity_text
 
@@ -124,20 +122,39 @@ def cmd_run(args, out=None) -> int:
     if args.sensitivity:
         print("\nSensitivity of the ratio to each unit cost:\n" + sensitivity_text(result, args.sensitivity),
               file=out)
-    if args.out:
-        from .results.tables import calls_table, sidecar_path
-
-        extra = []
-        if "calls" in detail:
-            extra.append((calls_table(result), sidecar_path(args.out, "calls")))
-        if "runs" in detail:
-            extra.append((result.run_length_table(), sidecar_path(args.out, "runs")))
-        for t, q in extra:
-            write_table(t, q, force=args.force)
-            print(f"wrote {q} ({t.num_rows} rows)", file=out)
-        path = write_table(table, args.out, force=args.force)
-        print(f"\nwrote {path} ({table.num_rows} rows)", file=out)
+    for line in wrote:
+        print(line, file=out)
     return 0
+
+
+def _max_memory(args):
+    from .run.budget import parse_size
+
+    text = getattr(args, "max_memory", None)
+    return None if text is None else parse_size(text)
+
+
+def _write_run_outputs(args, result, table, detail) -> list[str]:
+    """Write ``run --out`` and its detail tables; the lines to print afterwards."""
+    from .results.tables import calls_table, sidecar_path, write_table
+
+    extra = []
+    if "calls" in detail:
+        extra.append((calls_table(result), sidecar_path(args.out, "calls")))
+    if "runs" in detail:
+        extra.append((result.run_length_table(), sidecar_path(args.out, "runs")))
+    lines, done = [], []
+    try:
+        for t, q in extra:
+            done.append(write_table(t, q, force=args.force))
+            lines.append(f"wrote {q} ({t.num_rows} rows)")
+        path = write_table(table, args.out, force=args.force)
+    except BaseException:
+        for q in done:  # all or nothing: no detail table without its summary
+            q.unlink(missing_ok=True)
+        raise
+    lines.append(f"\nwrote {path} ({table.num_rows} rows)")
+    return lines
 
 
 def cmd_scenarios(args, out=None) -> int:
@@ -220,6 +237,8 @@ def make_parser() -> argparse.ArgumentParser:
                         "(workers without a shared filesystem)")
     w.add_argument("--force", action="store_true", help="recompute every point")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
+    w.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="memory budget for the points running at once (default: half the machine's memory)")
     c = sub.add_parser("compare", help="compare two result tables, or strategies in one (veristat -C style)",
                        description="One FILE: each strategy (B) against --base (A). Two FILEs: the same "
                                    "strategy in A and B, joined on strategy, scenario, seed (+ sweep "
@@ -287,7 +306,7 @@ def cmd_sweep(args, out=None) -> int:
                         profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                         workers=workers, force=args.force,
                         progress=not args.quiet and sys.stderr.isatty(),
-                        scheduler=args.scheduler, gather=args.gather)
+                        scheduler=args.scheduler, gather=args.gather, max_memory=_max_memory(args))
     except KeyboardInterrupt as e:
         why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
         print(f"bulksim: {why}; completed points are kept, run the same command to resume",
@@ -300,9 +319,9 @@ def cmd_sweep(args, out=None) -> int:
 
 def cmd_report(args, out=None) -> int:
     out = out or sys.stdout
-    from .results.report import build_report
+    from .results.report import write_report
 
-    page = build_report(args.results, args.out, force=args.force)
+    page = write_report(args.results, args.out, force=args.force)
     print(f"wrote {page}", file=out)
     return 0
 
@@ -310,8 +329,9 @@ def cmd_report(args, out=None) -> int:
 def cmd_history(args, out=None) -> int:
     out = out or sys.stdout
     from .results.history import history_table
-    from .results.tables import write_table
+    from .results.tables import check_output_path, write_table
 
+    check_output_path(args.out, force=args.force)
     table = history_table(args.results)
     path = write_table(table, args.out, force=args.force)
     commits = len(set(table.column("commit").to_pylist()))
@@ -377,7 +397,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bulksim: interrupted; nothing was written", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 0
+        return _stdout_closed()
+
+
+def _stdout_closed() -> int:
+    """Standard output was closed early (``| head -1``): every file was written
+    before anything was printed, so nothing is lost; say so on one line, exit 141."""
+    import os
+
+    try:  # no second BrokenPipeError when Python flushes stdout at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    print("bulksim: error: standard output was closed; files were written before any output",
+          file=sys.stderr)
+    return 141
 
 
 if __name__ == "__main__":

@@ -51,20 +51,155 @@ def _cases():
     yield ["history", "{tmp}"], "--out"
     yield ["bench", "--workers", "0"], "--workers"
     yield ["bench", "--calls", "zero"], "--calls"
+    yield ["bench", "--calls", "10", "--repeat", "9" * 21], "--repeat"
+    yield ["bench", "--calls", "10", "--workers", "99999999999"], "--workers"
+    yield ["bench", "--calls", "10", "--ref-calls", "9" * 20], "--ref-calls"
+    yield ["bench", "--calls", "9" * 25], "calls"
     yield ["run", "--frobnicate"], "unrecognized"
+    yield from _overflow_cases(run)
+    yield from _resource_cases(run)
+    yield from _output_cases(run)
+    yield from _sweep_cases()
+    yield from _reader_cases()
+
+
+def _overflow_cases(run):
+    """Integers beyond int64 or beyond the kernels' bounds: one line, never a traceback."""
+    huge = "9" * 30
+    for key in ("calls", "memcg_max_pages", "ancestor_max_pages", "pagecache_pages", "reclaim_pages",
+                "live_objects", "cpus", "run_cap_bytes", "barn_max_full", "objs_per_slab"):
+        yield ["run", "--quiet", "--set", f"{key}={huge}"], key
+    yield ["run", "--quiet", "--set", "calls=1_000_000_000_001"], "calls"
+    yield ["run", "--quiet", "--set", "reclaim_retries=1025"], "reclaim_retries"
+    yield ["run", "--quiet", "--set", f"reclaim_retries={huge}"], "reclaim_retries"
+    yield ["run", "--quiet", "--set", "memcg_max_pages=1099511627777"], "memcg_max_pages"
+    yield ["run", "--quiet", "--set", "calls=" + "1" * 5000], "calls"
+    yield ["run", "--quiet", "--calls", huge], "calls"
+    yield run + ["--seed", huge], "seed"
+    yield run + ["--seed", "-1"], "seed"
+    yield run + ["--chunk-calls", huge], "chunk size"
+    yield run + ["--check-every", huge], "check interval"
+    yield run + ["--set", "name=../escape"], "name"
+    yield run + ["--set", "name=a/b"], "name"
+    yield run + ["--set", "name="], "name"
+    yield run + ["--set", "name=.hidden"], "name"
+
+
+def _resource_cases(run):
+    """Documented-valid parameters whose state or single call is too large."""
+    yield run + ["--max-memory", "1K"], "memory budget"
+    yield run + ["--max-memory", "lots"], "--max-memory"
+    yield run + ["--max-memory", "0"], "--max-memory"
+    yield run + ["--max-memory", "-5G"], "--max-memory"
+    big = ["--set", "cpus=1024", "--set", "nodes=64", "--set", "barn_max_full=1024",
+           "--set", "sheaf_capacity=1024"]
+    yield run + big + ["--max-memory", "2G"], "slab table"
+    yield run + ["--set", "live_objects=50000000", "--calls", "4000000", "--max-memory", "1G"], "live_objects"
+    yield run + ["--detail", "calls", "--out", "{tmp}/d.parquet", "--calls", "900000",
+                 "--max-memory", "64M"], "per-call detail"
+    yield run + ["--set", "memcg_max_pages=1", "--set", "gfp_nofail=1", "--set", "bulk_size=65536",
+                 "--set", "reclaim_retries=1024", "--set", "depth=16"], "one call could run for seconds"
+    yield (["sweep", "--quiet", "--grid", "bulk_size=1,2", "--workers", "2", "--max-memory", "300K",
+            "--calls", "20", "--out", "{tmp}/sw"], "points at once")
+
+
+def _output_cases(run):
+    yield run + ["--out", "{tmp}/folder.parquet"], "is a folder"
+    yield run + ["--out", "{tmp}/folder.parquet", "--force"], "is a folder"
+    yield run + ["--out", "{tmp}/folder.parquet", "--detail", "runs"], "is a folder"
+    yield run + ["--out", "{tmp}/x.parquet", "--detail", "calls", "--set", "bulk_size=0"], "bulk_size"
+    yield run + ["--out", "{tmp}/x.parquet", "--strategies", "nope"], "unknown strategy"
+    yield ["history", "{asv}", "--out", "{tmp}/folder.parquet", "--force"], "is a folder"
+    yield ["report", "{tmp}/summary.parquet", "--out", "{tmp}/summary.parquet"], "not a folder"
+    yield ["sweep", "--quiet", "--grid", "bulk_size=1", "--calls", "20", "--out", "/proc/bulksim-x"], "cannot write"
+    yield ["report", "{tmp}/summary.parquet", "--out", "/proc/bulksim-rep"], "cannot write"
+
+
+def _sweep_cases():
+    sweep = ["sweep", "--quiet", "--calls", "20", "--out", "{tmp}/sw"]
+    yield sweep + ["--grid", "bulk_size=1,0"], "bulk_size"
+    yield sweep + ["--grid", "nodes=1,65"], "nodes"
+    yield sweep + ["--grid", "bulk_size=1,1"], "twice"
+    yield sweep + ["--grid", "bulk_size=1,0x1"], "twice"
+    yield sweep + ["--grid", "get_many=true,yes"], "twice"
+    yield sweep + ["--grid", "bulk_size=1", "--workers", "0"], "--workers"
+    yield sweep + ["--grid", "bulk_size=1", "--workers", "-3"], "--workers"
+    yield sweep + ["--grid", "bulk_size=1", "--workers", "99999"], "--workers"
+    yield sweep + ["--grid", "bulk_size=1", "--seeds", "100000000000"], "--seeds"
+    yield sweep + ["--grid", "bulk_size=1", "--seeds", "9" * 40], "--seeds"
+    yield sweep + ["--grid", "bulk_size=1", "--seeds", "3,3"], "twice"
+    yield sweep + ["--grid", "bulk_size=1", "--seeds", "-1"], "--seeds"
+    yield sweep + ["--grid", "bulk_size=1", "--seeds", "0"], "--seeds"
+    yield sweep + ["--grid", "bulk_size=1", "--set", "name=../../escape"], "name"
+    yield sweep + ["--grid", "bulk_size=1", "--set", "name=x/y"], "name"
+    yield sweep + ["--grid", "bulk_size=1", "--set", "reclaim_retries=1e9"], "reclaim_retries"
+    yield sweep + ["--grid", "calls=1,99999999999999999999999"], "calls"
+    yield sweep + ["--grid", "bulk_size=" + ",".join(str(k) for k in range(1, 1101)),
+                   "--grid", "live_objects=" + ",".join(str(k) for k in range(1000)),
+                   "--seeds", "2"], "points"
+
+
+def _reader_cases():
+    yield ["compare", "{tmp}/foreign.parquet"], "strategy"
+    yield ["compare", "{tmp}/junk.parquet"], "cannot read"
+    yield ["report", "{tmp}/junk.parquet", "--out", "{tmp}/rep"], "cannot read"
+    yield ["report", "{tmp}/foreign.parquet", "--out", "{tmp}/rep"], "not a bulksim summary"
+    yield ["report", "{tmp}/typed.parquet", "--out", "{tmp}/rep"], "not a bulksim summary"
+    yield ["report", "{tmp}/badsweep", "--out", "{tmp}/rep"], "rerun the sweep"
+    yield ["compare", "{tmp}/badsweep"], "rerun the sweep"
+    yield ["history", "{asv}", "--out", "{tmp}/h.parquet"], "malformed asv result"
+    yield ["history", "{tmp}/asv_list", "--out", "{tmp}/h.parquet"], "benchmarks.json"
+    yield ["run", "--quiet", "--calls", "20", "--trace", "{tmp}/junk.parquet"], "cannot read"
+    yield ["run", "--quiet", "--calls", "20", "--trace", "{tmp}/foreign.parquet"], "missing column"
 
 
 CASES = list(_cases())
 
 
-def test_there_are_at_least_forty_cases():
-    assert len(CASES) >= 40
+def test_there_are_at_least_a_hundred_cases():
+    assert len(CASES) >= 100
+
+
+def _fixtures(tmp_path):
+    """Inputs the cases refer to: foreign, malformed and damaged files and folders."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "empty.csv").write_text(EMPTY_TRACE)
+    (tmp_path / "folder.parquet").mkdir()
+    (tmp_path / "junk.parquet").write_bytes(b"PAR1 not really")
+    pq.write_table(pa.table({"a": [1, 2]}), tmp_path / "foreign.parquet")
+    pq.write_table(pa.table({"strategy": ["x"], "total_cycles_per_object": ["12"]}),
+                   tmp_path / "typed.parquet")
+    pq.write_table(pa.table({"strategy": ["x"], "total_cycles_per_object": [1.0]}),
+                   tmp_path / "summary.parquet")
+    bad = tmp_path / "badsweep"
+    (bad / "scenario=default" / "strategy=batched").mkdir(parents=True)
+    (bad / "_sweep.json").write_text(json.dumps({"grid": {"bulk_size": [1]}}))
+    (bad / "scenario=default" / "strategy=batched" / "point-0123.parquet").write_bytes(b"truncated")
+    asv = tmp_path / "asv"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "asv_results", asv)
+    result = next((asv / "bulksim-2core").glob("155*.json"))
+    d = json.loads(result.read_text())
+    d["date"] = "yesterday"
+    result.write_text(json.dumps(d))
+    (tmp_path / "asv_list").mkdir()
+    (tmp_path / "asv_list" / "benchmarks.json").write_text("[1, 2]")
+
+
+def _listing(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
 @pytest.mark.parametrize("argv, words", CASES, ids=[" ".join(a[1:])[:60] for a, _ in CASES])
 def test_bad_input(argv, words, tmp_path, capsys):
-    (tmp_path / "empty.csv").write_text(EMPTY_TRACE)
-    before = sorted(p.name for p in tmp_path.iterdir())
+    _fixtures(tmp_path)
+    before = _listing(tmp_path)
+    argv = [a.replace("{asv}", str(tmp_path / "asv")) for a in argv]
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     rc = cli.main(argv)
     err = capsys.readouterr().err
@@ -72,7 +207,7 @@ def test_bad_input(argv, words, tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err
     assert words in err, err
-    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert _listing(tmp_path) == before  # nothing created, nothing left half-written
 
 
 def test_existing_output_is_refused_and_kept(tmp_path, capsys):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import BulksimError
+from ..errors import BadInputError, BulksimError
 from ..model.events import EV, N_EVENTS, PH_SLAB_ALLOC
 
 
@@ -63,7 +63,7 @@ class Profile:
 
     def vector(self, which: str = "central") -> np.ndarray:
         if which not in ("low", "central", "high"):
-            raise BulksimError(f"unit-cost value must be low, central or high, got {which!r}")
+            raise BadInputError(f"unit-cost value must be low, central or high, got {which!r}")
         return np.array([getattr(c, which) for c in self.costs.values()], dtype=np.float64)
 
     @property
@@ -285,7 +285,7 @@ def get_profile(name: str) -> Profile:
 
         close = difflib.get_close_matches(name, list(PROFILES), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise BulksimError(f"unknown cost profile {name!r}{hint}; known: {', '.join(PROFILES)}")
+        raise BadInputError(f"unknown cost profile {name!r}{hint}; known: {', '.join(PROFILES)}")
     return PROFILES[name]
 
 

@@ -11,10 +11,11 @@ import dataclasses
 import difflib
 import json
 import math
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..errors import BulksimError
+from ..errors import BadInputError, BadTypeError
 from ..model.constants import (  # noqa: F401 - re-exported for users of the scenario
     INT_MAX,
     MAX_BULK,
@@ -25,6 +26,13 @@ from ..model.constants import (  # noqa: F401 - re-exported for users of the sce
 )
 
 BULK_DISTS = ("fixed", "uniform")
+# Upper bounds that keep every derived value and counter inside int64 and every
+# kernel loop short (docs/errors.md): a kernel only ever sees values within them.
+MAX_OBJS_PER_SLAB = 1024  # the object handle keeps the index in slab in 10 bits
+MAX_CALLS = 10**12  # calls x MAX_BULK objects stay far below 2**63
+MAX_PAGES = 2**40  # limits and page cache (4 PiB); x 4096 memcgs stays below 2**63
+MAX_RECLAIM_RETRIES = 1024  # the charge loop runs at most this many extra rounds
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,9 @@ class Scenario:
     def resolved_objs_per_slab(self) -> int:
         if self.objs_per_slab:
             return self.objs_per_slab
-        return max(4, 8192 // self.object_size)
+        # MODEL: at most MAX_OBJS_PER_SLAB (the object handle's index field); objects
+        # under 8 bytes would otherwise derive more (SLUB itself rounds them up to 8).
+        return max(4, min(MAX_OBJS_PER_SLAB, 8192 // self.object_size))
 
     @property
     def resolved_sheaf_capacity(self) -> int:
@@ -116,8 +126,10 @@ class Scenario:
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> "Scenario":
+        if not isinstance(name, str):
+            raise BadTypeError(f"scenario must be a Scenario or a preset name, got {_short(name)}")
         if name not in PRESETS:
-            raise BulksimError(f"unknown scenario {name!r}{_suggest(name, PRESETS)}; "
+            raise BadInputError(f"unknown scenario {name!r}{_suggest(name, PRESETS)}; "
                                f"known: {', '.join(PRESETS)}")
         base = dict(PRESETS[name])
         base.update(overrides)
@@ -133,7 +145,7 @@ def split_setting(item: str, option: str, form: str) -> tuple[str, str]:
     """``(key, value)`` of a ``key=value`` command-line item (``--set``, ``--grid``);
     the key normalised (``-`` to ``_``) and checked to be a scenario field."""
     if "=" not in item:
-        raise BulksimError(f"{option} expects {form}, got {item!r}")
+        raise BadInputError(f"{option} expects {form}, got {item!r}")
     key, value = item.split("=", 1)
     key = key.strip().replace("-", "_")
     _check_names({key: None})
@@ -148,7 +160,7 @@ def _suggest(word: str, choices) -> str:
 def _check_names(d: dict[str, Any]) -> None:
     for key in d:
         if key not in _FIELD_TYPES:
-            raise BulksimError(f"unknown scenario parameter {key!r}{_suggest(key, _SETTABLE)}")
+            raise BadInputError(f"unknown scenario parameter {key!r}{_suggest(key, _SETTABLE)}")
 
 
 def parse_value(key: str, text: str) -> Any:
@@ -168,26 +180,37 @@ def parse_value(key: str, text: str) -> Any:
             return float(text)
         return text
     except ValueError:
-        raise BulksimError(f"{key}: expected {kind}, got {text!r}") from None
+        raise BadInputError(f"{key}: expected {kind}, got {text!r}") from None
 
 
 def _validate(s: Scenario) -> None:
     def need(cond: bool, msg: str) -> None:
         if not cond:
-            raise BulksimError(f"scenario {s.name!r}: {msg}")
+            raise BadInputError(f"scenario {str(s.name)[:100]!r}: {msg}")
+
+    def need_type(cond: bool, msg: str) -> None:
+        if not cond:
+            raise BadTypeError(f"scenario {str(s.name)[:100]!r}: {msg}")
 
     for f in fields(s):
         v = getattr(s, f.name)
         if f.type in ("int", int):
-            need(isinstance(v, int) and not isinstance(v, bool), f"{f.name} must be an integer, got {v!r}")
+            need_type(isinstance(v, int) and not isinstance(v, bool),
+                      f"{f.name} must be an integer, got {_short(v)}")
+            need(-2**62 <= v <= 2**62, f"{f.name} is out of range, got {_short(v)}")
         elif f.type in ("float", float):
-            need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
-                 f"{f.name} must be a finite number, got {v!r}")
+            need_type(isinstance(v, (int, float)) and not isinstance(v, bool),
+                      f"{f.name} must be a number, got {_short(v)}")
+            need(math.isfinite(v), f"{f.name} must be a finite number, got {v!r}")
             need(0.0 <= v <= 1.0, f"{f.name} is a probability and must be in [0, 1], got {v!r}")
         elif f.type in ("bool", bool):
-            need(isinstance(v, bool), f"{f.name} must be true or false, got {v!r}")
+            need_type(isinstance(v, bool), f"{f.name} must be true or false, got {_short(v)}")
         else:
-            need(isinstance(v, str), f"{f.name} must be a string")
+            need_type(isinstance(v, str), f"{f.name} must be a string, got {_short(v)}")
+    # The name becomes a file-name component (sweep partitions): no '/', no '..'.
+    need(NAME_RE.fullmatch(s.name) is not None,
+         f"name must be 1-100 letters, digits or _.+- and start with a letter or digit, got {s.name[:100]!r}")
+    need("\0" not in s.trace and len(s.trace) <= 4096, "trace must be a file path")
     need(1 <= s.cpus <= 1024, f"cpus must be in 1..1024, got {s.cpus}")
     # Nodes without CPUs are allowed (memory-only nodes; traces may use them).
     need(1 <= s.nodes <= 64, f"nodes must be in 1..64, got {s.nodes}")
@@ -202,7 +225,11 @@ def _validate(s: Scenario) -> None:
     need(s.objs_per_slab == 0 or s.objs_per_slab >= 2, "objs_per_slab must be 0 (auto) or >= 2")
     need(s.sheaf_capacity <= 1024, f"sheaf_capacity must be <= 1024, got {s.sheaf_capacity}")
     need(0 <= s.barn_max_full <= 1024, f"barn_max_full must be in 0..1024, got {s.barn_max_full}")
-    need(s.calls >= 0, f"calls must be >= 0, got {s.calls}")
+    need(0 <= s.calls <= MAX_CALLS, f"calls must be in 0..{MAX_CALLS:.0e}, got {s.calls}")
+    for name in ("memcg_max_pages", "ancestor_max_pages", "pagecache_pages", "reclaim_pages"):
+        need(getattr(s, name) <= MAX_PAGES, f"{name} must be <= 2**40, got {getattr(s, name)}")
+    need(s.reclaim_retries <= MAX_RECLAIM_RETRIES,
+         f"reclaim_retries must be in 0..{MAX_RECLAIM_RETRIES}, got {s.reclaim_retries}")
     need(1 <= s.bulk_size <= MAX_BULK, f"bulk_size must be in 1..{MAX_BULK}, got {s.bulk_size}")
     need(s.bulk_dist in BULK_DISTS, f"bulk_dist must be one of {', '.join(BULK_DISTS)}, got {s.bulk_dist!r}")
     need(0 <= s.live_objects <= 50_000_000, f"live_objects must be in 0..50000000, got {s.live_objects}")
@@ -210,6 +237,20 @@ def _validate(s: Scenario) -> None:
     need(s.run_cap_bytes <= INT_MAX, f"run_cap_bytes must be <= INT_MAX, got {s.run_cap_bytes}")
     if s.memcg_max_pages and s.pagecache_pages > s.memcg_max_pages:
         need(False, "pagecache_pages cannot exceed memcg_max_pages")
+    # Derived values the kernels' encodings depend on (engine/model/state.py).
+    need(2 <= s.resolved_objs_per_slab <= MAX_OBJS_PER_SLAB,
+         f"objs_per_slab resolves to {s.resolved_objs_per_slab}, outside 2..{MAX_OBJS_PER_SLAB}")
+    need(1 <= s.resolved_sheaf_capacity <= 1024,
+         f"sheaf_capacity resolves to {s.resolved_sheaf_capacity}, outside 1..1024")
+
+
+def _short(v: Any) -> str:
+    """``repr(v)`` cut to one short line (error messages stay one line)."""
+    text = repr(v)
+    if isinstance(v, int) and not isinstance(v, bool) and len(text) > 24:
+        return f"an integer of {len(text)} digits"
+    text = text.replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -97,6 +97,10 @@ def load_table(path: str | Path) -> pa.Table:
         raise BulksimError(f"{p}: expected a .parquet, .arrow or .feather file or a Parquet folder")
     try:
         if p.is_dir():
+            from ..run.sweep import MANIFEST, read_sweep
+
+            if (p / MANIFEST).exists():  # every part verified: none dropped silently
+                return read_sweep(p)
             return ds.dataset(p, format="parquet", partitioning="hive").to_table()
         return pq.read_table(p) if suffix == ".parquet" else feather.read_table(p)
     except (OSError, ValueError, pa.ArrowException) as e:

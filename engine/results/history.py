@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..errors import BulksimError
+from ..errors import BadInputError, BulksimError
 
 HISTORY_SCHEMA_VERSION = "1"
 
@@ -83,15 +83,35 @@ def read_results(results_dir: str | Path) -> list[dict]:
     if not bench_path.exists():
         raise BulksimError(f"{root}: no benchmarks.json; is this an asv results folder?")
     benchmarks = _load(bench_path)
+    if not isinstance(benchmarks, dict):
+        raise BadInputError(f"{bench_path}: not an asv benchmarks.json (expected a JSON object)")
     rows: list[dict] = []
     for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for path in sorted(machine_dir.glob("*.json")):
             if path.name == "machine.json":
                 continue
             d = _load(path)
-            if d.get("version") != 2 or "result_columns" not in d:
-                raise BulksimError(f"{path}: unsupported asv result format (need version 2)")
-            rows.extend(_rows_of(d, machine_dir.name, benchmarks))
+            if not isinstance(d, dict) or d.get("version") != 2 or "result_columns" not in d:
+                raise BadInputError(f"{path}: unsupported asv result format (need version 2)")
+            rows.extend(_checked_rows(path, d, machine_dir.name, benchmarks))
+    return rows
+
+
+_MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
+              pa.ArrowException)
+
+
+def _checked_rows(path: Path, d: dict, machine: str, benchmarks: dict) -> list[dict]:
+    """``_rows_of`` with every row checked against the schema: a foreign or damaged
+    result file is bad input (one line), not a traceback."""
+    from .tables import table_from_rows
+
+    try:
+        rows = _rows_of(d, machine, {k: v for k, v in benchmarks.items() if isinstance(v, dict)})
+        table_from_rows(rows, history_schema())
+    except _MALFORMED as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise BadInputError(f"{path}: malformed asv result file ({first})") from None
     return rows
 
 

@@ -48,7 +48,85 @@ def _load(path: Path) -> tuple[pa.Table, list[str], pa.Table | None]:
         raise BulksimError(f"{path}: cannot read it ({str(e).splitlines()[0]})") from None
     if "strategy" not in t.column_names or "total_cycles_per_object" not in t.column_names:
         raise BulksimError(f"{path}: not a bulksim summary table")
+    _check_summary_types(t, path)
     return t, [], runs
+
+
+def _check_summary_types(t: pa.Table, path: Path) -> None:
+    """A table whose columns have a summary's names but not its types is foreign:
+    bad input, not a traceback from the plotting code."""
+    from ..errors import BadInputError
+    from .tables import summary_schema
+
+    schema = summary_schema()
+    for name in t.column_names:
+        if name in schema.names and name not in ("scenario", "strategy", "profile"):
+            want, got = schema.field(name).type, t.schema.field(name).type
+            if pa.types.is_dictionary(got):
+                got = got.value_type
+            textual = pa.types.is_string(want) or pa.types.is_large_string(want)
+            numeric = pa.types.is_integer(got) or pa.types.is_floating(got)
+            if textual:
+                bad = not (pa.types.is_string(got) or pa.types.is_large_string(got))
+            else:
+                bad = not numeric or (pa.types.is_integer(want) and not pa.types.is_integer(got))
+            if bad:
+                raise BadInputError(f"{path}: column {name!r} is {got}, not {want}: "
+                                    "not a bulksim summary table")
+    if not (pa.types.is_string(t.schema.field("strategy").type)
+            or pa.types.is_dictionary(t.schema.field("strategy").type)):
+        raise BadInputError(f"{path}: column 'strategy' is not text: not a bulksim summary table")
+
+
+def write_report(results: str | Path, out: str | Path, *, force: bool = False) -> Path:
+    """``build_report`` into a fresh folder next to ``out``, then swapped in: a
+    replaced report keeps no stale plots, and a failed one (a full disk) leaves the
+    old report, or nothing, in place.  Returns ``out/index.html``."""
+    import os
+    import shutil
+    import tempfile
+
+    from ..errors import BadInputError, OutputError
+
+    results, out = Path(results), Path(out)
+    _load(results)  # bad input before anything is created
+    if out.exists() and not out.is_dir():
+        raise BadInputError(f"{out}: exists and is not a folder")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise BulksimError(f"{out}: exists and is not empty (use --force to replace the report)")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise BadInputError(f"{out}: folder {parent} does not exist")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    except OSError as e:
+        raise OutputError(f"{out}: cannot write there ({e.strerror or e})") from None
+    old = None
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        build_report(results, tmp, force=True)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
+            os.replace(out, old / "report")
+        os.replace(tmp, out)
+    except OSError as e:
+        if old is not None and not out.exists():
+            os.replace(old / "report", out)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(f"{out}: cannot write the report ({e.strerror or e}); nothing was changed") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return out / "index.html"
+
+
+def _umask() -> int:
+    from .tables import _umask as umask
+
+    return umask()
 
 
 def _metric_value(r: dict, metric: str) -> float:

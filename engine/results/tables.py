@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ..errors import BulksimError
+from ..errors import BadInputError, BulksimError, OutputError
 from ..inputs.costs import get_profile, phase_cycles
 from .ranges import add_range_columns, range_fields
 from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE, RUN_HIST_BUCKETS
@@ -201,31 +201,76 @@ def write_table(table: pa.Table, path: str | os.PathLike, *, force: bool = False
     import pyarrow.feather as feather
     import pyarrow.parquet as pq
 
-    path = Path(path)
+    path = check_output_path(path, force=force)
     suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".arrow", ".feather"):
-        raise BulksimError(f"{path}: output must end in .parquet, .arrow or .feather")
-    if path.exists() and not force:
-        raise BulksimError(f"{path}: exists already (use --force to replace it)")
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise BulksimError(f"{path}: folder {folder} does not exist")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as e:
-        raise BulksimError(f"{path}: cannot write there ({e.strerror})") from None
+        raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
     os.close(fd)
     try:
         if suffix == ".parquet":
             pq.write_table(table, tmp, compression="zstd")
         else:
             feather.write_feather(table, tmp, compression="zstd")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results follow the umask
         os.replace(tmp, path)
+    except (OSError, pa.ArrowException) as e:
+        _unlink_quietly(tmp)
+        raise OutputError(f"{path}: cannot write it ({_os_reason(e)}); nothing was written") from None
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _unlink_quietly(tmp)
         raise
     return path
+
+
+def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Refuse an output path before anything is computed: the extension, an existing
+    file without ``force``, a folder in its place, a missing folder."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".arrow", ".feather"):
+        raise BadInputError(f"{path}: output must end in .parquet, .arrow or .feather")
+    if path.is_dir():
+        raise BadInputError(f"{path}: is a folder; give a file name")
+    if (path.exists() or path.is_symlink()) and not force:
+        raise BadInputError(f"{path}: exists already (use --force to replace it)")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise BadInputError(f"{path}: folder {folder} does not exist")
+    return path
+
+
+def _umask() -> int:
+    """The process's umask (read without changing it where /proc says it)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # not thread-safe for a moment; only without /proc
+    os.umask(mask)
+    return mask
+
+
+def _os_reason(e: BaseException) -> str:
+    """A one-line reason: strerror of an OSError (ENOSPC, EFBIG, ...) or the first line."""
+    import errno
+
+    if isinstance(e, OSError) and e.errno:
+        return os.strerror(e.errno) + f" [{errno.errorcode.get(e.errno, e.errno)}]"
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else type(e).__name__
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def calls_table(result) -> pa.Table:

@@ -118,7 +118,7 @@ def predict(row: Row, *, calls: int, seed: int = 0, profile: str = "intel-skylak
     """The model's ratio for ``row``: central value and exact range over the unit-cost box."""
     from ..run.simulate import simulate
 
-    scn = Scenario(name=f"validate:{row.key}", **row.scenario).replace(calls=calls)
+    scn = Scenario(name=f"validate-{row.key}", **row.scenario).replace(calls=calls)
     if row.scenario.get("live_objects", 0) > 1000:  # allocation-only: nothing freed during the run
         scn = scn.replace(live_objects=min(max(calls * scn.bulk_size, 1), 50_000_000))
     strategies = sorted({row.num[0], row.den[0]})

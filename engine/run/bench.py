@@ -137,12 +137,16 @@ def _objects(run) -> int:
 
 def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int = 2000,
             workers: int = 2, seed: int = 0) -> dict:
-    if repeat < 1:
-        raise BulksimError(f"--repeat must be >= 1, got {repeat}")
-    if workers < 1:
-        raise BulksimError(f"--workers must be >= 1, got {workers}")
-    if ref_calls < 0:
-        raise BulksimError(f"--ref-calls must be >= 0, got {ref_calls}")
+    if not 1 <= repeat <= 1000:
+        raise BulksimError(f"--repeat must be in 1..1000, got {repeat}")
+    if not 1 <= workers <= 1024:
+        raise BulksimError(f"--workers must be in 1..1024, got {workers}")
+    if not 0 <= ref_calls <= 10**7:
+        raise BulksimError(f"--ref-calls must be in 0..10000000, got {ref_calls}")
+    from .budget import check_memory
+
+    # every replica thread holds its own state at once
+    check_memory(scn, scn.calls, runs_at_once=max(workers, 1))
     names = parse_strategies(strategies)
     ghz = clock_ghz()
     t0 = time.perf_counter()

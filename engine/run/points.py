@@ -90,7 +90,12 @@ def write_point(out: Path, items: list[tuple[str, bytes]]) -> list[Path]:
     written = []
     for rel, data in items:
         path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            from ..errors import OutputError
+
+            raise OutputError(f"{path.parent}: cannot create it ({e.strerror or e})") from None
         write_table(pa.ipc.open_stream(data).read_all(), path, force=True)
         written.append(path)
     return written

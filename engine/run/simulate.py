@@ -8,13 +8,14 @@ chunk size cannot change a result.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import numpy as np
 
-from ..errors import BulksimError
+from ..errors import BadInputError, BadTypeError, InvariantError
 from ..inputs.costs import DEFAULT_PROFILE, get_profile
 from ..inputs.scenario import Scenario
 from ..model import invariants
@@ -23,6 +24,14 @@ from ..model.events import EVENTS, N_EVENTS, PH_HOOK
 from ..model.state import STRATEGIES
 
 DEFAULT_CHUNK_CALLS = 1 << 16
+
+# Set by a sweep that is interrupted: runs in worker threads stop after their current
+# kernel chunk (signals reach only the main thread).
+_STOP = threading.Event()
+
+
+class Cancelled(KeyboardInterrupt):
+    """A run in a worker thread stopped because its sweep was interrupted."""
 MAX_DETAIL_CALLS = 1_000_000
 
 
@@ -60,7 +69,15 @@ class Result:
 def parse_strategies(spec: str | Iterable[str] | None) -> list[str]:
     if spec is None or spec == "all":
         return list(STRATEGIES)
-    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    if not isinstance(spec, str):
+        try:
+            spec = list(spec)
+        except TypeError:
+            raise BadTypeError(f"strategies must be 'all', a comma-separated string or a list of "
+                               f"names, got {type(spec).__name__}") from None
+        if not all(isinstance(n, str) for n in spec):
+            raise BadTypeError("strategies must be strategy names (strings)")
+    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else spec
     out = []
     for n in names:
         if n not in STRATEGIES:
@@ -68,11 +85,11 @@ def parse_strategies(spec: str | Iterable[str] | None) -> list[str]:
 
             close = difflib.get_close_matches(n, STRATEGIES, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise BulksimError(f"unknown strategy {n!r}{hint}; known: {', '.join(STRATEGIES)}")
+            raise BadInputError(f"unknown strategy {n[:40]!r}{hint}; known: {', '.join(STRATEGIES)}")
         if n not in out:
             out.append(n)
     if not out:
-        raise BulksimError("no strategy given")
+        raise BadInputError("no strategy given")
     return out
 
 
@@ -124,26 +141,32 @@ def run_strategy(
     progress: Callable[[int, int], None] | None = None,
     check: bool = True,
     check_every: int = 0,
+    max_memory: int | None = None,
 ) -> StrategyRun:
     """Simulate one strategy from the initial state; returns its counters and state.
 
     ``check_every`` > 0 also checks the invariants every that many calls (soak runs).
+    ``max_memory``: the memory budget in bytes (default: half the machine's memory).
+    Raises BadInputError (a ValueError) or BadTypeError (also a TypeError) for bad
+    arguments, ResourceError over the budget, before anything is allocated.
     """
     from ..model.kernel import run_calls
+    from . import budget
 
-    if chunk_calls < 1:
-        raise BulksimError(f"chunk size must be >= 1, got {chunk_calls}")
-    if check_every < 0:
-        raise BulksimError(f"check interval must be >= 0, got {check_every}")
-    n_calls = scn.calls if calls is None else calls
-    if trace is not None:
-        n_calls = trace.n_calls
-    P, S = st_mod.make(scn, strategy, seed, trace)
+    n_calls = check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail)
+    budget.check_memory(scn, n_calls, trace=trace, detail=detail, max_memory=max_memory)
+    max_bulk = max(1, trace.max_bulk) if trace is not None else scn.bulk_size
+    chunk_calls = budget.chunk_calls_for(scn, max_bulk, chunk_calls)
+    live = budget.effective_live_objects(scn, n_calls, max_bulk)
+    # A live set larger than every object the run allocates is never reached: the
+    # smaller ring gives the identical run in less memory.
+    P, S = st_mod.make(scn if live == scn.live_objects else scn.replace(live_objects=live),
+                       strategy, seed, trace)
     from ..model.kernel import PER_CALL_FIXED
 
     width = PER_CALL_FIXED + N_EVENTS
     if detail and n_calls > MAX_DETAIL_CALLS:
-        raise BulksimError(f"per-call detail is kept in memory: at most {MAX_DETAIL_CALLS:,} calls, "
+        raise BadInputError(f"per-call detail is kept in memory: at most {MAX_DETAIL_CALLS:,} calls, "
                            f"got {n_calls:,}")
     per_call = np.zeros((n_calls if detail else 0, width), dtype=np.int64)
     empty = np.zeros((0, width), dtype=np.int64)
@@ -157,10 +180,12 @@ def run_strategy(
         out = per_call[c:c1] if detail else empty
         err = run_calls(P, KS, np.int64(c), np.int64(c1), out)
         if err:
-            raise BulksimError(
+            raise InvariantError(
                 f"slab table full at call {c}..{c1} (strategy {strategy}): the scenario holds more "
                 f"slabs than the model's bound of {P.slab_cap}; please report this scenario")
         c = c1
+        if _STOP.is_set() and threading.current_thread() is not threading.main_thread():
+            raise Cancelled()
         if check_every and c % check_every == 0:
             invariants.check(scn, strategy, dump_state(P, S))
         if progress is not None:
@@ -171,6 +196,35 @@ def run_strategy(
         invariants.check(scn, strategy, state)
     return StrategyRun(strategy, S.counters.copy(), S.run_hist.copy(), state,
                        per_call if detail else None, elapsed)
+
+
+def _need_int(value, what: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise BadTypeError(f"{what} must be an integer, got {type(value).__name__} {str(value)[:40]}")
+    if not lo <= value <= hi:
+        raise BadInputError(f"{what} must be in {lo}..{hi}, got {value}")
+    return int(value)
+
+
+def check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail) -> int:
+    """Validate ``run_strategy``'s arguments (and the trace against the scenario); the
+    number of calls the run will simulate."""
+    from ..inputs.scenario import MAX_CALLS
+    from ..inputs.trace import check_fits
+
+    if not isinstance(scn, Scenario):
+        raise BadTypeError(f"scenario must be an engine Scenario, got {type(scn).__name__}")
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
+        raise BadInputError(f"unknown strategy {str(strategy)[:40]!r}; known: {', '.join(STRATEGIES)}")
+    _need_int(seed, "seed", 0, 2**63 - 1)
+    _need_int(chunk_calls, "chunk size", 1, 2**62)
+    _need_int(check_every, "check interval", 0, 2**62)
+    if not isinstance(detail, bool):
+        raise BadTypeError(f"detail must be True or False, got {detail!r}")
+    if trace is not None:
+        check_fits(trace, scn)
+        return trace.n_calls
+    return scn.calls if calls is None else _need_int(calls, "calls", 0, MAX_CALLS)
 
 
 class _Progress:
@@ -210,6 +264,7 @@ def simulate(
     detail: bool = False,
     progress: bool = False,
     check_every: int = 0,
+    max_memory: int | None = None,
 ) -> Result:
     """Run every strategy on the identical seeded object stream.
 
@@ -222,31 +277,50 @@ def simulate(
     calls : override ``scenario.calls``.
     trace : an ``engine.trace.Trace`` to replay instead of the SLUB model.
     detail : keep per-call figures (for the per-call table).
+    max_memory : memory budget in bytes (default: half the machine's memory).
 
     Returns
     -------
     Result, whose ``.summary`` is a ``pyarrow.Table`` with one row per strategy.
-    Raises BulksimError on bad input and InvariantError if a run breaks an invariant.
+    Raises (engine.errors, docs/errors.md) BadInputError, a ValueError, on bad input;
+    BadTypeError, also a TypeError, for an argument of the wrong type; ResourceError
+    if the state would exceed ``max_memory``; InvariantError if a run breaks an
+    invariant.  Every argument is checked before anything is allocated or run.
     """
     scn = Scenario.from_preset(scenario) if isinstance(scenario, str) else scenario
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**63:
-        raise BulksimError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    if not isinstance(scn, Scenario):
+        raise BadTypeError(f"scenario must be a Scenario or a preset name, got {type(scn).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise BadTypeError(f"seed must be an integer in [0, 2**63), got {str(seed)[:40]!r}")
+    if not 0 <= seed < 2**63:
+        raise BadInputError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    if not isinstance(profile, str):
+        raise BadTypeError(f"profile must be a profile name, got {type(profile).__name__}")
     get_profile(profile)
     names = parse_strategies(strategies)
+    for flag, v in (("detail", detail), ("progress", progress)):
+        if not isinstance(v, bool):
+            raise BadTypeError(f"{flag} must be True or False, got {v!r}")
     if calls is not None:
-        if calls < 0:
-            raise BulksimError(f"calls must be >= 0, got {calls}")
-        scn = scn.replace(calls=int(calls))
+        from ..inputs.scenario import MAX_CALLS
+
+        scn = scn.replace(calls=_need_int(calls, "calls", 0, MAX_CALLS))
     if trace is None and scn.trace:
         from ..inputs.trace import load
 
         trace = load(scn.trace, scn)
+    # Every strategy's arguments, the trace and the memory budget, before any run.
+    from . import budget
+
+    for name in names:
+        n_calls = check_run_args(scn, name, seed, None, trace, chunk_calls, check_every, detail)
+    budget.check_memory(scn, n_calls, trace=trace, detail=detail, max_memory=max_memory)
     result = Result(scn, int(seed), profile)
     for k, name in enumerate(names):
         bar = _Progress(f"[{k + 1}/{len(names)}] {name}", progress)
         result.runs[name] = run_strategy(scn, name, int(seed), trace=trace,
                                          chunk_calls=chunk_calls, detail=detail, progress=bar,
-                                         check_every=check_every)
+                                         check_every=check_every, max_memory=max_memory)
         bar.close()
     invariants.check_across(scn, {n: r.state for n, r in result.runs.items()},
                             {n: int(r.counters[PH_HOOK, EVENTS.index("hook_failures")])

@@ -22,13 +22,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import BulksimError
+from ..errors import BadInputError, BadTypeError, BulksimError
 from ..inputs.scenario import Scenario, parse_value, split_setting
+from . import simulate as _simulate
 from .points import make_points, point_files, run_point
 from .simulate import parse_strategies
 
 MANIFEST = "_sweep.json"
 SWEEP_FORMAT_VERSION = 1
+MAX_POINTS = 1_000_000  # grid points x seeds of one sweep
+MAX_WORKERS = 1024
 
 
 @dataclass
@@ -53,28 +56,39 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
         vals = [parse_value(key, v.strip()) for v in values.split(",") if v.strip()]
         if not vals:
             raise BulksimError(f"--grid {key} has no values")
+        dup = next((v for k, v in enumerate(vals) if v in vals[:k]), None)
+        if dup is not None or len(set(map(repr, vals))) < len(vals):
+            raise BadInputError(f"--grid {key} gives the value {dup!r} twice (a point is computed once)")
         grid[key] = vals
     return grid
 
 
 def parse_seeds(text: str) -> list[int]:
     """``"3"`` -> seeds 0, 1, 2; ``"5,9"`` -> seeds 5 and 9."""
+    shown = text if len(text) <= 40 else text[:37] + "..."
     try:
         if "," in text:
             seeds = [int(s) for s in text.split(",") if s.strip()]
         else:
-            seeds = list(range(int(text)))
-    except ValueError:
-        raise BulksimError(f"--seeds expects a count or a comma-separated list, got {text!r}") from None
+            count = int(text)
+            if count > MAX_POINTS:
+                raise BadInputError(f"--seeds: at most {MAX_POINTS:,} seeds, got {shown}")
+            seeds = list(range(count))
+    except ValueError as e:
+        if isinstance(e, BulksimError):
+            raise
+        raise BadInputError(f"--seeds expects a count or a comma-separated list, got {shown!r}") from None
     if not seeds or any(s < 0 or s >= 2**63 for s in seeds):
-        raise BulksimError(f"--seeds must give at least one seed in [0, 2**63), got {text!r}")
+        raise BadInputError(f"--seeds must give at least one seed in [0, 2**63), got {shown!r}")
+    if len(set(seeds)) < len(seeds):
+        raise BadInputError(f"--seeds gives a seed twice, got {shown!r}")
     return seeds
 
 
 def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out: str | os.PathLike, *,
               strategies="all", profile: str = "intel-skylake", workers: int | None = None,
               force: bool = False, progress: bool = False, scheduler: str | None = None,
-              gather: bool = False) -> SweepReport:
+              gather: bool = False, max_memory: int | None = None) -> SweepReport:
     """Run (or resume) a sweep; returns what was done.  See the module docstring.
 
     ``scheduler``: None runs points in local threads (``workers`` of them);
@@ -88,9 +102,14 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
 
     get_profile(profile)
     names = parse_strategies(strategies)
-    workers = workers or os.cpu_count() or 1
-    if workers < 1:
-        raise BulksimError(f"--workers must be >= 1, got {workers}")
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise BadTypeError(f"--workers must be an integer, got {workers!r}")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise BadInputError(f"--workers must be in 1..{MAX_WORKERS}, got {workers}")
+    # Every point is built and checked (parameters, memory) before --out is created.
+    points = check_sweep(base, grid, seeds, profile, names, workers, max_memory)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise BulksimError(f"{out}: exists and is not a folder")
@@ -109,13 +128,9 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
                                "start over")
     elif out.exists() and any(out.iterdir()) and not mpath.exists() and not force:
         raise BulksimError(f"{out}: folder is not empty and holds no sweep (use --force)")
-    out.mkdir(exist_ok=True)
-    tmp = mpath.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str))
-    os.replace(tmp, mpath)
+    _write_manifest(out, mpath, manifest)
 
-    points = make_points(base, grid, seeds, profile, names)
-    todo = [p for p in points if force or not all(f.exists() for f in point_files(out, base, p, names))]
+    todo = points if force else [p for p in points if not _point_done(out, base, p, names, grid)]
     report = SweepReport(out, len(points), len(points) - len(todo))
     t0 = time.perf_counter()
 
@@ -168,20 +183,144 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         report.interrupted = True
         for f in pending:
             f.cancel()
+        _simulate._STOP.set()  # running points stop after their current kernel chunk
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        _simulate._STOP.clear()
         if progress:
             sys.stderr.write("\n")
     return report
 
 
+def _write_manifest(out: Path, mpath: Path, manifest: dict) -> None:
+    """Create ``out`` and write the manifest atomically; a failure is one OutputError
+    and a folder this call created is removed again."""
+    from ..errors import OutputError
+
+    created = not out.exists()
+    tmp = mpath.with_suffix(".tmp")
+    try:
+        out.mkdir(exist_ok=True)
+        tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str))
+        os.replace(tmp, mpath)
+    except OSError as e:
+        if out.is_dir():
+            tmp.unlink(missing_ok=True)
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise OutputError(f"{out}: cannot write the sweep there ({e.strerror or e})") from None
+
+
+def check_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], profile: str,
+                names: list[str], workers: int, max_memory: int | None) -> list:
+    """Every point of the sweep, each validated (its scenario, the memory of the points
+    running at once); raises before anything is written."""
+    from .budget import check_memory
+
+    if not isinstance(grid, dict) or not grid:
+        raise BadInputError("a sweep needs a grid of at least one parameter")
+    n = len(seeds)
+    for key, vals in grid.items():
+        if not isinstance(vals, (list, tuple)) or not vals:
+            raise BadInputError(f"grid {key!r}: needs a non-empty list of values")
+        n *= len(vals)
+    if n > MAX_POINTS:
+        raise BadInputError(f"the sweep has {n:,} points (grid x seeds), more than {MAX_POINTS:,}")
+    points = make_points(base, grid, seeds, profile, names)
+    at_once = min(workers, len(points))
+    for p in points:
+        check_memory(p.scenario, p.scenario.calls, max_memory=max_memory, runs_at_once=at_once)
+    return points
+
+
+def _part_problem(path: Path, point, grid: dict) -> str | None:
+    """Why a part file cannot be kept as the point's result, or None if it can."""
+    import pyarrow.parquet as pq
+
+    from ..results.tables import summary_schema
+
+    try:
+        t = pq.read_table(path)
+    except (OSError, ValueError, pa.ArrowException) as e:
+        return f"unreadable ({(str(e).strip().splitlines() or [type(e).__name__])[0][:120]})"
+    want = ([f.name for f in summary_schema() if f.name not in ("scenario", "strategy")]
+            + [f"param_{k}" for k in grid] + ["point"])
+    missing = [c for c in want if c not in t.column_names]
+    if missing:
+        return f"not a part of this sweep (missing column {missing[0]!r})"
+    if t.num_rows != 1:
+        return f"{t.num_rows} rows where one is expected"
+    row = t.to_pylist()[0]
+    if row["point"] != point.key or row["seed"] != point.seed:
+        return "belongs to another point or sweep"
+    return None
+
+
+def _point_done(out: Path, base: Scenario, point, names: list[str], grid: dict) -> bool:
+    """Whether every part of ``point`` exists and verifies; a bad part is reported on
+    stderr and the point is recomputed (never kept as done)."""
+    files = point_files(out, base, point, names)
+    if not all(f.exists() for f in files):
+        return False
+    for f in files:
+        why = _part_problem(f, point, grid)
+        if why is not None:
+            print(f"bulksim: warning: {f}: {why}; recomputing the point", file=sys.stderr)
+            return False
+    return True
+
+
 def read_sweep(out: str | os.PathLike) -> pa.Table:
-    """The whole dataset as one table (scenario and strategy come back as columns)."""
+    """The whole dataset as one table (scenario and strategy come back as columns).
+
+    Every part file must be readable and have the sweep's columns: a damaged or
+    foreign part is refused (BadInputError naming it), never dropped silently.
+    """
     import pyarrow.dataset as ds
 
     out = Path(out)
     if not (out / MANIFEST).exists():
-        raise BulksimError(f"{out}: not a sweep folder (no {MANIFEST})")
-    return ds.dataset(out, format="parquet", partitioning="hive",
-                      exclude_invalid_files=True).to_table()
+        raise BadInputError(f"{out}: not a sweep folder (no {MANIFEST})")
+    try:
+        manifest = json.loads((out / MANIFEST).read_text())
+        grid_keys = list(manifest["grid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise BadInputError(f"{out / MANIFEST}: unreadable sweep manifest") from None
+    parts = sorted(p for p in out.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+    if not parts:
+        raise BadInputError(f"{out}: the sweep has no results yet")
+    from ..results.tables import summary_schema
+
+    want = ([f.name for f in summary_schema() if f.name not in ("scenario", "strategy")]
+            + [f"param_{k}" for k in grid_keys] + ["point"])
+    bad = []
+    for p in parts:
+        rel = p.relative_to(out).parts
+        if (len(rel) != 3 or not rel[0].startswith("scenario=") or not rel[1].startswith("strategy=")
+                or p.suffix != ".parquet"):
+            bad.append((p, "not a part of a sweep"))
+            continue
+        try:
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(p).names
+            if any(c not in names for c in want):
+                bad.append((p, "columns do not fit the sweep"))
+                continue
+            keys = pq.read_table(p, columns=["point"]).column("point").to_pylist()
+        except (OSError, ValueError, pa.ArrowException):
+            bad.append((p, "unreadable"))
+            continue
+        if keys != [p.stem[len("point-"):]]:
+            bad.append((p, "holds another point than its name says"))
+    if bad:
+        p, why = bad[0]
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise BadInputError(f"{p}: {why}{more}; rerun the sweep command to recompute damaged points, "
+                            "or remove foreign files")
+    try:
+        return ds.dataset(out, format="parquet", partitioning="hive").to_table()
+    except (OSError, ValueError, pa.ArrowException) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise BadInputError(f"{out}: cannot read the sweep ({first})") from None

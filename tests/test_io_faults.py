@@ -1,0 +1,258 @@
+"""I/O faults and state: a full disk, a file size limit, a closed stdout, the umask,
+sweep resume over damaged parts, stale report files, runs that must stop on a signal.
+
+Each fault: one line on stderr, a non-zero exit, nothing half-written (docs/errors.md)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from engine import cli, errors
+from engine.inputs.scenario import Scenario
+from engine.results import tables
+from engine.run.sweep import read_sweep, run_sweep
+
+RUN = ["run", "--quiet", "--calls", "20"]
+
+
+def _bulksim(args, **kw):
+    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True,
+                          timeout=300, check=False, **kw)
+
+
+def _one_line(err: str) -> None:
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+
+
+def _limit_fsize(limit):
+    def pre():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return pre
+
+
+@pytest.mark.parametrize("extra", [[], ["--detail", "calls,runs"], ["--detail", "runs"]])
+def test_file_size_limit_efbig(tmp_path, extra):
+    out = tmp_path / "r.parquet"
+    proc = _bulksim(RUN + ["--out", str(out), *extra], preexec_fn=_limit_fsize(8192))
+    assert proc.returncode == 2, proc.stderr
+    _one_line(proc.stderr)
+    assert "File too large" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_file_size_limit_history(tmp_path):
+    from pathlib import Path
+
+    asv = Path(__file__).parent / "fixtures" / "asv_results"
+    proc = _bulksim(["history", str(asv), "--out", str(tmp_path / "h.parquet")],
+                    preexec_fn=_limit_fsize(2048))
+    assert proc.returncode == 2, proc.stderr
+    _one_line(proc.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _enospc(*a, **k):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("writer", ["parquet", "feather"])
+def test_full_disk_enospc(tmp_path, capsys, monkeypatch, writer):
+    from pyarrow import feather
+
+    if writer == "parquet":
+        monkeypatch.setattr(pq, "write_table", _enospc)
+    else:
+        monkeypatch.setattr(feather, "write_feather", _enospc)
+    out = tmp_path / ("r.parquet" if writer == "parquet" else "r.arrow")
+    assert cli.main(RUN + ["--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    _one_line(err)
+    assert "No space left on device" in err and "nothing was written" in err
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(errors.OutputError):
+        tables.write_table(pa.table({"a": [1]}), out)
+
+
+def test_full_disk_during_a_sweep_and_a_report(tmp_path, capsys, monkeypatch):
+    base = Scenario(calls=20)
+    run_sweep(base, {"bulk_size": [1, 2]}, [0], tmp_path / "s", workers=1)
+    assert cli.main(["report", str(tmp_path / "s"), "--out", str(tmp_path / "rep")]) == 0
+    page = (tmp_path / "rep" / "index.html").read_text()
+    capsys.readouterr()
+    monkeypatch.setattr(pq, "write_table", _enospc)
+    assert cli.main(["sweep", "--quiet", "--grid", "bulk_size=3", "--calls", "20", "--workers", "1",
+                     "--out", str(tmp_path / "s2")]) == 2
+    _one_line(capsys.readouterr().err)
+    monkeypatch.undo()
+
+    from pathlib import Path
+
+    real = Path.write_text
+    monkeypatch.setattr(Path, "write_text", lambda self, *a, **k: _enospc() if self.suffix == ".svg"
+                        else real(self, *a, **k))
+    assert cli.main(["report", str(tmp_path / "s"), "--out", str(tmp_path / "rep"), "--force"]) == 2
+    _one_line(capsys.readouterr().err)
+    assert (tmp_path / "rep" / "index.html").read_text() == page  # the old report is kept whole
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_closed_stdout_keeps_the_file(tmp_path):
+    out = tmp_path / "r.parquet"
+    proc = subprocess.Popen([sys.executable, "-m", "engine", *RUN, "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # like `| head -0`: the first write gets EPIPE
+    with proc.stderr:
+        err = proc.stderr.read()
+    proc.wait(timeout=300)
+    assert proc.returncode == 141, err
+    _one_line(err)
+    assert pq.read_table(out).num_rows == 4
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_results_follow_the_umask(tmp_path, mask, mode):
+    old = os.umask(mask)
+    try:
+        p = tables.write_table(pa.table({"a": [1]}), tmp_path / "t.parquet")
+    finally:
+        os.umask(old)
+    assert p.stat().st_mode & 0o777 == mode
+
+
+# -- sweeps: resume verifies what it finds ------------------------------------------
+
+def _parts(out):
+    return sorted(out.glob("scenario=*/strategy=*/point-*.parquet"))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "foreign", "other_point", "empty", "two_rows"])
+def test_resume_recomputes_a_bad_part(tmp_path, capsys, damage):
+    base, grid = Scenario(calls=30), {"bulk_size": [1, 2]}
+    out = tmp_path / "s"
+    run_sweep(base, grid, [0], out, workers=1)
+    want = read_sweep(out).drop_columns(["sim_seconds"]).sort_by([("point", "ascending"),
+                                                                  ("strategy", "ascending")])
+    parts = _parts(out)
+    victim = parts[0]
+    if damage == "truncate":
+        victim.write_bytes(victim.read_bytes()[:200])
+    elif damage == "foreign":
+        pq.write_table(pa.table({"a": [1]}), victim)
+    elif damage == "other_point":
+        other = next(p for p in parts if p.parent == victim.parent and p != victim)
+        victim.write_bytes(other.read_bytes())
+    elif damage == "empty":
+        victim.write_bytes(b"")
+    else:
+        t = pq.read_table(victim)
+        pq.write_table(pa.concat_tables([t, t]), victim)
+    with pytest.raises(errors.BadInputError):
+        read_sweep(out)  # never dropped or doubled silently
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 2
+    capsys.readouterr()
+    rep = run_sweep(base, grid, [0], out, workers=1)
+    assert rep.computed == 1 and rep.done_before == 1
+    assert "recomputing" in capsys.readouterr().err
+    got = read_sweep(out).drop_columns(["sim_seconds"]).sort_by([("point", "ascending"),
+                                                                 ("strategy", "ascending")])
+    assert got.num_rows == want.num_rows and got.column("objects") == want.column("objects")
+
+
+def test_failed_grid_leaves_no_folder_and_the_rerun_works(tmp_path, capsys):
+    out = tmp_path / "s"
+    args = ["sweep", "--quiet", "--calls", "20", "--out", str(out)]
+    assert cli.main(args + ["--grid", "bulk_size=1,0"]) == 2
+    assert not out.exists()
+    assert cli.main(args + ["--grid", "bulk_size=1,2"]) == 0
+
+
+def test_scenario_name_cannot_leave_out(tmp_path, capsys):
+    out = tmp_path / "a" / "s"
+    out.parent.mkdir()
+    for name in ("..", "../../x", "a/b", ".x", "x\\y"):
+        assert cli.main(["sweep", "--quiet", "--calls", "20", "--grid", "bulk_size=1",
+                         "--set", f"name={name}", "--out", str(out)]) == 2
+    assert list(tmp_path.rglob("*")) == [tmp_path / "a"]
+
+
+def test_report_force_leaves_no_stale_plots(tmp_path, capsys):
+    run_sweep(Scenario(calls=20), {"bulk_size": [1, 2], "nodes": [1, 2]}, [0], tmp_path / "s", workers=1)
+    rep = tmp_path / "rep"
+    assert cli.main(["report", str(tmp_path / "s"), "--out", str(rep)]) == 0
+    assert len(list(rep.glob("*.svg"))) > 2
+    assert cli.main(RUN + ["--out", str(tmp_path / "one.parquet")]) == 0
+    assert cli.main(["report", str(tmp_path / "one.parquet"), "--out", str(rep), "--force"]) == 0
+    fresh = tmp_path / "fresh"
+    assert cli.main(["report", str(tmp_path / "one.parquet"), "--out", str(fresh)]) == 0
+    # exactly what a fresh report of the single file holds: none of the sweep's plots
+    assert sorted(p.name for p in rep.iterdir()) == sorted(p.name for p in fresh.iterdir())
+    assert not any("heatmap" in p.name or "bulk_size" in p.name for p in rep.iterdir())
+
+
+def test_manifest_of_a_failed_sweep_is_not_written(tmp_path, capsys):
+    out = tmp_path / "s"
+    out.mkdir()
+    assert cli.main(["sweep", "--quiet", "--calls", "20", "--grid", "bulk_size=1", "--workers", "0",
+                     "--out", str(out)]) == 2
+    assert list(out.iterdir()) == []  # no manifest, no partition folder
+
+
+# -- runs stop on a signal within a couple of seconds at any valid parameter -----------
+
+@pytest.mark.parametrize("sets", [
+    ["bulk_size=65536"],
+    ["memcg_max_pages=1", "reclaim_retries=1024", "depth=16", "gfp_nofail=1", "bulk_size=2048"],
+])
+def test_signal_stops_a_heavy_run_quickly(tmp_path, sets):
+    out = tmp_path / "r.parquet"
+    argv = [sys.executable, "-m", "engine", "run", "--quiet", "--calls", "1000000000",
+            "--strategies", "per_object", "--out", str(out)]
+    for s in sets:
+        argv += ["--set", s, "--set", "live_objects=1000"] if s == sets[0] else ["--set", s]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4.0)
+        assert proc.poll() is None, proc.communicate()
+        t = time.perf_counter()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        took = time.perf_counter() - t
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, err
+    assert took < 3.0, took
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_signal_stops_a_sweep_of_heavy_points_quickly(tmp_path):
+    out = tmp_path / "s"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "sweep", "--quiet", "--grid", "bulk_size=1000,2000",
+         "--calls", "3000000", "--strategies", "per_object", "--workers", "2", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4.0)
+        assert proc.poll() is None, proc.communicate()
+        t = time.perf_counter()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        took = time.perf_counter() - t
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, err
+    assert took < 3.0, took  # the worker threads stop after their current kernel chunk
+    assert _parts(out) == []
