@@ -45,8 +45,10 @@ def _client(scheduler: str):
             n = 0
         if n < 1:
             raise BulksimError(f"--scheduler local:N needs N >= 1, got {scheduler!r}")
+        # dashboard on a free port (":0"): None still binds the default 8787 and fails
+        # (a warning, an error under pytest) when another cluster on the machine has it
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None, env=WORKER_ENV)
+                               dashboard_address=":0", env=WORKER_ENV)
         return Client(cluster), cluster
     try:
         return Client(scheduler, timeout="10s"), None

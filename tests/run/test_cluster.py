@@ -38,7 +38,7 @@ def cluster():
 
     from engine.run.cluster import WORKER_ENV
 
-    c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                      env=WORKER_ENV)
     yield c
     c.close()
