@@ -81,6 +81,19 @@ def build_scenario(args):
     return scn.replace(**changes) if changes else scn
 
 
+def first_compile_notice() -> str | None:
+    """One line to print before the kernels compile for the first time; None once they are cached."""
+    from pathlib import Path
+
+    from .model.jit import cache_dir
+
+    d = Path(cache_dir())
+    if d.is_dir() and any(d.rglob("*.nbc")):
+        return None
+    return (f"bulksim: compiling the simulation kernels for this CPU (first run only, about 30 s); "
+            f"later runs load them from {d}")
+
+
 def cmd_run(args, out=None) -> int:
     out = out or sys.stdout
     from .inputs.costs import DEFAULT_PROFILE
@@ -108,6 +121,9 @@ def cmd_run(args, out=None) -> int:
         for q in [p] + [sidecar_path(p, d) for d in detail]:
             if q.exists() and not args.force:
                 raise BulksimError(f"{q}: exists already (use --force to replace it)")
+    notice = None if args.quiet else first_compile_notice()
+    if notice:
+        print(notice, file=sys.stderr, flush=True)
     result = simulate(scn, strategies=args.strategies, profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                       seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty(),
                       check_every=_int(args.check_every, "--check-every"), detail="calls" in detail)
