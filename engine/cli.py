@@ -121,7 +121,8 @@ def cmd_run(args, out=None) -> int:
         for q in [p] + [sidecar_path(p, d) for d in detail]:
             if q.exists() and not args.force:
                 raise BulksimError(f"{q}: exists already (use --force to replace it)")
-    notice = None if args.quiet else first_compile_notice()
+    # at a terminal only, like the progress bar: stderr stays one line for errors
+    notice = None if args.quiet or not sys.stderr.isatty() else first_compile_notice()
     if notice:
         print(notice, file=sys.stderr, flush=True)
     result = simulate(scn, strategies=args.strategies, profile=DEFAULT_PROFILE if args.profile is None else args.profile,

@@ -171,3 +171,24 @@ def test_build_fails_when_a_page_would_still_load_from_a_cdn(tmp_path):
     modules = build_site.install_assets()
     with pytest.raises(build_site.SiteError, match="still loads from the network"):
         build_site.localise_site(tmp_path, modules)
+
+
+def _regressions(conf: dict, tmp: Path) -> list[str]:
+    config = tmp / "asv.conf.json"
+    config.write_text(json.dumps(conf))
+    out = build_site.build(config)
+    return [r[0] for r in json.loads((out / "regressions.json").read_text())["regressions"]]
+
+
+def test_intended_model_change_is_not_reported_as_a_regression(tmp_path):
+    text = re.sub(r"^\s*//.*$", "", (ROOT / "asv.conf.json").read_text(), flags=re.M)
+    conf = json.loads(text)
+    conf.update(repo=str(ROOT), results_dir=str(ROOT / "results"), benchmark_dir=str(ROOT / "benchmarks"))
+    conf["html_dir"] = str(tmp_path / "with")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert not [r for r in _regressions(conf, tmp_path / "a") if "ModelOutputs" in r]
+    conf["regressions_first_commits"] = {}
+    conf["html_dir"] = str(tmp_path / "without")
+    flagged = [r for r in _regressions(conf, tmp_path / "b") if "ModelOutputs" in r]
+    assert flagged and all("tight_limit" in r for r in flagged), flagged
