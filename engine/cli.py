@@ -178,7 +178,7 @@ def cmd_profiles(args, out=None) -> int:
             for ev, cycles, src in p.rows():
                 print(f"  {ev:44s} {cycles:8.1f}  {src}", file=out)
     if not (args.show or args.verbose):
-        print("\n('bulksim profiles --show NAME' lists every unit cost with its CALIBRATION.md source)",
+        print("\n('bulksim profiles --show NAME' lists every unit cost with the id of its source; docs/costs.md says where those come from)",
               file=out)
     return 0
 
@@ -237,7 +237,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help="sort key ('^': descending; repeatable, first is primary)")
     c.add_argument("-f", "--filter", action="append", default=[], metavar="[!]NAME OP VALUE",
                    help="keep rows where it holds; OP: = != < <= > >= (repeatable, all must hold)")
-    c.add_argument("-o", "--output", default="table", metavar="table|csv|md", help="output format")
+    c.add_argument("-o", "--output", default="table", metavar="table|csv|md|parquet",
+                   help="output format; csv and parquet: numbers at full precision")
+    c.add_argument("--out", default=None, metavar="FILE", help="file for -o parquet (.parquet/.arrow/.feather)")
+    c.add_argument("--force", action="store_true", help="replace --out if it exists")
     r = sub.add_parser("report", help="a static HTML page of plots from a sweep or a result file")
     r.add_argument("results", help="a sweep folder or a summary file")
     r.add_argument("--out", required=True, help="folder for index.html, the SVG plots and their data")
@@ -320,7 +323,7 @@ def cmd_compare(args, out=None) -> int:
     from .results.compare import run_compare
 
     print(run_compare(args.files, base=args.base, emit=args.emit, sort=args.sort, filters=args.filter,
-                      fmt=args.output), file=out)
+                      fmt=args.output, out=args.out, force=args.force), file=out)
     return 0
 
 
