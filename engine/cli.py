@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import NoReturn, Sequence
 
 from .errors import BulksimError, InvariantError
@@ -94,6 +95,16 @@ def first_compile_notice() -> str | None:
             f"later runs load them from {d}")
 
 
+def _write_units(out_path, summary, extra, *, force: bool) -> None:
+    """``result.units.parquet``: unit and description of every column written (docs/tables.md)."""
+    from .results.tables import sidecar_path, units_table, write_table
+
+    tables = {"summary": summary}
+    for t, q in extra:
+        tables[Path(q).stem.rsplit(".", 1)[-1]] = t
+    write_table(units_table(tables), sidecar_path(out_path, "units"), force=True)
+
+
 def cmd_run(args, out=None) -> int:
     out = out or sys.stdout
     from .inputs.costs import DEFAULT_PROFILE
@@ -143,6 +154,7 @@ def cmd_run(args, out=None) -> int:
             print(f"wrote {q} ({t.num_rows} rows)", file=out)
         path = write_table(table, args.out, force=args.force)
         print(f"\nwrote {path} ({table.num_rows} rows)", file=out)
+        _write_units(args.out, table, extra, force=args.force)
     return 0
 
 

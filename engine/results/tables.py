@@ -273,3 +273,30 @@ def sidecar_path(out: str | os.PathLike, kind: str) -> Path:
     """``result.parquet`` -> ``result.calls.parquet`` (kind = calls or runs)."""
     p = Path(out)
     return p.with_name(f"{p.stem}.{kind}{p.suffix}")
+
+
+def units_table(tables: dict[str, pa.Table]) -> pa.Table:
+    """One row per column of each named table: its type, unit and description.
+
+    Units live in Arrow field metadata, which pandas and polars drop and DuckDB shows
+    as a blob; this table, written beside the data (``result.units.parquet``), carries
+    them to every reader. The provenance (schema metadata) of the first table is kept
+    as this table's own metadata and as rows whose ``column`` is empty and ``table``
+    is ``provenance``.
+    """
+    rows: dict[str, list] = {"table": [], "column": [], "type": [], "unit": [], "description": []}
+
+    def add(t, c, ty, u, d):
+        for k, v in zip(rows, (t, c, ty, u, d)):
+            rows[k].append(v)
+
+    meta = {}
+    for name, table in tables.items():
+        for f in table.schema:
+            md = {k.decode(): v.decode() for k, v in (f.metadata or {}).items()}
+            add(name, f.name, str(f.type), md.get("unit", ""), md.get("description", ""))
+        if not meta:
+            meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    for k, v in meta.items():
+        add("provenance", "", "", "", f"{k}={v}")
+    return pa.table(rows).replace_schema_metadata(meta or None)
