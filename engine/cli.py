@@ -142,13 +142,13 @@ def cmd_run(args, out=None) -> int:
     table = result.summary
     print(comparison_text(table), file=out)
     if args.out:
-        from .results.tables import calls_table, sidecar_path
+        from .results.tables import calls_table_long, sidecar_path, with_identity
 
         extra = []
         if "calls" in detail:
-            extra.append((calls_table(result), sidecar_path(args.out, "calls")))
+            extra.append((with_identity(calls_table_long(result), result), sidecar_path(args.out, "calls")))
         if "runs" in detail:
-            extra.append((result.run_length_table(), sidecar_path(args.out, "runs")))
+            extra.append((with_identity(result.run_length_table(), result), sidecar_path(args.out, "runs")))
         for t, q in extra:
             write_table(t, q, force=args.force)
             print(f"wrote {q} ({t.num_rows} rows)", file=out)
