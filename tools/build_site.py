@@ -97,8 +97,8 @@ def _git(*args: str, repo: Path) -> str:
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
 
 
-def write_commit_pages(html_dir: Path, repo: Path) -> int:
-    """One page per commit that has results, at commits/<full hash>/index.html."""
+def write_commit_pages(html_dir: Path, repo: Path, hash_length: int = 8) -> int:
+    """One page per commit that has results, at commits/<hash>/index.html (full and short hash)."""
     index = json.loads((html_dir / "index.json").read_text())
     hashes = set(index.get("revision_to_hash", {}).values())
     out = html_dir / "commits"
@@ -108,13 +108,15 @@ def write_commit_pages(html_dir: Path, repo: Path) -> int:
             show = _git("show", "--stat", "--format=commit %H%nAuthor: %an%nDate:   %aI%n%n%B", h, repo=repo)
         except subprocess.CalledProcessError:
             show = f"commit {h}\n\n(not in this clone's history)\n"
-        page = out / h / "index.html"
-        page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(
-            "<!doctype html><html><head><meta charset='utf-8'>"
-            f"<title>commit {h[:8]}</title></head><body>"
-            "<p><a href='../../index.html'>performance history</a></p>"
-            f"<pre>{html.escape(show)}</pre></body></html>\n")
+        text = ("<!doctype html><html><head><meta charset='utf-8'>"
+                f"<title>commit {h[:8]}</title></head><body>"
+                "<p><a href='../../index.html'>performance history</a></p>"
+                f"<pre>{html.escape(show)}</pre></body></html>\n")
+        # asv links full hashes from the graphs and short ones (hash_length) from the lists
+        for name in {h, h[:hash_length]}:
+            page = out / name / "index.html"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(text)
         n += 1
     return n
 
@@ -153,7 +155,7 @@ def build(config: Path, html_dir: Path | None = None) -> Path:
     modules = install_assets()
     localise_site(out, modules)
     repo = (config.parent / conf.get("repo", ".")).resolve()
-    write_commit_pages(out, repo)
+    write_commit_pages(out, repo, int(conf.get("hash_length", 8)))
     return out
 
 

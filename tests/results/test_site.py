@@ -148,6 +148,16 @@ def test_graph_page_draws_every_commit_of_a_series(site, tmp_path):
     assert {s["points"] for s in series} == {len(_fixture_commits())}
 
 
+def test_every_commit_link_of_the_list_page_leads_to_a_page(site, tmp_path):
+    out, base = site
+    dom, info = _dump(base + "/index.html#summarylist", tmp_path)
+    assert info["errors"] == [], info["errors"]
+    links = set(re.findall(r'href="(commits/[^"]+)"', dom))
+    assert links, "no commit links on the benchmark list"
+    for link in links:
+        assert (out / link / "index.html").exists(), link
+
+
 def test_machine_details_and_commit_pages(site):
     out, _ = site
     index = json.loads((out / "index.json").read_text())
