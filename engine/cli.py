@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import NoReturn, Sequence
 
 from .errors import BulksimError, InvariantError
@@ -86,6 +87,19 @@ def build_scenario(args):
     return scn.replace(**changes) if changes else scn
 
 
+def first_compile_notice() -> str | None:
+    """One line to print before the kernels compile for the first time; None once they are cached."""
+    from pathlib import Path
+
+    from .model.jit import cache_dir
+
+    d = Path(cache_dir())
+    if d.is_dir() and any(d.rglob("*.nbc")):
+        return None
+    return (f"bulksim: compiling the simulation kernels for this CPU (first run only, about 30 s); "
+            f"later runs load them from {d}")
+
+
 def cmd_run(args, out=None) -> int:
     out = out or sys.stdout
     from .inputs.costs import DEFAULT_PROFILE
@@ -106,6 +120,10 @@ def cmd_run(args, out=None) -> int:
 
         for q in [args.out] + [sidecar_path(args.out, d) for d in detail]:
             check_output_path(q, force=args.force)
+    # at a terminal only, like the progress bar: stderr stays one line for errors
+    notice = None if args.quiet or not sys.stderr.isatty() else first_compile_notice()
+    if notice:
+        print(notice, file=sys.stderr, flush=True)
     result = simulate(scn, strategies=args.strategies, profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                       seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty(),
                       check_every=_int(args.check_every, "--check-every"), detail="calls" in detail,
@@ -136,18 +154,23 @@ def _max_memory(args):
 
 def _write_run_outputs(args, result, table, detail) -> list[str]:
     """Write ``run --out`` and its detail tables; the lines to print afterwards."""
-    from .results.tables import calls_table, sidecar_path, write_table
+    from .results.tables import calls_table_long, sidecar_path, units_table, with_identity, write_table
 
     extra = []
     if "calls" in detail:
-        extra.append((calls_table(result), sidecar_path(args.out, "calls")))
+        extra.append((with_identity(calls_table_long(result), result), sidecar_path(args.out, "calls")))
     if "runs" in detail:
-        extra.append((result.run_length_table(), sidecar_path(args.out, "runs")))
+        extra.append((with_identity(result.run_length_table(), result), sidecar_path(args.out, "runs")))
+    units = {"summary": table}
+    for t, q in extra:
+        units[Path(q).stem.rsplit(".", 1)[-1]] = t
     lines, done = [], []
     try:
         for t, q in extra:
             done.append(write_table(t, q, force=args.force))
             lines.append(f"wrote {q} ({t.num_rows} rows)")
+        # the units sidecar describes what is written: replaced with it, never refused
+        done.append(write_table(units_table(units), sidecar_path(args.out, "units"), force=True))
         path = write_table(table, args.out, force=args.force)
     except BaseException:
         for q in done:  # all or nothing: no detail table without its summary
@@ -190,7 +213,7 @@ def cmd_profiles(args, out=None) -> int:
             for ev, lo, mid, hi, src in p.rows():
                 print(f"  {ev:22s} {lo:7.1f} {mid:7.1f} {hi:7.1f}  {src}", file=out)
     if not (args.show or args.verbose):
-        print("\n('bulksim profiles --show NAME' lists every unit cost with its CALIBRATION.md source)",
+        print("\n('bulksim profiles --show NAME' lists every unit cost with the id of its source; docs/costs.md says where those come from)",
               file=out)
     return 0
 
@@ -251,7 +274,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help="sort key ('^': descending; repeatable, first is primary)")
     c.add_argument("-f", "--filter", action="append", default=[], metavar="[!]NAME OP VALUE",
                    help="keep rows where it holds; OP: = != < <= > >= (repeatable, all must hold)")
-    c.add_argument("-o", "--output", default="table", metavar="table|csv|md", help="output format")
+    c.add_argument("-o", "--output", default="table", metavar="table|csv|md|parquet",
+                   help="output format; csv and parquet: numbers at full precision")
+    c.add_argument("--out", default=None, metavar="FILE", help="file for -o parquet (.parquet/.arrow/.feather)")
+    c.add_argument("--force", action="store_true", help="replace --out if it exists")
     r = sub.add_parser("report", help="a static HTML page of plots from a sweep or a result file")
     r.add_argument("results", help="a sweep folder or a summary file")
     r.add_argument("--out", required=True, help="folder for index.html, the SVG plots and their data")
@@ -344,7 +370,7 @@ def cmd_compare(args, out=None) -> int:
     from .results.compare import run_compare
 
     print(run_compare(args.files, base=args.base, emit=args.emit, sort=args.sort, filters=args.filter,
-                      fmt=args.output), file=out)
+                      fmt=args.output, out=args.out, force=args.force), file=out)
     return 0
 
 

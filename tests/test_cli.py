@@ -81,3 +81,19 @@ def test_console_script_runs_as_module():
     bad = subprocess.run([sys.executable, "-m", "engine", "run", "--set", "cpus=0"],
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_first_compile_notice_only_while_the_kernel_cache_is_empty(tmp_path, monkeypatch):
+    from engine.cli import first_compile_notice
+
+    monkeypatch.setenv("BULKSIM_CACHE_DIR", str(tmp_path))
+    notice = first_compile_notice()
+    assert notice is not None and "first run only" in notice and "30 s" in notice
+    from engine.model.jit import cache_dir
+
+    d = tmp_path / cache_dir().rsplit("/", 1)[-1] / "some_module"
+    d.mkdir(parents=True)
+    (d / "kernel.nbi").write_bytes(b"")
+    assert first_compile_notice() is not None  # an index without code is not a cache
+    (d / "kernel-1.py311.nbc").write_bytes(b"")
+    assert first_compile_notice() is None

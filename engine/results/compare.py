@@ -32,7 +32,7 @@ from ..errors import BulksimError
 Num = int | float
 DEFAULT_METRICS = ("hook_cycles_per_object", "total_cycles_per_object", "stock_locks", "stat_flushes")
 VARIANTS = ("a", "b", "diff", "pct")
-FORMATS = ("table", "csv", "md")
+FORMATS = ("table", "csv", "md", "parquet")
 IDENTITY = ("scenario", "strategy", "profile", "seed")
 IGNORED = ("point",)  # a sweep point's hash: it covers the profile, so it is no key
 # text results of the range columns (engine.results.ranges): results, not keys
@@ -373,8 +373,64 @@ def summary_lines(rows: Sequence[Row], metric: str) -> list[str]:
     return out + [f"{lo} .. {hi} %: {n}" for (lo, hi), n in sorted(counts.items())]
 
 
+def sources(paths: Sequence[str], base: str | None) -> tuple[str, str]:
+    """What A and B are, in words: two files, or one file's base strategy and the others."""
+    if len(paths) == 2:
+        return str(paths[0]), str(paths[1])
+    b = base or "per_object"
+    return f"{paths[0]} (strategy {b})", f"{paths[0]} (each other strategy)"
+
+
+def _pct_or_none(a: Num | None, b: Num | None) -> float | None:
+    if a is None or b is None or a == 0:
+        return None  # undefined against zero: a number would only mislead
+    return pct(a, b)
+
+
+def comparison_table(comp: Comparison, rows: Sequence[Row], metrics: Sequence[str],
+                     source_a: str, source_b: str) -> pa.Table:
+    """The comparison as a table of numbers, full precision, for csv and Parquet output.
+
+    Key columns keep their types; each metric M gives ``M_a``, ``M_b``, ``M_diff`` (B - A)
+    and ``M_pct`` (100 (B - A) / |A|, null when A is 0), all float64; ``a_source`` and
+    ``b_source`` name A and B on every row (and in the schema metadata).
+    """
+    cols: dict[str, pa.Array] = {}
+    for k in comp.keys:
+        cols[k] = pa.array([r.key[k] for r in rows])
+    for m in metrics:
+        def f(v):
+            return None if v is None else float(v)
+        cols[f"{m}_a"] = pa.array([f(r.a.get(m)) for r in rows], pa.float64())
+        cols[f"{m}_b"] = pa.array([f(r.b.get(m)) for r in rows], pa.float64())
+        cols[f"{m}_diff"] = pa.array([f(r.value(m, "diff")) for r in rows], pa.float64())
+        cols[f"{m}_pct"] = pa.array([_pct_or_none(r.a.get(m), r.b.get(m)) for r in rows], pa.float64())
+    cols["a_source"] = pa.array([source_a] * len(rows), pa.string())
+    cols["b_source"] = pa.array([source_b] * len(rows), pa.string())
+    table = pa.table(cols)
+    return table.replace_schema_metadata({"a_source": source_a, "b_source": source_b,
+                                          "source": "bulksim compare"})
+
+
+def render_numeric(table: pa.Table, fmt: str, out: str | None, force: bool = False) -> str:
+    """csv text of ``table``, or write it to ``out`` (Parquet/Arrow) and say so."""
+    if fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="needed"))
+        return buf.getvalue().decode().rstrip("\n")
+    if not out:
+        raise BulksimError("-o parquet needs --out FILE.parquet")
+    from .tables import write_table
+
+    path = write_table(table, out, force=force)
+    return f"wrote {table.num_rows} rows to {path}"
+
+
 def run_compare(paths: Sequence[str], *, base: str | None = None, emit: str | None = None,
-                sort: Sequence[str] = (), filters: Sequence[str] = (), fmt: str = "table") -> str:
+                sort: Sequence[str] = (), filters: Sequence[str] = (), fmt: str = "table",
+                out: str | None = None, force: bool = False) -> str:
     """Load, compare, filter, sort and render: the whole of ``bulksim compare``.
 
     Parameters
@@ -384,7 +440,9 @@ def run_compare(paths: Sequence[str], *, base: str | None = None, emit: str | No
     emit : comma-separated metrics (default DEFAULT_METRICS); the first one is summarised.
     sort : ``[^]NAME`` items, the first the primary key (see :func:`sort_rows`).
     filters : ``[!]NAME OP VALUE`` expressions, all of which must hold.
-    fmt : ``table``, ``csv`` or ``md``; CSV has no summary.
+    fmt : ``table``, ``csv``, ``md`` or ``parquet``; csv and Parquet are numbers at full
+        precision (see :func:`comparison_table`), with no summary; Parquet needs ``out``.
+    out, force : the file ``parquet`` writes, and whether it may replace one.
 
     Returns
     -------
@@ -403,10 +461,17 @@ def run_compare(paths: Sequence[str], *, base: str | None = None, emit: str | No
     rows = filter_rows(comp.rows, [parse_filter(comp, f) for f in filters])
     if sort:
         rows = sort_rows(comp, rows, ",".join(sort))
+    if fmt not in FORMATS:
+        raise _unknown("output format", fmt, FORMATS)
+    source_a, source_b = sources(paths, base)
+    if fmt in ("csv", "parquet"):
+        return render_numeric(comparison_table(comp, rows, metrics, source_a, source_b), fmt, out, force)
+    if out:
+        raise BulksimError("--out applies to -o parquet only")
     text = render_rows(comp, rows, metrics, fmt)
-    if fmt == "csv":
-        return text
-    summary = "\n".join(summary_lines(rows, metrics[0]) + range_lines(comp, rows, metrics, within=len(paths) == 1))
+    summary = "\n".join(summary_lines(rows, metrics[0])
+                        + range_lines(comp, rows, metrics, within=len(paths) == 1)
+                        + ["", f"A: {source_a}", f"B: {source_b}"])
     return f"{text}\n{summary}" if fmt == "table" else f"{text}\n\n```\n{summary}\n```"
 
 

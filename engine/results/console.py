@@ -9,6 +9,8 @@ import math
 ROWS = [
     ("hook_cycles_per_object", "hook cycles / object", None),
     ("total_cycles_per_object", "end-to-end cycles / object", None),
+    ("free_hook_cycles", "free-hook cycles / object", "object"),
+    ("slab_cycles", "slab alloc+free cycles / object", "object"),
     ("hook_ns_per_object", "hook ns / object", None),
     ("total_ns_per_object", "end-to-end ns / object", None),
     ("runs", "charge runs / call", "call"),
@@ -59,6 +61,18 @@ def _pct(v: float, base: float) -> str:
     return f"({p:+.1f}%)" if abs(p) >= 0.05 else "(=)"
 
 
+NEAR_ZERO = 0.05  # per_object values below this print an absolute difference, not a percentage
+
+
+def _delta(v: float, base: float) -> str:
+    """The difference from per_object: a percentage, or ``(+0.015)`` where the base is near zero
+    and a percentage would exaggerate (0.002 -> 0.017 is "+750%")."""
+    if abs(base) < NEAR_ZERO:
+        d = v - base
+        return "(=)" if abs(d) < 5e-4 else f"({d:+.3f})"
+    return _pct(v, base)
+
+
 def comparison_text(table) -> str:
     """Render a summary table (``pyarrow.Table``) as aligned text."""
     rows = table.to_pylist()
@@ -90,7 +104,7 @@ def comparison_text(table) -> str:
                     b /= max(base["calls"], 1)
                 elif scale == "object":
                     b /= max(base["objects"], 1)
-                cell += " " + _pct(v, b)
+                cell += " " + _delta(v, b)
             line.append(cell)
         out.append(line)
     widths = [max(len(row[i]) for row in out) for i in range(len(out[0]))]
@@ -103,4 +117,5 @@ def comparison_text(table) -> str:
     if base is not None:
         text.append("")
         text.append("(+x%) = difference from per_object, the mainline hook; lower is cheaper.")
+        text.append(f"(+x) without % = absolute difference, where per_object's value is below {NEAR_ZERO}.")
     return "\n".join(text)

@@ -26,7 +26,7 @@ _COLUMNS = [
     ("environment", pa.dictionary(pa.int16(), pa.string()), "", "asv environment name"),
     ("python", pa.dictionary(pa.int16(), pa.string()), "", "Python version of the environment"),
     ("benchmark", pa.dictionary(pa.int32(), pa.string()), "", "benchmark name (module.Class.method)"),
-    ("benchmark_type", pa.dictionary(pa.int8(), pa.string()), "", "time, peakmem, track, ..."),
+    ("benchmark_type", pa.dictionary(pa.int8(), pa.string()), "", "time, peakmemory, track (asv's benchmark types)"),
     ("params", pa.map_(pa.string(), pa.string()), "", "parameter name -> value"),
     ("params_json", pa.string(), "", "the same parameters as a JSON object, for easy grouping"),
     ("value", pa.float64(), "see unit", "result (median for timings); null if failed or skipped"),

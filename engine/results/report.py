@@ -1,16 +1,19 @@
 """``bulksim report RESULTS --out DIR``: a static HTML page of plots with captions.
 
 RESULTS is a sweep folder (``bulksim sweep``) or a summary file (``bulksim run
---out``, with its ``.runs`` sidecar if written).  Plots are plain SVG written by this
-module (no plotting library needed); each has its data next to it as CSV, so what
-a plot shows can be checked and re-plotted.
+--out``, with its ``.runs`` sidecar if written).  The plots are SVG drawn by
+matplotlib (the ``report`` extra: ``pip install '.[report]'``; its SVG backend needs no
+display and no network): it places nice ticks, draws colour bars and log axes, and
+marks each strategy with its own marker and line style so coinciding lines stay
+visible, all of which the hand-drawn SVG this replaces did not.  Each plot has its
+data next to it as CSV, and the page states where the data came from (profile,
+calls, seeds, commit).
 """
 
 from __future__ import annotations
 
 import csv
 import html
-import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,8 +22,10 @@ import pyarrow as pa
 from ..errors import BulksimError
 
 COLORS = {"per_object": "#1f77b4", "batched_v1": "#ff7f0e", "batched": "#2ca02c", "upfront": "#d62728"}
-W, H, PAD = 640, 320, 56
-PADR = 120  # room for the legend on the right
+# marker, line style, marker size: drawn in this order, so later (smaller) marks stay
+# visible on top of earlier ones where two strategies give the same value
+STYLES = {"per_object": ("o", "-", 9), "batched_v1": ("s", "--", 7), "batched": ("^", "-.", 6),
+          "upfront": ("D", ":", 5)}
 
 
 def _load(path: Path) -> tuple[pa.Table, list[str], pa.Table | None]:
@@ -129,13 +134,31 @@ def _umask() -> int:
     return umask()
 
 
-def _metric_value(r: dict, metric: str) -> float:
-    """Per-object value of a summary row's metric (locks and run length are derived)."""
-    if metric == "stock_locks":
-        return r["stock_locks"] / max(r["objects"], 1)
-    if metric == "runs":
-        return r["objects"] / max(r["runs"], 1)
-    return r[metric]
+def _plt():
+    try:
+        import matplotlib
+    except ImportError:
+        raise BulksimError("bulksim report draws with matplotlib, which is not installed: "
+                           "pip install '.[report]' (from the checkout)") from None
+    matplotlib.use("svg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.fonttype": "none", "font.size": 10, "svg.hashsalt": "bulksim"})
+    return plt
+
+
+def _svg(fig) -> str:
+    import io
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    _plt().close(fig)
+    return buf.getvalue()
+
+
+def _spans_decades(values) -> bool:
+    pos = [v for v in values if v > 0]
+    return len(pos) == len(values) and len(pos) > 1 and max(pos) / min(pos) >= 30
 
 
 def _mean_by(rows, keys, value):
@@ -145,88 +168,156 @@ def _mean_by(rows, keys, value):
     return {k: sum(v) / len(v) for k, v in acc.items()}
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+def _metric_value(r: dict, metric: str) -> float:
+    """Per-object value of a summary row's metric (locks and run length are derived)."""
+    if metric == "stock_locks":
+        return r["stock_locks"] / max(r["objects"], 1)
+    if metric == "runs":
+        return r["objects"] / max(r["runs"], 1)
+    return r[metric]
 
 
-def _axes(svg, xs, ys, xlabel, ylabel, xlog):
-    x0, x1 = min(xs), max(xs)
-    y0, y1 = 0.0, max(ys) * 1.1 if max(ys) > 0 else 1.0
-    if xlog:
-        fx = lambda x: math.log2(x)  # noqa: E731
-    else:
-        fx = lambda x: x  # noqa: E731
-    a, b = fx(x0), fx(x1)
-    sx = lambda x: PAD + (fx(x) - a) / ((b - a) or 1) * (W - PAD - PADR)  # noqa: E731
-    sy = lambda y: H - PAD - (y - y0) / ((y1 - y0) or 1) * (H - 2 * PAD)  # noqa: E731
-    svg.append(f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PADR}" y2="{H - PAD}" stroke="black"/>')
-    svg.append(f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" stroke="black"/>')
-    for x in sorted(set(xs)):
-        svg.append(f'<text x="{sx(x):.1f}" y="{H - PAD + 16}" font-size="11" text-anchor="middle">{_fmt(x)}</text>')
-    for k in range(5):
-        y = y0 + (y1 - y0) * k / 4
-        svg.append(f'<text x="{PAD - 6}" y="{sy(y) + 4:.1f}" font-size="11" text-anchor="end">{_fmt(y)}</text>')
-    svg.append(f'<text x="{W / 2}" y="{H - 12}" font-size="12" text-anchor="middle">{html.escape(xlabel)}</text>')
-    svg.append(f'<text x="14" y="{H / 2}" font-size="12" text-anchor="middle" '
-               f'transform="rotate(-90 14 {H / 2})">{html.escape(ylabel)}</text>')
-    return sx, sy
+def _order(names):
+    known = [s for s in STYLES if s in names]
+    return known + sorted(n for n in names if n not in STYLES)
 
 
-def line_plot(series: dict[str, list[tuple[float, float]]], xlabel: str, ylabel: str) -> str:
-    xs = [x for pts in series.values() for x, _ in pts]
+def line_plot(series: dict[str, list[tuple[float, float]]], xlabel: str, ylabel: str,
+              *, ylog: bool | None = None) -> str:
+    """One line per strategy; log2 x when x spans 16x or more, log y when y spans decades."""
+    plt = _plt()
+    from matplotlib.ticker import LogLocator, MaxNLocator, ScalarFormatter
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    xs = sorted({x for pts in series.values() for x, _ in pts})
     ys = [y for pts in series.values() for _, y in pts]
-    xlog = min(xs) > 0 and max(xs) / min(xs) >= 16
-    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}">',
-           '<rect width="100%" height="100%" fill="white"/>']
-    sx, sy = _axes(svg, xs, ys, xlabel + (" (log scale)" if xlog else ""), ylabel, xlog)
-    for k, (name, pts) in enumerate(series.items()):
-        color = COLORS.get(name, "#555")
-        pts = sorted(pts)
-        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
-        svg.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
-        for x, y in pts:
-            svg.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{color}"/>')
-        svg.append(f'<text x="{W - PADR + 12}" y="{PAD + 14 * k}" font-size="11" fill="{color}">{name}</text>')
-    svg.append("</svg>")
-    return "\n".join(svg)
+    for name in _order(series):
+        marker, ls, size = STYLES.get(name, ("x", "-", 6))
+        pts = sorted(series[name])
+        ax.plot([x for x, _ in pts], [y for _, y in pts], label=name, color=COLORS.get(name, "#555"),
+                marker=marker, linestyle=ls, markersize=size, markerfacecolor="none" if size >= 7 else None,
+                linewidth=1.6)
+    if min(xs) > 0 and max(xs) / min(xs) >= 16:
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.set_xticks(xs)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=all(float(x).is_integer() for x in xs)))
+    if ylog if ylog is not None else _spans_decades(ys):
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10))
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ylabel += " (log scale)"
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        ax.set_ylim(bottom=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(title="strategy", loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _svg(fig)
 
 
-def bar_plot(bars: dict[str, list[tuple[float, float]]], xlabel: str, ylabel: str) -> str:
-    return line_plot(bars, xlabel, ylabel).replace('<polyline fill="none"', '<polyline fill="none" stroke-dasharray="4 2"')
+def heatmap(cells: dict[tuple, float], xs: list, ys: list, xlabel: str, ylabel: str,
+            colour_label: str = "batched / per_object, end-to-end cycles per object") -> str:
+    """Cells coloured on a scale centred at 1 (equal cost), with a labelled colour bar."""
+    plt = _plt()
+    import numpy as np
+    from matplotlib.colors import TwoSlopeNorm
+
+    grid = np.full((len(ys), len(xs)), np.nan)
+    for (x, y), v in cells.items():
+        grid[ys.index(y), xs.index(x)] = v
+    lo, hi = float(np.nanmin(grid)), float(np.nanmax(grid))
+    d = max(1.0 - lo, hi - 1.0, 0.01)  # symmetric about 1, so equal distances look equal
+    norm = TwoSlopeNorm(vcenter=1.0, vmin=1.0 - d, vmax=1.0 + d)
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    im = ax.imshow(grid, cmap="RdBu_r", norm=norm, origin="lower", aspect="auto")
+    ax.set_xticks(range(len(xs)), [str(x) for x in xs])
+    ax.set_yticks(range(len(ys)), [str(y) for y in ys])
+    for j in range(len(ys)):
+        for i in range(len(xs)):
+            if not np.isnan(grid[j, i]):
+                dark = abs(grid[j, i] - 1.0) > 0.6 * d
+                ax.text(i, j, f"{grid[j, i]:.3f}", ha="center", va="center", fontsize=9,
+                        color="white" if dark else "black")
+    bar = fig.colorbar(im, ax=ax)
+    bar.set_label(colour_label + "\n(below 1: batched is cheaper)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return _svg(fig)
 
 
-def heatmap(cells: dict[tuple, float], xs: list, ys: list, xlabel: str, ylabel: str) -> str:
-    cw, ch = (W - 2 * PAD) / len(xs), (H - 2 * PAD) / len(ys)
-    lo, hi = min(cells.values()), max(cells.values())
-    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}">',
-           '<rect width="100%" height="100%" fill="white"/>']
-    for i, x in enumerate(xs):
-        svg.append(f'<text x="{PAD + (i + 0.5) * cw:.1f}" y="{H - PAD + 16}" font-size="11" '
-                   f'text-anchor="middle">{_fmt(x)}</text>')
-        for j, y in enumerate(ys):
-            v = cells.get((x, y))
-            if v is None:
-                continue
-            t = (v - lo) / ((hi - lo) or 1)
-            color = f"rgb({int(40 + 215 * t)},{int(160 - 60 * t)},{int(255 - 215 * t)})"
-            ypos = H - PAD - (j + 1) * ch
-            svg.append(f'<rect x="{PAD + i * cw:.1f}" y="{ypos:.1f}" width="{cw:.1f}" height="{ch:.1f}" '
-                       f'fill="{color}" stroke="white"/>')
-            svg.append(f'<text x="{PAD + (i + 0.5) * cw:.1f}" y="{ypos + ch / 2 + 4:.1f}" font-size="11" '
-                       f'text-anchor="middle">{v:.3f}</text>')
-    for j, y in enumerate(ys):
-        svg.append(f'<text x="{PAD - 6}" y="{H - PAD - (j + 0.5) * ch + 4:.1f}" font-size="11" '
-                   f'text-anchor="end">{_fmt(y)}</text>')
-    svg.append(f'<text x="{W / 2}" y="{H - 12}" font-size="12" text-anchor="middle">{html.escape(xlabel)}</text>')
-    svg.append(f'<text x="14" y="{H / 2}" font-size="12" text-anchor="middle" '
-               f'transform="rotate(-90 14 {H / 2})">{html.escape(ylabel)}</text>')
-    svg.append("</svg>")
-    return "\n".join(svg)
+def run_length_plot(series: dict[str, list[tuple[float, float]]]) -> str:
+    """Charges per run length on log-log axes: the distribution spans decades both ways."""
+    plt = _plt()
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for name in _order(series):
+        marker, ls, size = STYLES.get(name, ("x", "-", 6))
+        pts = sorted(series[name])
+        ax.plot([x for x, _ in pts], [y for _, y in pts], label=name, color=COLORS.get(name, "#555"),
+                marker=marker, linestyle=ls, markersize=size, markerfacecolor="none" if size >= 7 else None)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel("run length: objects per charge (log scale)")
+    ax.set_ylabel("charges (log scale)")
+    ax.grid(True, alpha=0.3, which="major")
+    ax.legend(title="strategy", loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _svg(fig)
+
+
+def cost_bars(rows: list[dict]) -> str:
+    """Per strategy: the post-alloc hook, the free hook and everything else, cycles per object."""
+    plt = _plt()
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    names = _order([r["strategy"] for r in rows])
+    by = {r["strategy"]: r for r in rows}
+    parts = [("post-alloc hook", lambda r: r["hook_cycles"]), ("free hook", lambda r: r["free_hook_cycles"]),
+             ("slab allocator", lambda r: r["slab_cycles"])]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    left = np.zeros(len(names))
+    for (label, get), colour in zip(parts, ("#4c72b0", "#dd8452", "#8c8c8c")):
+        vals = np.array([get(by[n]) / max(by[n]["objects"], 1) for n in names])
+        ax.barh(names, vals, left=left, label=label, color=colour)
+        left += vals
+    for k, n in enumerate(names):
+        ax.text(by[n]["total_cycles_per_object"], k, f" {by[n]['total_cycles_per_object']:.1f}",
+                va="center", fontsize=9)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    ax.set_xlim(0, max(left) * 1.15)
+    ax.set_xlabel("cycles / object (end-to-end total at the end of each bar)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False, fontsize=9)
+    return _svg(fig)
+
+
+def provenance(table: pa.Table, rows: list[dict]) -> list[tuple[str, str]]:
+    """What the page's data are: profile, calls, seeds, scenario, commit."""
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+
+    def distinct(col):
+        vals = sorted({str(r[col]) for r in rows if r.get(col) is not None}, key=lambda v: (len(v), v))
+        return ", ".join(vals) if vals else "not recorded"
+
+    commit = meta.get("git_commit")
+    if commit and meta.get("git_dirty") == "true":
+        commit += " (with uncommitted changes)"
+    return [("cost profile", distinct("profile")), ("scenario", distinct("scenario")),
+            ("calls per run", distinct("calls")), ("seeds", distinct("seed")),
+            ("commit", commit or "not recorded in the table")]
 
 
 def build_report(results: str | Path, out: str | Path, *, force: bool = False) -> Path:
     """Write ``out/index.html`` with SVG plots and their CSV data; returns the page's path."""
     results, out = Path(results), Path(out)
+    _plt()  # refuse before writing anything when matplotlib is missing
     table, params, runs = _load(results)
     if out.exists() and any(out.iterdir()) and not force:
         raise BulksimError(f"{out}: exists and is not empty (use --force to replace the report)")
@@ -282,24 +373,31 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
         series = defaultdict(list)
         for r in runs.to_pylist():
             series[str(r["strategy"])].append((r["run_length"], r["runs"]))
-        emit("run_lengths", bar_plot(series, "run length (objects per charge)", "charges"),
+        emit("run_lengths", run_length_plot(series),
              ["strategy", "run_length", "runs"],
              [(s, a, b) for s, pts in series.items() for a, b in sorted(pts)],
-             "Run-length distribution: how many charges covered how many objects, per strategy.")
-    if not figures:
-        by = {r["strategy"]: r["total_cycles_per_object"] for r in rows}
-        single = {s: [(1.0, v)] for s, v in by.items()}
-        emit("total_cycles", line_plot(single, "(single scenario)", "end-to-end cycles / object"),
-             ["strategy", "total_cycles_per_object"], sorted(by.items()),
-             "End-to-end cycles per object per strategy.")
+             "Run-length distribution: how many charges covered how many objects, per strategy "
+             "(log-log: lengths and counts span decades).")
+    if not params:
+        rows_one = [r for r in rows if r.get("seed") == rows[0].get("seed")]
+        emit("cost_per_strategy", cost_bars(rows_one),
+             ["strategy", "hook_cycles_per_object", "free_hook_cycles_per_object", "slab_cycles_per_object",
+              "total_cycles_per_object"],
+             [(r["strategy"], r["hook_cycles"] / max(r["objects"], 1), r["free_hook_cycles"] / max(r["objects"], 1),
+               r["slab_cycles"] / max(r["objects"], 1), r["total_cycles_per_object"]) for r in rows_one],
+             "Cycles per object of each strategy, split into the post-alloc hook, the free hook and "
+             "the slab allocator (seed " + str(rows_one[0].get("seed")) + ").")
     body = [f"<h1>bulksim report: {html.escape(str(results))}</h1>",
-            f"<p>{len(rows)} rows; strategies: {', '.join(sorted({r['strategy'] for r in rows}))}.</p>"]
+            f"<p>{len(rows)} rows; strategies: {', '.join(_order({r['strategy'] for r in rows}))}.</p>",
+            "<table class='prov'>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                                            for k, v in provenance(table, rows)) + "</table>"]
     for name, caption in figures:
         body.append(f'<figure><img src="{name}.svg" alt="{html.escape(caption)}">'
                     f'<figcaption>{html.escape(caption)} <a href="{name}.csv">data</a></figcaption></figure>')
     page = out / "index.html"
     page.write_text("<!doctype html><html><head><meta charset='utf-8'><title>bulksim report</title>"
                     "<style>body{font-family:sans-serif;max-width:720px;margin:2em auto}"
-                    "figure{margin:2em 0}figcaption{font-size:90%}</style></head><body>"
+                    "figure{margin:2em 0}figcaption{font-size:90%}img{max-width:100%}"
+                    ".prov th{text-align:left;padding-right:1em;font-weight:normal;color:#555}</style></head><body>"
                     + "\n".join(body) + "</body></html>")
     return page

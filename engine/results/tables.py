@@ -321,3 +321,71 @@ def sidecar_path(out: str | os.PathLike, kind: str) -> Path:
     """``result.parquet`` -> ``result.calls.parquet`` (kind = calls or runs)."""
     p = Path(out)
     return p.with_name(f"{p.stem}.{kind}{p.suffix}")
+
+
+def units_table(tables: dict[str, pa.Table]) -> pa.Table:
+    """One row per column of each named table: its type, unit and description.
+
+    Units live in Arrow field metadata, which pandas and polars drop and DuckDB shows
+    as a blob; this table, written beside the data (``result.units.parquet``), carries
+    them to every reader. The provenance (schema metadata) of the first table is kept
+    as this table's own metadata and as rows whose ``column`` is empty and ``table``
+    is ``provenance``.
+    """
+    rows: dict[str, list] = {"table": [], "column": [], "type": [], "unit": [], "description": []}
+
+    def add(t, c, ty, u, d):
+        for k, v in zip(rows, (t, c, ty, u, d)):
+            rows[k].append(v)
+
+    meta = {}
+    for name, table in tables.items():
+        for f in table.schema:
+            md = {k.decode(): v.decode() for k, v in (f.metadata or {}).items()}
+            add(name, f.name, str(f.type), md.get("unit", ""), md.get("description", ""))
+        if not meta:
+            meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    for k, v in meta.items():
+        add("provenance", "", "", "", f"{k}={v}")
+    return pa.table(rows).replace_schema_metadata(meta or None)
+
+
+def calls_table_long(result) -> pa.Table:
+    """Per-call detail in long form (``--detail calls``): one row per (call, strategy).
+
+    Long like the summary and run-length tables, so a reader filters or groups by
+    ``strategy`` instead of picking ``S_*`` columns; built from :func:`calls_table`.
+    """
+    wide = calls_table(result)
+    names = list(result.runs)
+    stream = ["call", "cpu", "memcg", "bulk_size", "pgdat_runs"]
+    per = ["stock_locks", "stat_flushes", "runs", "hook_cycles", "failed"]
+    n = wide.num_rows
+    fields = [_dict_str("strategy", "hook strategy")] + [wide.schema.field(c) for c in stream]
+    cols: dict[str, pa.Array] = {
+        "strategy": pa.array(np.repeat(np.array(names, dtype=object), n).tolist(), pa.string())
+        .dictionary_encode().cast(fields[0].type)}
+    for c in stream:
+        cols[c] = pa.concat_arrays([wide.column(c).combine_chunks()] * len(names))
+    for c in per:
+        f = wide.schema.field(f"{names[0]}_{c}")
+        doc = (f.metadata or {}).get(b"description", b"").decode().split(": ", 1)[-1]
+        fields.append(_field(c, f.type, (f.metadata or {}).get(b"unit", b"").decode(), doc))
+        cols[c] = pa.concat_arrays([wide.column(f"{s}_{c}").combine_chunks() for s in names])
+    schema = pa.schema(fields).with_metadata(wide.schema.metadata)
+    return pa.Table.from_pydict({f.name: cols[f.name] for f in schema}, schema=schema)
+
+
+def with_identity(table: pa.Table, result) -> pa.Table:
+    """``table`` with ``scenario``, ``profile`` and ``seed`` first, as in the summary, so each
+    detail row says which run it belongs to (and detail files of several runs can be stacked)."""
+    n = table.num_rows
+    ident = [(_dict_str("scenario", "scenario name"), str(result.scenario.name)),
+             (_dict_str("profile", "cost profile"), str(result.profile)),
+             (_field("seed", pa.int64(), "", "random seed"), int(result.seed))]
+    out = table
+    for k, (f, v) in enumerate(ident):
+        arr = pa.array([v] * n, pa.string()).dictionary_encode().cast(f.type) if f.name != "seed" \
+            else pa.array([v] * n, pa.int64())
+        out = out.add_column(k, f, arr)
+    return out.replace_schema_metadata(table.schema.metadata)

@@ -52,7 +52,7 @@ def rows_of(path) -> dict[str, dict]:
 
 def parse_text(out: str) -> tuple[list[str], list[dict[str, str]], list[str]]:
     """Header, rows (column -> cell) and the lines under the table, using the dash line's spans."""
-    lines = out.splitlines()
+    lines = [ln for ln in out.splitlines() if not ln.startswith(("A: ", "B: "))]  # the sources
     end = next((i for i, ln in enumerate(lines) if ln.startswith("Rows compared")), len(lines))
     spans = [m.span() for m in re.finditer(r"-+", lines[1])]
     head = [lines[0][a:b].strip() for a, b in spans]
@@ -181,14 +181,44 @@ def test_filters_on_keys_percent_and_combined(files):
     assert run("stock_locks_a<2000") == []
 
 
-def test_csv_parses_back(files):
+def test_csv_is_numbers_at_full_precision_with_sources(files):
     text = run_compare([str(files["intel"])], fmt="csv")
-    got = list(csv.reader(io.StringIO(text)))
-    _, rows, _ = parse_text(run_compare([str(files["intel"])]))
-    assert got[0][:5] == ["scenario", "strategy", "profile", "seed", "hook_cycles_per_object (A)"]
-    assert len(got) == 1 + len(rows) == 4
-    assert [dict(zip(got[0], r)) for r in got[1:]] == rows  # same cells as the text table
-    assert "Rows compared" not in text
+    got = list(csv.DictReader(io.StringIO(text)))
+    t = rows_of(files["intel"])
+    base = t["per_object"]
+    assert list(got[0])[:8] == ["scenario", "strategy", "profile", "seed", "hook_cycles_per_object_a",
+                                "hook_cycles_per_object_b", "hook_cycles_per_object_diff",
+                                "hook_cycles_per_object_pct"]
+    assert len(got) == 3 and "Rows compared" not in text
+    for row in got:
+        b = t[row["strategy"]]
+        m = "hook_cycles_per_object"
+        assert float(row[f"{m}_a"]) == base[m]  # exact: no rounding to 2 decimals
+        assert float(row[f"{m}_b"]) == b[m]
+        assert float(row[f"{m}_diff"]) == b[m] - base[m]
+        assert float(row[f"{m}_pct"]) == 100.0 * (b[m] - base[m]) / abs(base[m])
+        assert row["a_source"] == f"{files['intel']} (strategy per_object)"
+        assert row["b_source"] == f"{files['intel']} (each other strategy)"
+
+
+def test_parquet_output_and_sources_in_every_format(files, tmp_path):
+    import pyarrow.parquet as pq
+
+    a, b = str(files["intel"]), str(files["amd"])
+    out = tmp_path / "cmp.parquet"
+    msg = run_compare([a, b], fmt="parquet", out=str(out), emit="stock_locks")
+    assert msg.startswith("wrote ")
+    table = pq.read_table(out)
+    assert table.schema.field("stock_locks_a").type == pa.float64()
+    assert table.schema.metadata[b"a_source"].decode() == a
+    assert set(table.column("b_source").to_pylist()) == {b}
+    with pytest.raises(BulksimError, match="exists already"):
+        run_compare([a, b], fmt="parquet", out=str(out))
+    with pytest.raises(BulksimError, match="needs --out"):
+        run_compare([a, b], fmt="parquet")
+    for fmt in ("table", "md"):
+        text = run_compare([a, b], fmt=fmt)
+        assert f"A: {a}" in text and f"B: {b}" in text
 
 
 def test_markdown_table(files):
@@ -216,7 +246,10 @@ def test_summary_and_histogram_with_known_percentages(files, tmp_path):
     assert [re.search(r"\((.*)\)", r["hook_cycles_per_object (DIFF)"]).group(1) for r in rows] == \
         ["-50.00%", "-5.00%", "+0.00%", "+30.00%"]
     assert tail[7:9] == ["", "hook_cycles_per_object over the unit-cost ranges, central [low, high]:"]
-    assert len(tail) == 9 + 4 and all("ranges overlap" in t or "range" in t for t in tail[9:])
+    # four range lines, then a blank line before the A:/B: sources (parse_text drops those)
+    assert len(tail) == 9 + 4 + 1 and tail[-1] == ""
+    assert all("ranges overlap" in t or "range" in t for t in tail[9:-1])
+    assert out.splitlines()[-2:] == [f"A: {files['intel']}", f"B: {tmp_path / 'scaled.parquet'}"]
     assert tail[:7] == ["Rows compared: 4",
                     "hook_cycles_per_object diff min: -50.00%",
                     "hook_cycles_per_object diff max: 30.00%",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 import pytest
@@ -37,7 +38,7 @@ def test_report_files_captions_and_data(sweep, tmp_path):
     assert text.count("<figcaption>") == len(figs)
     for name in figs:
         svg = (tmp_path / "rep" / f"{name}.svg").read_text()
-        assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+        assert ET.fromstring(svg.encode()).tag == "{http://www.w3.org/2000/svg}svg"
         assert (tmp_path / "rep" / f"{name}.csv").exists()
     rows = read_sweep(sweep).to_pylist()
     # the line plot's data are the means over seeds and the other parameter
@@ -72,3 +73,63 @@ def test_report_errors(sweep, tmp_path, capsys):
     assert cli.main(["report", str(sweep), "--out", str(tmp_path / "rep")]) == 2
     assert "not empty" in capsys.readouterr().err
     assert cli.main(["report", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "y")]) == 2
+
+
+def _texts(svg_path):
+    root = ET.fromstring(svg_path.read_text().encode())
+    return [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_plots_carry_scales_units_and_provenance(sweep, tmp_path):
+    page = build_report(sweep, tmp_path / "rep")
+    text = page.read_text()
+    for head in ("cost profile", "calls per run", "seeds", "commit"):
+        assert f"<th>{head}</th>" in text
+    assert "<td>0, 1</td>" in text and "<td>300</td>" in text and "intel-skylake" in text
+    heat = _texts(tmp_path / "rep" / "ratio_bulk_size_nodes.svg")
+    assert any("batched / per_object" in t for t in heat)  # the colour bar's label
+    assert any("below 1: batched is cheaper" in t for t in heat)
+    line = _texts(tmp_path / "rep" / "total_cycles_per_object_vs_bulk_size.svg")
+    ticks = [t for t in line if re.fullmatch(r"[0-9.]+", t.strip())]
+    assert {"1", "4", "16"} <= set(ticks)  # x ticks at the swept values (log2 axis)
+    ys = sorted(float(t) for t in ticks if t not in ("1", "4", "16"))
+    steps = {round(b - a, 6) for a, b in zip(ys, ys[1:])}
+    assert len(steps) == 1  # evenly spaced y ticks ...
+    step = next(iter(steps))
+    mantissa = step / 10 ** __import__("math").floor(__import__("math").log10(step))
+    assert round(mantissa, 6) in (1.0, 2.0, 2.5, 5.0)  # ... at nice values (not 376, 564, 753)
+    svg = (tmp_path / "rep" / "total_cycles_per_object_vs_bulk_size.svg").read_text()
+    # each strategy drawn with its own marker and line style, so coinciding lines stay visible
+    assert svg.count('stroke-dasharray') >= 3
+
+
+def test_single_run_report_has_a_cost_chart_and_log_run_lengths(tmp_path):
+    out = tmp_path / "r.parquet"
+    assert cli.main(["run", "--calls", "300", "--quiet", "--detail", "runs", "--out", str(out)]) == 0
+    page = build_report(out, tmp_path / "rep")
+    text = page.read_text()
+    assert 'src="cost_per_strategy.svg"' in text and 'src="run_lengths.svg"' in text
+    cost = _csv(tmp_path / "rep" / "cost_per_strategy.csv")
+    for r in cost:
+        parts = sum(float(r[k]) for k in ("hook_cycles_per_object", "free_hook_cycles_per_object",
+                                          "slab_cycles_per_object"))
+        assert parts == pytest.approx(float(r["total_cycles_per_object"]), rel=1e-9)
+    assert any("log scale" in t for t in _texts(tmp_path / "rep" / "run_lengths.svg"))
+    assert "<th>commit</th>" in text
+
+
+def test_report_without_matplotlib_is_one_clear_error(sweep, tmp_path, monkeypatch, capsys):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_mpl(name, *a, **k):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError(name)
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_mpl)
+    assert cli.main(["report", str(sweep), "--out", str(tmp_path / "rep")]) == 2
+    err = capsys.readouterr().err
+    assert "pip install '.[report]'" in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # no report folder, no temporary one

@@ -50,13 +50,20 @@ def test_feather_and_parquet_hold_the_same_data(written):
 def test_calls_table_matches_the_summary(written):
     calls = pq.read_table(written / "r.calls.parquet")
     summary = {r["strategy"]: r for r in pq.read_table(written / "r.parquet").to_pylist()}
-    assert calls.num_rows == 500
+    assert calls.num_rows == 500 * len(summary)  # long: one row per (call, strategy)
+    rows = calls.to_pylist()
     for s, row in summary.items():
-        assert sum(calls.column(f"{s}_stock_locks").to_pylist()) == row["hook_stock_locks"]
-        assert sum(calls.column(f"{s}_runs").to_pylist()) == row["runs"]
-        assert sum(calls.column(f"{s}_hook_cycles").to_pylist()) == pytest.approx(row["hook_cycles"])
-    assert sum(calls.column("bulk_size").to_pylist()) == summary["batched"]["objects"]
-    assert calls.schema.field("batched_hook_cycles").metadata[b"unit"] == b"cycles"
+        mine = [r for r in rows if r["strategy"] == s]
+        assert [r["call"] for r in mine] == list(range(500))
+        assert sum(r["stock_locks"] for r in mine) == row["hook_stock_locks"]
+        assert sum(r["runs"] for r in mine) == row["runs"]
+        assert sum(r["hook_cycles"] for r in mine) == pytest.approx(row["hook_cycles"])
+        assert sum(r["bulk_size"] for r in mine) == row["objects"]
+        # identity columns: every detail row says which run it belongs to
+        assert {(r["scenario"], r["profile"], r["seed"]) for r in mine} == \
+            {(row["scenario"], row["profile"], row["seed"])}
+    assert calls.schema.field("hook_cycles").metadata[b"unit"] == b"cycles"
+    assert calls.column_names[:4] == ["scenario", "profile", "seed", "strategy"]
 
 
 def test_runs_table_matches_the_summary(written):
@@ -64,6 +71,8 @@ def test_runs_table_matches_the_summary(written):
     summary = {r["strategy"]: r for r in pq.read_table(written / "r.parquet").to_pylist()}
     for s, row in summary.items():
         assert sum(r["runs"] for r in runs if r["strategy"] == s) == row["runs"]
+        assert {(r["scenario"], r["profile"], r["seed"]) for r in runs if r["strategy"] == s} == \
+            {(row["scenario"], row["profile"], row["seed"])}
     assert all(r["run_length"] == 1 for r in runs if r["strategy"] == "per_object")
 
 
