@@ -25,10 +25,23 @@ from ..model.jit import kernel_target
 from .simulate import parse_strategies, run_strategy
 
 
+def reference_path(cwd: Path | None = None) -> Path | None:
+    """``tests/reference.py`` of the source checkout: next to the package when it runs
+    from the checkout, else in the working folder or one above it (``make run`` installs
+    bulksim as a regular package, so ``__file__`` is in site-packages), or None."""
+    here = Path(__file__).resolve().parents[2]
+    cwd = Path.cwd() if cwd is None else cwd
+    for root in (here, cwd, *cwd.parents):
+        path = root / "tests" / "reference.py"
+        if path.is_file() and (root / "engine" / "model" / "kernel.py").is_file():
+            return path
+    return None
+
+
 def load_reference():
-    """The reference model module from the source checkout, or None."""
-    path = Path(__file__).resolve().parents[2] / "tests" / "reference.py"
-    if not path.exists():
+    """The reference model module from the source checkout (``reference_path``), or None."""
+    path = reference_path()
+    if path is None:
         return None
     spec = importlib.util.spec_from_file_location("_bulksim_reference", path)
     mod = importlib.util.module_from_spec(spec)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from engine import cli
 from engine.inputs.scenario import Scenario
 from engine.model.events import EV, PH_SLAB_FREE
@@ -99,3 +101,18 @@ def test_strategies_are_timed_round_robin(monkeypatch):
     assert order == [("per_object", 10), ("upfront", 10)] + [("per_object", None), ("upfront", None)] * 3
     assert [r["strategy"] for r in res["rows"]] == ["per_object", "upfront"]
     assert all(r["objects_per_run"] == 200 * 16 for r in res["rows"])
+
+
+def test_reference_found_from_the_checkout_when_installed_elsewhere(tmp_path, monkeypatch):
+    """``make run`` installs bulksim as a regular package: the reference model is then
+    found through the working folder (the checkout or a folder below it), not __file__."""
+    import engine.run.bench as bench
+
+    root = Path(bench.__file__).resolve().parents[2]
+    monkeypatch.setattr(bench, "__file__", str(tmp_path / "site-packages" / "engine" / "run" / "bench.py"))
+    assert bench.reference_path(root / "docs") == root / "tests" / "reference.py"
+    assert bench.reference_path(root) == root / "tests" / "reference.py"
+    assert bench.reference_path(tmp_path) is None  # elsewhere: not found, no guess
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "reference.py").write_text("")
+    assert bench.reference_path(tmp_path) is None  # a tests/reference.py outside a bulksim checkout
