@@ -295,6 +295,7 @@ def read_sweep(out: str | os.PathLike) -> pa.Table:
     want = ([f.name for f in summary_schema() if f.name not in ("scenario", "strategy")]
             + [f"param_{k}" for k in grid_keys] + ["point"])
     bad = []
+    metas = []
     for p in parts:
         rel = p.relative_to(out).parts
         if (len(rel) != 3 or not rel[0].startswith("scenario=") or not rel[1].startswith("strategy=")
@@ -304,7 +305,9 @@ def read_sweep(out: str | os.PathLike) -> pa.Table:
         try:
             import pyarrow.parquet as pq
 
-            names = pq.read_schema(p).names
+            schema = pq.read_schema(p)
+            names = schema.names
+            metas.append(schema.metadata or {})
             if any(c not in names for c in want):
                 bad.append((p, "columns do not fit the sweep"))
                 continue
@@ -320,7 +323,33 @@ def read_sweep(out: str | os.PathLike) -> pa.Table:
         raise BadInputError(f"{p}: {why}{more}; rerun the sweep command to recompute damaged points, "
                             "or remove foreign files")
     try:
-        return ds.dataset(out, format="parquet", partitioning="hive").to_table()
+        table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
     except (OSError, ValueError, pa.ArrowException) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         raise BadInputError(f"{out}: cannot read the sweep ({first})") from None
+    return table.replace_schema_metadata(sweep_provenance(manifest, metas, table))
+
+
+def sweep_provenance(manifest: dict, metas: list[dict], table: pa.Table) -> dict[str, str]:
+    """Schema metadata describing the whole sweep, not one of its points.
+
+    Every part carries its own point's provenance (its scenario, its seed); the dataset
+    a reader gets from pyarrow would show whichever part came first.  Here the
+    scenario is the sweep's base with each swept field replaced by the list of its
+    values, ``sweep`` is the manifest (grid, seeds, strategies, profile) with the
+    number of points, and a value the parts do not agree on (a commit, when a sweep
+    was resumed after a change) lists every value found."""
+    def values(key: bytes) -> str:
+        found = sorted({m[key].decode() for m in metas if key in m})
+        return found[0] if len(found) == 1 else "mixed: " + ", ".join(found)
+
+    meta = {k.decode(): values(k) for k in sorted({k for m in metas for k in m})
+            if k not in (b"scenario", b"seed")}
+    scenario = dict(manifest.get("base", {}))
+    scenario.update({k: list(v) for k, v in manifest["grid"].items()})
+    meta["scenario"] = json.dumps(scenario, sort_keys=True, default=str)
+    meta["seed"] = json.dumps(manifest.get("seeds", []))
+    points = table.column("point").unique().to_pylist() if "point" in table.column_names else []
+    meta["sweep"] = json.dumps({**manifest, "points": len(points), "rows": table.num_rows},
+                               sort_keys=True, default=str)
+    return meta

@@ -132,3 +132,36 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path):
     assert "40 points" in done.stdout and "0 already done" not in done.stdout
     assert read_sweep(out).num_rows == 160
     assert Path(out / "_sweep.json").exists()
+
+
+def test_dataset_provenance_describes_the_whole_sweep(tmp_path):
+    """A 1,4,8 sweep over two seeds: the dataset's provenance names all three bulk sizes,
+    both seeds and every point, not the scenario of whichever part was read first."""
+    import json
+
+    from engine.run.sweep import read_sweep, run_sweep
+
+    out = tmp_path / "s"
+    run_sweep(Scenario(name="prov", calls=30), {"bulk_size": [1, 4, 8]}, [0, 3], out, workers=1)
+    t = read_sweep(out)
+    meta = {k.decode(): v.decode() for k, v in t.schema.metadata.items()}
+    scn = json.loads(meta["scenario"])
+    assert scn["bulk_size"] == [1, 4, 8] and scn["name"] == "prov" and scn["calls"] == 30
+    assert json.loads(meta["seed"]) == [0, 3]
+    sweep = json.loads(meta["sweep"])
+    assert sweep["grid"] == {"bulk_size": [1, 4, 8]} and sweep["points"] == 6
+    assert sweep["rows"] == t.num_rows == 6 * len(sweep["strategies"])
+    assert "mixed" not in meta["git_commit"] and meta["cost_profile"] == sweep["profile"]
+
+
+def test_sweep_provenance_lists_values_the_parts_disagree_on():
+    from engine.run.sweep import sweep_provenance
+
+    manifest = {"base": {"bulk_size": 16, "name": "x"}, "grid": {"nodes": [1, 2]}, "seeds": [0]}
+    metas = [{b"git_commit": b"aaa", b"scenario": b"{}", b"seed": b"0"},
+             {b"git_commit": b"bbb", b"scenario": b"{}", b"seed": b"0"}]
+    table = pa.table({"point": ["p1", "p2", "p2"]})
+    meta = sweep_provenance(manifest, metas, table)
+    assert meta["git_commit"] == "mixed: aaa, bbb"
+    assert '"nodes": [1, 2]' in meta["scenario"] and '"bulk_size": 16' in meta["scenario"]
+    assert '"points": 2' in meta["sweep"]
