@@ -82,7 +82,11 @@ def summary_schema() -> pa.Schema:
 @functools.lru_cache(maxsize=1)
 def git_commit() -> tuple[str, bool]:
     """Commit and dirty flag of the source checkout (once per process: sweeps ask per point)."""
-    here = Path(__file__).resolve().parents[2]  # the checkout (engine/results/ -> ..)
+    from ..checkout import find_checkout
+
+    here = find_checkout()  # None when installed without a checkout of these sources
+    if here is None:
+        return "unknown", False
     try:
         commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
                                 text=True, timeout=5).stdout.strip()

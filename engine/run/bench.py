@@ -26,16 +26,14 @@ from .simulate import parse_strategies, run_strategy
 
 
 def reference_path(cwd: Path | None = None) -> Path | None:
-    """``tests/reference.py`` of the source checkout: next to the package when it runs
-    from the checkout, else in the working folder or one above it (``make run`` installs
-    bulksim as a regular package, so ``__file__`` is in site-packages), or None."""
-    here = Path(__file__).resolve().parents[2]
-    cwd = Path.cwd() if cwd is None else cwd
-    for root in (here, cwd, *cwd.parents):
-        path = root / "tests" / "reference.py"
-        if path.is_file() and (root / "engine" / "model" / "kernel.py").is_file():
-            return path
-    return None
+    """``tests/reference.py`` of the source checkout of the running package
+    (``engine.checkout.find_checkout``: next to the package, or the working folder or
+    one above it when bulksim is installed as a package), or None."""
+    from ..checkout import find_checkout
+
+    root = find_checkout(cwd)
+    path = None if root is None else root / "tests" / "reference.py"
+    return path if path is not None and path.is_file() else None
 
 
 def load_reference():

@@ -105,14 +105,22 @@ def test_strategies_are_timed_round_robin(monkeypatch):
 
 def test_reference_found_from_the_checkout_when_installed_elsewhere(tmp_path, monkeypatch):
     """``make run`` installs bulksim as a regular package: the reference model is then
-    found through the working folder (the checkout or a folder below it), not __file__."""
+    found through the working folder (the checkout or a folder below it), not __file__,
+    and only in a checkout whose engine/ holds the running sources."""
+    import shutil
+
+    import engine.checkout as checkout
     import engine.run.bench as bench
 
     root = Path(bench.__file__).resolve().parents[2]
-    monkeypatch.setattr(bench, "__file__", str(tmp_path / "site-packages" / "engine" / "run" / "bench.py"))
+    installed = tmp_path / "site-packages" / "engine"
+    shutil.copytree(root / "engine", installed, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(checkout, "_PKG", installed)
+    checkout.find_checkout.cache_clear()
     assert bench.reference_path(root / "docs") == root / "tests" / "reference.py"
     assert bench.reference_path(root) == root / "tests" / "reference.py"
     assert bench.reference_path(tmp_path) is None  # elsewhere: not found, no guess
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "reference.py").write_text("")
-    assert bench.reference_path(tmp_path) is None  # a tests/reference.py outside a bulksim checkout
+    (installed / "model" / "kernel.py").write_text("# another version\n")  # a stale install
+    checkout.find_checkout.cache_clear()
+    assert bench.reference_path(root) is None
+    checkout.find_checkout.cache_clear()
