@@ -22,7 +22,7 @@ from ..inputs.costs import get_profile, phase_cycles
 from .ranges import add_range_columns, range_fields
 from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE, RUN_HIST_BUCKETS
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: cost-range columns, free-hook and slab cycles per object
 
 _EVENT_DOC = {
     "calls": "kmem_cache_alloc_bulk() calls",
@@ -66,6 +66,9 @@ def summary_schema() -> pa.Schema:
         _field("total_cycles", pa.float64(), "cycles", "end to end: bulk allocation + hook + free"),
         _field("hook_cycles_per_object", pa.float64(), "cycles/object", "hook_cycles / objects"),
         _field("total_cycles_per_object", pa.float64(), "cycles/object", "total_cycles / objects"),
+        _field("free_hook_cycles_per_object", pa.float64(), "cycles/object", "free_hook_cycles / objects"),
+        _field("slab_cycles_per_object", pa.float64(), "cycles/object",
+               "slab_cycles / objects (hook + free hook + slab = total)"),
         _field("hook_ns_per_object", pa.float64(), "ns/object", "at the profile's clock"),
         _field("total_ns_per_object", pa.float64(), "ns/object", "at the profile's clock"),
         _field("hook_cycles_per_object_diff", pa.float64(), "cycles/object",
@@ -148,6 +151,8 @@ def summary_rows(result) -> list[dict]:
         row["total_cycles"] = float(cyc.sum())
         row["hook_cycles_per_object"] = row["hook_cycles"] / objects
         row["total_cycles_per_object"] = row["total_cycles"] / objects
+        row["free_hook_cycles_per_object"] = row["free_hook_cycles"] / objects
+        row["slab_cycles_per_object"] = row["slab_cycles"] / objects
         row["hook_ns_per_object"] = row["hook_cycles_per_object"] / prof.clock_ghz
         row["total_ns_per_object"] = row["total_cycles_per_object"] / prof.clock_ghz
         row["sim_seconds"] = run.elapsed_s

@@ -103,3 +103,16 @@ def test_docs_list_every_summary_column():
     text = (Path(__file__).resolve().parents[2] / "docs" / "tables.md").read_text()
     missing = [f.name for f in summary_schema() if f"`{f.name}`" not in text]
     assert not missing
+
+
+def test_per_object_columns_add_up_to_the_total():
+    """hook + free hook + slab cycles per object is the end-to-end figure, per strategy."""
+    import engine
+
+    t = engine.simulate("default", calls=300, seed=2).summary.to_pylist()
+    for r in t:
+        parts = (r["hook_cycles_per_object"] + r["free_hook_cycles_per_object"]
+                 + r["slab_cycles_per_object"])
+        assert parts == pytest.approx(r["total_cycles_per_object"], rel=1e-12)
+        assert r["free_hook_cycles_per_object"] == pytest.approx(r["free_hook_cycles"] / r["objects"])
+        assert r["free_hook_cycles_per_object"] > 0 and r["slab_cycles_per_object"] > 0
