@@ -1,10 +1,9 @@
 """The report's uncertainty plots: ratio bands over the unit-cost box and sensitivity
-tornadoes (``bulksim report``).  Plain SVG, like the rest of the report, each with its
-data as CSV next to it (``emit`` of ``engine.results.report.build_report``)."""
+tornadoes (``bulksim report``).  Drawn with matplotlib like the rest of the report, each
+with its data as CSV next to it (``emit`` of ``engine.results.report.build_report``)."""
 
 from __future__ import annotations
 
-import html
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -15,77 +14,63 @@ from ..inputs.costs import coefficients, get_profile
 from ..model.events import EVENTS
 from .ranges import BASE
 
-W, H, PAD, PADR, PADL = 640, 320, 56, 120, 150
-COLORS = {"batched_v1": "#ff7f0e", "batched": "#2ca02c", "upfront": "#d62728"}
-
 
 def band_plot(series: dict[str, list[tuple[float, float, float, float]]], xlabel: str, ylabel: str) -> str:
     """Lines of (x, central) with a shaded band (x, low, high) per series; a dashed line at 1."""
-    pts = [p for s in series.values() for p in s]
-    xs = sorted({p[0] for p in pts})
-    y0 = min(0.0, min(p[2] for p in pts))
-    y1 = max(1.05, max(p[3] for p in pts) * 1.05)
-    xlog = xs[0] > 0 and xs[-1] / xs[0] >= 16
-    fx = (lambda x: np.log2(x)) if xlog else (lambda x: x)
-    a, b = fx(xs[0]), fx(xs[-1])
-    sx = lambda x: PAD + (fx(x) - a) / ((b - a) or 1) * (W - PAD - PADR)  # noqa: E731
-    sy = lambda y: H - PAD - (y - y0) / ((y1 - y0) or 1) * (H - 2 * PAD)  # noqa: E731
-    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}">',
-           '<rect width="100%" height="100%" fill="white"/>',
-           f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PADR}" y2="{H - PAD}" stroke="black"/>',
-           f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" stroke="black"/>',
-           f'<line x1="{PAD}" y1="{sy(1):.1f}" x2="{W - PADR}" y2="{sy(1):.1f}" stroke="#888" '
-           'stroke-dasharray="4 3"/>']
-    for x in xs:
-        svg.append(f'<text x="{sx(x):.1f}" y="{H - PAD + 16}" font-size="11" text-anchor="middle">{x:g}</text>')
-    for k in range(5):
-        y = y0 + (y1 - y0) * k / 4
-        svg.append(f'<text x="{PAD - 6}" y="{sy(y) + 4:.1f}" font-size="11" text-anchor="end">{y:.2f}</text>')
-    for k, (name, s) in enumerate(series.items()):
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
+
+    from .report import COLORS, STYLES, _order, _plt, _svg
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    xs = sorted({p[0] for s in series.values() for p in s})
+    for name in _order(series):
+        pts = sorted(series[name])
+        marker, ls, size = STYLES.get(name, ("x", "-", 6))
         c = COLORS.get(name, "#555")
-        s = sorted(s)
-        poly = [f"{sx(x):.1f},{sy(hi):.1f}" for x, _, _, hi in s] + \
-               [f"{sx(x):.1f},{sy(lo):.1f}" for x, _, lo, _ in reversed(s)]
-        svg.append(f'<polygon points="{" ".join(poly)}" fill="{c}" fill-opacity="0.18" stroke="none"/>')
-        svg.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" '
-                   f'points="{" ".join(f"{sx(x):.1f},{sy(m):.1f}" for x, m, _, _ in s)}"/>')
-        svg.append(f'<text x="{W - PADR + 12}" y="{PAD + 14 * k}" font-size="11" fill="{c}">{name}</text>')
-    svg.append(f'<text x="{W / 2}" y="{H - 12}" font-size="12" text-anchor="middle">'
-               f'{html.escape(xlabel + (" (log scale)" if xlog else ""))}</text>')
-    svg.append(f'<text x="14" y="{H / 2}" font-size="12" text-anchor="middle" '
-               f'transform="rotate(-90 14 {H / 2})">{html.escape(ylabel)}</text>')
-    svg.append("</svg>")
-    return "\n".join(svg)
+        x = [q[0] for q in pts]
+        ax.fill_between(x, [q[2] for q in pts], [q[3] for q in pts], color=c, alpha=0.18, linewidth=0)
+        ax.plot(x, [q[1] for q in pts], color=c, marker=marker, linestyle=ls, markersize=size,
+                markerfacecolor="none" if size >= 7 else None, linewidth=1.6,
+                label=f"{name} (band: low..high unit costs)")
+    ax.axhline(1.0, color="#666", linestyle=(0, (4, 3)), linewidth=1)
+    if xs[0] > 0 and xs[-1] / xs[0] >= 16:
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.set_xticks(xs)
+        xlabel += " (log scale)"
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=all(float(x).is_integer() for x in xs)))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _svg(fig)
 
 
 def tornado_plot(rows: list[dict], central: float, xlabel: str) -> str:
     """Horizontal bars from the ratio at a unit cost's low value to that at its high value."""
-    lo = min([central, 1.0] + [min(r["ratio_at_low"], r["ratio_at_high"]) for r in rows])
-    hi = max([central, 1.0] + [max(r["ratio_at_low"], r["ratio_at_high"]) for r in rows])
-    span = (hi - lo) or 1.0
-    lo, hi = lo - 0.05 * span, hi + 0.05 * span
-    sx = lambda v: PADL + (v - lo) / (hi - lo) * (W - PADL - 20)  # noqa: E731
-    bh = (H - 2 * PAD) / max(len(rows), 1)
-    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}">',
-           '<rect width="100%" height="100%" fill="white"/>']
+    from matplotlib.patches import Patch
+
+    from .report import _plt, _svg
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.38 * max(len(rows), 1)))
     for j, r in enumerate(rows):
-        y = PAD + j * bh
         a, b = sorted((r["ratio_at_low"], r["ratio_at_high"]))
-        color = "#1f77b4" if r["ratio_at_high"] >= r["ratio_at_low"] else "#d62728"
-        svg.append(f'<rect x="{sx(a):.1f}" y="{y + 2:.1f}" width="{max(sx(b) - sx(a), 1):.1f}" '
-                   f'height="{bh - 4:.1f}" fill="{color}" fill-opacity="0.7"/>')
-        svg.append(f'<text x="{PADL - 6}" y="{y + bh / 2 + 4:.1f}" font-size="11" text-anchor="end">'
-                   f'{html.escape(r["unit_cost"])}</text>')
-    for v, dash in ((central, ""), (1.0, ' stroke-dasharray="4 3"')):
-        svg.append(f'<line x1="{sx(v):.1f}" y1="{PAD - 6}" x2="{sx(v):.1f}" y2="{H - PAD + 4}" '
-                   f'stroke="black"{dash}/>')
-    for k in range(5):
-        v = lo + (hi - lo) * k / 4
-        svg.append(f'<text x="{sx(v):.1f}" y="{H - PAD + 18}" font-size="11" text-anchor="middle">{v:.3f}</text>')
-    svg.append(f'<text x="{(PADL + W) / 2}" y="{H - 12}" font-size="12" text-anchor="middle">'
-               f'{html.escape(xlabel)}</text>')
-    svg.append("</svg>")
-    return "\n".join(svg)
+        rising = r["ratio_at_high"] >= r["ratio_at_low"]
+        ax.barh(j, max(b - a, 1e-9), left=a, height=0.7, color="#1f77b4" if rising else "#d62728", alpha=0.8)
+    ax.set_yticks(range(len(rows)), [r["unit_cost"] for r in rows])
+    ax.invert_yaxis()  # the largest swing on top
+    ax.axvline(central, color="black", linewidth=1.2)
+    ax.axvline(1.0, color="#666", linestyle=(0, (4, 3)), linewidth=1)
+    ax.set_xlabel(xlabel)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(handles=[Patch(color="#1f77b4", alpha=0.8, label="ratio rises with the cost"),
+                       Patch(color="#d62728", alpha=0.8, label="ratio falls with the cost")],
+              loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _svg(fig)
 
 
 def _depth(results: Path, table, row: dict) -> int:

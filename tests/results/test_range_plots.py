@@ -27,8 +27,12 @@ def test_single_result_tornado_equals_the_run_sensitivity(tmp_path):
     for r, w in zip(rows, want):
         assert float(r["ratio_at_low"]) == pytest.approx(w["ratio_at_low"], rel=1e-12)
         assert float(r["ratio_at_high"]) == pytest.approx(w["ratio_at_high"], rel=1e-12)
-    svg = (tmp_path / "rep" / "sensitivity_batched.svg").read_text()
-    assert svg.count("<rect") == len(rows) + 1  # background + one bar per unit cost
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring((tmp_path / "rep" / "sensitivity_batched.svg").read_bytes())
+    texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert all(r["unit_cost"] in texts for r in rows)  # one labelled bar per unit cost
+    assert "end-to-end batched / per_object" in texts
 
 
 def test_sweep_band_brackets_the_central_ratio(tmp_path):
