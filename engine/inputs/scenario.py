@@ -59,6 +59,10 @@ class Scenario:
     cgroup_switch_prob: float = 0.01
     gfp_nofail: bool = False
     gfp_allow_spin: bool = True
+    gfp_allow_block: bool = True  # __GFP_DIRECT_RECLAIM (needs gfp_allow_spin)
+    gfp_high: bool = False  # __GFP_HIGH: forced past the limit like __GFP_NOFAIL
+    # the kernel generation ("" = each strategy's own; docs/model.md §5a)
+    kernel: str = ""
     # SLUB
     remote_prob: float = 1000 / 1024  # remote_node_defrag_ratio 1000 (CALIBRATION F5)
     kfence_prob: float = 0.0
@@ -208,6 +212,11 @@ def _validate(s: Scenario) -> None:
     need(0 <= s.live_objects <= 50_000_000, f"live_objects must be in 0..50000000, got {s.live_objects}")
     need(s.run_cap_bytes >= s.ofs, f"run_cap_bytes must be at least one object ({s.ofs}), got {s.run_cap_bytes}")
     need(s.run_cap_bytes <= INT_MAX, f"run_cap_bytes must be <= INT_MAX, got {s.run_cap_bytes}")
+    from ..model.state import GENERATIONS
+
+    need(s.kernel in ("",) + GENERATIONS,
+         f"kernel must be one of {', '.join(GENERATIONS)} (or empty: each strategy's own), "
+         f"got {s.kernel!r}")
     if s.memcg_max_pages and s.pagecache_pages > s.memcg_max_pages:
         need(False, "pagecache_pages cannot exceed memcg_max_pages")
 

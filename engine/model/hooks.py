@@ -29,6 +29,7 @@ from .state import (
     ST_BATCHED_V1,
     ST_PER_OBJECT,
     ST_UPFRONT,
+    GEN_V612,
 )
 
 
@@ -260,7 +261,7 @@ def free_hook(P, S, cpu, objcg, node):
     S.counters[ph].obj_to_index += 1
     locked = stock_lock(P, S, cpu, ph)
     refill_obj_stock(P, S, cpu, locked, objcg, P.ofs, True, ph)
-    if P.strategy == ST_UPFRONT:
+    if P.gen == GEN_V612:
         # That generation: refill_obj_stock, then mod_objcg_state under a second
         # lock round trip (its irq-save lock never fails: ``locked`` is True, and
         # the refill has just switched the stock to ``objcg``).
