@@ -248,5 +248,22 @@ PRESETS: dict[str, dict[str, Any]] = {
         description="bulk size 1: the batched hook can gain nothing, only its overhead shows",
         bulk_size=1,
     ),
+    # Where the kernel generations differ (docs/model.md §5a); run with --set kernel=...
+    "numa_spread": dict(
+        description="one cgroup's tasks on both nodes, half the frees on another CPU: per-node "
+                    "objcgs make mainline-2026's one-slot obj stock switch, mm-2026's five slots keep both",
+        cpus=4, nodes=2, memcgs=1, cgroup_switch_prob=0.0, remote_free_prob=0.5,
+    ),
+    "switch_storm": dict(
+        description="12 cgroups switching on one CPU every other call: v6.12's one-slot memcg "
+                    "stock drains on each refill for another cgroup, 2026's seven slots keep them",
+        cpus=1, nodes=1, memcgs=12, cgroup_switch_prob=0.5, bulk_size=8, live_objects=2048,
+    ),
+    "kib_runs": dict(
+        description="bulk 64 of 1 KiB objects on one node: batched runs pass mm-2026's 16-bit "
+                    "statistics guard (32+ objects) and its 16-bit byte count (64 KiB)",
+        cpus=2, nodes=1, memcgs=2, object_size=1024, bulk_size=64, live_objects=8192,
+        cgroup_switch_prob=0.001,
+    ),
 }
 

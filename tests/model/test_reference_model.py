@@ -41,6 +41,19 @@ CORNER_CASES = {
     "one_cpu_reclaimable": dict(cpus=1, nodes=1, memcgs=9, cgroup_switch_prob=0.5,
                                 reclaimable=True, bulk_size=3),
     "tiny_objects": dict(object_size=8, bulk_size=70, live_objects=500),
+    # the limit path (docs/model.md §5b)
+    "oom_small_charges": dict(memcg_max_pages=6, memcgs=2, cpus=2, nodes=1, reclaim_retries=1),
+    "gfp_high_limit": dict(memcg_max_pages=8, gfp_high=True, memcgs=2, cpus=2, nodes=1),
+    "no_block_limit": dict(memcg_max_pages=12, gfp_allow_block=False, memcgs=2),
+    "ancestor_limit_async_drain": dict(depth=3, ancestor_max_pages=40, memcgs=4, cpus=4,
+                                       reclaim_retries=2),
+    "reclaim_progress": dict(memcg_max_pages=30, pagecache_pages=28, reclaim_pages=1, memcgs=2,
+                             cpus=2, reclaim_retries=1),
+    # the generations' stocks
+    "kib_runs_no_frees": dict(object_size=1024, bulk_size=64, nodes=1, cpus=2, memcgs=2,
+                              live_objects=20000, calls=120),
+    "numa_spread_one_memcg": dict(memcgs=1, cpus=4, nodes=2, remote_free_prob=0.5,
+                                  cgroup_switch_prob=0.0),
 }
 
 
