@@ -34,6 +34,11 @@ class Profile:
             u[EV[name]] = cycles
         lock = self.irqsave_cycles if strategy == "upfront" else self.trylock_cycles
         u[EV["stock_locks"]] = lock
+        if strategy == "upfront":
+            # v6.12 (upfront's generation): one memcg-stock slot, whose stock_lock
+            # is counted in stock_locks: a slot compare and an update (P7).
+            for name in ("memcg_stock_hits", "memcg_stock_misses", "memcg_stock_refills"):
+                u[EV[name]] = 3.0
         # A failed trylock still disables and re-enables preemption.
         u[EV["stock_lock_failures"]] = self.trylock_cycles
         return u
@@ -82,6 +87,11 @@ def _common(xfer_local: float, xfer_remote: float, xfer_src: str) -> dict:
         "remote_frees": (39.0, "S3: single-object free (49) minus the sheaf free (10)"),
         "line_transfers_local": (xfer_local, xfer_src),
         "line_transfers_remote": (xfer_remote, xfer_src),
+        # kernel generations and the limit path (docs/model.md §5a-5b)
+        "stat_guard_flushes": (0.0, "marker: the flush it causes is counted in stat_flushes"),
+        "obj_stock_u16_releases": (0.0, "marker: the pages it releases are counted as refills/uncharges"),
+        "drain_works": (500.0, "estimate: queue_work_on() of a drain to another CPU; not calibrated"),
+        "memcg_ooms": (200000.0, "estimate: mem_cgroup_oom() with oom_lock and a task scan (~50 us)"),
     }
 
 
