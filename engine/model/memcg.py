@@ -157,7 +157,7 @@ def drain_stock_slot(P, S, cpu, i, ph):
     S.ms[cpu].pages[i] = 0
 
 
-@jit
+@jit(forceinline=False)  # v6.12 only; one compiled copy for its several call sites
 def refill_stock_locked(P, S, cpu, m, n, ph):
     """v6.12 ``__refill_stock`` (stock_lock held): the one slot adopts ``m``
     (draining another memcg), takes the pages and drains all of them above 64."""
@@ -285,11 +285,24 @@ def _oslot_find(S, cpu, objcg):
     return hit, empty
 
 
+@jit(forceinline=False)
+def drain_oslot_call(P, S, cpu, i, ph):
+    """``_drain_oslot`` as a real call: an eviction is rare, and one compiled copy
+    instead of one per inlined call site keeps the cold compile short."""
+    _drain_oslot(P, S, cpu, i, ph)
+
+
+@jit(forceinline=False)
+def drain_obj_stock_mm(P, S, cpu, ph):
+    """mm-2026 ``drain_obj_stock``: all five slots (a real call, as above)."""
+    for i in range(NR_OBJ_STOCK):
+        _drain_oslot(P, S, cpu, i, ph)
+
+
 @jit
 def drain_obj_stock(P, S, cpu, ph):
     if P.gen == GEN_MM:
-        for i in range(NR_OBJ_STOCK):
-            _drain_oslot(P, S, cpu, i, ph)
+        drain_obj_stock_mm(P, S, cpu, ph)
         return
     old = S.cpu[cpu].objcg
     if old < 0:
@@ -339,7 +352,8 @@ def obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph):
 @jit
 def _refill_mm(P, S, cpu, objcg, nbytes, allow_uncharge, ph):
     """mm-2026 ``__refill_obj_stock`` with the stock locked: the objcg's slot, else
-    the first empty one, else a round-robin victim; 16-bit byte count."""
+    the first empty one, else a round-robin victim; 16-bit byte count.  Returns the
+    whole pages to release (``obj_cgroup_uncharge_pages``, done by the caller)."""
     i, empty = _oslot_find(S, cpu, objcg)
     if i >= 0:
         v = S.cpu[cpu].obytes[i]
@@ -347,7 +361,7 @@ def _refill_mm(P, S, cpu, objcg, nbytes, allow_uncharge, ph):
         if empty < 0:
             empty = S.cpu[cpu].orr
             S.cpu[cpu].orr = empty + 1 if empty + 1 < NR_OBJ_STOCK else 0
-            _drain_oslot(P, S, cpu, empty, ph)
+            drain_oslot_call(P, S, cpu, empty, ph)
         i = empty
         S.memcg[objcg].refs += 1
         S.counters[ph].objcg_ref_ops += 1
@@ -367,84 +381,78 @@ def _refill_mm(P, S, cpu, objcg, nbytes, allow_uncharge, ph):
         np_ = v // PAGE_SIZE
         v = v % PAGE_SIZE
     S.cpu[cpu].obytes[i] = v
-    if np_ > 0:
-        obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph)
+    return np_
 
 
 @jit
 def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
-    """``__refill_obj_stock``; ``locked`` False means the trylock failed (no stock)."""
+    """``__refill_obj_stock``; ``locked`` False means the trylock failed (no stock).
+    Every path ends in the one ``obj_cgroup_uncharge_pages`` call site."""
     S.counters[ph].refills += 1
+    np_ = 0
     if unlikely(not locked):
         _nr_charged_add(P, S, objcg, nbytes % PAGE_SIZE, cpu, ph)
-        if nbytes >= PAGE_SIZE:
-            obj_cgroup_uncharge_pages(P, S, cpu, objcg, nbytes // PAGE_SIZE, ph)
-        return
-    if P.gen == GEN_MM:
-        _refill_mm(P, S, cpu, objcg, nbytes, allow_uncharge, ph)
-        return
-    if unlikely(S.cpu[cpu].objcg != objcg):
-        _adopt(P, S, cpu, objcg, ph)
-        allow_uncharge = True
-    S.cpu[cpu].bytes += nbytes
-    if unlikely(allow_uncharge and S.cpu[cpu].bytes > PAGE_SIZE):
-        np_ = S.cpu[cpu].bytes // PAGE_SIZE
-        S.cpu[cpu].bytes = S.cpu[cpu].bytes % PAGE_SIZE
+        np_ = nbytes // PAGE_SIZE
+    elif P.gen == GEN_MM:
+        np_ = _refill_mm(P, S, cpu, objcg, nbytes, allow_uncharge, ph)
+    else:
+        if unlikely(S.cpu[cpu].objcg != objcg):
+            _adopt(P, S, cpu, objcg, ph)
+            allow_uncharge = True
+        S.cpu[cpu].bytes += nbytes
+        if unlikely(allow_uncharge and S.cpu[cpu].bytes > PAGE_SIZE):
+            np_ = S.cpu[cpu].bytes // PAGE_SIZE
+            S.cpu[cpu].bytes = S.cpu[cpu].bytes % PAGE_SIZE
+    if unlikely(np_ > 0):
         obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph)
 
 
 @jit
-def _account_mm(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
-    """mm-2026 ``__account_obj_stock``: the accumulators are tagged with a slot and a
-    node; 16-bit, so an update that would pass S16_MAX is flushed directly."""
-    i = -1
-    if locked:
-        i, _ = _oslot_find(S, cpu, objcg)
-    if i < 0:
-        _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph)
-        return
-    idx = S.cpu[cpu].index
-    if idx >= 0 and (idx != i or S.cpu[cpu].pgdat != pgdat):
-        _flush_accs(P, S, cpu, S.cpu[cpu].oslot[idx], ph)  # to the old slot's objcg and node
-    S.cpu[cpu].index = i
-    S.cpu[cpu].pgdat = pgdat
-    a = 0 if P.reclaimable else 1
-    old = S.cpu[cpu].acc[a]
-    if abs(nbytes + old) > S16_MAX:
-        S.cpu[cpu].acc[a] = 0
-        S.counters[ph].stat_guard_flushes += 1
-        _flush_stat(P, S, objcg, pgdat, nbytes + old, cpu, ph)
-        return
-    acc = old + nbytes
-    if old != 0 and abs(acc) > PAGE_SIZE:
-        S.cpu[cpu].acc[a] = 0
-        _flush_stat(P, S, objcg, pgdat, acc, cpu, ph)
-    else:
-        S.cpu[cpu].acc[a] = acc
-
-
-@jit
 def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
-    """``__account_obj_stock``: batch per-node slab statistics in the stock."""
+    """``__account_obj_stock``: batch per-node slab statistics in the stock.
+
+    mm-2026: the stock caches the objcg if one of its slots does; the accumulators
+    are tagged with a slot and a node and flushed to the *tagged* objcg when either
+    changes; 16-bit, so an update that would pass S16_MAX is flushed directly.
+    One call site each for the accumulator flush and the single flush (compile time)."""
     S.counters[ph].stat_updates += 1
-    if P.gen == GEN_MM:
-        _account_mm(P, S, cpu, locked, objcg, nbytes, pgdat, ph)
-        return
-    if unlikely(not locked or S.cpu[cpu].objcg != objcg):
-        _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph)
-        return
-    if unlikely(S.cpu[cpu].pgdat != pgdat):
-        _flush_accs(P, S, cpu, objcg, ph)
+    mm = P.gen == GEN_MM
+    i = -1
+    if mm:
+        if locked:
+            i, _ = _oslot_find(S, cpu, objcg)
+        cached = i >= 0
+    else:
+        cached = locked and S.cpu[cpu].objcg == objcg
+    flush = nbytes  # no stock, or it caches another objcg: straight to the statistic
+    if likely(cached):
+        if mm:
+            idx = S.cpu[cpu].index
+            holder = -1
+            if idx >= 0 and (idx != i or S.cpu[cpu].pgdat != pgdat):
+                holder = S.cpu[cpu].oslot[idx]
+            S.cpu[cpu].index = i
+        else:
+            holder = objcg if S.cpu[cpu].pgdat != pgdat else -1
+        if unlikely(holder >= 0):
+            _flush_accs(P, S, cpu, holder, ph)  # to the old node (and slot)
         S.cpu[cpu].pgdat = pgdat
-    a = 0 if P.reclaimable else 1
-    old = S.cpu[cpu].acc[a]
-    acc = old + nbytes
-    # An empty accumulator takes ``nbytes`` whatever its size; a full one flushes.
-    # A select, not a branch: allocations and frees keep bringing it back to zero.
-    flush = (old != 0) & (abs(acc) > PAGE_SIZE)
-    S.cpu[cpu].acc[a] = 0 if flush else acc
-    if unlikely(flush):
-        _flush_stat(P, S, objcg, pgdat, acc, cpu, ph)
+        a = 0 if P.reclaimable else 1
+        old = S.cpu[cpu].acc[a]
+        if unlikely(mm and abs(nbytes + old) > S16_MAX):
+            S.counters[ph].stat_guard_flushes += 1
+            S.cpu[cpu].acc[a] = 0
+            flush = nbytes + old
+        else:
+            acc = old + nbytes
+            # An empty accumulator takes ``nbytes`` whatever its size; a full one
+            # flushes.  A select, not a branch: allocations and frees keep bringing
+            # it back to zero.
+            full = (old != 0) & (abs(acc) > PAGE_SIZE)
+            S.cpu[cpu].acc[a] = 0 if full else acc
+            flush = acc if full else 0
+    if unlikely(flush != 0):
+        _flush_stat(P, S, objcg, pgdat, flush, cpu, ph)
 
 
 @jit
@@ -495,7 +503,7 @@ def drain_local(P, S, c, bits, ph):
         drain_obj_stock(P, S, c, ph)
 
 
-@jit
+@jit(forceinline=False)  # the limit path only: a real call keeps the cold compile short
 def drain_all_stock(P, S, cpu, over, ph):
     """``drain_all_stock(mem_over_limit)``: every CPU whose stock holds pages (memcg
     stock) or an objcg (obj stock) of the subtree of the counter that failed drains
@@ -522,7 +530,7 @@ def drain_all_stock(P, S, cpu, over, ph):
             S.counters[ph].drain_works += 1 if P.gen == GEN_V612 or bits != 3 else 2
 
 
-@jit
+@jit(forceinline=False)  # rare: only after a drain_all_stock on another CPU
 def run_pending_drains(P, S, cpu, ph):
     """The drain work queued for ``cpu`` runs (before its next call)."""
     bits = S.cpu[cpu].pending
