@@ -157,7 +157,7 @@ def drain_stock_slot(P, S, cpu, i, ph):
     S.ms[cpu].pages[i] = 0
 
 
-@jit(forceinline=False)  # v6.12 only; one compiled copy for its several call sites
+@jit
 def refill_stock_locked(P, S, cpu, m, n, ph):
     """v6.12 ``__refill_stock`` (stock_lock held): the one slot adopts ``m``
     (draining another memcg), takes the pages and drains all of them above 64."""
