@@ -15,23 +15,23 @@ from .events import (
 )
 from .jit import jit, likely, unlikely
 from .memcg import (
-    _oslot_find,
     account_obj_stock,
     charge_and_account,
     mod_objcg_state,
     obj_cgroup_charge,
+    oslot_find,
     refill_obj_stock,
     stock_lock,
 )
 from .rng import S_EXTS_FAIL, chance
 from .state import (
+    GEN_MM,
+    GEN_V612,
     OBJ_SHIFT,
     ST_BATCHED,
     ST_BATCHED_V1,
     ST_PER_OBJECT,
     ST_UPFRONT,
-    GEN_MM,
-    GEN_V612,
 )
 
 
@@ -161,7 +161,7 @@ def _quiet_objects(P, S, cpu, objcg, j, size, charge):
     slot = -1
     if P.gen == GEN_MM:
         # mm-2026: the objcg's slot, which the accumulators must be tagged with
-        slot, _ = _oslot_find(S, cpu, objcg)
+        slot, _ = oslot_find(S, cpu, objcg)
         if slot < 0 or S.cpu[cpu].index != slot:
             return 0
         left = S.cpu[cpu].obytes[slot]

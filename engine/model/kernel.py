@@ -10,8 +10,8 @@ from .events import (
     PH_SLAB_FREE,
 )
 from .hooks import free_hook, post_alloc_hook
-from .memcg import run_pending_drains
 from .jit import jit, likely, unlikely
+from .memcg import run_pending_drains
 from .rng import (
     S_CPU,
     S_FREE_CPU,

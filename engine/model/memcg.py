@@ -273,7 +273,7 @@ def _drain_oslot(P, S, cpu, i, ph):
 
 
 @jit
-def _oslot_find(S, cpu, objcg):
+def oslot_find(S, cpu, objcg):
     """The mm-2026 obj stock slot caching ``objcg`` (-1 for none) and the first
     empty one; an objcg is in one slot at most."""
     hit = -1
@@ -354,7 +354,7 @@ def _refill_mm(P, S, cpu, objcg, nbytes, allow_uncharge, ph):
     """mm-2026 ``__refill_obj_stock`` with the stock locked: the objcg's slot, else
     the first empty one, else a round-robin victim; 16-bit byte count.  Returns the
     whole pages to release (``obj_cgroup_uncharge_pages``, done by the caller)."""
-    i, empty = _oslot_find(S, cpu, objcg)
+    i, empty = oslot_find(S, cpu, objcg)
     if i >= 0:
         v = S.cpu[cpu].obytes[i]
     else:
@@ -420,7 +420,7 @@ def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
     i = -1
     if mm:
         if locked:
-            i, _ = _oslot_find(S, cpu, objcg)
+            i, _ = oslot_find(S, cpu, objcg)
         cached = i >= 0
     else:
         cached = locked and S.cpu[cpu].objcg == objcg
@@ -597,7 +597,7 @@ def consume_obj_stock(P, S, cpu, objcg, nbytes):
     """``__consume_obj_stock`` (stock locked): take ``nbytes`` if the stock (the
     objcg's slot, mm-2026) caches ``objcg`` with that many bytes."""
     if P.gen == GEN_MM:
-        i, _ = _oslot_find(S, cpu, objcg)
+        i, _ = oslot_find(S, cpu, objcg)
         if i >= 0 and S.cpu[cpu].obytes[i] >= nbytes:
             S.cpu[cpu].obytes[i] -= nbytes
             return True
