@@ -408,49 +408,57 @@ def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
 
 
 @jit
-def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
-    """``__account_obj_stock``: batch per-node slab statistics in the stock.
-
-    mm-2026: the stock caches the objcg if one of its slots does; the accumulators
-    are tagged with a slot and a node and flushed to the *tagged* objcg when either
-    changes; 16-bit, so an update that would pass S16_MAX is flushed directly.
-    One call site each for the accumulator flush and the single flush (compile time)."""
-    S.counters[ph].stat_updates += 1
-    mm = P.gen == GEN_MM
+def _account_mm(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
+    """mm-2026 ``__account_obj_stock``: the stock caches the objcg if one of its slots
+    does; the accumulators are tagged with a slot and a node and flushed to the
+    *tagged* objcg when either changes; 16-bit, so an update that would pass S16_MAX
+    is flushed directly.  Returns the bytes to flush directly (0: none)."""
     i = -1
-    if mm:
-        if locked:
-            i, _ = oslot_find(S, cpu, objcg)
-        cached = i >= 0
-    else:
-        cached = locked and S.cpu[cpu].objcg == objcg
-    flush = nbytes  # no stock, or it caches another objcg: straight to the statistic
-    if likely(cached):
-        if mm:
-            idx = S.cpu[cpu].index
-            holder = -1
-            if idx >= 0 and (idx != i or S.cpu[cpu].pgdat != pgdat):
-                holder = S.cpu[cpu].oslot[idx]
-            S.cpu[cpu].index = i
-        else:
-            holder = objcg if S.cpu[cpu].pgdat != pgdat else -1
-        if unlikely(holder >= 0):
-            _flush_accs(P, S, cpu, holder, ph)  # to the old node (and slot)
+    if locked:
+        i, _ = oslot_find(S, cpu, objcg)
+    flush = nbytes
+    if i >= 0:
+        idx = S.cpu[cpu].index
+        if idx >= 0 and (idx != i or S.cpu[cpu].pgdat != pgdat):
+            _flush_accs(P, S, cpu, S.cpu[cpu].oslot[idx], ph)
+        S.cpu[cpu].index = i
         S.cpu[cpu].pgdat = pgdat
         a = 0 if P.reclaimable else 1
         old = S.cpu[cpu].acc[a]
-        if unlikely(mm and abs(nbytes + old) > S16_MAX):
+        if abs(nbytes + old) > S16_MAX:
             S.counters[ph].stat_guard_flushes += 1
             S.cpu[cpu].acc[a] = 0
             flush = nbytes + old
         else:
             acc = old + nbytes
-            # An empty accumulator takes ``nbytes`` whatever its size; a full one
-            # flushes.  A select, not a branch: allocations and frees keep bringing
-            # it back to zero.
             full = (old != 0) & (abs(acc) > PAGE_SIZE)
             S.cpu[cpu].acc[a] = 0 if full else acc
             flush = acc if full else 0
+    return flush
+
+
+@jit
+def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
+    """``__account_obj_stock``: batch per-node slab statistics in the stock.  One call
+    site for the direct flush (compile time); the mainline path kept separate from
+    mm-2026's: merged, it made per_object's simulation ~9% slower."""
+    S.counters[ph].stat_updates += 1
+    if P.gen == GEN_MM:
+        flush = _account_mm(P, S, cpu, locked, objcg, nbytes, pgdat, ph)
+    elif unlikely(not locked or S.cpu[cpu].objcg != objcg):
+        flush = nbytes
+    else:
+        if unlikely(S.cpu[cpu].pgdat != pgdat):
+            _flush_accs(P, S, cpu, objcg, ph)
+            S.cpu[cpu].pgdat = pgdat
+        a = 0 if P.reclaimable else 1
+        old = S.cpu[cpu].acc[a]
+        acc = old + nbytes
+        # An empty accumulator takes ``nbytes`` whatever its size; a full one flushes.
+        # A select, not a branch: allocations and frees keep bringing it back to zero.
+        full = (old != 0) & (abs(acc) > PAGE_SIZE)
+        S.cpu[cpu].acc[a] = 0 if full else acc
+        flush = acc if full else 0
     if unlikely(flush != 0):
         _flush_stat(P, S, objcg, pgdat, flush, cpu, ph)
 
