@@ -52,3 +52,65 @@ class ModelOutputs:
         return self._get(out, scenario, strategy, "stat_flushes")
 
     track_stat_flushes_per_object.unit = "flushes/object"
+
+
+# Strategy x kernel generation pairs beyond each strategy's own (ModelOutputs runs
+# those), on the presets where the generations differ (docs/model.md §5a).
+GEN_PRESETS = ["default", "io_uring", "numa_spread", "switch_storm", "kib_runs"]
+GEN_PAIRS = ["per_object@mainline-2026", "batched@mainline-2026", "upfront@v6.12",
+             "per_object@mm-2026", "batched_v1@mm-2026", "batched@mm-2026"]
+
+
+class GenerationOutputs:
+    params = [GEN_PRESETS, GEN_PAIRS]
+    param_names = ["scenario", "strategy@kernel"]
+    timeout = 900
+
+    def setup_cache(self):
+        engine = engine_or_skip()
+        from engine.inputs.scenario import Scenario
+
+        if "kernel" not in {f for f in Scenario.__dataclass_fields__}:
+            raise NotImplementedError("no kernel generations at this commit")
+        out = {}
+        for scenario in GEN_PRESETS:
+            if scenario not in engine.PRESETS:
+                continue
+            for pair in GEN_PAIRS:
+                strategy, kernel = pair.split("@")
+                scn = Scenario.from_preset(scenario, kernel=kernel)
+                row = engine.simulate(scn, strategies=strategy, calls=CALLS, seed=0).summary.to_pylist()[0]
+                out[(scenario, pair)] = row
+        return out
+
+    def _get(self, out, scenario, pair, column, per_object=True):
+        row = out.get((scenario, pair))
+        if row is None or column not in row:
+            raise NotImplementedError(f"{column} for {scenario}/{pair} not available")
+        value = row[column]
+        return value / max(row["objects"], 1) if per_object else value
+
+    def track_hook_cycles_per_object(self, out, scenario, pair):
+        return self._get(out, scenario, pair, "hook_cycles_per_object", per_object=False)
+
+    track_hook_cycles_per_object.unit = "cycles/object"
+
+    def track_total_cycles_per_object(self, out, scenario, pair):
+        return self._get(out, scenario, pair, "total_cycles_per_object", per_object=False)
+
+    track_total_cycles_per_object.unit = "cycles/object"
+
+    def track_stock_locks_per_object(self, out, scenario, pair):
+        return self._get(out, scenario, pair, "stock_locks")
+
+    track_stock_locks_per_object.unit = "locks/object"
+
+    def track_drains_per_object(self, out, scenario, pair):
+        return self._get(out, scenario, pair, "drains")
+
+    track_drains_per_object.unit = "drains/object"
+
+    def track_stat_flushes_per_object(self, out, scenario, pair):
+        return self._get(out, scenario, pair, "stat_flushes")
+
+    track_stat_flushes_per_object.unit = "flushes/object"

@@ -110,10 +110,13 @@ def coefficients(profile: Profile, strategy: str, counters: np.ndarray, *, depth
     out[:, col[lock]] += counters[:, EV["stock_locks"]]
     out[:, col["trylock"]] += counters[:, EV["stock_lock_failures"]]
     # memcg stock (consume_stock, refill_stock): its own lock, then a scan of 7 slots.
+    # v6.12 (upfront's generation): one slot under the obj stock's own stock_lock,
+    # whose round trips the kernels already count in stock_locks: no lock, no scan.
     ms = (counters[:, EV["memcg_stock_hits"]] + counters[:, EV["memcg_stock_misses"]]
           + counters[:, EV["memcg_stock_refills"]])
-    out[:, col[lock]] += ms
-    out[:, col["memcg_stock_scan"]] += ms
+    if strategy != "upfront":
+        out[:, col[lock]] += ms
+        out[:, col["memcg_stock_scan"]] += ms
     # Per-flush statistics walk, leaf to root (memcg_rstat_updated).
     levels = float(depth + 1)
     out[:, col["stat_flush_level"]] += counters[:, EV["stat_flushes"]] * levels
@@ -198,6 +201,14 @@ def _common(xfer_local: Cost, xfer_remote: Cost) -> dict:
                           "a cross-node slab lock (estimate)"),
         "line_transfers_local": xfer_local,
         "line_transfers_remote": xfer_remote,
+        # kernel generations and the limit path (docs/model.md §5a-5b)
+        "stat_guard_flushes": C(0, 0, 0, "marker: the flush it causes is counted in stat_flushes"),
+        "obj_stock_u16_releases": C(0, 0, 0, "marker: the pages it releases are counted as refills and "
+                                    "uncharges"),
+        "drain_works": C(200, 500, 2000, "estimate: queue_work_on() of a drain to another CPU (a cross-CPU "
+                         "wakeup, P9 transfers plus the workqueue's locks); not calibrated"),
+        "memcg_ooms": C(50000, 200000, 1000000, "estimate: mem_cgroup_oom() with oom_lock and a task scan "
+                        "(~50 us); not calibrated, rare by design"),
         "trylock": C(3, 14, 23,
                      "include/linux/local_lock_internal.h __local_trylock on !PREEMPT_RT: preempt_disable "
                      "+ a per-CPU read and write of ->acquired, unlock a write + preempt_enable; no atomic, "

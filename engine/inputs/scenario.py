@@ -67,6 +67,10 @@ class Scenario:
     cgroup_switch_prob: float = 0.01
     gfp_nofail: bool = False
     gfp_allow_spin: bool = True
+    gfp_allow_block: bool = True  # __GFP_DIRECT_RECLAIM (needs gfp_allow_spin)
+    gfp_high: bool = False  # __GFP_HIGH: forced past the limit like __GFP_NOFAIL
+    # the kernel generation ("" = each strategy's own; docs/model.md §5a)
+    kernel: str = ""
     # SLUB
     remote_prob: float = 1000 / 1024  # remote_node_defrag_ratio 1000 (CALIBRATION F5)
     kfence_prob: float = 0.0
@@ -235,6 +239,11 @@ def _validate(s: Scenario) -> None:
     need(0 <= s.live_objects <= 50_000_000, f"live_objects must be in 0..50000000, got {s.live_objects}")
     need(s.run_cap_bytes >= s.ofs, f"run_cap_bytes must be at least one object ({s.ofs}), got {s.run_cap_bytes}")
     need(s.run_cap_bytes <= INT_MAX, f"run_cap_bytes must be <= INT_MAX, got {s.run_cap_bytes}")
+    from ..model.state import GENERATIONS
+
+    need(s.kernel in ("",) + GENERATIONS,
+         f"kernel must be one of {', '.join(GENERATIONS)} (or empty: each strategy's own), "
+         f"got {s.kernel!r}")
     if s.memcg_max_pages and s.pagecache_pages > s.memcg_max_pages:
         need(False, "pagecache_pages cannot exceed memcg_max_pages")
     # Derived values the kernels' encodings depend on (engine/model/state.py).
@@ -279,6 +288,23 @@ PRESETS: dict[str, dict[str, Any]] = {
     "single": dict(
         description="bulk size 1: the batched hook can gain nothing, only its overhead shows",
         bulk_size=1,
+    ),
+    # Where the kernel generations differ (docs/model.md §5a); run with --set kernel=...
+    "numa_spread": dict(
+        description="one cgroup's tasks on both nodes, half the frees on another CPU: per-node "
+                    "objcgs make mainline-2026's one-slot obj stock switch, mm-2026's five slots keep both",
+        cpus=4, nodes=2, memcgs=1, cgroup_switch_prob=0.0, remote_free_prob=0.5,
+    ),
+    "switch_storm": dict(
+        description="12 cgroups switching on one CPU every other call: v6.12's one-slot memcg "
+                    "stock drains on each refill for another cgroup, 2026's seven slots keep them",
+        cpus=1, nodes=1, memcgs=12, cgroup_switch_prob=0.5, bulk_size=8, live_objects=2048,
+    ),
+    "kib_runs": dict(
+        description="bulk 64 of 1 KiB objects on one node: batched runs pass mm-2026's 16-bit "
+                    "statistics guard (32+ objects) and its 16-bit byte count (64 KiB)",
+        cpus=2, nodes=1, memcgs=2, object_size=1024, bulk_size=64, live_objects=8192,
+        cgroup_switch_prob=0.001,
     ),
 }
 

@@ -56,6 +56,11 @@ EVENTS = (
     "remote_frees",
     "line_transfers_local",
     "line_transfers_remote",
+    # kernel generations (docs/model.md §5a) and the limit path
+    "stat_guard_flushes",  # mm-2026: a statistics update flushed at the 16-bit guard
+    "obj_stock_u16_releases",  # mm-2026: whole pages released at the 16-bit byte guard
+    "drain_works",  # drain_all_stock: a drain work item queued on another CPU
+    "memcg_ooms",  # try_charge_memcg: mem_cgroup_oom (the memcg OOM killer) invoked
 )
 N_EVENTS = len(EVENTS)
 EV = {name: i for i, name in enumerate(EVENTS)}
@@ -72,7 +77,8 @@ EV = {name: i for i, name in enumerate(EVENTS)}
     E_RECLAIMS, E_HOOK_FAILURES, E_SHEAF_HITS, E_SHEAF_SWAPS, E_BARN_FETCHES,
     E_BARN_PUTS, E_SHEAF_FLUSHES, E_SLAB_REFILL_OBJECTS, E_NEW_SLABS,
     E_SLAB_DISCARDS, E_REMOTE_OBJECTS, E_KFENCE_OBJECTS, E_FREES, E_REMOTE_FREES,
-    E_LINE_XFER_LOCAL, E_LINE_XFER_REMOTE,
+    E_LINE_XFER_LOCAL, E_LINE_XFER_REMOTE, E_STAT_GUARD_FLUSHES, E_U16_RELEASES,
+    E_DRAIN_WORKS, E_MEMCG_OOMS,
 ) = range(N_EVENTS)
 
 RUN_HIST_BUCKETS = 64  # bucket k counts runs of length k+1; the last is "64 or more"

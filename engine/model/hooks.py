@@ -19,11 +19,14 @@ from .memcg import (
     charge_and_account,
     mod_objcg_state,
     obj_cgroup_charge,
+    oslot_find,
     refill_obj_stock,
     stock_lock,
 )
 from .rng import S_EXTS_FAIL, chance
 from .state import (
+    GEN_MM,
+    GEN_V612,
     OBJ_SHIFT,
     ST_BATCHED,
     ST_BATCHED_V1,
@@ -153,16 +156,27 @@ def _quiet_objects(P, S, cpu, objcg, j, size, charge):
     The objcg is stored in the scan itself: ``_assign_run`` after it (same counts, a
     second pass over ``p[]``) made per_object ~4% slower.
     """
-    if S.cpu[cpu].objcg != objcg or (charge and P.irq_prob_t > 0):
-        return 0  # a stock switch, or a trylock that can fail: the full path
+    if charge and P.irq_prob_t > 0:
+        return 0  # a trylock that can fail: the full path
+    slot = -1
+    if P.gen == GEN_MM:
+        # mm-2026: the objcg's slot, which the accumulators must be tagged with
+        slot, _ = oslot_find(S, cpu, objcg)
+        if slot < 0 or S.cpu[cpu].index != slot:
+            return 0
+        left = S.cpu[cpu].obytes[slot]
+    else:
+        if S.cpu[cpu].objcg != objcg:
+            return 0  # a stock switch: the full path
+        left = S.cpu[cpu].bytes
     pgdat = S.cpu[cpu].pgdat
     a = 0 if P.reclaimable else 1
     acc = S.cpu[cpu].acc[a]
     # Each step keeps acc + ofs <= PAGE_SIZE, and acc + ofs >= -PAGE_SIZE holds from
     # the start: an accumulator is only ever outside +-PAGE_SIZE holding a single
     # update an empty one took (account_obj_stock), and then it is -ofs if negative.
-    # So no step takes |acc| past PAGE_SIZE: none flushes.
-    left = S.cpu[cpu].bytes
+    # So no step takes |acc| past PAGE_SIZE: none flushes (nor passes mm-2026's
+    # 16-bit guard).
     k = j
     while k < size:
         sid = S.p[k].obj >> OBJ_SHIFT
@@ -178,7 +192,10 @@ def _quiet_objects(P, S, cpu, objcg, j, size, charge):
     if n > 0:
         S.cpu[cpu].acc[a] = acc
         if charge:
-            S.cpu[cpu].bytes = left
+            if slot >= 0:
+                S.cpu[cpu].obytes[slot] = left
+            else:
+                S.cpu[cpu].bytes = left
             S.counters[PH_HOOK].runs += n
             S.run_hist[0] += n
             S.counters[PH_HOOK].consume_hits += n
@@ -260,7 +277,7 @@ def free_hook(P, S, cpu, objcg, node):
     S.counters[ph].obj_to_index += 1
     locked = stock_lock(P, S, cpu, ph)
     refill_obj_stock(P, S, cpu, locked, objcg, P.ofs, True, ph)
-    if P.strategy == ST_UPFRONT:
+    if P.gen == GEN_V612:
         # That generation: refill_obj_stock, then mod_objcg_state under a second
         # lock round trip (its irq-save lock never fails: ``locked`` is True, and
         # the refill has just switched the stock to ``objcg``).

@@ -27,22 +27,32 @@ def check(scn: Scenario, strategy: str, state: dict) -> None:
     def fail(name: str, detail: str) -> None:
         raise InvariantError(f"invariant '{name}' violated for strategy {strategy}: {detail}")
 
-    for key in ("pc_usage", "stock_nr_bytes", "mstock_pages", "objcg_refs", "nr_charged_bytes",
+    for key in ("pc_usage", "stock_nr_bytes", "oslot_bytes", "mstock_pages", "objcg_refs", "nr_charged_bytes",
                 "pagecache", "counters", "run_hist"):
         if np.any(np.asarray(state[key]) < 0):
             fail("no counter negative", f"{key} has a negative entry")
 
-    charged = np.zeros(m_n, dtype=np.int64)
+    objcg_memcg = np.asarray(state["objcg_memcg"])
+    n_objcgs = objcg_memcg.shape[0]
+    charged = np.zeros(n_objcgs, dtype=np.int64)
     held = live_objcg >= 0
     np.add.at(charged, live_objcg[held], 1)
 
-    stock_bytes = np.zeros(m_n, dtype=np.int64)
-    cached = state["stock_objcg"]
-    for cpu, objcg in enumerate(cached):
+    # What each CPU's obj stock holds: the one cached objcg, or the mm-2026 slots.
+    stock_bytes = np.zeros(n_objcgs, dtype=np.int64)
+    refs = charged.copy()
+    for cpu, objcg in enumerate(state["stock_objcg"]):
         if objcg >= 0:
             stock_bytes[objcg] += state["stock_nr_bytes"][cpu]
+            refs[objcg] += 1
         elif state["stock_nr_bytes"][cpu] != 0:
             fail("bytes", f"CPU {cpu}'s obj stock holds bytes but no objcg")
+        for objcg_i, nb in zip(state["oslot_objcg"][cpu], state["oslot_bytes"][cpu]):
+            if objcg_i >= 0:
+                stock_bytes[objcg_i] += nb
+                refs[objcg_i] += 1
+            elif nb != 0:
+                fail("bytes", f"CPU {cpu}'s obj stock slot holds bytes but no objcg")
     mstock = np.zeros(m_n, dtype=np.int64)
     ms_memcg, ms_pages = state["mstock_memcg"], state["mstock_pages"]
     for cpu in range(ms_memcg.shape[0]):
@@ -51,14 +61,17 @@ def check(scn: Scenario, strategy: str, state: dict) -> None:
                 mstock[ms_memcg[cpu, i]] += ms_pages[cpu, i]
 
     # Bytes and pages: what the leaf counter holds is what objects, stocks and
-    # remainders account for.
+    # remainders of its objcgs account for.
     byte_total = ofs * charged + stock_bytes + state["nr_charged_bytes"]
     slab_pages = usage[:m_n] - state["pagecache"]
-    for m in range(m_n):
-        if byte_total[m] % PAGE_SIZE:
-            fail("bytes", f"memcg {m}: objects + obj stocks + nr_charged_bytes = {byte_total[m]} "
+    memcg_pages = np.zeros(m_n, dtype=np.int64)
+    for o in range(n_objcgs):
+        if byte_total[o] % PAGE_SIZE:
+            fail("bytes", f"objcg {o}: objects + obj stocks + nr_charged_bytes = {byte_total[o]} "
                           "bytes is not a whole number of pages")
-        expect = byte_total[m] // PAGE_SIZE + mstock[m]
+        memcg_pages[objcg_memcg[o]] += byte_total[o] // PAGE_SIZE
+    for m in range(m_n):
+        expect = memcg_pages[m] + mstock[m]
         if slab_pages[m] != expect:
             fail("pages", f"memcg {m}: page counter holds {slab_pages[m]} slab pages, objects, "
                           f"stocks and remainders account for {expect}")
@@ -72,30 +85,33 @@ def check(scn: Scenario, strategy: str, state: dict) -> None:
         if over.size:
             fail("usage <= max", f"page counter {over[0]} at {usage[over[0]]} over max {pc_max[over[0]]}")
 
-    refs = charged.copy()
-    for objcg in cached:
-        if objcg >= 0:
-            refs[objcg] += 1
     bad = np.nonzero(refs != state["objcg_refs"])[0]
     if bad.size:
-        m = bad[0]
-        fail("references", f"objcg {m} has {state['objcg_refs'][m]} references, "
-                           f"{refs[m]} objects and stocks hold it")
+        o = bad[0]
+        fail("references", f"objcg {o} has {state['objcg_refs'][o]} references, "
+                           f"{refs[o]} objects and stocks hold it")
 
-    stat = state["stat"].copy()
-    acc = state["stock_acc_r"] + state["stock_acc_u"]
-    for cpu, objcg in enumerate(cached):
-        pg = state["stock_pgdat"][cpu]
-        if acc[cpu] != 0:
-            if objcg < 0 or pg < 0:
-                fail("statistics", f"CPU {cpu} holds statistics without objcg or pgdat")
-            stat[objcg, pg] += acc[cpu]
+    stat = _stat_total(state, lambda cpu: fail(
+        "statistics", f"CPU {cpu} holds statistics without objcg or pgdat"))
     expect = np.zeros((m_n, nodes), dtype=np.int64)
-    np.add.at(expect, (live_objcg[held], live_node[held]), ofs)
+    np.add.at(expect, (objcg_memcg[live_objcg[held]], live_node[held]), ofs)
     if not np.array_equal(stat, expect):
         m, n = np.argwhere(stat != expect)[0]
         fail("statistics", f"memcg {m} node {n}: statistics {stat[m, n]} bytes, "
                            f"live objects {expect[m, n]} bytes")
+
+
+def _acc_objcg(state: dict, cpu: int) -> int:
+    """The objcg CPU ``cpu``'s statistics accumulators belong to (-1: none)."""
+    index = state["stock_index"][cpu]
+    if index >= 0:
+        return int(state["oslot_objcg"][cpu][index])
+    return int(state["stock_objcg"][cpu])
+
+
+def _live_memcg(state: dict) -> np.ndarray:
+    objcg = state["live_objcg"]
+    return np.where(objcg >= 0, np.asarray(state["objcg_memcg"])[np.maximum(objcg, 0)], -1)
 
 
 def check_across(scn: Scenario, states: dict[str, dict], failures: dict[str, int]) -> None:
@@ -106,7 +122,7 @@ def check_across(scn: Scenario, states: dict[str, dict], failures: dict[str, int
     ref_name = next(iter(states))
     ref = states[ref_name]
     for name, st in states.items():
-        if not (np.array_equal(st["live_objcg"], ref["live_objcg"])
+        if not (np.array_equal(_live_memcg(st), _live_memcg(ref))
                 and np.array_equal(st["live_node"], ref["live_node"])):
             raise InvariantError(f"invariant 'same objects charged' violated: {name} and "
                                  f"{ref_name} charged different objects")
@@ -115,10 +131,16 @@ def check_across(scn: Scenario, states: dict[str, dict], failures: dict[str, int
                                  "end with different per-node statistics")
 
 
-def _stat_total(st: dict) -> np.ndarray:
+def _stat_total(st: dict, bad=None) -> np.ndarray:
+    """Flushed statistics plus what the stocks' accumulators hold, per memcg and node."""
     stat = st["stat"].copy()
     acc = st["stock_acc_r"] + st["stock_acc_u"]
-    for cpu, objcg in enumerate(st["stock_objcg"]):
+    for cpu in range(acc.shape[0]):
         if acc[cpu]:
-            stat[objcg, st["stock_pgdat"][cpu]] += acc[cpu]
+            objcg, pg = _acc_objcg(st, cpu), st["stock_pgdat"][cpu]
+            if objcg < 0 or pg < 0:
+                if bad is not None:
+                    bad(cpu)
+                continue
+            stat[st["objcg_memcg"][objcg], pg] += acc[cpu]
     return stat

@@ -11,6 +11,7 @@ from .events import (
 )
 from .hooks import free_hook, post_alloc_hook
 from .jit import jit, likely, unlikely
+from .memcg import run_pending_drains
 from .rng import (
     S_CPU,
     S_FREE_CPU,
@@ -124,8 +125,11 @@ def run_calls(P, S, c0, c1, per_call):
             if not _fill_p(P, S, c, cpu, size):
                 S.misc[M_FREE_SERIAL] = free_serial
                 return S.misc[M_ERROR]
-        objcg = S.cpu[cpu].memcg
         node = S.cpu[cpu].node
+        # Per-node objcg (2026 on): the task's objcg is its memcg's on this CPU's node.
+        objcg = S.cpu[cpu].memcg * P.objcg_nodes + (node if P.objcg_nodes > 1 else 0)
+        if unlikely(S.cpu[cpu].pending != 0):
+            run_pending_drains(P, S, cpu, PH_HOOK)  # drain_all_stock's work item
 
         runs = 0
         remote = 0
@@ -146,7 +150,7 @@ def run_calls(P, S, c0, c1, per_call):
         ok = post_alloc_hook(P, S, c, cpu, objcg, size)
         if unlikely(record):
             per_call[r, 0] = cpu
-            per_call[r, 1] = objcg
+            per_call[r, 1] = S.cpu[cpu].memcg
             per_call[r, 2] = size
             per_call[r, 3] = runs
             per_call[r, 4] = 0 if ok else 1

@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from .constants import MEMCG_CHARGE_BATCH, NR_MEMCG_STOCK, PAGE_SIZE
+from .constants import (
+    COSTLY_PAGES,
+    MEMCG_CHARGE_BATCH,
+    NR_MEMCG_STOCK,
+    NR_OBJ_STOCK,
+    PAGE_SIZE,
+    S16_MAX,
+    U16_MAX,
+)
 
 from .jit import jit, likely, unlikely
 from .rng import S_EVICT, S_IRQ, chance, draw_below
 from .state import (
+    GEN_MM,
+    GEN_V612,
     M_EVICT_SERIAL,
     M_FORCED,
     M_TRYLOCK_SERIAL,
-    ST_UPFRONT,
 )
 
 # -- shared cache lines -------------------------------------------------------------
@@ -64,7 +73,8 @@ def _pc_uncharge(P, S, c, n, cpu, ph):
 
 @jit
 def page_counter_try_charge(P, S, m, n, cpu, ph):
-    """``page_counter_try_charge``: walk leaf to top; undo on exceeding a max."""
+    """``page_counter_try_charge``: walk leaf to top; undo on exceeding a max.
+    Returns -1, or the index of the counter that failed (``mem_over_limit``)."""
     for level in range(P.depth):
         c = _level_index(P, m, level)
         _pc_charge(P, S, c, n, cpu, ph)
@@ -74,8 +84,8 @@ def page_counter_try_charge(P, S, m, n, cpu, ph):
             S.pc[c].failcnt += 1
             for undo in range(level):
                 _pc_uncharge(P, S, _level_index(P, m, undo), n, cpu, ph)
-            return False
-    return True
+            return c
+    return -1
 
 
 @jit
@@ -106,6 +116,7 @@ def _margin(P, S, m):
 
 # -- memcg stock: 7 slots of pre-charged pages per CPU ------------------------------
 # MODEL: the memcg stock's own local_trylock never fails here.
+# v6.12: one slot (slot 0), under the obj stock's irq-save stock_lock (counted).
 
 @jit
 def _stock_slot(S, cpu, m):
@@ -125,6 +136,8 @@ def _stock_slot(S, cpu, m):
 @jit
 def consume_stock(P, S, cpu, m, n, ph):
     if n <= MEMCG_CHARGE_BATCH:
+        if P.gen == GEN_V612:
+            S.counters[ph].stock_locks += 1  # the shared stock_lock
         i, _ = _stock_slot(S, cpu, m)
         if i >= 0 and S.ms[cpu].pages[i] >= n:
             S.ms[cpu].pages[i] -= n
@@ -145,8 +158,27 @@ def drain_stock_slot(P, S, cpu, i, ph):
 
 
 @jit
+def refill_stock_locked(P, S, cpu, m, n, ph):
+    """v6.12 ``__refill_stock`` (stock_lock held): the one slot adopts ``m``
+    (draining another memcg), takes the pages and drains all of them above 64."""
+    S.counters[ph].memcg_stock_refills += 1
+    if S.ms[cpu].memcg[0] != m:
+        if S.ms[cpu].memcg[0] >= 0:
+            drain_stock_slot(P, S, cpu, 0, ph)
+        S.ms[cpu].memcg[0] = m
+    S.ms[cpu].pages[0] += n
+    if S.ms[cpu].pages[0] > MEMCG_CHARGE_BATCH:
+        drain_stock_slot(P, S, cpu, 0, ph)
+
+
+@jit
 def refill_stock(P, S, cpu, m, n, ph):
-    """``refill_stock``: park ``n`` pages; evict a random slot when all are taken."""
+    """``refill_stock``: park ``n`` pages; evict a slot when all are taken (random
+    in mainline, round-robin in mm-2026)."""
+    if P.gen == GEN_V612:
+        S.counters[ph].stock_locks += 1  # the shared stock_lock
+        refill_stock_locked(P, S, cpu, m, n, ph)
+        return
     S.counters[ph].memcg_stock_refills += 1
     if n > MEMCG_CHARGE_BATCH:
         page_counter_uncharge(P, S, m, n, cpu, ph)
@@ -158,9 +190,13 @@ def refill_stock(P, S, cpu, m, n, ph):
             drain_stock_slot(P, S, cpu, i, ph)
         return
     if empty < 0:
-        e = S.misc[M_EVICT_SERIAL]
-        S.misc[M_EVICT_SERIAL] = e + 1
-        empty = draw_below(P.seed, S_EVICT, e, NR_MEMCG_STOCK)
+        if P.gen == GEN_MM:
+            empty = S.ms[cpu].rr
+            S.ms[cpu].rr = empty + 1 if empty + 1 < NR_MEMCG_STOCK else 0
+        else:
+            e = S.misc[M_EVICT_SERIAL]
+            S.misc[M_EVICT_SERIAL] = e + 1
+            empty = draw_below(P.seed, S_EVICT, e, NR_MEMCG_STOCK)
         drain_stock_slot(P, S, cpu, empty, ph)
     S.ms[cpu].memcg[empty] = m
     S.ms[cpu].pages[empty] = n
@@ -175,7 +211,7 @@ def stock_lock(P, S, cpu, ph):
     Current kernels use ``local_trylock``, which fails when an interrupt on this CPU
     re-entered the allocator; the ``upfront`` generation used an irq-save lock.
     """
-    if P.strategy != ST_UPFRONT and P.irq_prob_t > 0:
+    if P.gen != GEN_V612 and P.irq_prob_t > 0:
         # The trylock serial only indexes IRQ draws: without re-entry it is not kept.
         k = S.misc[M_TRYLOCK_SERIAL]
         S.misc[M_TRYLOCK_SERIAL] = k + 1
@@ -187,11 +223,12 @@ def stock_lock(P, S, cpu, ph):
 
 
 @jit
-def _flush_stat(P, S, m, pgdat, nbytes, cpu, ph):
-    """``mod_objcg_mlstate``: update the memcg's per-node statistic."""
+def _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph):
+    """``mod_objcg_mlstate``: update the objcg's memcg's per-node statistic."""
+    m = S.memcg[objcg].memcg
     S.stat[m, pgdat] += nbytes
     S.counters[ph].stat_flushes += 1
-    _line_write(P, S, P.n_counters + P.memcgs + m, cpu, ph)
+    _line_write(P, S, P.n_counters + P.n_objcgs + m, cpu, ph)
 
 
 @jit
@@ -212,7 +249,61 @@ def _flush_accs(P, S, cpu, objcg, ph):
 
 
 @jit
+def _drain_oslot(P, S, cpu, i, ph):
+    """mm-2026 ``drain_obj_stock_slot``: slot ``i``'s pages to the page counters, its
+    remainder to ``nr_charged_bytes``, its statistics if the accumulators are its."""
+    old = S.cpu[cpu].oslot[i]
+    if old < 0:
+        return
+    S.counters[ph].drains += 1
+    nbytes = S.cpu[cpu].obytes[i]
+    if nbytes > 0:
+        np_ = nbytes // PAGE_SIZE
+        if np_ > 0:
+            page_counter_uncharge(P, S, S.memcg[old].memcg, np_, cpu, ph)
+        _nr_charged_add(P, S, old, nbytes % PAGE_SIZE, cpu, ph)
+        S.cpu[cpu].obytes[i] = 0
+    if S.cpu[cpu].index == i:
+        _flush_accs(P, S, cpu, old, ph)
+        S.cpu[cpu].index = -1
+        S.cpu[cpu].pgdat = -1
+    S.cpu[cpu].oslot[i] = -1
+    S.memcg[old].refs -= 1
+    S.counters[ph].objcg_ref_ops += 1
+
+
+@jit
+def oslot_find(S, cpu, objcg):
+    """The mm-2026 obj stock slot caching ``objcg`` (-1 for none) and the first
+    empty one; an objcg is in one slot at most."""
+    hit = -1
+    empty = -1
+    for i in range(NR_OBJ_STOCK - 1, -1, -1):
+        v = S.cpu[cpu].oslot[i]
+        hit = i if v == objcg else hit
+        empty = i if v < 0 else empty
+    return hit, empty
+
+
+@jit(forceinline=False)
+def drain_oslot_call(P, S, cpu, i, ph):
+    """``_drain_oslot`` as a real call: an eviction is rare, and one compiled copy
+    instead of one per inlined call site keeps the cold compile short."""
+    _drain_oslot(P, S, cpu, i, ph)
+
+
+@jit(forceinline=False)
+def drain_obj_stock_mm(P, S, cpu, ph):
+    """mm-2026 ``drain_obj_stock``: all five slots (a real call, as above)."""
+    for i in range(NR_OBJ_STOCK):
+        _drain_oslot(P, S, cpu, i, ph)
+
+
+@jit
 def drain_obj_stock(P, S, cpu, ph):
+    if P.gen == GEN_MM:
+        drain_obj_stock_mm(P, S, cpu, ph)
+        return
     old = S.cpu[cpu].objcg
     if old < 0:
         return
@@ -221,7 +312,12 @@ def drain_obj_stock(P, S, cpu, ph):
     if nbytes > 0:
         np_ = nbytes // PAGE_SIZE
         if np_ > 0:
-            page_counter_uncharge(P, S, old, np_, cpu, ph)
+            if P.gen == GEN_V612:
+                # v6.12: the pages go to this CPU's memcg stock (__refill_stock,
+                # stock_lock already held), not to the page counters.
+                refill_stock_locked(P, S, cpu, S.memcg[old].memcg, np_, ph)
+            else:
+                page_counter_uncharge(P, S, S.memcg[old].memcg, np_, cpu, ph)
         _nr_charged_add(P, S, old, nbytes % PAGE_SIZE, cpu, ph)
         S.cpu[cpu].bytes = 0
     _flush_accs(P, S, cpu, old, ph)
@@ -250,47 +346,121 @@ def _adopt(P, S, cpu, objcg, ph):
 @jit
 def obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph):
     # The kernel parks uncharged pages in the memcg stock (refill_stock).
-    refill_stock(P, S, cpu, objcg, np_, ph)
+    refill_stock(P, S, cpu, S.memcg[objcg].memcg, np_, ph)
+
+
+@jit
+def _refill_mm(P, S, cpu, objcg, nbytes, allow_uncharge, ph):
+    """mm-2026 ``__refill_obj_stock`` with the stock locked: the objcg's slot, else
+    the first empty one, else a round-robin victim; 16-bit byte count.  Returns the
+    whole pages to release (``obj_cgroup_uncharge_pages``, done by the caller)."""
+    i, empty = oslot_find(S, cpu, objcg)
+    if i >= 0:
+        v = S.cpu[cpu].obytes[i]
+    else:
+        if empty < 0:
+            empty = S.cpu[cpu].orr
+            S.cpu[cpu].orr = empty + 1 if empty + 1 < NR_OBJ_STOCK else 0
+            drain_oslot_call(P, S, cpu, empty, ph)
+        i = empty
+        S.memcg[objcg].refs += 1
+        S.counters[ph].objcg_ref_ops += 1
+        v = 0
+        if S.memcg[objcg].nr_charged != 0:
+            v = S.memcg[objcg].nr_charged
+            S.memcg[objcg].nr_charged = 0
+            S.counters[ph].nr_charged_atomics += 1
+            _line_write(P, S, P.n_counters + objcg, cpu, ph)
+        S.cpu[cpu].oslot[i] = objcg
+        allow_uncharge = True
+    v += nbytes
+    np_ = 0
+    if (allow_uncharge and v > PAGE_SIZE) or v > U16_MAX:
+        if v > U16_MAX:
+            S.counters[ph].obj_stock_u16_releases += 1
+        np_ = v // PAGE_SIZE
+        v = v % PAGE_SIZE
+    S.cpu[cpu].obytes[i] = v
+    return np_
 
 
 @jit
 def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
-    """``__refill_obj_stock``; ``locked`` False means the trylock failed (no stock)."""
+    """``__refill_obj_stock``; ``locked`` False means the trylock failed (no stock).
+    Every path ends in the one ``obj_cgroup_uncharge_pages`` call site."""
     S.counters[ph].refills += 1
+    np_ = 0
     if unlikely(not locked):
         _nr_charged_add(P, S, objcg, nbytes % PAGE_SIZE, cpu, ph)
-        if nbytes >= PAGE_SIZE:
-            obj_cgroup_uncharge_pages(P, S, cpu, objcg, nbytes // PAGE_SIZE, ph)
-        return
-    if unlikely(S.cpu[cpu].objcg != objcg):
-        _adopt(P, S, cpu, objcg, ph)
-        allow_uncharge = True
-    S.cpu[cpu].bytes += nbytes
-    if unlikely(allow_uncharge and S.cpu[cpu].bytes > PAGE_SIZE):
-        np_ = S.cpu[cpu].bytes // PAGE_SIZE
-        S.cpu[cpu].bytes = S.cpu[cpu].bytes % PAGE_SIZE
+        np_ = nbytes // PAGE_SIZE
+    elif P.gen == GEN_MM:
+        np_ = _refill_mm(P, S, cpu, objcg, nbytes, allow_uncharge, ph)
+    else:
+        if unlikely(S.cpu[cpu].objcg != objcg):
+            _adopt(P, S, cpu, objcg, ph)
+            allow_uncharge = True
+        S.cpu[cpu].bytes += nbytes
+        if unlikely(allow_uncharge and S.cpu[cpu].bytes > PAGE_SIZE):
+            np_ = S.cpu[cpu].bytes // PAGE_SIZE
+            S.cpu[cpu].bytes = S.cpu[cpu].bytes % PAGE_SIZE
+    if unlikely(np_ > 0):
         obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph)
 
 
 @jit
-def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
-    """``__account_obj_stock``: batch per-node slab statistics in the stock."""
-    S.counters[ph].stat_updates += 1
-    if unlikely(not locked or S.cpu[cpu].objcg != objcg):
-        _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph)
-        return
-    if unlikely(S.cpu[cpu].pgdat != pgdat):
-        _flush_accs(P, S, cpu, objcg, ph)
+def _account_mm(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
+    """mm-2026 ``__account_obj_stock``: the stock caches the objcg if one of its slots
+    does; the accumulators are tagged with a slot and a node and flushed to the
+    *tagged* objcg when either changes; 16-bit, so an update that would pass S16_MAX
+    is flushed directly.  Returns the bytes to flush directly (0: none)."""
+    i = -1
+    if locked:
+        i, _ = oslot_find(S, cpu, objcg)
+    flush = nbytes
+    if i >= 0:
+        idx = S.cpu[cpu].index
+        if idx >= 0 and (idx != i or S.cpu[cpu].pgdat != pgdat):
+            _flush_accs(P, S, cpu, S.cpu[cpu].oslot[idx], ph)
+        S.cpu[cpu].index = i
         S.cpu[cpu].pgdat = pgdat
-    a = 0 if P.reclaimable else 1
-    old = S.cpu[cpu].acc[a]
-    acc = old + nbytes
-    # An empty accumulator takes ``nbytes`` whatever its size; a full one flushes.
-    # A select, not a branch: allocations and frees keep bringing it back to zero.
-    flush = (old != 0) & (abs(acc) > PAGE_SIZE)
-    S.cpu[cpu].acc[a] = 0 if flush else acc
-    if unlikely(flush):
-        _flush_stat(P, S, objcg, pgdat, acc, cpu, ph)
+        a = 0 if P.reclaimable else 1
+        old = S.cpu[cpu].acc[a]
+        if abs(nbytes + old) > S16_MAX:
+            S.counters[ph].stat_guard_flushes += 1
+            S.cpu[cpu].acc[a] = 0
+            flush = nbytes + old
+        else:
+            acc = old + nbytes
+            full = (old != 0) & (abs(acc) > PAGE_SIZE)
+            S.cpu[cpu].acc[a] = 0 if full else acc
+            flush = acc if full else 0
+    return flush
+
+
+@jit
+def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
+    """``__account_obj_stock``: batch per-node slab statistics in the stock.  One call
+    site for the direct flush (compile time); the mainline path kept separate from
+    mm-2026's: merged, it made per_object's simulation ~9% slower."""
+    S.counters[ph].stat_updates += 1
+    if P.gen == GEN_MM:
+        flush = _account_mm(P, S, cpu, locked, objcg, nbytes, pgdat, ph)
+    elif unlikely(not locked or S.cpu[cpu].objcg != objcg):
+        flush = nbytes
+    else:
+        if unlikely(S.cpu[cpu].pgdat != pgdat):
+            _flush_accs(P, S, cpu, objcg, ph)
+            S.cpu[cpu].pgdat = pgdat
+        a = 0 if P.reclaimable else 1
+        old = S.cpu[cpu].acc[a]
+        acc = old + nbytes
+        # An empty accumulator takes ``nbytes`` whatever its size; a full one flushes.
+        # A select, not a branch: allocations and frees keep bringing it back to zero.
+        full = (old != 0) & (abs(acc) > PAGE_SIZE)
+        S.cpu[cpu].acc[a] = 0 if full else acc
+        flush = acc if full else 0
+    if unlikely(flush != 0):
+        _flush_stat(P, S, objcg, pgdat, flush, cpu, ph)
 
 
 @jit
@@ -303,52 +473,125 @@ def mod_objcg_state(P, S, cpu, objcg, nbytes, pgdat, ph):
 
 
 @jit
-def drain_all_stock(P, S, m, ph):
-    """``drain_all_stock``. MODEL: immediate on every CPU (the kernel uses work items)."""
-    for c in range(P.cpus):
+def _in_subtree(P, S, m, over):
+    """Is memcg ``m`` in the subtree of page counter ``over`` (a leaf is its own
+    subtree; every leaf is below every ancestor level)?"""
+    return m >= 0 and (over >= P.memcgs or m == over)
+
+
+@jit
+def _obj_stock_in_subtree(P, S, c, over):
+    """``obj_stock_flush_required``: does CPU ``c``'s obj stock cache an objcg of
+    the subtree of ``over``?"""
+    if P.gen == GEN_MM:
+        for i in range(NR_OBJ_STOCK):
+            o = S.cpu[c].oslot[i]
+            if o >= 0 and _in_subtree(P, S, S.memcg[o].memcg, over):
+                return True
+        return False
+    o = S.cpu[c].objcg
+    return o >= 0 and _in_subtree(P, S, S.memcg[o].memcg, over)
+
+
+@jit
+def drain_local(P, S, c, bits, ph):
+    """The drain work of CPU ``c`` (``drain_local_memcg_stock`` for bit 0,
+    ``drain_local_obj_stock`` for bit 1; v6.12's ``drain_local_stock`` does both,
+    the obj stock first, whose pages go into the memcg stock)."""
+    if P.gen == GEN_V612:
+        drain_obj_stock(P, S, c, ph)
+        if S.ms[c].memcg[0] >= 0:
+            drain_stock_slot(P, S, c, 0, ph)
+        return
+    if bits & 1:
         for i in range(NR_MEMCG_STOCK):
-            if S.ms[c].memcg[i] == m:
+            if S.ms[c].memcg[i] >= 0:
                 drain_stock_slot(P, S, c, i, ph)
-        if S.cpu[c].objcg == m:
-            drain_obj_stock(P, S, c, ph)
+    if bits & 2:
+        drain_obj_stock(P, S, c, ph)
+
+
+@jit(forceinline=False)  # the limit path only: a real call keeps the cold compile short
+def drain_all_stock(P, S, cpu, over, ph):
+    """``drain_all_stock(mem_over_limit)``: every CPU whose stock holds pages (memcg
+    stock) or an objcg (obj stock) of the subtree of the counter that failed drains
+    its whole stock: the current CPU at once, the others in a work item that runs
+    before their next call (``S.cpu[c].pending``).  A stock with a drain pending
+    (FLUSHING set) is skipped.  MODEL: the mutex trylock always succeeds."""
+    for c in range(P.cpus):
+        need_m = False
+        for i in range(NR_MEMCG_STOCK):
+            if S.ms[c].pages[i] > 0 and _in_subtree(P, S, S.ms[c].memcg[i], over):
+                need_m = True
+        need_o = _obj_stock_in_subtree(P, S, c, over)
+        if P.gen == GEN_V612:
+            bits = 3 if need_m or need_o else 0  # one stock, one FLUSHING bit
+        else:
+            bits = (1 if need_m else 0) | (2 if need_o else 0)
+        bits &= ~S.cpu[c].pending
+        if bits == 0:
+            continue
+        if c == cpu:
+            drain_local(P, S, c, bits, ph)
+        else:
+            S.cpu[c].pending |= bits
+            S.counters[ph].drain_works += 1 if P.gen == GEN_V612 or bits != 3 else 2
+
+
+@jit(forceinline=False)  # rare: only after a drain_all_stock on another CPU
+def run_pending_drains(P, S, cpu, ph):
+    """The drain work queued for ``cpu`` runs (before its next call)."""
+    bits = S.cpu[cpu].pending
+    S.cpu[cpu].pending = 0
+    drain_local(P, S, cpu, bits, ph)
 
 
 @jit
 def try_charge_memcg(P, S, cpu, m, n, ph):
-    """``try_charge_memcg`` for ``n`` pages; returns False on failure."""
+    """``try_charge_memcg`` for ``n`` pages of memcg ``m``; returns False on failure."""
     batch = n
-    if P.gfp_allow_spin and n < MEMCG_CHARGE_BATCH:
+    if (P.gfp_allow_spin or P.gen == GEN_V612) and n < MEMCG_CHARGE_BATCH:
         batch = MEMCG_CHARGE_BATCH
     drained = False
+    passed_oom = False
     retries = P.reclaim_retries
     while True:
         if consume_stock(P, S, cpu, m, n, ph):
             return True
-        if page_counter_try_charge(P, S, m, batch, cpu, ph):
+        over = page_counter_try_charge(P, S, m, batch, cpu, ph)
+        if over < 0:
             if batch > n:
                 refill_stock(P, S, cpu, m, batch - n, ph)
             return True
         if batch > n:
             batch = n
             continue
-        if not P.gfp_allow_spin:
+        if not P.gfp_allow_block:
             break
         S.counters[ph].reclaims += 1
-        r = min(P.reclaim_pages, S.memcg[m].pagecache)
+        r = min(P.reclaim_pages, S.pc[m].pagecache)
         if r > 0:
-            S.memcg[m].pagecache -= r
+            S.pc[m].pagecache -= r
             page_counter_uncharge(P, S, m, r, cpu, ph)
         if _margin(P, S, m) >= n:
             continue
         if not drained:
-            drain_all_stock(P, S, m, ph)
+            drain_all_stock(P, S, cpu, over, ph)
             drained = True
             continue
+        if r > 0 and n <= COSTLY_PAGES:
+            continue  # progress on a small charge: no retry spent
         if retries > 0:
             retries -= 1
             continue
-        break
-    if P.gfp_nofail:
+        if passed_oom or n > COSTLY_PAGES:
+            break  # task_is_dying after the OOM kill, or mem_cgroup_oom refuses
+        # MODEL: the OOM killer picks the allocating task and frees nothing the
+        # model tracks: one more round of retries, then -ENOMEM (task_is_dying).
+        S.counters[ph].memcg_ooms += 1
+        passed_oom = True
+        retries = P.reclaim_retries
+    if P.gfp_nofail or P.gfp_high:
         page_counter_charge(P, S, m, n, cpu, ph)
         S.counters[ph].forced_charges += 1
         S.misc[M_FORCED] += 1
@@ -358,16 +601,31 @@ def try_charge_memcg(P, S, cpu, m, n, ph):
 
 
 @jit
+def consume_obj_stock(P, S, cpu, objcg, nbytes):
+    """``__consume_obj_stock`` (stock locked): take ``nbytes`` if the stock (the
+    objcg's slot, mm-2026) caches ``objcg`` with that many bytes."""
+    if P.gen == GEN_MM:
+        i, _ = oslot_find(S, cpu, objcg)
+        if i >= 0 and S.cpu[cpu].obytes[i] >= nbytes:
+            S.cpu[cpu].obytes[i] -= nbytes
+            return True
+        return False
+    if S.cpu[cpu].objcg == objcg and S.cpu[cpu].bytes >= nbytes:
+        S.cpu[cpu].bytes -= nbytes
+        return True
+    return False
+
+
+@jit
 def charge_and_account(P, S, cpu, objcg, nbytes, pgdat, ph):
     """``obj_cgroup_charge_account`` (current kernels): one lock on a stock hit, two on a miss."""
     locked = stock_lock(P, S, cpu, ph)
-    if likely(locked and S.cpu[cpu].objcg == objcg and S.cpu[cpu].bytes >= nbytes):
-        S.cpu[cpu].bytes -= nbytes
+    if likely(locked and consume_obj_stock(P, S, cpu, objcg, nbytes)):
         S.counters[ph].consume_hits += 1
     else:
         S.counters[ph].consume_misses += 1
         np_ = (nbytes + PAGE_SIZE - 1) // PAGE_SIZE
-        if not try_charge_memcg(P, S, cpu, objcg, np_, ph):
+        if not try_charge_memcg(P, S, cpu, S.memcg[objcg].memcg, np_, ph):
             return False
         locked = stock_lock(P, S, cpu, ph)
         rest = nbytes % PAGE_SIZE
@@ -387,7 +645,7 @@ def obj_cgroup_charge(P, S, cpu, objcg, nbytes, ph):
         return True
     S.counters[ph].consume_misses += 1
     np_ = (nbytes + PAGE_SIZE - 1) // PAGE_SIZE
-    if not try_charge_memcg(P, S, cpu, objcg, np_, ph):
+    if not try_charge_memcg(P, S, cpu, S.memcg[objcg].memcg, np_, ph):
         return False
     rest = nbytes % PAGE_SIZE
     if rest:

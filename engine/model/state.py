@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from .constants import NR_MEMCG_STOCK
+from .constants import NR_MEMCG_STOCK, NR_OBJ_STOCK
 from .events import E_LINE_XFER_LOCAL, EVENTS, N_EVENTS, RUN_HIST_BUCKETS
 from .rng import divisor_magic, threshold
 
@@ -22,6 +22,34 @@ if TYPE_CHECKING:
 STRATEGIES = ("per_object", "batched_v1", "batched", "upfront")
 STRATEGY_CODE = {name: i for i, name in enumerate(STRATEGIES)}
 ST_PER_OBJECT, ST_BATCHED_V1, ST_BATCHED, ST_UPFRONT = range(4)
+
+# Kernel generations (docs/model.md §5a): whose memcg machinery a run follows.
+GENERATIONS = ("v6.12", "mainline-2026", "mm-2026")
+GEN_CODE = {name: i for i, name in enumerate(GENERATIONS)}
+GEN_V612, GEN_MAINLINE, GEN_MM = range(3)
+# The generations each strategy exists on; the first is its own (the default).
+STRATEGY_GENERATIONS = {
+    "per_object": ("mainline-2026", "mm-2026"),
+    "batched_v1": ("mainline-2026", "mm-2026"),
+    "batched": ("mainline-2026", "mm-2026"),
+    "upfront": ("v6.12",),
+}
+
+
+def resolve_generation(kernel: str, strategy: str) -> str:
+    """The generation ``strategy`` runs on for the scenario's ``kernel`` ("" = its own);
+    a BulksimError naming the pair if the strategy does not exist on that generation."""
+    from ..errors import BulksimError
+
+    own = STRATEGY_GENERATIONS[strategy]
+    if not kernel:
+        return own[0]
+    if kernel not in GEN_CODE:
+        raise BulksimError(f"unknown kernel generation {kernel!r}; known: {', '.join(GENERATIONS)}")
+    if kernel not in own:
+        raise BulksimError(f"strategy {strategy} does not exist on kernel {kernel} "
+                           f"(it exists on: {', '.join(own)})")
+    return kernel
 
 UNLIMITED = np.int64(2**62)
 
@@ -46,6 +74,9 @@ class Params(NamedTuple):
     """Scalars of one run (int64 / float64 only, so one compiled signature)."""
 
     strategy: int
+    gen: int  # GEN_*: the kernel generation
+    objcg_nodes: int  # objcgs per memcg: nodes (per-node objcg, 2026 on) or 1 (v6.12)
+    n_objcgs: int  # memcgs * objcg_nodes; objcg = memcg * objcg_nodes + node
     seed: int
     cpus: int
     nodes: int
@@ -65,6 +96,8 @@ class Params(NamedTuple):
     switch_prob_t: int
     gfp_nofail: int
     gfp_allow_spin: int
+    gfp_allow_block: int
+    gfp_high: int
     remote_prob_t: int
     kfence_prob_t: int
     exts_at_creation_t: int
@@ -95,13 +128,20 @@ CPU_NODE, CPU_MEMCG, CPU_OBJCG, CPU_BYTES, CPU_PGDAT, CPU_ACC = 0, 1, 2, 3, 4, 5
 # how many objects it holds.  A swap exchanges both pairs, so the hot path reads the
 # main sheaf's size and slot without first reading which of the two is main.
 CPU_SH_MAIN, CPU_SH_SPARE, CPU_SH_MAIN_SIZE, CPU_SH_SPARE_SIZE = 7, 8, 9, 10
-N_CPU_COLS = 11
-# Columns of ``State.memcg`` (one row per leaf memcg and its objcg).
-MG_REFS, MG_NR_CHARGED, MG_PAGECACHE = 0, 1, 2
+# The mm-2026 obj stock (NR_OBJ_STOCK slots: objcg, bytes; the slot the accumulators
+# belong to, -1 none; the round-robin victim), and the drain work queued for this
+# CPU by drain_all_stock (bit 0: memcg stock, bit 1: obj stock).
+CPU_OSLOT = 11
+CPU_OBYTES = CPU_OSLOT + NR_OBJ_STOCK
+CPU_INDEX = CPU_OBYTES + NR_OBJ_STOCK
+CPU_ORR, CPU_PENDING = CPU_INDEX + 1, CPU_INDEX + 2
+N_CPU_COLS = CPU_INDEX + 3
+# Columns of ``State.memcg`` (one row per objcg: memcg * objcg_nodes + node).
+MG_REFS, MG_NR_CHARGED, MG_MEMCG = 0, 1, 2  # MG_MEMCG: the objcg's memcg
 N_MG_COLS = 3
-# Columns of ``State.pc`` (one row per page counter).
-PC_USAGE, PC_MAX, PC_FAILCNT = 0, 1, 2
-N_PC_COLS = 3
+# Columns of ``State.pc`` (one row per page counter; page cache: leaf counters only).
+PC_USAGE, PC_MAX, PC_FAILCNT, PC_PAGECACHE = 0, 1, 2, 3
+N_PC_COLS = 4
 # Columns of ``State.slab``.
 SL_NODE, SL_EXTS, SL_KFENCE, SL_NFREE, SL_ON_PARTIAL, SL_NEXT, SL_PREV = range(7)
 N_SL_COLS = 7
@@ -110,9 +150,9 @@ LV_OBJ, LV_META = 0, 1
 # ``State.live[:, LV_META]`` packs what the free path needs besides the handle (16
 # bytes per live object instead of 40: the live set is the largest table the hot
 # loop streams through).  Field widths follow the limits in scenario._validate.
-LVM_NODE_SHIFT, LVM_OBJCG_SHIFT, LVM_KFENCE_SHIFT = 10, 16, 29
-LVM_CPU_MASK, LVM_NODE_MASK, LVM_OBJCG_MASK = 1023, 63, 8191  # cpus <= 1024, nodes <= 64,
-#                                                              objcg + 1 <= 4096
+LVM_NODE_SHIFT, LVM_OBJCG_SHIFT, LVM_KFENCE_SHIFT = 10, 16, 40
+LVM_CPU_MASK, LVM_NODE_MASK, LVM_OBJCG_MASK = 1023, 63, (1 << 24) - 1  # cpus <= 1024, nodes <= 64,
+#                                                      objcg + 1 <= 4096 * 64 (memcgs x nodes)
 
 
 def unpack_live_meta(meta):
@@ -124,7 +164,8 @@ def unpack_live_meta(meta):
 N_LV_COLS = 2
 PP_OBJ, PP_NODE, PP_KFENCE, PP_OBJCG = range(4)
 N_PP_COLS = 4
-N_MS_COLS = 2 * NR_MEMCG_STOCK  # State.ms: memcg of slot i at i, pages at NR_MEMCG_STOCK + i
+N_MS_COLS = 2 * NR_MEMCG_STOCK + 1  # State.ms: memcg of slot i at i, pages at NR_MEMCG_STOCK + i,
+#                                     then the round-robin victim (mm-2026)
 N_PART_COLS = 2  # State.part: head, tail
 # Columns of the trace tables.
 TC_OFF, TC_CPU, TC_MEMCG = range(3)
@@ -148,10 +189,10 @@ class State(NamedTuple):
     misc: np.ndarray  # int64 [N_MISC]: run-wide serials and bookkeeping (M_*)
     cpu: np.ndarray  # int64 [cpus, N_CPU_COLS]: node, task memcg, obj stock, sheaf sizes
     ms: np.ndarray  # int64 [cpus, N_MS_COLS]: memcg stock, memcg of slot i at i, pages at 7 + i
-    memcg: np.ndarray  # int64 [memcgs, N_MG_COLS]: objcg refs, nr_charged_bytes, page cache
+    memcg: np.ndarray  # int64 [n_objcgs, N_MG_COLS]: objcg refs, nr_charged_bytes
     stat: np.ndarray  # int64 [memcgs, nodes]: flushed slab statistics, bytes
-    pc: np.ndarray  # int64 [n_counters, N_PC_COLS]: page counters
-    owner: np.ndarray  # int64 [n_counters + 2 * memcgs]: shared-line owner CPU, -1 none;
+    pc: np.ndarray  # int64 [n_counters, N_PC_COLS]: page counters (and the leaves' page cache)
+    owner: np.ndarray  # int64 [n_counters + n_objcgs + memcgs]: shared-line owner CPU, -1 none;
     #                    page counters, then objcg nr_charged_bytes, then memcg stats
     sh_objs: np.ndarray  # int64 [cpus, 2, sheaf_cap]: object handles; kernels index it flat
     #                      from the offsets CPU_SH_MAIN / CPU_SH_SPARE
@@ -183,6 +224,9 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     """Fresh initial state (SPEC §5: stocks empty, counters at page cache only)."""
     i64 = np.int64
     cpus, nodes, memcgs, depth = scn.cpus, scn.nodes, scn.memcgs, scn.depth
+    gen = GEN_CODE[resolve_generation(scn.kernel, strategy)]
+    objcg_nodes = 1 if gen == GEN_V612 else nodes
+    n_objcgs = memcgs * objcg_nodes
     n_counters = memcgs + depth - 1
     ops = scn.resolved_objs_per_slab
     cap = scn.resolved_sheaf_capacity
@@ -208,15 +252,18 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     cpu[:, CPU_MEMCG] = np.arange(cpus, dtype=i64) % memcgs
     cpu[:, CPU_OBJCG] = -1
     cpu[:, CPU_PGDAT] = -1
+    cpu[:, CPU_OSLOT:CPU_OSLOT + NR_OBJ_STOCK] = -1
+    cpu[:, CPU_INDEX] = -1
     cpu[:, CPU_SH_MAIN] = np.arange(cpus, dtype=i64) * 2 * cap
     cpu[:, CPU_SH_SPARE] = cpu[:, CPU_SH_MAIN] + cap
     ms = np.zeros((cpus, N_MS_COLS), dtype=i64)
     ms[:, :NR_MEMCG_STOCK] = -1
-    memcg = np.zeros((memcgs, N_MG_COLS), dtype=i64)
-    memcg[:, MG_PAGECACHE] = scn.pagecache_pages
+    memcg = np.zeros((n_objcgs, N_MG_COLS), dtype=i64)
+    memcg[:, MG_MEMCG] = np.arange(n_objcgs, dtype=i64) // objcg_nodes
     pc = np.zeros((n_counters, N_PC_COLS), dtype=i64)
     pc[:, PC_USAGE] = pc_usage
     pc[:, PC_MAX] = pc_max
+    pc[:memcgs, PC_PAGECACHE] = scn.pagecache_pages
     slab = np.zeros((slab_cap, N_SL_COLS), dtype=i64)
     slab[:, SL_NEXT] = -1
     slab[:, SL_PREV] = -1
@@ -242,7 +289,7 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         memcg=memcg,
         stat=np.zeros((memcgs, nodes), dtype=i64),
         pc=pc,
-        owner=np.full(n_counters + 2 * memcgs, -1, dtype=i64),
+        owner=np.full(n_counters + n_objcgs + memcgs, -1, dtype=i64),
         sh_objs=np.zeros((cpus, 2, cap), dtype=i64),
         barn_objs=np.zeros((nodes, barn_max, cap), dtype=i64),
         barn_meta=np.zeros((nodes, 1 + barn_max), dtype=i64),
@@ -259,6 +306,9 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     cpus_magic, others_magic = divisor_magic(cpus), divisor_magic(max(cpus - 1, 1))
     p = Params(
         strategy=STRATEGY_CODE[strategy],
+        gen=gen,
+        objcg_nodes=objcg_nodes,
+        n_objcgs=n_objcgs,
         seed=int(seed),
         cpus=cpus,
         nodes=nodes,
@@ -277,6 +327,8 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         switch_prob_t=threshold(scn.cgroup_switch_prob),
         gfp_nofail=int(scn.gfp_nofail),
         gfp_allow_spin=int(scn.gfp_allow_spin),
+        gfp_allow_block=int(scn.gfp_allow_block and scn.gfp_allow_spin),
+        gfp_high=int(scn.gfp_high),
         remote_prob_t=threshold(scn.remote_prob),
         kfence_prob_t=threshold(scn.kfence_prob),
         exts_at_creation_t=threshold(scn.exts_at_creation),
@@ -333,10 +385,11 @@ def _record(*fields, overlays=()) -> np.dtype:
 # accessor functions (``count(S, ph, E_X)``: the layout arithmetic stays, hidden).
 CPU_RECORD = _record("node", "memcg", "objcg", "bytes", "pgdat",
                      ("acc", 2),  # the stock's accumulators: reclaimable, unreclaimable
-                     "sh_main", "sh_spare", "sh_main_size", "sh_spare_size")
-MS_RECORD = _record(("memcg", NR_MEMCG_STOCK), ("pages", NR_MEMCG_STOCK))  # memcg stock slots
-MEMCG_RECORD = _record("refs", "nr_charged", "pagecache")
-PC_RECORD = _record("usage", "max", "failcnt")
+                     "sh_main", "sh_spare", "sh_main_size", "sh_spare_size",
+                     ("oslot", NR_OBJ_STOCK), ("obytes", NR_OBJ_STOCK), "index", "orr", "pending")
+MS_RECORD = _record(("memcg", NR_MEMCG_STOCK), ("pages", NR_MEMCG_STOCK), "rr")  # memcg stock slots
+MEMCG_RECORD = _record("refs", "nr_charged", "memcg")
+PC_RECORD = _record("usage", "max", "failcnt", "pagecache")
 SLAB_RECORD = _record("node", "exts", "kfence", "nfree", "on_partial", "next", "prev")
 PART_RECORD = _record("head", "tail")
 LIVE_RECORD = _record("obj", "meta")
@@ -360,10 +413,12 @@ RECORDS = {"counters": COUNTERS_RECORD, "cpu": CPU_RECORD, "ms": MS_RECORD, "mem
 RECORD_COLUMNS = {
     "cpu": {"node": CPU_NODE, "memcg": CPU_MEMCG, "objcg": CPU_OBJCG, "bytes": CPU_BYTES, "pgdat": CPU_PGDAT,
             "acc": CPU_ACC, "sh_main": CPU_SH_MAIN, "sh_spare": CPU_SH_SPARE,
-            "sh_main_size": CPU_SH_MAIN_SIZE, "sh_spare_size": CPU_SH_SPARE_SIZE},
-    "ms": {"memcg": 0, "pages": NR_MEMCG_STOCK},
-    "memcg": {"refs": MG_REFS, "nr_charged": MG_NR_CHARGED, "pagecache": MG_PAGECACHE},
-    "pc": {"usage": PC_USAGE, "max": PC_MAX, "failcnt": PC_FAILCNT},
+            "sh_main_size": CPU_SH_MAIN_SIZE, "sh_spare_size": CPU_SH_SPARE_SIZE,
+            "oslot": CPU_OSLOT, "obytes": CPU_OBYTES, "index": CPU_INDEX, "orr": CPU_ORR,
+            "pending": CPU_PENDING},
+    "ms": {"memcg": 0, "pages": NR_MEMCG_STOCK, "rr": 2 * NR_MEMCG_STOCK},
+    "memcg": {"refs": MG_REFS, "nr_charged": MG_NR_CHARGED, "memcg": MG_MEMCG},
+    "pc": {"usage": PC_USAGE, "max": PC_MAX, "failcnt": PC_FAILCNT, "pagecache": PC_PAGECACHE},
     "slab": {"node": SL_NODE, "exts": SL_EXTS, "kfence": SL_KFENCE, "nfree": SL_NFREE,
              "on_partial": SL_ON_PARTIAL, "next": SL_NEXT, "prev": SL_PREV},
     "part": {"head": 0, "tail": 1},

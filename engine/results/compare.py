@@ -34,7 +34,7 @@ DEFAULT_METRICS = ("hook_cycles_per_object", "total_cycles_per_object", "stock_l
 VARIANTS = ("a", "b", "diff", "pct")
 FORMATS = ("table", "csv", "md", "parquet")
 IDENTITY = ("scenario", "strategy", "profile", "seed")
-IGNORED = ("point",)  # a sweep point's hash: it covers the profile, so it is no key
+IGNORED = ("point", "kernel")  # a sweep point's hash covers the profile; a strategy's kernel describes it
 # text results of the range columns (engine.results.ranges): results, not keys
 IGNORED += ("hook_verdict", "hook_decided_by", "total_verdict", "total_decided_by")
 EDGES = (-50, -40, -30, -20, -15, -10, -5, 0, 5, 10, 15, 20, 30, 40, 50)  # then steps of 50

@@ -84,6 +84,8 @@ def comparison_text(table) -> str:
     names = [r["strategy"] for r in rows]
     base = next((r for r in rows if r["strategy"] == "per_object"), None)
     out = [["metric"] + names]
+    if all("kernel" in r for r in rows):
+        out.append(["kernel generation"] + [str(r["kernel"]) for r in rows])
     for col, label, scale in ROWS:
         line = [label]
         vals = []

@@ -69,6 +69,8 @@ def _check_summary_types(t: pa.Table, path: Path) -> None:
             want, got = schema.field(name).type, t.schema.field(name).type
             if pa.types.is_dictionary(got):
                 got = got.value_type
+            if pa.types.is_dictionary(want):
+                want = want.value_type
             textual = pa.types.is_string(want) or pa.types.is_large_string(want)
             numeric = pa.types.is_integer(got) or pa.types.is_floating(got)
             if textual:

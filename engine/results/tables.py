@@ -36,6 +36,10 @@ _EVENT_DOC = {
     "page_counter_uncharges": "page-counter atomic subs (one per level)",
     "line_transfers_local": "shared cache-line transfers between CPUs on one node",
     "line_transfers_remote": "shared cache-line transfers between nodes",
+    "stat_guard_flushes": "mm-2026: statistics updates flushed directly at the 16-bit accumulator guard",
+    "obj_stock_u16_releases": "mm-2026: obj-stock refills that released pages at the 16-bit byte guard",
+    "drain_works": "drain_all_stock work items queued on other CPUs",
+    "memcg_ooms": "memcg OOM killer invocations (mem_cgroup_oom)",
 }
 
 
@@ -53,6 +57,7 @@ def summary_schema() -> pa.Schema:
         _dict_str("strategy", "hook strategy"),
         _dict_str("profile", "cost profile"),
         _field("seed", pa.int64(), "", "random seed"),
+        _dict_str("kernel", "kernel generation the strategy ran on (docs/model.md §5a)"),
     ]
     for ev in EVENTS:
         fields.append(_field(ev, pa.int64(), "events",
@@ -141,7 +146,7 @@ def summary_rows(result) -> list[dict]:
         cyc = phase_cycles(prof, name, run.counters, depth=result.scenario.depth)
         objects = max(int(tot[EVENTS.index("objects")]), 1)
         row = {"scenario": result.scenario.name, "strategy": name, "profile": result.profile,
-               "seed": result.seed}
+               "seed": result.seed, "kernel": run.kernel}
         row.update({ev: int(tot[i]) for i, ev in enumerate(EVENTS)})
         row["hook_stock_locks"] = int(run.counters[PH_HOOK, EVENTS.index("stock_locks")])
         row["hook_stat_flushes"] = int(run.counters[PH_HOOK, EVENTS.index("stat_flushes")])

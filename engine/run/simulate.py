@@ -46,6 +46,11 @@ class StrategyRun:
     per_call: np.ndarray | None
     elapsed_s: float
 
+    @property
+    def kernel(self) -> str:
+        """The kernel generation the strategy ran on."""
+        return self.state["kernel"]
+
 
 @dataclass
 class Result:
@@ -101,7 +106,7 @@ def dump_state(P: st_mod.Params, S: st_mod.State) -> dict:
     head, count = S.misc[st_mod.M_LIVE_HEAD], S.misc[st_mod.M_LIVE_COUNT]
     live = K.live[(head + np.arange(count)) % ring]
     _, live_node, live_objcg, _ = st_mod.unpack_live_meta(live["meta"])
-    nc, m = P.n_counters, P.memcgs
+    nc, m, no = P.n_counters, P.memcgs, P.n_objcgs
     return {
         "counters": S.counters.copy(),
         "run_hist": S.run_hist.copy(),
@@ -115,17 +120,25 @@ def dump_state(P: st_mod.Params, S: st_mod.State) -> dict:
         "stock_acc_u": K.cpu["acc"][:, 1].copy(),
         "mstock_memcg": K.ms["memcg"].copy(),
         "mstock_pages": K.ms["pages"].copy(),
+        "oslot_objcg": K.cpu["oslot"].copy(),
+        "oslot_bytes": K.cpu["obytes"].copy(),
+        "stock_index": K.cpu["index"].copy(),
+        "stock_rr": K.cpu["orr"].copy(),
+        "mstock_rr": K.ms["rr"].copy(),
+        "drain_pending": K.cpu["pending"].copy(),
         "objcg_refs": K.memcg["refs"].copy(),
         "nr_charged_bytes": K.memcg["nr_charged"].copy(),
-        "pagecache": K.memcg["pagecache"].copy(),
+        "objcg_memcg": K.memcg["memcg"].copy(),
+        "pagecache": K.pc["pagecache"][:m].copy(),
         "stat": S.stat.copy(),
         "live_slab": live["obj"] >> st_mod.OBJ_SHIFT,
         "live_node": live_node,
         "live_objcg": live_objcg,
         "line_owner_pc": S.owner[:nc].copy(),
-        "line_owner_objcg": S.owner[nc:nc + m].copy(),
-        "line_owner_stat": S.owner[nc + m:].copy(),
+        "line_owner_objcg": S.owner[nc:nc + no].copy(),
+        "line_owner_stat": S.owner[nc + no:].copy(),
         "forced": int(S.misc[st_mod.M_FORCED]),
+        "kernel": st_mod.GENERATIONS[P.gen],
     }
 
 
@@ -301,6 +314,8 @@ def simulate(
     for flag, v in (("detail", detail), ("progress", progress)):
         if not isinstance(v, bool):
             raise BadTypeError(f"{flag} must be True or False, got {v!r}")
+    for name in names:  # a strategy asked for on a generation it does not exist on
+        st_mod.resolve_generation(scn.kernel, name)
     if calls is not None:
         from ..inputs.scenario import MAX_CALLS
 

@@ -73,6 +73,7 @@ scns += [Scenario.from_preset("default", **{"calls": 400, "live_objects": 300, *
          for kw in CORNER_CASES.values()]
 for scn in scns:
     simulate(scn, seed=3)
+    simulate(scn.replace(kernel="mm-2026"), strategies="per_object,batched_v1,batched", seed=3)
 small = Scenario.from_preset("default", calls=3, cpus=2, nodes=2)
 simulate(small, trace=from_calls([[(0, 0, True), (1, 1, False), (2, 0, True)]] * 3, small))
 print("checked", len(scns) + 1)
@@ -94,7 +95,11 @@ def test_kernels_never_index_out_of_bounds_or_negative(tmp_path):
     out = subprocess.run([sys.executable, "-c", _BOUNDSCHECK_SCRIPT], cwd=PKG.parents[1], env=env,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip() == f"checked {6 + 11 + 1}"
+    from engine.inputs.scenario import PRESETS
+
+    from .test_reference_model import CORNER_CASES
+
+    assert out.stdout.strip() == f"checked {len(PRESETS) + len(CORNER_CASES) + 1}"
 
 
 def test_index_hook_is_off_outside_kernel_compilation():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine.inputs.scenario import PRESETS, Scenario
-from engine.model.state import STRATEGIES
+from engine.model.state import STRATEGIES, STRATEGY_GENERATIONS
 from engine.run.simulate import run_strategy
 
 from ..conftest import SMALL, assert_same_state, run_reference
@@ -41,36 +41,55 @@ CORNER_CASES = {
     "one_cpu_reclaimable": dict(cpus=1, nodes=1, memcgs=9, cgroup_switch_prob=0.5,
                                 reclaimable=True, bulk_size=3),
     "tiny_objects": dict(object_size=8, bulk_size=70, live_objects=500),
+    # the limit path (docs/model.md §5b)
+    "oom_small_charges": dict(memcg_max_pages=6, memcgs=2, cpus=2, nodes=1, reclaim_retries=1),
+    "gfp_high_limit": dict(memcg_max_pages=8, gfp_high=True, memcgs=2, cpus=2, nodes=1),
+    "no_block_limit": dict(memcg_max_pages=12, gfp_allow_block=False, memcgs=2),
+    "ancestor_limit_async_drain": dict(depth=3, ancestor_max_pages=40, memcgs=4, cpus=4,
+                                       reclaim_retries=2),
+    "reclaim_progress": dict(memcg_max_pages=30, pagecache_pages=28, reclaim_pages=1, memcgs=2,
+                             cpus=2, reclaim_retries=1),
+    # the generations' stocks
+    "kib_runs_no_frees": dict(object_size=1024, bulk_size=64, nodes=1, cpus=2, memcgs=2,
+                              live_objects=20000, calls=120),
+    "numa_spread_one_memcg": dict(memcgs=1, cpus=4, nodes=2, remote_free_prob=0.5,
+                                  cgroup_switch_prob=0.0),
 }
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+# Every valid strategy x kernel generation pair.
+PAIRS = [(s, k) for s in STRATEGIES for k in STRATEGY_GENERATIONS[s]]
+PAIR_IDS = [f"{s}@{k}" for s, k in PAIRS]
+
+
+@pytest.mark.parametrize(("strategy", "kernel"), PAIRS, ids=PAIR_IDS)
 @pytest.mark.parametrize("preset", list(PRESETS))
-def test_presets_match_reference(preset, strategy):
-    scn = _shrink(preset)
+def test_presets_match_reference(preset, strategy, kernel):
+    scn = _shrink(preset).replace(kernel=kernel)
     run = run_strategy(scn, strategy, seed=11)
-    assert_same_state(run.state, run_reference(scn, strategy, 11), f"{preset}/{strategy}")
+    assert run.kernel == kernel
+    assert_same_state(run.state, run_reference(scn, strategy, 11), f"{preset}/{strategy}@{kernel}")
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(("strategy", "kernel"), PAIRS, ids=PAIR_IDS)
 @pytest.mark.parametrize("case", list(CORNER_CASES))
-def test_corner_cases_match_reference(case, strategy):
-    scn = Scenario(name=case, **{**SMALL, **CORNER_CASES[case]})
+def test_corner_cases_match_reference(case, strategy, kernel):
+    scn = Scenario(name=case, **{**SMALL, **CORNER_CASES[case], "kernel": kernel})
     run = run_strategy(scn, strategy, seed=3)
-    assert_same_state(run.state, run_reference(scn, strategy, 3), f"{case}/{strategy}")
+    assert_same_state(run.state, run_reference(scn, strategy, 3), f"{case}/{strategy}@{kernel}")
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-def test_memcg_stock_slots_match_reference(strategy):
+@pytest.mark.parametrize(("strategy", "kernel"), PAIRS, ids=PAIR_IDS)
+def test_memcg_stock_slots_match_reference(strategy, kernel):
     """More cgroups than the memcg stock's 7 slots on each CPU: hits in every slot,
     refills into the first empty one, random evictions.  The slot search is
     branch-free (``memcg._stock_slot``); it must pick what the reference picks."""
     from engine.model.events import E_MSTOCK_DRAINS, E_MSTOCK_HITS, E_MSTOCK_MISSES, N_EVENTS
 
     scn = Scenario(name="many_memcgs", **{**SMALL, "cpus": 2, "nodes": 1, "memcgs": 12,
-                                          "cgroup_switch_prob": 0.6})
+                                          "cgroup_switch_prob": 0.6, "kernel": kernel})
     run = run_strategy(scn, strategy, seed=5)
     total = run.counters.reshape(-1, N_EVENTS).sum(axis=0)
     assert total[E_MSTOCK_HITS] > 0 and total[E_MSTOCK_MISSES] > 0
     assert total[E_MSTOCK_DRAINS] > 0  # slots were evicted or drained
-    assert_same_state(run.state, run_reference(scn, strategy, 5), f"many_memcgs/{strategy}")
+    assert_same_state(run.state, run_reference(scn, strategy, 5), f"many_memcgs/{strategy}@{kernel}")
