@@ -2,13 +2,17 @@
 #   make run   - install bulksim and what running needs into .venv, then simulate the default scenario
 #   make test  - install the test extras too (pytest, pandas, polars, duckdb, dask, asv), run the suite
 #   make site  - build the asv performance-history website into .asv/html (renders offline)
-# bulksim is installed as a regular (non-editable) package and reinstalled whenever a
-# file under engine/ or pyproject.toml changes, so what runs is always the checkout.
+# bulksim is installed editable, so .venv/bin/bulksim always runs the checkout's engine/;
+# the install is redone only when pyproject.toml (the dependencies) changes. setuptools
+# prints a notice box for every editable install ("Editable installation. Please be careful
+# with folders ... with the same name as your package"): PIP_QUIET_EDITABLE filters that one
+# notice, nothing else.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
-SOURCES := pyproject.toml README.md $(shell find engine -name '*.py' 2>/dev/null)
+SOURCES := pyproject.toml
+PIP_QUIET_EDITABLE := PYTHONWARNINGS='ignore:Editable installation'
 
 .PHONY: run test setup site clean-cache
 
@@ -18,12 +22,12 @@ $(BIN)/python:
 
 $(VENV)/.installed-run: $(SOURCES) | $(BIN)/python
 	@echo "make: installing bulksim and numba, numpy, pyarrow into $(VENV)"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check .
+	@$(PIP_QUIET_EDITABLE) $(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
 $(VENV)/.installed-test: $(SOURCES) | $(BIN)/python
 	@echo "make: installing bulksim with its test extras into $(VENV) (about 900 MB the first time)"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check '.[test]'
+	@$(PIP_QUIET_EDITABLE) $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
 setup: $(VENV)/.installed-test

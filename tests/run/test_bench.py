@@ -104,7 +104,7 @@ def test_strategies_are_timed_round_robin(monkeypatch):
 
 
 def test_reference_found_from_the_checkout_when_installed_elsewhere(tmp_path, monkeypatch):
-    """``make run`` installs bulksim as a regular package: the reference model is then
+    """Installed as a regular package (``pip install .``), the reference model is then
     found through the working folder (the checkout or a folder below it), not __file__,
     and only in a checkout whose engine/ holds the running sources."""
     import shutil
