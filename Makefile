@@ -17,18 +17,19 @@ PIP_QUIET_EDITABLE := PYTHONWARNINGS='ignore:Editable installation'
 .PHONY: run test setup site clean-cache
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@echo "make: creating $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 
 $(VENV)/.installed-run: $(SOURCES) | $(BIN)/python
 	@echo "make: installing bulksim and numba, numpy, pyarrow into $(VENV)"
 	@$(PIP_QUIET_EDITABLE) $(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
-	touch $@
+	@touch $@
 
 $(VENV)/.installed-test: $(SOURCES) | $(BIN)/python
 	@echo "make: installing bulksim with its test extras into $(VENV) (about 900 MB the first time)"
 	@$(PIP_QUIET_EDITABLE) $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	touch $@ $(VENV)/.installed-run
+	@touch $@ $(VENV)/.installed-run
 
 setup: $(VENV)/.installed-test
 
