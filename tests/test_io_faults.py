@@ -6,6 +6,7 @@ Each fault: one line on stderr, a non-zero exit, nothing half-written (docs/erro
 from __future__ import annotations
 
 import errno
+import json
 import os
 import resource
 import signal
@@ -135,7 +136,8 @@ def _parts(out):
     return sorted(out.glob("scenario=*/strategy=*/point-*.parquet"))
 
 
-@pytest.mark.parametrize("damage", ["truncate", "foreign", "other_point", "empty", "two_rows"])
+@pytest.mark.parametrize("damage", ["truncate", "foreign", "other_point", "empty", "two_rows",
+                                    "other_strategy", "other_scenario"])
 def test_resume_recomputes_a_bad_part(tmp_path, capsys, damage):
     base, grid = Scenario(calls=30), {"bulk_size": [1, 2]}
     out = tmp_path / "s"
@@ -153,6 +155,15 @@ def test_resume_recomputes_a_bad_part(tmp_path, capsys, damage):
         victim.write_bytes(other.read_bytes())
     elif damage == "empty":
         victim.write_bytes(b"")
+    elif damage == "other_strategy":  # the same point of another strategy, filed under this one
+        other = next(p for p in parts if p.parent != victim.parent and p.name == victim.name)
+        victim.write_bytes(other.read_bytes())
+    elif damage == "other_scenario":  # the right strategy, but stamped as another scenario's
+        t = pq.read_table(victim)
+        meta = dict(t.schema.metadata)
+        stamp = json.loads(meta[b"sweep_part"])
+        meta[b"sweep_part"] = json.dumps({**stamp, "scenario": "other"}).encode()
+        pq.write_table(t.replace_schema_metadata(meta), victim)
     else:
         t = pq.read_table(victim)
         pq.write_table(pa.concat_tables([t, t]), victim)

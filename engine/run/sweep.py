@@ -25,7 +25,7 @@ import pyarrow as pa
 from ..errors import BadInputError, BadTypeError, BulksimError
 from ..inputs.scenario import Scenario, parse_value, split_setting
 from . import simulate as _simulate
-from .points import make_points, point_files, run_point
+from .points import PART_STAMP, make_points, part_stamp_problem, point_files, run_point
 from .simulate import parse_strategies
 
 MANIFEST = "_sweep.json"
@@ -234,7 +234,7 @@ def check_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], pr
     return points
 
 
-def _part_problem(path: Path, point, grid: dict) -> str | None:
+def _part_problem(path: Path, point, grid: dict, scenario: str, strategy: str) -> str | None:
     """Why a part file cannot be kept as the point's result, or None if it can."""
     import pyarrow.parquet as pq
 
@@ -254,7 +254,7 @@ def _part_problem(path: Path, point, grid: dict) -> str | None:
     row = t.to_pylist()[0]
     if row["point"] != point.key or row["seed"] != point.seed:
         return "belongs to another point or sweep"
-    return None
+    return part_stamp_problem(t.schema.metadata, scenario, strategy, point.key)
 
 
 def _point_done(out: Path, base: Scenario, point, names: list[str], grid: dict) -> bool:
@@ -263,8 +263,8 @@ def _point_done(out: Path, base: Scenario, point, names: list[str], grid: dict) 
     files = point_files(out, base, point, names)
     if not all(f.exists() for f in files):
         return False
-    for f in files:
-        why = _part_problem(f, point, grid)
+    for f, name in zip(files, names):
+        why = _part_problem(f, point, grid, base.name, name)
         if why is not None:
             print(f"bulksim: warning: {f}: {why}; recomputing the point", file=sys.stderr)
             return False
@@ -317,6 +317,11 @@ def read_sweep(out: str | os.PathLike) -> pa.Table:
             continue
         if keys != [p.stem[len("point-"):]]:
             bad.append((p, "holds another point than its name says"))
+            continue
+        why = part_stamp_problem(schema.metadata, rel[0][len("scenario="):], rel[1][len("strategy="):],
+                                 keys[0])
+        if why is not None:
+            bad.append((p, why))
     if bad:
         p, why = bad[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
@@ -344,7 +349,7 @@ def sweep_provenance(manifest: dict, metas: list[dict], table: pa.Table) -> dict
         return found[0] if len(found) == 1 else "mixed: " + ", ".join(found)
 
     meta = {k.decode(): values(k) for k in sorted({k for m in metas for k in m})
-            if k not in (b"scenario", b"seed")}
+            if k not in (b"scenario", b"seed", PART_STAMP.encode())}
     scenario = dict(manifest.get("base", {}))
     scenario.update({k: list(v) for k, v in manifest["grid"].items()})
     meta["scenario"] = json.dumps(scenario, sort_keys=True, default=str)
