@@ -113,6 +113,10 @@ def _output_cases(run):
     yield ["report", "{tmp}/summary.parquet", "--out", "{tmp}/summary.parquet"], "not a folder"
     yield ["sweep", "--quiet", "--grid", "bulk_size=1", "--calls", "20", "--out", "/proc/bulksim-x"], "cannot write"
     yield ["report", "{tmp}/summary.parquet", "--out", "/proc/bulksim-rep"], "cannot write"
+    # --force replaces only a report folder: never the input, a folder holding it, other data
+    yield ["report", "{tmp}/summary.parquet", "--out", "{tmp}", "--force"], "never replaces its input"
+    yield ["report", "{tmp}/badsweep", "--out", "{tmp}/badsweep", "--force"], "rerun the sweep"
+    yield ["report", "{tmp}/summary.parquet", "--out", "{tmp}/asv", "--force"], "not a bulksim report"
 
 
 def _sweep_cases():

@@ -210,6 +210,17 @@ def test_report_force_leaves_no_stale_plots(tmp_path, capsys):
     assert not any("heatmap" in p.name or "bulk_size" in p.name for p in rep.iterdir())
 
 
+@pytest.mark.parametrize("target", ["", "scenario=default", ".."])
+def test_report_force_never_deletes_its_input(tmp_path, capsys, target):
+    out = tmp_path / "s"
+    run_sweep(Scenario(calls=20, name="default"), {"bulk_size": [1, 2]}, [0], out, workers=1)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert cli.main(["report", str(out), "--out", str(out / target), "--force"]) == 2
+    _one_line(capsys.readouterr().err)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    read_sweep(out)
+
+
 def test_manifest_of_a_failed_sweep_is_not_written(tmp_path, capsys):
     out = tmp_path / "s"
     out.mkdir()
