@@ -127,7 +127,7 @@ def cmd_run(args, out=None) -> int:
     result = simulate(scn, strategies=args.strategies, profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                       seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty(),
                       check_every=_int(args.check_every, "--check-every"), detail="calls" in detail,
-                      max_memory=_max_memory(args))
+                      max_memory=_max_memory(args), calls=None if args.calls is None else scn.calls)
     table = result.summary
     # The files first: a closed stdout (``| head -1``) must not lose them.
     wrote = _write_run_outputs(args, result, table, detail) if args.out else []
@@ -409,6 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.command:
             parser.print_help()
             return 2
+        _check_path_options(args)
         return COMMANDS[args.command](args)
     except InvariantError as e:
         print(f"bulksim: error: {e}", file=sys.stderr)
@@ -424,6 +425,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _stdout_closed()
+
+
+PATH_OPTIONS = {"out": "--out", "trace": "--trace", "results": "RESULTS", "files": "FILE"}
+
+
+def _check_path_options(args) -> None:
+    """An empty path (``--out ""``) is bad input for every path option of every command,
+    never an option silently ignored."""
+    for attr, flag in PATH_OPTIONS.items():
+        v = getattr(args, attr, None)
+        for one in (v if isinstance(v, list) else [v]):
+            if one is not None and not one.strip():
+                raise BulksimError(f"{flag}: empty path")
 
 
 def _stdout_closed() -> int:

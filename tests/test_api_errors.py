@@ -33,6 +33,10 @@ def test_hierarchy_subclasses_the_builtin_types():
 
 # -- arguments: (call, expected type) ---------------------------------------------------
 
+def _T3():
+    return from_calls([[(0, 0, True), (1, 0, True)]] * 3, SMALL)
+
+
 ARGS = {
     "calls float": (lambda: simulate(calls=1.7), errors.BadTypeError),
     "calls bool": (lambda: simulate(calls=True), errors.BadTypeError),
@@ -69,6 +73,20 @@ ARGS = {
     "Scenario huge": (lambda: Scenario(memcg_max_pages=2**70), errors.BadInputError),
     "Scenario retries": (lambda: Scenario(reclaim_retries=10**6), errors.BadInputError),
     "from_preset int": (lambda: Scenario.from_preset(5), errors.BadTypeError),
+    # a calls value with a trace: validated, and never silently replaced by the trace's count
+    "run_strategy calls str + trace": (lambda: run_strategy(SMALL, "batched", 0, calls="x", trace=_T3()),
+                                       errors.BadTypeError),
+    "run_strategy calls float + trace": (lambda: run_strategy(SMALL, "batched", 0, calls=1.7, trace=_T3()),
+                                         errors.BadTypeError),
+    "run_strategy calls negative + trace": (lambda: run_strategy(SMALL, "batched", 0, calls=-5, trace=_T3()),
+                                            errors.BadInputError),
+    "run_strategy calls huge + trace": (lambda: run_strategy(SMALL, "batched", 0, calls=10**30, trace=_T3()),
+                                        errors.BadInputError),
+    "run_strategy calls differ from trace": (lambda: run_strategy(SMALL, "batched", 0, calls=1, trace=_T3()),
+                                             errors.BadInputError),
+    "simulate calls differ from trace": (lambda: simulate(SMALL, "batched", calls=1, trace=_T3()),
+                                         errors.BadInputError),
+    "run_strategy progress int": (lambda: run_strategy(SMALL, "batched", 0, progress=5), errors.BadTypeError),
     "from_calls junk": (lambda: from_calls([[("a", 0, True)]], SMALL), errors.BadTypeError),
     "from_calls short cpus": (lambda: from_calls([[(0, 0, True)]] * 2, SMALL, cpus=[0]), errors.BadTypeError),
 }
@@ -124,6 +142,12 @@ def test_trace_that_does_not_fit_is_refused_before_the_kernel(name):
         simulate(scn, strategies="batched", trace=trace)
     with pytest.raises(errors.BadInputError):
         run_strategy(scn, "per_object", 0, trace=trace)
+
+
+def test_calls_equal_to_the_trace_count_is_accepted():
+    run = run_strategy(SMALL, "batched", 0, calls=3, trace=_T3())
+    assert int(run.counters.sum(axis=0)[1]) == 6  # objects: every call of the trace
+    assert simulate(SMALL, "batched", calls=3, trace=_T3()).summary.column("calls").to_pylist() == [3]
 
 
 def test_trace_built_for_a_larger_machine_runs_on_it():

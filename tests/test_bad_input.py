@@ -56,6 +56,20 @@ def _cases():
     yield ["bench", "--calls", "10", "--ref-calls", "9" * 20], "--ref-calls"
     yield ["bench", "--calls", "9" * 25], "calls"
     yield ["run", "--frobnicate"], "unrecognized"
+    yield ["bench", "--calls", "0", "--repeat", "1", "--ref-calls", "0", "--workers", "1"], "--calls"
+    # an empty path is bad input for every path option of every command, never ignored
+    yield run + ["--out", ""], "--out: empty path"
+    yield run + ["--trace", ""], "--trace: empty path"
+    yield run + ["--trace", " "], "--trace: empty path"
+    yield ["history", "{asv}", "--out", ""], "--out: empty path"
+    yield ["history", "", "--out", "{tmp}/h.parquet"], "empty path"
+    yield ["report", "", "--out", "{tmp}/rep"], "empty path"
+    yield ["report", "{tmp}/summary.parquet", "--out", ""], "--out: empty path"
+    yield ["sweep", "--quiet", "--grid", "bulk_size=1", "--calls", "20", "--out", ""], "--out: empty path"
+    yield ["compare", ""], "empty path"
+    yield ["compare", "{tmp}/summary.parquet", "-o", "parquet", "--out", ""], "--out: empty path"
+    # --calls with a trace: the trace is replayed whole, another count is refused (not ignored)
+    yield run[:2] + ["--calls", "1", "--trace", "{tmp}/two.csv"], "the trace has 2 calls"
     yield from _overflow_cases(run)
     yield from _resource_cases(run)
     yield from _output_cases(run)
@@ -174,6 +188,7 @@ def _fixtures(tmp_path):
     import pyarrow.parquet as pq
 
     (tmp_path / "empty.csv").write_text(EMPTY_TRACE)
+    (tmp_path / "two.csv").write_text(EMPTY_TRACE + "0,0,0,1\n0,1,0,1\n1,0,0,1\n")
     (tmp_path / "folder.parquet").mkdir()
     (tmp_path / "junk.parquet").write_bytes(b"PAR1 not really")
     pq.write_table(pa.table({"a": [1, 2]}), tmp_path / "foreign.parquet")

@@ -153,7 +153,7 @@ def run_strategy(
     from ..model.kernel import run_calls
     from . import budget
 
-    n_calls = check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail)
+    n_calls = check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail, progress)
     budget.check_memory(scn, n_calls, trace=trace, detail=detail, max_memory=max_memory)
     max_bulk = max(1, trace.max_bulk) if trace is not None else scn.bulk_size
     chunk_calls = budget.chunk_calls_for(scn, max_bulk, chunk_calls)
@@ -206,7 +206,8 @@ def _need_int(value, what: str, lo: int, hi: int) -> int:
     return int(value)
 
 
-def check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail) -> int:
+def check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail,
+                   progress=None) -> int:
     """Validate ``run_strategy``'s arguments (and the trace against the scenario); the
     number of calls the run will simulate."""
     from ..inputs.scenario import MAX_CALLS
@@ -221,10 +222,23 @@ def check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, 
     _need_int(check_every, "check interval", 0, 2**62)
     if not isinstance(detail, bool):
         raise BadTypeError(f"detail must be True or False, got {detail!r}")
+    if progress is not None and not callable(progress):
+        raise BadTypeError(f"progress must be a callable (done, total) or None, got {type(progress).__name__}")
+    if calls is not None:
+        calls = _need_int(calls, "calls", 0, MAX_CALLS)
     if trace is not None:
         check_fits(trace, scn)
-        return trace.n_calls
-    return scn.calls if calls is None else _need_int(calls, "calls", 0, MAX_CALLS)
+        return trace_calls(trace, calls)
+    return scn.calls if calls is None else calls
+
+
+def trace_calls(trace, calls: int | None) -> int:
+    """The calls a trace replay runs: all of the trace's.  A ``calls`` value given with a
+    trace must equal the trace's count (never silently replaced by it)."""
+    if calls is not None and calls != trace.n_calls:
+        raise BadInputError(f"calls: the trace has {trace.n_calls:,} calls, got calls={calls:,}; "
+                            "a trace is replayed whole (omit calls, or give its count)")
+    return trace.n_calls
 
 
 class _Progress:
@@ -304,11 +318,17 @@ def simulate(
     if calls is not None:
         from ..inputs.scenario import MAX_CALLS
 
-        scn = scn.replace(calls=_need_int(calls, "calls", 0, MAX_CALLS))
+        calls = _need_int(calls, "calls", 0, MAX_CALLS)
+        scn = scn.replace(calls=calls)
     if trace is None and scn.trace:
         from ..inputs.trace import load
 
         trace = load(scn.trace, scn)
+    if trace is not None:
+        from ..inputs.trace import check_fits
+
+        check_fits(trace, scn)
+        trace_calls(trace, calls)
     # Every strategy's arguments, the trace and the memory budget, before any run.
     from . import budget
 
