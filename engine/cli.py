@@ -410,7 +410,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         _check_path_options(args)
-        return COMMANDS[args.command](args)
+        real = sys.stdout
+        sys.stdout = _GuardedStdout(real)
+        try:
+            rc = COMMANDS[args.command](args)
+            sys.stdout.flush()  # a full device fails here, inside the contract, not at exit
+        finally:
+            sys.stdout = real
+        return rc
     except InvariantError as e:
         print(f"bulksim: error: {e}", file=sys.stderr)
         return 3
@@ -438,6 +445,54 @@ def _check_path_options(args) -> None:
         for one in (v if isinstance(v, list) else [v]):
             if one is not None and not one.strip():
                 raise BulksimError(f"{flag}: empty path")
+            if one is not None:
+                try:
+                    one.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise BulksimError(f"{flag}: {one.encode('utf-8', 'surrogateescape')!r} is not "
+                                       "valid UTF-8; use a UTF-8 path") from None
+
+
+class _StdoutFailed(BulksimError):
+    """Writing standard output failed (not a closed pipe): ENOSPC, EIO, ..."""
+
+
+class _GuardedStdout:
+    """``sys.stdout`` for one command: a failed write or flush (``>/dev/full``) becomes
+    one line on stderr and exit 2; a closed pipe stays BrokenPipeError (exit 141)."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def _guard(self, fn, *a):
+        try:
+            return fn(*a)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            _silence_stdout()
+            raise _StdoutFailed(f"cannot write to standard output ({e.strerror or e}); "
+                                "any result files were written first") from None
+
+    def write(self, text):
+        return self._guard(self._real.write, text)
+
+    def flush(self):
+        return self._guard(self._real.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null so Python's flush at exit does not fail a second time."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _stdout_closed() -> int:

@@ -70,6 +70,13 @@ def _cases():
     yield ["compare", "{tmp}/summary.parquet", "-o", "parquet", "--out", ""], "--out: empty path"
     # --calls with a trace: the trace is replayed whole, another count is refused (not ignored)
     yield run[:2] + ["--calls", "1", "--trace", "{tmp}/two.csv"], "the trace has 2 calls"
+    # paths the OS or Arrow cannot take: too long, not UTF-8 (argv of a non-UTF-8 name)
+    yield run + ["--out", "{tmp}/" + "a" * 300 + ".parquet"], "File name too long"
+    yield run + ["--out", "{tmp}/\udcff.parquet"], "not valid UTF-8"
+    yield run + ["--trace", "{tmp}/\udcff.csv"], "not valid UTF-8"
+    yield ["history", "{asv}", "--out", "{tmp}/\udcffh.parquet"], "not valid UTF-8"
+    yield ["sweep", "--quiet", "--grid", "bulk_size=1", "--calls", "20", "--out", "{tmp}/\udcffsw"], "UTF-8"
+    yield ["history", "{asv}", "--out", "{tmp}/" + "b" * 300 + ".parquet"], "too long"
     yield from _overflow_cases(run)
     yield from _resource_cases(run)
     yield from _output_cases(run)

@@ -27,6 +27,9 @@ RUN = ["run", "--quiet", "--calls", "20"]
 
 
 def _bulksim(args, **kw):
+    if "stdout" in kw:
+        return subprocess.run([sys.executable, "-m", "engine", *args], stderr=subprocess.PIPE, text=True,
+                              timeout=300, check=False, **kw)
     return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True,
                           timeout=300, check=False, **kw)
 
@@ -105,6 +108,21 @@ def test_full_disk_during_a_sweep_and_a_report(tmp_path, capsys, monkeypatch):
     _one_line(capsys.readouterr().err)
     assert (tmp_path / "rep" / "index.html").read_text() == page  # the old report is kept whole
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("argv", [["scenarios"], ["profiles", "-v"], RUN, RUN + ["--out", "{tmp}/r.parquet"],
+                                  ["compare", "{tmp}/r.parquet"]])
+def test_full_stdout_is_one_line(tmp_path, argv):
+    if argv[0] == "compare":
+        assert cli.main(RUN + ["--out", str(tmp_path / "r.parquet")]) == 0
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    with open("/dev/full", "w") as full:
+        res = _bulksim(argv, stdout=full)
+    assert res.returncode == 2, res.stderr
+    _one_line(res.stderr)
+    assert "standard output" in res.stderr and "No space left" in res.stderr
+    if "--out" in argv:  # the result file was written before the table was printed
+        assert pq.read_table(tmp_path / "r.parquet").num_rows >= 3
 
 
 def test_closed_stdout_keeps_the_file(tmp_path):

@@ -110,6 +110,9 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         raise BadInputError(f"--workers must be in 1..{MAX_WORKERS}, got {workers}")
     # Every point is built and checked (parameters, memory) before --out is created.
     points = check_sweep(base, grid, seeds, profile, names, workers, max_memory)
+    from ..results.tables import check_utf8_path
+
+    check_utf8_path(out)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise BulksimError(f"{out}: exists and is not a folder")
