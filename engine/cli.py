@@ -419,10 +419,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout = real
         return rc
     except InvariantError as e:
-        print(f"bulksim: error: {e}", file=sys.stderr)
+        print(f"bulksim: error: {one_line(str(e))}", file=sys.stderr)
         return 3
     except BulksimError as e:
-        print(f"bulksim: error: {e}", file=sys.stderr)
+        print(f"bulksim: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except Terminated:
         print("bulksim: terminated (SIGTERM); nothing was written", file=sys.stderr)
@@ -432,6 +432,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _stdout_closed()
+
+
+def one_line(message: str) -> str:
+    """An error message as exactly one printable line: every control character (a
+    newline or escape sequence in a foreign table's value or a file name) and every
+    unprintable character is shown escaped, as repr shows it."""
+    if message.isprintable():
+        return message
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
 PATH_OPTIONS = {"out": "--out", "trace": "--trace", "results": "RESULTS", "files": "FILE"}

@@ -248,3 +248,50 @@ def test_unwritable_folder(capsys):
     # /proc refuses new files even to root, so this holds wherever the tests run.
     assert cli.main(["run", "--quiet", "--calls", "20", "--out", "/proc/bulksim-test.parquet"]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+# -- foreign variants of a real summary: each is bad input, one line, nothing written ------
+
+@pytest.fixture(scope="module")
+def real_summary(tmp_path_factory):
+    d = tmp_path_factory.mktemp("real")
+    assert cli.main(["run", "--quiet", "--calls", "20", "--out", str(d / "s.parquet")]) == 0
+    import pyarrow.parquet as pq
+
+    return pq.read_table(d / "s.parquet")
+
+
+def _variant(t, kind):
+    import pyarrow as pa
+
+    if kind == "no rows":
+        return t.slice(0, 0)
+    if kind == "no schema metadata":
+        return t.replace_schema_metadata(None)
+    d = t.to_pydict()
+    if kind == "newline in a strategy":
+        d["strategy"] = ["a\nb\x1b[31m"] + d["strategy"][1:]
+    elif kind == "null total":
+        d["total_cycles_per_object"] = [None] + d["total_cycles_per_object"][1:]
+    return pa.table(d).replace_schema_metadata(t.schema.metadata)
+
+
+VARIANTS = [("report", "no rows", "no rows"), ("report", "no schema metadata", "records no scenario"),
+            ("report", "null total", "missing values"), ("compare", "newline in a strategy", "a\\nb"),
+            ("report", "newline in a strategy", "not a strategy name")]
+
+
+@pytest.mark.parametrize("cmd, kind, words", VARIANTS, ids=[f"{c} {k}" for c, k, _ in VARIANTS])
+def test_foreign_summary_variant(real_summary, tmp_path, capsys, cmd, kind, words):
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "v.parquet"
+    pq.write_table(_variant(real_summary, kind), src)
+    before = _listing(tmp_path)
+    argv = [cmd, str(src)] + (["--out", str(tmp_path / "rep")] if cmd == "report" else [])
+    rc = cli.main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert len(err.strip().splitlines()) == 1 and words in err, err
+    assert "\x1b" not in err
+    assert _listing(tmp_path) == before

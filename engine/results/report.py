@@ -54,7 +54,24 @@ def _load(path: Path) -> tuple[pa.Table, list[str], pa.Table | None]:
     if "strategy" not in t.column_names or "total_cycles_per_object" not in t.column_names:
         raise BulksimError(f"{path}: not a bulksim summary table")
     _check_summary_types(t, path)
+    _check_rows(t, path)
     return t, [], runs
+
+
+def _check_rows(t: pa.Table, path: Path) -> None:
+    """A summary with no rows, or with a row missing its strategy or total, has nothing
+    to plot: bad input, refused before anything is written."""
+    from ..errors import BadInputError
+
+    if t.num_rows == 0:
+        raise BadInputError(f"{path}: the table has no rows; nothing to report")
+    for col in ("strategy", "total_cycles_per_object"):
+        if t.column(col).null_count:
+            raise BadInputError(f"{path}: column {col!r} has missing values: not a bulksim summary table")
+    for v in t.column("strategy").cast(pa.string()).unique().to_pylist():
+        if not v.isprintable():
+            raise BadInputError(f"{path}: column 'strategy' holds {v[:40]!r}, not a strategy name: "
+                                "not a bulksim summary table")
 
 
 def _check_summary_types(t: pa.Table, path: Path) -> None:
