@@ -159,6 +159,12 @@ def _sweep_cases():
     yield sweep + ["--grid", "bulk_size=1", "--set", "name=x/y"], "name"
     yield sweep + ["--grid", "bulk_size=1", "--set", "reclaim_retries=1e9"], "reclaim_retries"
     yield sweep + ["--grid", "calls=1,99999999999999999999999"], "calls"
+    # the scheduler (and Dask) are checked before --out is created
+    yield sweep + ["--grid", "bulk_size=1", "--scheduler", "bogus"], "not a Dask scheduler address"
+    yield sweep + ["--grid", "bulk_size=1", "--scheduler", "x:y"], "not a Dask scheduler address"
+    yield sweep + ["--grid", "bulk_size=1", "--scheduler", "local:0"], "local:N"
+    yield sweep + ["--grid", "bulk_size=1", "--scheduler", "local:x"], "local:N"
+    yield sweep + ["--grid", "bulk_size=1", "--scheduler", ""], "empty"
     yield sweep + ["--grid", "bulk_size=" + ",".join(str(k) for k in range(1, 1101)),
                    "--grid", "live_objects=" + ",".join(str(k) for k in range(1000)),
                    "--seeds", "2"], "points"

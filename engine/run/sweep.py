@@ -110,6 +110,10 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         raise BadInputError(f"--workers must be in 1..{MAX_WORKERS}, got {workers}")
     # Every point is built and checked (parameters, memory) before --out is created.
     points = check_sweep(base, grid, seeds, profile, names, workers, max_memory)
+    if scheduler is not None:
+        from .cluster import check_scheduler
+
+        check_scheduler(scheduler)
     from ..results.tables import check_utf8_path
 
     check_utf8_path(out)
@@ -131,6 +135,7 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
                                "start over")
     elif out.exists() and any(out.iterdir()) and not mpath.exists() and not force:
         raise BulksimError(f"{out}: folder is not empty and holds no sweep (use --force)")
+    created = not out.exists()
     _write_manifest(out, mpath, manifest)
 
     todo = points if force else [p for p in points if not _point_done(out, base, p, names, grid)]
@@ -161,6 +166,10 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         show()
         try:
             run_points(scheduler, todo, names, profile, out, base, grid_types, gather, done)
+        except BulksimError:
+            if created and not report.computed:  # e.g. the scheduler cannot be reached
+                _remove_empty_sweep(out, mpath)
+            raise
         finally:
             if progress:
                 sys.stderr.write("\n")
@@ -194,6 +203,19 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         if progress:
             sys.stderr.write("\n")
     return report
+
+
+def _remove_empty_sweep(out: Path, mpath: Path) -> None:
+    """Remove a sweep folder this call created when nothing was computed into it."""
+    try:
+        if any(p.is_file() for p in out.rglob("*") if p != mpath):
+            return
+        mpath.unlink(missing_ok=True)
+        for d in sorted((p for p in out.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            d.rmdir()
+        out.rmdir()
+    except OSError:
+        pass
 
 
 def _write_manifest(out: Path, mpath: Path, manifest: dict) -> None:
