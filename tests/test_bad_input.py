@@ -180,6 +180,12 @@ def _reader_cases():
     yield ["compare", "{tmp}/badsweep"], "rerun the sweep"
     yield ["history", "{asv}", "--out", "{tmp}/h.parquet"], "malformed asv result"
     yield ["history", "{tmp}/asv_list", "--out", "{tmp}/h.parquet"], "benchmarks.json"
+    # hand-made asv files that used to overflow, recurse, exhaust memory or hang
+    for kind, words in [("date", "out of range"), ("nested", "nested too deeply"),
+                        ("long_param", "characters"), ("combos", "combinations"),
+                        ("many_params", "parameters"), ("devzero", "not a regular file"),
+                        ("fifo", "not a regular file")]:
+        yield ["history", "{tmp}/asv_" + kind, "--out", "{tmp}/h.parquet"], words
     yield ["run", "--quiet", "--calls", "20", "--trace", "{tmp}/junk.parquet"], "cannot read"
     yield ["run", "--quiet", "--calls", "20", "--trace", "{tmp}/foreign.parquet"], "missing column"
 
@@ -219,8 +225,43 @@ def _fixtures(tmp_path):
     d = json.loads(result.read_text())
     d["date"] = "yesterday"
     result.write_text(json.dumps(d))
+    _asv_variants(tmp_path, asv)
     (tmp_path / "asv_list").mkdir()
     (tmp_path / "asv_list" / "benchmarks.json").write_text("[1, 2]")
+
+
+def _asv_variants(tmp_path, asv):
+    import json
+    import os
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).parent / "fixtures" / "asv_results"
+    for kind in ("date", "nested", "long_param", "combos", "many_params", "devzero", "fifo"):
+        dst = tmp_path / f"asv_{kind}"
+        shutil.copytree(src, dst)
+        result = next((dst / "bulksim-2core").glob("155*.json"))
+        d = json.loads(result.read_text())
+        name = next(iter(d["results"]))
+        rec = d["results"][name]
+        if kind == "date":
+            d["date"] = 1e20
+        elif kind == "long_param":
+            rec[1] = [["-" * 200000 + "1"]]
+        elif kind == "combos":
+            rec[1] = [[str(v) for v in range(40)]] * 8
+        elif kind == "many_params":
+            rec[1] = [["1"]] * 40
+        if kind == "nested":
+            result.write_text("[" * 100000)
+        elif kind == "devzero":
+            result.unlink()
+            result.symlink_to("/dev/zero")
+        elif kind == "fifo":
+            result.unlink()
+            os.mkfifo(result)
+        else:
+            result.write_text(json.dumps(d))
 
 
 def _listing(root):
