@@ -129,17 +129,18 @@ def cmd_run(args, out=None) -> int:
                       check_every=_int(args.check_every, "--check-every"), detail="calls" in detail,
                       max_memory=_max_memory(args), calls=None if args.calls is None else scn.calls)
     table = result.summary
-    # The files first: a closed stdout (``| head -1``) must not lose them.
-    wrote = _write_run_outputs(args, result, table, detail) if args.out else []
-    print(comparison_text(table), file=out)
     from .results.ranges import ranges_text, sensitivity_text
 
+    # Everything that can still fail before the files; the files before any output:
+    # a closed stdout (``| head -1``) must not lose them.
     rtext = ranges_text(table)
+    stext = sensitivity_text(result, args.sensitivity) if args.sensitivity else None
+    wrote = _write_run_outputs(args, result, table, detail) if args.out else []
+    print(comparison_text(table), file=out)
     if rtext:
         print("\n" + rtext, file=out)
-    if args.sensitivity:
-        print("\nSensitivity of the ratio to each unit cost:\n" + sensitivity_text(result, args.sensitivity),
-              file=out)
+    if stext is not None:
+        print("\nSensitivity of the ratio to each unit cost:\n" + stext, file=out)
     for line in wrote:
         print(line, file=out)
     return 0
