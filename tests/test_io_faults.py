@@ -197,6 +197,21 @@ def test_resume_recomputes_a_bad_part(tmp_path, capsys, damage):
     assert got.num_rows == want.num_rows and got.column("objects") == want.column("objects")
 
 
+def test_resume_removes_temporaries_of_a_killed_sweep(tmp_path, capsys):
+    base, grid = Scenario(calls=20), {"bulk_size": [1, 2]}
+    out = tmp_path / "s"
+    run_sweep(base, grid, [0], out, workers=1)
+    victim = _parts(out)[0]
+    # what write_table leaves when SIGKILL hits between mkstemp and the rename
+    stale = victim.parent / f".{victim.name}.k3j9x2.tmp"
+    stale.write_bytes(victim.read_bytes()[:100])
+    victim.unlink()
+    rep = run_sweep(base, grid, [0], out, workers=1)
+    assert rep.computed == 1 and not stale.exists()
+    assert not list(out.rglob("*.tmp"))
+    read_sweep(out)
+
+
 def test_failed_grid_leaves_no_folder_and_the_rerun_works(tmp_path, capsys):
     out = tmp_path / "s"
     args = ["sweep", "--quiet", "--calls", "20", "--out", str(out)]

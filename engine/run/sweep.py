@@ -137,6 +137,7 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         raise BulksimError(f"{out}: folder is not empty and holds no sweep (use --force)")
     created = not out.exists()
     _write_manifest(out, mpath, manifest)
+    _remove_stale_temporaries(out)
 
     todo = points if force else [p for p in points if not _point_done(out, base, p, names, grid)]
     report = SweepReport(out, len(points), len(points) - len(todo))
@@ -203,6 +204,18 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         if progress:
             sys.stderr.write("\n")
     return report
+
+
+def _remove_stale_temporaries(out: Path) -> None:
+    """Remove the temporary files of writes that never finished (a sweep killed with
+    SIGKILL mid-write): ``.point-*.parquet.*.tmp`` in the partition folders.  Only this
+    sweep's writers make them, and none is running when a sweep starts."""
+    for tmp in out.glob("scenario=*/strategy=*/.point-*.tmp"):
+        try:
+            if tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink()
+        except OSError:
+            pass
 
 
 def _remove_empty_sweep(out: Path, mpath: Path) -> None:
