@@ -199,11 +199,9 @@ def run_strategy(
 
 
 def _need_int(value, what: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise BadTypeError(f"{what} must be an integer, got {type(value).__name__} {str(value)[:40]}")
-    if not lo <= value <= hi:
-        raise BadInputError(f"{what} must be in {lo}..{hi}, got {value}")
-    return int(value)
+    from ..checks import need_int
+
+    return need_int(value, what, lo, hi)
 
 
 def check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail,

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import BadInputError, BadTypeError, BulksimError
-from ..inputs.scenario import Scenario, parse_value, split_setting
+from ..inputs.scenario import Scenario, _check_names, parse_value, split_setting
 from . import simulate as _simulate
 from .points import PART_STAMP, make_points, part_stamp_problem, point_files, run_point
 from .simulate import parse_strategies
@@ -85,6 +85,34 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def check_grid(grid: Any) -> dict[str, list[Any]]:
+    """A grid for ``run_sweep`` (shared by the CLI's ``parse_grid`` and the API): a
+    non-empty dict of scenario field names to non-empty lists of distinct values."""
+    from ..checks import short
+
+    if not isinstance(grid, dict):
+        raise BadTypeError(f"grid must be a dict of parameter -> list of values, got {type(grid).__name__}")
+    if not grid:
+        raise BadInputError("a sweep needs a grid of at least one parameter")
+    out = {}
+    for key, vals in grid.items():
+        if not isinstance(key, str):
+            raise BadTypeError(f"grid keys must be scenario parameter names, got {short(key)}")
+        if key in ("name", "description", "trace"):
+            raise BadInputError(f"--grid cannot vary {key!r}")
+        _check_names({key: None})  # a scenario field (with a suggestion)
+        if isinstance(vals, (str, bytes)) or not isinstance(vals, (list, tuple)):
+            raise BadTypeError(f"grid {key!r}: needs a list of values, got {type(vals).__name__}")
+        vals = list(vals)
+        if not vals:
+            raise BadInputError(f"grid {key!r}: needs a non-empty list of values")
+        dup = next((v for k, v in enumerate(vals) if v in vals[:k]), None)
+        if dup is not None or len(set(map(repr, vals))) < len(vals):
+            raise BadInputError(f"--grid {key} gives the value {short(dup)} twice (a point is computed once)")
+        out[key] = vals
+    return out
+
+
 def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out: str | os.PathLike, *,
               strategies="all", profile: str = "intel-skylake", workers: int | None = None,
               force: bool = False, progress: bool = False, scheduler: str | None = None,
@@ -98,9 +126,19 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     share with the client), or with ``gather=True`` send them back and the client
     writes them.
     """
+    from ..checks import need_bool, need_path, need_scenario, need_seeds, need_str
     from ..inputs.costs import get_profile
 
-    get_profile(profile)
+    # Every argument first (docs/errors.md): nothing is created for a bad call.
+    base = need_scenario(base, "base")
+    grid = check_grid(grid)
+    seeds = need_seeds(seeds)
+    need_path(out, "out")
+    get_profile(need_str(profile, "profile"))
+    for flag, v in (("force", force), ("progress", progress), ("gather", gather)):
+        need_bool(v, flag)
+    if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, int)):
+        raise BadTypeError(f"max_memory must be an integer number of bytes or None, got {max_memory!r}")
     names = parse_strategies(strategies)
     if workers is None:
         workers = os.cpu_count() or 1
