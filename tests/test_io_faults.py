@@ -311,3 +311,45 @@ def test_signal_stops_a_sweep_of_heavy_points_quickly(tmp_path):
     assert proc.returncode == 143, err
     assert took < 3.0, took  # the worker threads stop after their current kernel chunk
     assert _parts(out) == []
+
+
+def test_signal_is_handled_while_the_state_is_initialised(monkeypatch):
+    """Initialising a state of gigabytes is seconds inside numpy, where the main thread
+    cannot run a signal handler; it runs in a helper thread while the main thread waits
+    in short steps (SIGTERM took 8.5 s at cpus=1024, nodes=64, barn_max_full=1024)."""
+    import hashlib
+    import threading
+
+    from engine.model import state as st_mod
+
+    real = st_mod.make
+
+    def slow_make(*args):  # one long C call that releases the GIL, like numpy's fills
+        hashlib.pbkdf2_hmac("sha256", b"x", b"salt", 8_000_000)
+        return real(*args)
+
+    t0 = time.perf_counter()
+    hashlib.pbkdf2_hmac("sha256", b"x", b"salt", 8_000_000)
+    slow = time.perf_counter() - t0
+    monkeypatch.setattr(st_mod, "make", slow_make)
+
+    class Stop(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Stop()
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGUSR1))
+    try:
+        timer.start()
+        t0 = time.perf_counter()
+        with pytest.raises(Stop):
+            from engine.run.simulate import run_strategy
+
+            run_strategy(Scenario(calls=10), "batched", 0)
+        took = time.perf_counter() - t0
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, old)
+    assert took < 0.2 + min(0.5, slow / 2), (took, slow)

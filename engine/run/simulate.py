@@ -160,8 +160,8 @@ def run_strategy(
     live = budget.effective_live_objects(scn, n_calls, max_bulk)
     # A live set larger than every object the run allocates is never reached: the
     # smaller ring gives the identical run in less memory.
-    P, S = st_mod.make(scn if live == scn.live_objects else scn.replace(live_objects=live),
-                       strategy, seed, trace)
+    P, S = _interruptible(st_mod.make, scn if live == scn.live_objects else scn.replace(live_objects=live),
+                          strategy, seed, trace)
     from ..model.kernel import PER_CALL_FIXED
 
     width = PER_CALL_FIXED + N_EVENTS
@@ -196,6 +196,35 @@ def run_strategy(
         invariants.check(scn, strategy, state)
     return StrategyRun(strategy, S.counters.copy(), S.run_hist.copy(), state,
                        per_call if detail else None, elapsed)
+
+
+def _interruptible(fn, *args):
+    """``fn(*args)`` in a helper thread while the main thread waits in short steps, so a
+    signal (SIGTERM, Ctrl-C) is handled within a fraction of a second even while numpy
+    initialises a state of gigabytes (seconds in one call the interpreter cannot
+    interrupt).  The helper is a daemon: an interrupted process exits without it.
+    Outside the main thread (sweep workers) ``fn`` runs directly and the sweep's stop
+    flag is checked right after it."""
+    if threading.current_thread() is not threading.main_thread():
+        out = fn(*args)
+        if _STOP.is_set():
+            raise Cancelled()
+        return out
+    box: dict = {}
+
+    def work():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = e
+
+    t = threading.Thread(target=work, name="bulksim-make-state", daemon=True)
+    t.start()
+    while t.is_alive():
+        t.join(0.05)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def _need_int(value, what: str, lo: int, hi: int) -> int:
