@@ -62,7 +62,14 @@ def need_path(value: Any, what: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise BadInputError(f"{what}: {short(value)} is not valid UTF-8") from None
+        raise BadInputError(f"{what}: {short(value.encode('utf-8', 'surrogateescape'))} is not "
+                            "valid UTF-8; use a UTF-8 path") from None
+    try:  # a path the OS cannot even look up: a name too long, a symlink loop
+        os.lstat(value)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        pass
+    except OSError as e:
+        raise BadInputError(f"{what}: {short(value)}: cannot use this path ({e.strerror or e})") from None
     return value
 
 

@@ -449,18 +449,14 @@ PATH_OPTIONS = {"out": "--out", "trace": "--trace", "results": "RESULTS", "files
 
 def _check_path_options(args) -> None:
     """An empty path (``--out ""``) is bad input for every path option of every command,
-    never an option silently ignored."""
+    never an option silently ignored; so is one the OS cannot use (``engine.checks.need_path``)."""
+    from .checks import need_path
+
     for attr, flag in PATH_OPTIONS.items():
         v = getattr(args, attr, None)
         for one in (v if isinstance(v, list) else [v]):
-            if one is not None and not one.strip():
-                raise BulksimError(f"{flag}: empty path")
             if one is not None:
-                try:
-                    one.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise BulksimError(f"{flag}: {one.encode('utf-8', 'surrogateescape')!r} is not "
-                                       "valid UTF-8; use a UTF-8 path") from None
+                need_path(one, flag)  # empty, not UTF-8, a name too long: one line, exit 2
 
 
 class _StdoutFailed(BulksimError):

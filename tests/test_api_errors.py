@@ -120,6 +120,8 @@ ARGS = {
     "load None": (lambda: trace_mod.load(None, SMALL), errors.BadTypeError),
     "load 5": (lambda: trace_mod.load(5, SMALL), errors.BadTypeError),
     "load empty path": (lambda: trace_mod.load("", SMALL), errors.BadInputError),
+    "load name too long": (lambda: trace_mod.load("d" * 300 + ".csv", SMALL), errors.BadInputError),
+    "sweep out name too long": (lambda: _sweep(out="e" * 300), errors.BadInputError),
     "load scn None": (lambda: trace_mod.load("x.csv", None), errors.BadTypeError),
     "load scn unknown preset": (lambda: trace_mod.load("x.csv", "nope"), errors.BadInputError),
     "from_table None": (lambda: trace_mod.from_table(None, SMALL), errors.BadTypeError),

@@ -77,6 +77,14 @@ def _cases():
     yield ["history", "{asv}", "--out", "{tmp}/\udcffh.parquet"], "not valid UTF-8"
     yield ["sweep", "--quiet", "--grid", "bulk_size=1", "--calls", "20", "--out", "{tmp}/\udcffsw"], "UTF-8"
     yield ["history", "{asv}", "--out", "{tmp}/" + "b" * 300 + ".parquet"], "too long"
+    long = "{tmp}/" + "c" * 300
+    yield ["sweep", "--quiet", "--grid", "bulk_size=1", "--calls", "20", "--out", long], "too long"
+    yield ["report", "{tmp}/summary.parquet", "--out", long], "too long"
+    yield ["report", long, "--out", "{tmp}/rep"], "too long"
+    yield ["compare", long + ".parquet"], "too long"
+    yield ["history", long, "--out", "{tmp}/h.parquet"], "too long"
+    yield run + ["--trace", long + ".csv"], "too long"
+    yield run + ["--set", "trace=" + long + ".csv"], "too long"
     yield from _overflow_cases(run)
     yield from _resource_cases(run)
     yield from _output_cases(run)
