@@ -177,7 +177,8 @@ def test_bad_argument_raises_a_documented_type(name):
 
 def test_from_preset_can_rename():
     assert Scenario.from_preset("io_uring", name="x").name == "x"
-    assert Scenario.from_preset("io_uring", name="x").replace(name="io_uring") == Scenario.from_preset("io_uring")
+    renamed = Scenario.from_preset("io_uring", name="x")
+    assert renamed.replace(name="io_uring") == Scenario.from_preset("io_uring")
 
 
 # -- traces replayed on a scenario that cannot hold them (used to crash the kernel) ------

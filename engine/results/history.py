@@ -102,8 +102,12 @@ def _load(path: Path) -> dict:
     except (OSError, ValueError, RecursionError, MemoryError) as e:
         if isinstance(e, BulksimError):
             raise
-        why = "nested too deeply" if isinstance(e, RecursionError) else \
-            "too large" if isinstance(e, MemoryError) else str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        if isinstance(e, RecursionError):
+            why = "nested too deeply"
+        elif isinstance(e, MemoryError):
+            why = "too large"
+        else:
+            why = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
         raise BadInputError(f"{path}: not a readable asv result file ({why})") from None
 
 

@@ -250,7 +250,8 @@ def check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, 
     if not isinstance(detail, bool):
         raise BadTypeError(f"detail must be True or False, got {detail!r}")
     if progress is not None and not callable(progress):
-        raise BadTypeError(f"progress must be a callable (done, total) or None, got {type(progress).__name__}")
+        raise BadTypeError(f"progress must be a callable (done, total) or None, "
+                           f"got {type(progress).__name__}")
     if calls is not None:
         calls = _need_int(calls, "calls", 0, MAX_CALLS)
     if trace is not None:
