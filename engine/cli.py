@@ -127,19 +127,20 @@ def cmd_run(args, out=None) -> int:
     result = simulate(scn, strategies=args.strategies, profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                       seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty(),
                       check_every=_int(args.check_every, "--check-every"), detail="calls" in detail,
-                      max_memory=_max_memory(args))
+                      max_memory=_max_memory(args), calls=None if args.calls is None else scn.calls)
     table = result.summary
-    # The files first: a closed stdout (``| head -1``) must not lose them.
-    wrote = _write_run_outputs(args, result, table, detail) if args.out else []
-    print(comparison_text(table), file=out)
     from .results.ranges import ranges_text, sensitivity_text
 
+    # Everything that can still fail before the files; the files before any output:
+    # a closed stdout (``| head -1``) must not lose them.
     rtext = ranges_text(table)
+    stext = sensitivity_text(result, args.sensitivity) if args.sensitivity else None
+    wrote = _write_run_outputs(args, result, table, detail) if args.out else []
+    print(comparison_text(table), file=out)
     if rtext:
         print("\n" + rtext, file=out)
-    if args.sensitivity:
-        print("\nSensitivity of the ratio to each unit cost:\n" + sensitivity_text(result, args.sensitivity),
-              file=out)
+    if stext is not None:
+        print("\nSensitivity of the ratio to each unit cost:\n" + stext, file=out)
     for line in wrote:
         print(line, file=out)
     return 0
@@ -409,12 +410,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.command:
             parser.print_help()
             return 2
-        return COMMANDS[args.command](args)
+        _check_path_options(args)
+        real = sys.stdout
+        sys.stdout = _GuardedStdout(real)
+        try:
+            rc = COMMANDS[args.command](args)
+            sys.stdout.flush()  # a full device fails here, inside the contract, not at exit
+        finally:
+            sys.stdout = real
+        return rc
     except InvariantError as e:
-        print(f"bulksim: error: {e}", file=sys.stderr)
+        print(f"bulksim: error: {one_line(str(e))}", file=sys.stderr)
         return 3
     except BulksimError as e:
-        print(f"bulksim: error: {e}", file=sys.stderr)
+        print(f"bulksim: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except Terminated:
         print("bulksim: terminated (SIGTERM); nothing was written", file=sys.stderr)
@@ -424,6 +433,72 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _stdout_closed()
+
+
+def one_line(message: str) -> str:
+    """An error message as exactly one printable line: every control character (a
+    newline or escape sequence in a foreign table's value or a file name) and every
+    unprintable character is shown escaped, as repr shows it."""
+    if message.isprintable():
+        return message
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+
+
+PATH_OPTIONS = {"out": "--out", "trace": "--trace", "results": "RESULTS", "files": "FILE"}
+
+
+def _check_path_options(args) -> None:
+    """An empty path (``--out ""``) is bad input for every path option of every command,
+    never an option silently ignored; so is one the OS cannot use (``engine.checks.need_path``)."""
+    from .checks import need_path
+
+    for attr, flag in PATH_OPTIONS.items():
+        v = getattr(args, attr, None)
+        for one in (v if isinstance(v, list) else [v]):
+            if one is not None:
+                need_path(one, flag)  # empty, not UTF-8, a name too long: one line, exit 2
+
+
+class _StdoutFailed(BulksimError):
+    """Writing standard output failed (not a closed pipe): ENOSPC, EIO, ..."""
+
+
+class _GuardedStdout:
+    """``sys.stdout`` for one command: a failed write or flush (``>/dev/full``) becomes
+    one line on stderr and exit 2; a closed pipe stays BrokenPipeError (exit 141)."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def _guard(self, fn, *a):
+        try:
+            return fn(*a)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            _silence_stdout()
+            raise _StdoutFailed(f"cannot write to standard output ({e.strerror or e}); "
+                                "any result files were written first") from None
+
+    def write(self, text):
+        return self._guard(self._real.write, text)
+
+    def flush(self):
+        return self._guard(self._real.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null so Python's flush at exit does not fail a second time."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _stdout_closed() -> int:

@@ -9,6 +9,7 @@ import pytest
 
 from engine import errors
 from engine.inputs.scenario import Scenario
+from engine.inputs import trace as trace_mod
 from engine.inputs.trace import Trace, from_calls
 from engine.model import state as st_mod
 from engine.run import budget
@@ -32,6 +33,31 @@ def test_hierarchy_subclasses_the_builtin_types():
 
 
 # -- arguments: (call, expected type) ---------------------------------------------------
+
+_SWEEP_OUT = []
+
+
+def _sweep(**kw):
+    import tempfile
+    from pathlib import Path
+
+    from engine.run.sweep import run_sweep
+
+    folder = Path(tempfile.mkdtemp(prefix="bulksim-api-"))
+    _SWEEP_OUT.append(folder)
+    args = {"base": SMALL, "grid": {"bulk_size": [1, 2]}, "seeds": [0], "out": folder / "s", **kw}
+    return run_sweep(args.pop("base"), args.pop("grid"), args.pop("seeds"), args.pop("out"), **args)
+
+
+def _T3_TABLE():
+    import pyarrow as pa
+
+    return pa.table({"call": [0, 0], "slab": [0, 1], "node": [0, 0], "has_exts": [1, 1]})
+
+
+def _T3():
+    return from_calls([[(0, 0, True), (1, 0, True)]] * 3, SMALL)
+
 
 ARGS = {
     "calls float": (lambda: simulate(calls=1.7), errors.BadTypeError),
@@ -69,6 +95,64 @@ ARGS = {
     "Scenario huge": (lambda: Scenario(memcg_max_pages=2**70), errors.BadInputError),
     "Scenario retries": (lambda: Scenario(reclaim_retries=10**6), errors.BadInputError),
     "from_preset int": (lambda: Scenario.from_preset(5), errors.BadTypeError),
+    # a calls value with a trace: validated, and never silently replaced by the trace's count
+    "run_strategy calls str + trace": (lambda: run_strategy(SMALL, "batched", 0, calls="x", trace=_T3()),
+                                       errors.BadTypeError),
+    "run_strategy calls float + trace": (lambda: run_strategy(SMALL, "batched", 0, calls=1.7, trace=_T3()),
+                                         errors.BadTypeError),
+    "run_strategy calls negative + trace": (lambda: run_strategy(SMALL, "batched", 0, calls=-5, trace=_T3()),
+                                            errors.BadInputError),
+    "run_strategy calls huge + trace": (lambda: run_strategy(SMALL, "batched", 0, calls=10**30, trace=_T3()),
+                                        errors.BadInputError),
+    "run_strategy calls differ from trace": (lambda: run_strategy(SMALL, "batched", 0, calls=1, trace=_T3()),
+                                             errors.BadInputError),
+    "simulate calls differ from trace": (lambda: simulate(SMALL, "batched", calls=1, trace=_T3()),
+                                         errors.BadInputError),
+    "run_strategy progress int": (lambda: run_strategy(SMALL, "batched", 0, progress=5), errors.BadTypeError),
+    # Scenario constructors
+    "Scenario prob 10**400": (lambda: Scenario(remote_prob=10**400), errors.BadInputError),
+    "Scenario prob int 2": (lambda: Scenario(remote_prob=2), errors.BadInputError),
+    "with_settings None": (lambda: Scenario().with_settings(None), errors.BadTypeError),
+    "with_settings [1]": (lambda: Scenario().with_settings([1]), errors.BadTypeError),
+    "with_settings str": (lambda: Scenario().with_settings("cpus=2"), errors.BadTypeError),
+    "from_preset name path": (lambda: Scenario.from_preset("default", name="../x"), errors.BadInputError),
+    # trace loaders
+    "load None": (lambda: trace_mod.load(None, SMALL), errors.BadTypeError),
+    "load 5": (lambda: trace_mod.load(5, SMALL), errors.BadTypeError),
+    "load empty path": (lambda: trace_mod.load("", SMALL), errors.BadInputError),
+    "load name too long": (lambda: trace_mod.load("d" * 300 + ".csv", SMALL), errors.BadInputError),
+    "sweep out name too long": (lambda: _sweep(out="e" * 300), errors.BadInputError),
+    "load scn None": (lambda: trace_mod.load("x.csv", None), errors.BadTypeError),
+    "load scn unknown preset": (lambda: trace_mod.load("x.csv", "nope"), errors.BadInputError),
+    "from_table None": (lambda: trace_mod.from_table(None, SMALL), errors.BadTypeError),
+    "from_table dict": (lambda: trace_mod.from_table({"call": [0]}, SMALL), errors.BadTypeError),
+    "from_table scn None": (lambda: trace_mod.from_table(_T3_TABLE(), None), errors.BadTypeError),
+    "from_calls scn None": (lambda: from_calls([[(0, 0, True)]], None), errors.BadTypeError),
+    "from_calls 2**70": (lambda: from_calls([[(2**70, 0, 1)]], SMALL), errors.BadInputError),
+    "from_calls cpus dict": (lambda: from_calls([[(0, 0, True)]], SMALL, cpus={}), errors.BadTypeError),
+    "from_calls calls None": (lambda: from_calls(None, SMALL), errors.BadTypeError),
+    # run_sweep: every argument before anything is created (see the test below)
+    "sweep seeds None": (lambda: _sweep(seeds=None), errors.BadTypeError),
+    "sweep seeds int": (lambda: _sweep(seeds=3), errors.BadTypeError),
+    "sweep seeds str": (lambda: _sweep(seeds="3"), errors.BadTypeError),
+    "sweep seeds float": (lambda: _sweep(seeds=[1.5]), errors.BadTypeError),
+    "sweep seeds bool": (lambda: _sweep(seeds=[True]), errors.BadTypeError),
+    "sweep seeds negative": (lambda: _sweep(seeds=[-1]), errors.BadInputError),
+    "sweep seeds twice": (lambda: _sweep(seeds=[1, 1]), errors.BadInputError),
+    "sweep seeds empty": (lambda: _sweep(seeds=[]), errors.BadInputError),
+    "sweep out None": (lambda: _sweep(out=None), errors.BadTypeError),
+    "sweep out int": (lambda: _sweep(out=5), errors.BadTypeError),
+    "sweep out empty": (lambda: _sweep(out=""), errors.BadInputError),
+    "sweep base None": (lambda: _sweep(base=None), errors.BadTypeError),
+    "sweep base unknown": (lambda: _sweep(base="nope"), errors.BadInputError),
+    "sweep profile None": (lambda: _sweep(profile=None), errors.BadTypeError),
+    "sweep grid None key": (lambda: _sweep(grid={None: [1]}), errors.BadTypeError),
+    "sweep grid not dict": (lambda: _sweep(grid=[("bulk_size", [1])]), errors.BadTypeError),
+    "sweep grid str values": (lambda: _sweep(grid={"bulk_size": "12"}), errors.BadTypeError),
+    "sweep grid twice": (lambda: _sweep(grid={"bulk_size": [1, 1]}), errors.BadInputError),
+    "sweep grid unknown key": (lambda: _sweep(grid={"bulksize": [1]}), errors.BadInputError),
+    "sweep force int": (lambda: _sweep(force=1), errors.BadTypeError),
+    "sweep scheduler int": (lambda: _sweep(scheduler=5), errors.BadTypeError),
     "from_calls junk": (lambda: from_calls([[("a", 0, True)]], SMALL), errors.BadTypeError),
     "from_calls short cpus": (lambda: from_calls([[(0, 0, True)]] * 2, SMALL, cpus=[0]), errors.BadTypeError),
 }
@@ -76,10 +160,25 @@ ARGS = {
 
 @pytest.mark.parametrize("name", list(ARGS))
 def test_bad_argument_raises_a_documented_type(name):
+    import shutil
+
     call, cls = ARGS[name]
-    with pytest.raises(cls) as info:
-        call()
-    assert "\n" not in str(info.value)
+    _SWEEP_OUT.clear()
+    try:
+        with pytest.raises(cls) as info:
+            call()
+        assert "\n" not in str(info.value)
+        for folder in _SWEEP_OUT:  # a refused sweep creates nothing, not even its manifest
+            assert list(folder.iterdir()) == []
+    finally:
+        for folder in _SWEEP_OUT:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_from_preset_can_rename():
+    assert Scenario.from_preset("io_uring", name="x").name == "x"
+    renamed = Scenario.from_preset("io_uring", name="x")
+    assert renamed.replace(name="io_uring") == Scenario.from_preset("io_uring")
 
 
 # -- traces replayed on a scenario that cannot hold them (used to crash the kernel) ------
@@ -124,6 +223,12 @@ def test_trace_that_does_not_fit_is_refused_before_the_kernel(name):
         simulate(scn, strategies="batched", trace=trace)
     with pytest.raises(errors.BadInputError):
         run_strategy(scn, "per_object", 0, trace=trace)
+
+
+def test_calls_equal_to_the_trace_count_is_accepted():
+    run = run_strategy(SMALL, "batched", 0, calls=3, trace=_T3())
+    assert int(run.counters.sum(axis=0)[1]) == 6  # objects: every call of the trace
+    assert simulate(SMALL, "batched", calls=3, trace=_T3()).summary.column("calls").to_pylist() == [3]
 
 
 def test_trace_built_for_a_larger_machine_runs_on_it():

@@ -56,6 +56,35 @@ def _cases():
     yield ["bench", "--calls", "10", "--ref-calls", "9" * 20], "--ref-calls"
     yield ["bench", "--calls", "9" * 25], "calls"
     yield ["run", "--frobnicate"], "unrecognized"
+    yield ["bench", "--calls", "0", "--repeat", "1", "--ref-calls", "0", "--workers", "1"], "--calls"
+    # an empty path is bad input for every path option of every command, never ignored
+    yield run + ["--out", ""], "--out: empty path"
+    yield run + ["--trace", ""], "--trace: empty path"
+    yield run + ["--trace", " "], "--trace: empty path"
+    yield ["history", "{asv}", "--out", ""], "--out: empty path"
+    yield ["history", "", "--out", "{tmp}/h.parquet"], "empty path"
+    yield ["report", "", "--out", "{tmp}/rep"], "empty path"
+    yield ["report", "{tmp}/summary.parquet", "--out", ""], "--out: empty path"
+    yield ["sweep", "--quiet", "--grid", "bulk_size=1", "--calls", "20", "--out", ""], "--out: empty path"
+    yield ["compare", ""], "empty path"
+    yield ["compare", "{tmp}/summary.parquet", "-o", "parquet", "--out", ""], "--out: empty path"
+    # --calls with a trace: the trace is replayed whole, another count is refused (not ignored)
+    yield run[:2] + ["--calls", "1", "--trace", "{tmp}/two.csv"], "the trace has 2 calls"
+    # paths the OS or Arrow cannot take: too long, not UTF-8 (argv of a non-UTF-8 name)
+    yield run + ["--out", "{tmp}/" + "a" * 300 + ".parquet"], "File name too long"
+    yield run + ["--out", "{tmp}/\udcff.parquet"], "not valid UTF-8"
+    yield run + ["--trace", "{tmp}/\udcff.csv"], "not valid UTF-8"
+    yield ["history", "{asv}", "--out", "{tmp}/\udcffh.parquet"], "not valid UTF-8"
+    yield ["sweep", "--quiet", "--grid", "bulk_size=1", "--calls", "20", "--out", "{tmp}/\udcffsw"], "UTF-8"
+    yield ["history", "{asv}", "--out", "{tmp}/" + "b" * 300 + ".parquet"], "too long"
+    long = "{tmp}/" + "c" * 300
+    yield ["sweep", "--quiet", "--grid", "bulk_size=1", "--calls", "20", "--out", long], "too long"
+    yield ["report", "{tmp}/summary.parquet", "--out", long], "too long"
+    yield ["report", long, "--out", "{tmp}/rep"], "too long"
+    yield ["compare", long + ".parquet"], "too long"
+    yield ["history", long, "--out", "{tmp}/h.parquet"], "too long"
+    yield run + ["--trace", long + ".csv"], "too long"
+    yield run + ["--set", "trace=" + long + ".csv"], "too long"
     yield from _overflow_cases(run)
     yield from _resource_cases(run)
     yield from _output_cases(run)
@@ -113,6 +142,10 @@ def _output_cases(run):
     yield ["report", "{tmp}/summary.parquet", "--out", "{tmp}/summary.parquet"], "not a folder"
     yield ["sweep", "--quiet", "--grid", "bulk_size=1", "--calls", "20", "--out", "/proc/bulksim-x"], "cannot write"
     yield ["report", "{tmp}/summary.parquet", "--out", "/proc/bulksim-rep"], "cannot write"
+    # --force replaces only a report folder: never the input, a folder holding it, other data
+    yield ["report", "{tmp}/summary.parquet", "--out", "{tmp}", "--force"], "never replaces its input"
+    yield ["report", "{tmp}/badsweep", "--out", "{tmp}/badsweep", "--force"], "rerun the sweep"
+    yield ["report", "{tmp}/summary.parquet", "--out", "{tmp}/asv", "--force"], "not a bulksim report"
 
 
 def _sweep_cases():
@@ -134,6 +167,12 @@ def _sweep_cases():
     yield sweep + ["--grid", "bulk_size=1", "--set", "name=x/y"], "name"
     yield sweep + ["--grid", "bulk_size=1", "--set", "reclaim_retries=1e9"], "reclaim_retries"
     yield sweep + ["--grid", "calls=1,99999999999999999999999"], "calls"
+    # the scheduler (and Dask) are checked before --out is created
+    yield sweep + ["--grid", "bulk_size=1", "--scheduler", "bogus"], "not a Dask scheduler address"
+    yield sweep + ["--grid", "bulk_size=1", "--scheduler", "x:y"], "not a Dask scheduler address"
+    yield sweep + ["--grid", "bulk_size=1", "--scheduler", "local:0"], "local:N"
+    yield sweep + ["--grid", "bulk_size=1", "--scheduler", "local:x"], "local:N"
+    yield sweep + ["--grid", "bulk_size=1", "--scheduler", ""], "empty"
     yield sweep + ["--grid", "bulk_size=" + ",".join(str(k) for k in range(1, 1101)),
                    "--grid", "live_objects=" + ",".join(str(k) for k in range(1000)),
                    "--seeds", "2"], "points"
@@ -149,6 +188,12 @@ def _reader_cases():
     yield ["compare", "{tmp}/badsweep"], "rerun the sweep"
     yield ["history", "{asv}", "--out", "{tmp}/h.parquet"], "malformed asv result"
     yield ["history", "{tmp}/asv_list", "--out", "{tmp}/h.parquet"], "benchmarks.json"
+    # hand-made asv files that used to overflow, recurse, exhaust memory or hang
+    for kind, words in [("date", "out of range"), ("nested", "nested too deeply"),
+                        ("long_param", "characters"), ("combos", "combinations"),
+                        ("many_params", "parameters"), ("devzero", "not a regular file"),
+                        ("fifo", "not a regular file")]:
+        yield ["history", "{tmp}/asv_" + kind, "--out", "{tmp}/h.parquet"], words
     yield ["run", "--quiet", "--calls", "20", "--trace", "{tmp}/junk.parquet"], "cannot read"
     yield ["run", "--quiet", "--calls", "20", "--trace", "{tmp}/foreign.parquet"], "missing column"
 
@@ -170,6 +215,7 @@ def _fixtures(tmp_path):
     import pyarrow.parquet as pq
 
     (tmp_path / "empty.csv").write_text(EMPTY_TRACE)
+    (tmp_path / "two.csv").write_text(EMPTY_TRACE + "0,0,0,1\n0,1,0,1\n1,0,0,1\n")
     (tmp_path / "folder.parquet").mkdir()
     (tmp_path / "junk.parquet").write_bytes(b"PAR1 not really")
     pq.write_table(pa.table({"a": [1, 2]}), tmp_path / "foreign.parquet")
@@ -187,8 +233,43 @@ def _fixtures(tmp_path):
     d = json.loads(result.read_text())
     d["date"] = "yesterday"
     result.write_text(json.dumps(d))
+    _asv_variants(tmp_path, asv)
     (tmp_path / "asv_list").mkdir()
     (tmp_path / "asv_list" / "benchmarks.json").write_text("[1, 2]")
+
+
+def _asv_variants(tmp_path, asv):
+    import json
+    import os
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).parent / "fixtures" / "asv_results"
+    for kind in ("date", "nested", "long_param", "combos", "many_params", "devzero", "fifo"):
+        dst = tmp_path / f"asv_{kind}"
+        shutil.copytree(src, dst)
+        result = next((dst / "bulksim-2core").glob("155*.json"))
+        d = json.loads(result.read_text())
+        name = next(iter(d["results"]))
+        rec = d["results"][name]
+        if kind == "date":
+            d["date"] = 1e20
+        elif kind == "long_param":
+            rec[1] = [["-" * 200000 + "1"]]
+        elif kind == "combos":
+            rec[1] = [[str(v) for v in range(40)]] * 8
+        elif kind == "many_params":
+            rec[1] = [["1"]] * 40
+        if kind == "nested":
+            result.write_text("[" * 100000)
+        elif kind == "devzero":
+            result.unlink()
+            result.symlink_to("/dev/zero")
+        elif kind == "fifo":
+            result.unlink()
+            os.mkfifo(result)
+        else:
+            result.write_text(json.dumps(d))
 
 
 def _listing(root):
@@ -222,3 +303,50 @@ def test_unwritable_folder(capsys):
     # /proc refuses new files even to root, so this holds wherever the tests run.
     assert cli.main(["run", "--quiet", "--calls", "20", "--out", "/proc/bulksim-test.parquet"]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+# -- foreign variants of a real summary: each is bad input, one line, nothing written ------
+
+@pytest.fixture(scope="module")
+def real_summary(tmp_path_factory):
+    d = tmp_path_factory.mktemp("real")
+    assert cli.main(["run", "--quiet", "--calls", "20", "--out", str(d / "s.parquet")]) == 0
+    import pyarrow.parquet as pq
+
+    return pq.read_table(d / "s.parquet")
+
+
+def _variant(t, kind):
+    import pyarrow as pa
+
+    if kind == "no rows":
+        return t.slice(0, 0)
+    if kind == "no schema metadata":
+        return t.replace_schema_metadata(None)
+    d = t.to_pydict()
+    if kind == "newline in a strategy":
+        d["strategy"] = ["a\nb\x1b[31m"] + d["strategy"][1:]
+    elif kind == "null total":
+        d["total_cycles_per_object"] = [None] + d["total_cycles_per_object"][1:]
+    return pa.table(d).replace_schema_metadata(t.schema.metadata)
+
+
+VARIANTS = [("report", "no rows", "no rows"), ("report", "no schema metadata", "records no scenario"),
+            ("report", "null total", "missing values"), ("compare", "newline in a strategy", "a\\nb"),
+            ("report", "newline in a strategy", "not a strategy name")]
+
+
+@pytest.mark.parametrize("cmd, kind, words", VARIANTS, ids=[f"{c} {k}" for c, k, _ in VARIANTS])
+def test_foreign_summary_variant(real_summary, tmp_path, capsys, cmd, kind, words):
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "v.parquet"
+    pq.write_table(_variant(real_summary, kind), src)
+    before = _listing(tmp_path)
+    argv = [cmd, str(src)] + (["--out", str(tmp_path / "rep")] if cmd == "report" else [])
+    rc = cli.main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert len(err.strip().splitlines()) == 1 and words in err, err
+    assert "\x1b" not in err
+    assert _listing(tmp_path) == before

@@ -97,3 +97,17 @@ def test_first_compile_notice_only_while_the_kernel_cache_is_empty(tmp_path, mon
     assert first_compile_notice() is not None  # an index without code is not a cache
     (d / "kernel-1.py311.nbc").write_bytes(b"")
     assert first_compile_notice() is None
+
+
+def test_sensitivity_of_a_run_with_nothing_to_rank(tmp_path, capsys):
+    """0 calls: per_object costs nothing; a sentence and exit 0, the file written whole
+    (it used to print the table, fail with exit 2 and leave the file)."""
+    from engine import cli
+
+    out = tmp_path / "z0.parquet"
+    assert cli.main(["run", "--quiet", "--calls", "0", "--sensitivity", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "no ratio to rank" in text and f"wrote {out}" in text
+    import pyarrow.parquet as pq
+
+    assert set(pq.read_table(out).column("calls").to_pylist()) == {0}

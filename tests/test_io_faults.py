@@ -6,6 +6,7 @@ Each fault: one line on stderr, a non-zero exit, nothing half-written (docs/erro
 from __future__ import annotations
 
 import errno
+import json
 import os
 import resource
 import signal
@@ -26,6 +27,9 @@ RUN = ["run", "--quiet", "--calls", "20"]
 
 
 def _bulksim(args, **kw):
+    if "stdout" in kw:
+        return subprocess.run([sys.executable, "-m", "engine", *args], stderr=subprocess.PIPE, text=True,
+                              timeout=300, check=False, **kw)
     return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True,
                           timeout=300, check=False, **kw)
 
@@ -106,6 +110,21 @@ def test_full_disk_during_a_sweep_and_a_report(tmp_path, capsys, monkeypatch):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.parametrize("argv", [["scenarios"], ["profiles", "-v"], RUN, RUN + ["--out", "{tmp}/r.parquet"],
+                                  ["compare", "{tmp}/r.parquet"]])
+def test_full_stdout_is_one_line(tmp_path, argv):
+    if argv[0] == "compare":
+        assert cli.main(RUN + ["--out", str(tmp_path / "r.parquet")]) == 0
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    with open("/dev/full", "w") as full:
+        res = _bulksim(argv, stdout=full)
+    assert res.returncode == 2, res.stderr
+    _one_line(res.stderr)
+    assert "standard output" in res.stderr and "No space left" in res.stderr
+    if "--out" in argv:  # the result file was written before the table was printed
+        assert pq.read_table(tmp_path / "r.parquet").num_rows >= 3
+
+
 def test_closed_stdout_keeps_the_file(tmp_path):
     out = tmp_path / "r.parquet"
     proc = subprocess.Popen([sys.executable, "-m", "engine", *RUN, "--out", str(out)],
@@ -135,7 +154,8 @@ def _parts(out):
     return sorted(out.glob("scenario=*/strategy=*/point-*.parquet"))
 
 
-@pytest.mark.parametrize("damage", ["truncate", "foreign", "other_point", "empty", "two_rows"])
+@pytest.mark.parametrize("damage", ["truncate", "foreign", "other_point", "empty", "two_rows",
+                                    "other_strategy", "other_scenario"])
 def test_resume_recomputes_a_bad_part(tmp_path, capsys, damage):
     base, grid = Scenario(calls=30), {"bulk_size": [1, 2]}
     out = tmp_path / "s"
@@ -153,6 +173,15 @@ def test_resume_recomputes_a_bad_part(tmp_path, capsys, damage):
         victim.write_bytes(other.read_bytes())
     elif damage == "empty":
         victim.write_bytes(b"")
+    elif damage == "other_strategy":  # the same point of another strategy, filed under this one
+        other = next(p for p in parts if p.parent != victim.parent and p.name == victim.name)
+        victim.write_bytes(other.read_bytes())
+    elif damage == "other_scenario":  # the right strategy, but stamped as another scenario's
+        t = pq.read_table(victim)
+        meta = dict(t.schema.metadata)
+        stamp = json.loads(meta[b"sweep_part"])
+        meta[b"sweep_part"] = json.dumps({**stamp, "scenario": "other"}).encode()
+        pq.write_table(t.replace_schema_metadata(meta), victim)
     else:
         t = pq.read_table(victim)
         pq.write_table(pa.concat_tables([t, t]), victim)
@@ -166,6 +195,21 @@ def test_resume_recomputes_a_bad_part(tmp_path, capsys, damage):
     got = read_sweep(out).drop_columns(["sim_seconds"]).sort_by([("point", "ascending"),
                                                                  ("strategy", "ascending")])
     assert got.num_rows == want.num_rows and got.column("objects") == want.column("objects")
+
+
+def test_resume_removes_temporaries_of_a_killed_sweep(tmp_path, capsys):
+    base, grid = Scenario(calls=20), {"bulk_size": [1, 2]}
+    out = tmp_path / "s"
+    run_sweep(base, grid, [0], out, workers=1)
+    victim = _parts(out)[0]
+    # what write_table leaves when SIGKILL hits between mkstemp and the rename
+    stale = victim.parent / f".{victim.name}.k3j9x2.tmp"
+    stale.write_bytes(victim.read_bytes()[:100])
+    victim.unlink()
+    rep = run_sweep(base, grid, [0], out, workers=1)
+    assert rep.computed == 1 and not stale.exists()
+    assert not list(out.rglob("*.tmp"))
+    read_sweep(out)
 
 
 def test_failed_grid_leaves_no_folder_and_the_rerun_works(tmp_path, capsys):
@@ -197,6 +241,17 @@ def test_report_force_leaves_no_stale_plots(tmp_path, capsys):
     # exactly what a fresh report of the single file holds: none of the sweep's plots
     assert sorted(p.name for p in rep.iterdir()) == sorted(p.name for p in fresh.iterdir())
     assert not any("heatmap" in p.name or "bulk_size" in p.name for p in rep.iterdir())
+
+
+@pytest.mark.parametrize("target", ["", "scenario=default", ".."])
+def test_report_force_never_deletes_its_input(tmp_path, capsys, target):
+    out = tmp_path / "s"
+    run_sweep(Scenario(calls=20, name="default"), {"bulk_size": [1, 2]}, [0], out, workers=1)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert cli.main(["report", str(out), "--out", str(out / target), "--force"]) == 2
+    _one_line(capsys.readouterr().err)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    read_sweep(out)
 
 
 def test_manifest_of_a_failed_sweep_is_not_written(tmp_path, capsys):
@@ -256,3 +311,45 @@ def test_signal_stops_a_sweep_of_heavy_points_quickly(tmp_path):
     assert proc.returncode == 143, err
     assert took < 3.0, took  # the worker threads stop after their current kernel chunk
     assert _parts(out) == []
+
+
+def test_signal_is_handled_while_the_state_is_initialised(monkeypatch):
+    """Initialising a state of gigabytes is seconds inside numpy, where the main thread
+    cannot run a signal handler; it runs in a helper thread while the main thread waits
+    in short steps (SIGTERM took 8.5 s at cpus=1024, nodes=64, barn_max_full=1024)."""
+    import hashlib
+    import threading
+
+    from engine.model import state as st_mod
+
+    real = st_mod.make
+
+    def slow_make(*args):  # one long C call that releases the GIL, like numpy's fills
+        hashlib.pbkdf2_hmac("sha256", b"x", b"salt", 8_000_000)
+        return real(*args)
+
+    t0 = time.perf_counter()
+    hashlib.pbkdf2_hmac("sha256", b"x", b"salt", 8_000_000)
+    slow = time.perf_counter() - t0
+    monkeypatch.setattr(st_mod, "make", slow_make)
+
+    class Stop(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Stop()
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGUSR1))
+    try:
+        timer.start()
+        t0 = time.perf_counter()
+        with pytest.raises(Stop):
+            from engine.run.simulate import run_strategy
+
+            run_strategy(Scenario(calls=10), "batched", 0)
+        took = time.perf_counter() - t0
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, old)
+    assert took < 0.2 + min(0.5, slow / 2), (took, slow)

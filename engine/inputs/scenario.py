@@ -122,6 +122,9 @@ class Scenario:
 
     def with_settings(self, settings: list[str]) -> "Scenario":
         """Apply ``key=value`` strings (the CLI's ``--set``)."""
+        if isinstance(settings, str) or not isinstance(settings, (list, tuple)) \
+                or not all(isinstance(x, str) for x in settings):
+            raise BadTypeError(f"settings must be a list of 'key=value' strings, got {_short(settings)}")
         changes: dict[str, Any] = {}
         for item in settings:
             key, value = split_setting(item, "--set", "key=value")
@@ -129,16 +132,16 @@ class Scenario:
         return self.replace(**changes)
 
     @classmethod
-    def from_preset(cls, name: str, **overrides: Any) -> "Scenario":
+    def from_preset(cls, name: str, /, **overrides: Any) -> "Scenario":
         if not isinstance(name, str):
             raise BadTypeError(f"scenario must be a Scenario or a preset name, got {_short(name)}")
         if name not in PRESETS:
             raise BadInputError(f"unknown scenario {name!r}{_suggest(name, PRESETS)}; "
                                f"known: {', '.join(PRESETS)}")
-        base = dict(PRESETS[name])
-        base.update(overrides)
+        base = {"name": name, **PRESETS[name]}
+        base.update(overrides)  # name=... renames the scenario built from the preset
         _check_names(base)
-        return cls(name=name, **base)
+        return cls(**base)
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Scenario)}
@@ -205,8 +208,9 @@ def _validate(s: Scenario) -> None:
         elif f.type in ("float", float):
             need_type(isinstance(v, (int, float)) and not isinstance(v, bool),
                       f"{f.name} must be a number, got {_short(v)}")
-            need(math.isfinite(v), f"{f.name} must be a finite number, got {v!r}")
-            need(0.0 <= v <= 1.0, f"{f.name} is a probability and must be in [0, 1], got {v!r}")
+            # an int compares exactly (10**400 would overflow math.isfinite)
+            need(isinstance(v, int) or math.isfinite(v), f"{f.name} must be a finite number, got {v!r}")
+            need(0 <= v <= 1, f"{f.name} is a probability and must be in [0, 1], got {_short(v)}")
         elif f.type in ("bool", bool):
             need_type(isinstance(v, bool), f"{f.name} must be true or false, got {_short(v)}")
         else:

@@ -93,6 +93,13 @@ def _int_column(table, name: str, path) -> np.ndarray:
 
 def from_table(table, scn: Scenario, path="<table>") -> Trace:
     """Validate a ``pyarrow.Table`` against the scenario and build a :class:`Trace`."""
+    import pyarrow as pa
+
+    from ..checks import need_scenario
+
+    scn = need_scenario(scn)
+    if not isinstance(table, pa.Table):
+        raise BadTypeError(f"trace: table must be a pyarrow.Table, got {type(table).__name__}")
     missing = [c for c in REQUIRED if c not in table.column_names]
     if missing:
         raise BadInputError(f"trace {path}: missing column(s) {', '.join(missing)}; "
@@ -195,7 +202,12 @@ def check_fits(trace: Trace, scn: Scenario) -> None:
 
 
 def load(path: str | Path, scn: Scenario) -> Trace:
-    path = Path(path)
+    """Read a trace file (.parquet, .arrow, .feather, .csv) for ``scn`` (a Scenario or a
+    preset name)."""
+    from ..checks import need_path, need_scenario
+
+    path = Path(need_path(path, "trace path"))
+    scn = need_scenario(scn)
     return from_table(_read_table(path), scn, path)
 
 
@@ -203,6 +215,14 @@ def from_calls(calls: list[list[tuple[int, int, bool]]], scn: Scenario,
                cpus: list[int] | None = None, memcgs: list[int] | None = None) -> Trace:
     """Build a trace from Python lists: ``calls[k] = [(slab, node, has_exts), ...]``."""
     import pyarrow as pa
+
+    from ..checks import need_scenario
+
+    scn = need_scenario(scn)
+    for what, v in (("calls", calls), ("cpus", cpus), ("memcgs", memcgs)):
+        if (v is not None or what == "calls") and (isinstance(v, (str, bytes))
+                                                   or not isinstance(v, (list, tuple))):
+            raise BadTypeError(f"trace: {what} must be a list, got {type(v).__name__}")
 
     rows: dict[str, list] = {"call": [], "slab": [], "node": [], "has_exts": []}
     if cpus is not None:
@@ -222,7 +242,7 @@ def from_calls(calls: list[list[tuple[int, int, bool]]], scn: Scenario,
                     rows["memcg"].append(memcgs[k])
         table = pa.table({k: pa.array(v, pa.int64() if k != "has_exts" else pa.bool_())
                           for k, v in rows.items()})
-    except (TypeError, ValueError, IndexError, pa.ArrowException) as e:
+    except (TypeError, ValueError, IndexError, KeyError, OverflowError, pa.ArrowException) as e:
         raise BadTypeError(f"trace: calls must be lists of (slab, node, has_exts) integer tuples "
                            f"and cpus/memcgs one integer per call ({type(e).__name__})") from None
     return from_table(table, scn)

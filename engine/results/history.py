@@ -50,28 +50,65 @@ def history_schema() -> pa.Schema:
                                        "source": "asv results (api_version 2)"})
 
 
+# Bounds on foreign input: a hand-made result file cannot exhaust memory or the stack.
+MAX_FILE_BYTES = 64 << 20  # one asv JSON file
+MAX_PARAM_CHARS = 1000  # one parameter value's repr
+MAX_PARAMS = 16  # parameters of one benchmark
+MAX_COMBOS = 100_000  # parameter combinations of one benchmark
+MAX_ROWS = 2_000_000  # rows of the whole history
+
+
 def _param(text):
     """asv stores parameter values as Python reprs ("'default'", "16"); unquote them."""
     import ast
 
+    if not isinstance(text, str):
+        return str(text)
+    if len(text) > MAX_PARAM_CHARS:
+        raise ValueError(f"a parameter value of {len(text):,} characters (at most {MAX_PARAM_CHARS:,})")
     try:
         return str(ast.literal_eval(text))
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return str(text)
 
 
 def _ts(ms):
     if ms is None:
         return None
-    return dt.datetime.fromtimestamp(ms / 1000.0, tz=dt.timezone.utc)
+    try:
+        return dt.datetime.fromtimestamp(ms / 1000.0, tz=dt.timezone.utc)
+    except (OSError, OverflowError, ValueError):  # "date": 1e20 -> EOVERFLOW
+        raise ValueError(f"timestamp {str(ms)[:40]} out of range") from None
 
 
 def _load(path: Path) -> dict:
+    """A JSON file of the results folder: a regular file (not a device or FIFO, also
+    through a symlink) of at most MAX_FILE_BYTES, parsed without exhausting the stack."""
+    import os
+    import stat
+
     try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        raise BulksimError(f"{path}: not a readable asv result file ({e})") from None
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise BadInputError(f"{path}: not a regular file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise BadInputError(f"{path}: {st.st_size:,} bytes, more than an asv result file "
+                                f"({MAX_FILE_BYTES:,} at most)")
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise BadInputError(f"{path}: more than {MAX_FILE_BYTES:,} bytes")
+        return json.loads(data)
+    except (OSError, ValueError, RecursionError, MemoryError) as e:
+        if isinstance(e, BulksimError):
+            raise
+        if isinstance(e, RecursionError):
+            why = "nested too deeply"
+        elif isinstance(e, MemoryError):
+            why = "too large"
+        else:
+            why = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise BadInputError(f"{path}: not a readable asv result file ({why})") from None
 
 
 def read_results(results_dir: str | Path) -> list[dict]:
@@ -94,11 +131,13 @@ def read_results(results_dir: str | Path) -> list[dict]:
             if not isinstance(d, dict) or d.get("version") != 2 or "result_columns" not in d:
                 raise BadInputError(f"{path}: unsupported asv result format (need version 2)")
             rows.extend(_checked_rows(path, d, machine_dir.name, benchmarks))
+            if len(rows) > MAX_ROWS:
+                raise BadInputError(f"{root}: more than {MAX_ROWS:,} results; export fewer machines")
     return rows
 
 
 _MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
-              pa.ArrowException)
+              RecursionError, MemoryError, pa.ArrowException)
 
 
 def _checked_rows(path: Path, d: dict, machine: str, benchmarks: dict) -> list[dict]:
@@ -123,6 +162,15 @@ def _rows_of(d: dict, machine: str, benchmarks: dict) -> list[dict]:
         meta = benchmarks.get(name, {})
         param_names = meta.get("param_names", [])
         params = rec.get("params") or []
+        if not isinstance(params, list) or not all(isinstance(p, list) for p in params):
+            raise ValueError(f"{name}: params is not a list of lists")
+        if len(params) > MAX_PARAMS:
+            raise ValueError(f"{name}: {len(params)} parameters (at most {MAX_PARAMS})")
+        n_combos = 1
+        for p in params:
+            n_combos *= len(p)
+            if n_combos > MAX_COMBOS:
+                raise ValueError(f"{name}: more than {MAX_COMBOS:,} parameter combinations")
         combos = list(itertools.product(*params)) if params else [()]
         result = rec.get("result")
         if not isinstance(result, list):

@@ -76,12 +76,21 @@ def tornado_plot(rows: list[dict], central: float, xlabel: str) -> str:
 def _depth(results: Path, table, row: dict) -> int:
     if row.get("param_depth") is not None:
         return int(row["param_depth"])
-    meta = table.schema.metadata or {}
-    if b"scenario" in meta:
-        return int(json.loads(meta[b"scenario"])["depth"])
-    from ..run.sweep import MANIFEST
+    from ..errors import BadInputError
 
-    return int(json.loads((results / MANIFEST).read_text())["base"]["depth"])
+    meta = table.schema.metadata or {}
+    try:
+        if b"scenario" in meta:
+            return int(json.loads(meta[b"scenario"])["depth"])
+        if results.is_dir():
+            from ..run.sweep import MANIFEST
+
+            return int(json.loads((results / MANIFEST).read_text())["base"]["depth"])
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        pass
+    # foreign input, not a fault of the output folder
+    raise BadInputError(f"{results}: records no scenario (schema metadata 'scenario' with its depth): "
+                        "not a bulksim summary table")
 
 
 def pooled_sensitivity(results: Path, table, rows: list[dict], strategy: str, top: int = 8):

@@ -216,7 +216,8 @@ def sensitivity(result, strategy: str, metric: str = "hook", base: str = BASE) -
     fa, fb = strategy_forms(result, strategy, prof), strategy_forms(result, base, prof)
     a, b = (fa.hook, fb.hook) if metric == "hook" else (fa.total, fb.total)
     if not float(b @ mid) > 0:
-        raise BulksimError(f"sensitivity: {base} costs nothing in this result")
+        raise NothingToRank(f"{base} costs nothing in this result (no {metric} cycles), so there is "
+                            "no ratio to rank")
     r0 = float(a @ mid) / float(b @ mid)
     out = []
     for i, name in enumerate(prof.names):
@@ -232,13 +233,21 @@ def sensitivity(result, strategy: str, metric: str = "hook", base: str = BASE) -
     return out
 
 
+class NothingToRank(BulksimError):
+    """The baseline costs nothing (e.g. a run of 0 calls): no ratio exists to rank."""
+
+
 def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
     """The sensitivity table of every strategy against per_object (``bulksim run --sensitivity``)."""
     lines = []
     for s in result.runs:
         if s == BASE or BASE not in result.runs:
             continue
-        rows = [r for r in sensitivity(result, s, metric) if r["swing"] > 0][:top]
+        try:
+            rows = [r for r in sensitivity(result, s, metric) if r["swing"] > 0][:top]
+        except NothingToRank as e:
+            lines += [f"{s} / {BASE}, {metric} cycles: {e}", ""]
+            continue
         lines.append(f"{s} / {BASE}, {metric} cycles: central ratio {rows[0]['ratio_central']:.3f}"
                      if rows else f"{s} / {BASE}, {metric} cycles: no unit cost moves the ratio")
         lines.append(f"  {'unit cost':22s} {'low':>7s} {'high':>7s}  {'ratio@low':>9s} {'ratio@high':>10s}"

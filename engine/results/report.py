@@ -54,7 +54,24 @@ def _load(path: Path) -> tuple[pa.Table, list[str], pa.Table | None]:
     if "strategy" not in t.column_names or "total_cycles_per_object" not in t.column_names:
         raise BulksimError(f"{path}: not a bulksim summary table")
     _check_summary_types(t, path)
+    _check_rows(t, path)
     return t, [], runs
+
+
+def _check_rows(t: pa.Table, path: Path) -> None:
+    """A summary with no rows, or with a row missing its strategy or total, has nothing
+    to plot: bad input, refused before anything is written."""
+    from ..errors import BadInputError
+
+    if t.num_rows == 0:
+        raise BadInputError(f"{path}: the table has no rows; nothing to report")
+    for col in ("strategy", "total_cycles_per_object"):
+        if t.column(col).null_count:
+            raise BadInputError(f"{path}: column {col!r} has missing values: not a bulksim summary table")
+    for v in t.column("strategy").cast(pa.string()).unique().to_pylist():
+        if not v.isprintable():
+            raise BadInputError(f"{path}: column 'strategy' holds {v[:40]!r}, not a strategy name: "
+                                "not a bulksim summary table")
 
 
 def _check_summary_types(t: pa.Table, path: Path) -> None:
@@ -101,6 +118,7 @@ def write_report(results: str | Path, out: str | Path, *, force: bool = False) -
         raise BadInputError(f"{out}: exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not force:
         raise BulksimError(f"{out}: exists and is not empty (use --force to replace the report)")
+    check_replaceable(results, out)
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise BadInputError(f"{out}: folder {parent} does not exist")
@@ -128,6 +146,25 @@ def write_report(results: str | Path, out: str | Path, *, force: bool = False) -
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     return out / "index.html"
+
+
+REPORT_MARKER = ".bulksim-report"  # written into every report folder: --force may replace it
+
+
+def check_replaceable(results: Path, out: Path) -> None:
+    """Refuse an ``out`` that ``--force`` must not replace: the input itself or a folder
+    holding it, or a non-empty folder that is not a bulksim report (no ``REPORT_MARKER``)."""
+    from ..errors import BadInputError
+
+    try:
+        res, dst = results.resolve(), out.resolve()
+    except (OSError, RuntimeError) as e:
+        raise BadInputError(f"{out}: cannot resolve the path ({e})") from None
+    if res == dst or dst in res.parents:
+        raise BadInputError(f"{out}: holds the input {results}; a report never replaces its input")
+    if out.is_dir() and any(out.iterdir()) and not (out / REPORT_MARKER).is_file():
+        raise BadInputError(f"{out}: is not a bulksim report folder (no {REPORT_MARKER}); "
+                            "--force replaces only a report")
 
 
 def _umask() -> int:
@@ -396,6 +433,7 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
     for name, caption in figures:
         body.append(f'<figure><img src="{name}.svg" alt="{html.escape(caption)}">'
                     f'<figcaption>{html.escape(caption)} <a href="{name}.csv">data</a></figcaption></figure>')
+    (out / REPORT_MARKER).write_text("a bulksim report: 'bulksim report --force' may replace this folder\n")
     page = out / "index.html"
     page.write_text("<!doctype html><html><head><meta charset='utf-8'><title>bulksim report</title>"
                     "<style>body{font-family:sans-serif;max-width:720px;margin:2em auto}"

@@ -246,6 +246,23 @@ def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".parquet", ".arrow", ".feather"):
         raise BadInputError(f"{path}: output must end in .parquet, .arrow or .feather")
+    check_utf8_path(path)
+    try:
+        return _check_output_path(path, force)
+    except OSError as e:  # ENAMETOOLONG, ELOOP, EACCES on a parent, ...
+        raise BadInputError(f"{str(path)[:120]}: cannot use this output path ({e.strerror or e})") from None
+
+
+def check_utf8_path(path: str | os.PathLike) -> None:
+    """Refuse a path that is not valid UTF-8 (Arrow's writers and readers need UTF-8)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(path).encode("utf-8", "surrogateescape")[:120]
+        raise BadInputError(f"{shown!r}: the path is not valid UTF-8; use a UTF-8 path") from None
+
+
+def _check_output_path(path: Path, force: bool) -> Path:
     if path.is_dir():
         raise BadInputError(f"{path}: is a folder; give a file name")
     if (path.exists() or path.is_symlink()) and not force:

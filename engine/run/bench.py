@@ -152,6 +152,8 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
         raise BulksimError(f"--repeat must be in 1..1000, got {repeat}")
     if not 1 <= workers <= 1024:
         raise BulksimError(f"--workers must be in 1..1024, got {workers}")
+    if isinstance(scn.calls, bool) or not isinstance(scn.calls, int) or scn.calls < 1:
+        raise BulksimError(f"--calls must be at least 1 (a speed needs calls to time), got {scn.calls}")
     if not 0 <= ref_calls <= 10**7:
         raise BulksimError(f"--ref-calls must be in 0..10000000, got {ref_calls}")
     from .budget import check_memory

@@ -33,6 +33,32 @@ def _warm() -> str:
     return os.environ.get("NUMBA_CACHE_DIR", "")
 
 
+def check_scheduler(scheduler) -> None:
+    """Refuse a ``--scheduler`` value before anything is created: its type, Dask being
+    installed, ``local:N`` with N >= 1, or an address with a host and a port."""
+    from ..errors import BadInputError, BadTypeError
+
+    if not isinstance(scheduler, str):
+        raise BadTypeError(f"scheduler must be an address or 'local:N', got {type(scheduler).__name__}")
+    if not scheduler.strip():
+        raise BadInputError("--scheduler: empty address")
+    try:
+        import distributed  # noqa: F401
+        from distributed.comm import get_address_host_port
+    except ImportError:
+        raise BulksimError("--scheduler needs Dask: pip install 'bulksim[dask]'") from None
+    if scheduler.startswith("local:"):
+        n = scheduler.split(":", 1)[1]
+        if not n.isdigit() or not 1 <= int(n) <= 1024:
+            raise BadInputError(f"--scheduler local:N needs N in 1..1024, got {scheduler[:60]!r}")
+        return
+    try:
+        get_address_host_port(scheduler)
+    except (ValueError, TypeError) as e:
+        raise BadInputError(f"--scheduler: {scheduler[:60]!r} is not a Dask scheduler address "
+                            f"(HOST:PORT or tcp://HOST:PORT; {e})") from None
+
+
 def _client(scheduler: str):
     try:
         from distributed import Client, LocalCluster
@@ -52,7 +78,7 @@ def _client(scheduler: str):
         return Client(cluster), cluster
     try:
         return Client(scheduler, timeout="10s"), None
-    except (OSError, TimeoutError) as e:
+    except (OSError, TimeoutError, ValueError) as e:
         raise BulksimError(f"cannot reach the Dask scheduler at {scheduler} ({e})") from None
 
 

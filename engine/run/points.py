@@ -21,6 +21,31 @@ from ..inputs.scenario import Scenario
 from .simulate import simulate
 
 
+PART_STAMP = "sweep_part"  # schema metadata key of a sweep part: what it holds
+
+
+def part_stamp(scenario: str, strategy: str, point_key: str) -> str:
+    """The identity a sweep part carries in its schema metadata (``PART_STAMP``)."""
+    return json.dumps({"scenario": scenario, "strategy": strategy, "point": point_key}, sort_keys=True)
+
+
+def part_stamp_problem(meta: dict | None, scenario: str, strategy: str, point_key: str) -> str | None:
+    """Why a part's schema metadata does not say it holds (scenario, strategy, point), or None."""
+    raw = (meta or {}).get(PART_STAMP.encode())
+    if raw is None:
+        return "carries no record of its strategy and scenario"
+    try:
+        got = json.loads(raw.decode())
+    except (UnicodeDecodeError, ValueError):
+        return "has an unreadable record of its strategy and scenario"
+    if not isinstance(got, dict):
+        return "has an unreadable record of its strategy and scenario"
+    for k, want in (("scenario", scenario), ("strategy", strategy), ("point", point_key)):
+        if got.get(k) != want:
+            return f"holds {k} {str(got.get(k))[:40]!r}, but is filed under {want[:40]!r}"
+    return None
+
+
 @dataclass(frozen=True)
 class Point:
     params: dict[str, Any]
@@ -76,6 +101,12 @@ def compute_point(point: Point, strategies: list[str], profile: str, base: Scena
     for path, name in zip(point_files(Path("."), base, point, strategies), strategies):
         row = table.filter(pc.equal(table.column("strategy").cast(pa.string()), name))
         row = row.drop_columns(["scenario", "strategy"])  # they are the hive partition keys
+        # The partition keys are only the folder names: the part also says inside itself
+        # which strategy, scenario and point it holds, so a part filed in the wrong folder
+        # is caught on resume and by read_sweep (docs/errors.md).
+        meta = dict(row.schema.metadata or {})
+        meta[PART_STAMP.encode()] = part_stamp(base.name, name, point.key).encode()
+        row = row.replace_schema_metadata(meta)
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, row.schema) as w:
             w.write_table(row)

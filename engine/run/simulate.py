@@ -166,15 +166,15 @@ def run_strategy(
     from ..model.kernel import run_calls
     from . import budget
 
-    n_calls = check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail)
+    n_calls = check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail, progress)
     budget.check_memory(scn, n_calls, trace=trace, detail=detail, max_memory=max_memory)
     max_bulk = max(1, trace.max_bulk) if trace is not None else scn.bulk_size
     chunk_calls = budget.chunk_calls_for(scn, max_bulk, chunk_calls)
     live = budget.effective_live_objects(scn, n_calls, max_bulk)
     # A live set larger than every object the run allocates is never reached: the
     # smaller ring gives the identical run in less memory.
-    P, S = st_mod.make(scn if live == scn.live_objects else scn.replace(live_objects=live),
-                       strategy, seed, trace)
+    P, S = _interruptible(st_mod.make, scn if live == scn.live_objects else scn.replace(live_objects=live),
+                          strategy, seed, trace)
     from ..model.kernel import PER_CALL_FIXED
 
     width = PER_CALL_FIXED + N_EVENTS
@@ -211,15 +211,43 @@ def run_strategy(
                        per_call if detail else None, elapsed)
 
 
+def _interruptible(fn, *args):
+    """``fn(*args)`` in a helper thread while the main thread waits in short steps, so a
+    signal (SIGTERM, Ctrl-C) is handled within a fraction of a second even while numpy
+    initialises a state of gigabytes (seconds in one call the interpreter cannot
+    interrupt).  The helper is a daemon: an interrupted process exits without it.
+    Outside the main thread (sweep workers) ``fn`` runs directly and the sweep's stop
+    flag is checked right after it."""
+    if threading.current_thread() is not threading.main_thread():
+        out = fn(*args)
+        if _STOP.is_set():
+            raise Cancelled()
+        return out
+    box: dict = {}
+
+    def work():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = e
+
+    t = threading.Thread(target=work, name="bulksim-make-state", daemon=True)
+    t.start()
+    while t.is_alive():
+        t.join(0.05)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def _need_int(value, what: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise BadTypeError(f"{what} must be an integer, got {type(value).__name__} {str(value)[:40]}")
-    if not lo <= value <= hi:
-        raise BadInputError(f"{what} must be in {lo}..{hi}, got {value}")
-    return int(value)
+    from ..checks import need_int
+
+    return need_int(value, what, lo, hi)
 
 
-def check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail) -> int:
+def check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail,
+                   progress=None) -> int:
     """Validate ``run_strategy``'s arguments (and the trace against the scenario); the
     number of calls the run will simulate."""
     from ..inputs.scenario import MAX_CALLS
@@ -234,10 +262,24 @@ def check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, 
     _need_int(check_every, "check interval", 0, 2**62)
     if not isinstance(detail, bool):
         raise BadTypeError(f"detail must be True or False, got {detail!r}")
+    if progress is not None and not callable(progress):
+        raise BadTypeError(f"progress must be a callable (done, total) or None, "
+                           f"got {type(progress).__name__}")
+    if calls is not None:
+        calls = _need_int(calls, "calls", 0, MAX_CALLS)
     if trace is not None:
         check_fits(trace, scn)
-        return trace.n_calls
-    return scn.calls if calls is None else _need_int(calls, "calls", 0, MAX_CALLS)
+        return trace_calls(trace, calls)
+    return scn.calls if calls is None else calls
+
+
+def trace_calls(trace, calls: int | None) -> int:
+    """The calls a trace replay runs: all of the trace's.  A ``calls`` value given with a
+    trace must equal the trace's count (never silently replaced by it)."""
+    if calls is not None and calls != trace.n_calls:
+        raise BadInputError(f"calls: the trace has {trace.n_calls:,} calls, got calls={calls:,}; "
+                            "a trace is replayed whole (omit calls, or give its count)")
+    return trace.n_calls
 
 
 class _Progress:
@@ -319,11 +361,17 @@ def simulate(
     if calls is not None:
         from ..inputs.scenario import MAX_CALLS
 
-        scn = scn.replace(calls=_need_int(calls, "calls", 0, MAX_CALLS))
+        calls = _need_int(calls, "calls", 0, MAX_CALLS)
+        scn = scn.replace(calls=calls)
     if trace is None and scn.trace:
         from ..inputs.trace import load
 
         trace = load(scn.trace, scn)
+    if trace is not None:
+        from ..inputs.trace import check_fits
+
+        check_fits(trace, scn)
+        trace_calls(trace, calls)
     # Every strategy's arguments, the trace and the memory budget, before any run.
     from . import budget
 

@@ -23,9 +23,9 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import BadInputError, BadTypeError, BulksimError
-from ..inputs.scenario import Scenario, parse_value, split_setting
+from ..inputs.scenario import Scenario, _check_names, parse_value, split_setting
 from . import simulate as _simulate
-from .points import make_points, point_files, run_point
+from .points import PART_STAMP, make_points, part_stamp_problem, point_files, run_point
 from .simulate import parse_strategies
 
 MANIFEST = "_sweep.json"
@@ -85,6 +85,34 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def check_grid(grid: Any) -> dict[str, list[Any]]:
+    """A grid for ``run_sweep`` (shared by the CLI's ``parse_grid`` and the API): a
+    non-empty dict of scenario field names to non-empty lists of distinct values."""
+    from ..checks import short
+
+    if not isinstance(grid, dict):
+        raise BadTypeError(f"grid must be a dict of parameter -> list of values, got {type(grid).__name__}")
+    if not grid:
+        raise BadInputError("a sweep needs a grid of at least one parameter")
+    out = {}
+    for key, vals in grid.items():
+        if not isinstance(key, str):
+            raise BadTypeError(f"grid keys must be scenario parameter names, got {short(key)}")
+        if key in ("name", "description", "trace"):
+            raise BadInputError(f"--grid cannot vary {key!r}")
+        _check_names({key: None})  # a scenario field (with a suggestion)
+        if isinstance(vals, (str, bytes)) or not isinstance(vals, (list, tuple)):
+            raise BadTypeError(f"grid {key!r}: needs a list of values, got {type(vals).__name__}")
+        vals = list(vals)
+        if not vals:
+            raise BadInputError(f"grid {key!r}: needs a non-empty list of values")
+        dup = next((v for k, v in enumerate(vals) if v in vals[:k]), None)
+        if dup is not None or len(set(map(repr, vals))) < len(vals):
+            raise BadInputError(f"--grid {key} gives the value {short(dup)} twice (a point is computed once)")
+        out[key] = vals
+    return out
+
+
 def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out: str | os.PathLike, *,
               strategies="all", profile: str = "intel-skylake", workers: int | None = None,
               force: bool = False, progress: bool = False, scheduler: str | None = None,
@@ -98,9 +126,19 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     share with the client), or with ``gather=True`` send them back and the client
     writes them.
     """
+    from ..checks import need_bool, need_path, need_scenario, need_seeds, need_str
     from ..inputs.costs import get_profile
 
-    get_profile(profile)
+    # Every argument first (docs/errors.md): nothing is created for a bad call.
+    base = need_scenario(base, "base")
+    grid = check_grid(grid)
+    seeds = need_seeds(seeds)
+    need_path(out, "out")
+    get_profile(need_str(profile, "profile"))
+    for flag, v in (("force", force), ("progress", progress), ("gather", gather)):
+        need_bool(v, flag)
+    if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, int)):
+        raise BadTypeError(f"max_memory must be an integer number of bytes or None, got {max_memory!r}")
     names = parse_strategies(strategies)
     if workers is None:
         workers = os.cpu_count() or 1
@@ -110,6 +148,13 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         raise BadInputError(f"--workers must be in 1..{MAX_WORKERS}, got {workers}")
     # Every point is built and checked (parameters, memory) before --out is created.
     points = check_sweep(base, grid, seeds, profile, names, workers, max_memory)
+    if scheduler is not None:
+        from .cluster import check_scheduler
+
+        check_scheduler(scheduler)
+    from ..results.tables import check_utf8_path
+
+    check_utf8_path(out)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise BulksimError(f"{out}: exists and is not a folder")
@@ -128,7 +173,9 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
                                "start over")
     elif out.exists() and any(out.iterdir()) and not mpath.exists() and not force:
         raise BulksimError(f"{out}: folder is not empty and holds no sweep (use --force)")
+    created = not out.exists()
     _write_manifest(out, mpath, manifest)
+    _remove_stale_temporaries(out)
 
     todo = points if force else [p for p in points if not _point_done(out, base, p, names, grid)]
     report = SweepReport(out, len(points), len(points) - len(todo))
@@ -158,6 +205,10 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         show()
         try:
             run_points(scheduler, todo, names, profile, out, base, grid_types, gather, done)
+        except BulksimError:
+            if created and not report.computed:  # e.g. the scheduler cannot be reached
+                _remove_empty_sweep(out, mpath)
+            raise
         finally:
             if progress:
                 sys.stderr.write("\n")
@@ -191,6 +242,31 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         if progress:
             sys.stderr.write("\n")
     return report
+
+
+def _remove_stale_temporaries(out: Path) -> None:
+    """Remove the temporary files of writes that never finished (a sweep killed with
+    SIGKILL mid-write): ``.point-*.parquet.*.tmp`` in the partition folders.  Only this
+    sweep's writers make them, and none is running when a sweep starts."""
+    for tmp in out.glob("scenario=*/strategy=*/.point-*.tmp"):
+        try:
+            if tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink()
+        except OSError:
+            pass
+
+
+def _remove_empty_sweep(out: Path, mpath: Path) -> None:
+    """Remove a sweep folder this call created when nothing was computed into it."""
+    try:
+        if any(p.is_file() for p in out.rglob("*") if p != mpath):
+            return
+        mpath.unlink(missing_ok=True)
+        for d in sorted((p for p in out.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            d.rmdir()
+        out.rmdir()
+    except OSError:
+        pass
 
 
 def _write_manifest(out: Path, mpath: Path, manifest: dict) -> None:
@@ -234,7 +310,7 @@ def check_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], pr
     return points
 
 
-def _part_problem(path: Path, point, grid: dict) -> str | None:
+def _part_problem(path: Path, point, grid: dict, scenario: str, strategy: str) -> str | None:
     """Why a part file cannot be kept as the point's result, or None if it can."""
     import pyarrow.parquet as pq
 
@@ -254,7 +330,7 @@ def _part_problem(path: Path, point, grid: dict) -> str | None:
     row = t.to_pylist()[0]
     if row["point"] != point.key or row["seed"] != point.seed:
         return "belongs to another point or sweep"
-    return None
+    return part_stamp_problem(t.schema.metadata, scenario, strategy, point.key)
 
 
 def _point_done(out: Path, base: Scenario, point, names: list[str], grid: dict) -> bool:
@@ -263,8 +339,8 @@ def _point_done(out: Path, base: Scenario, point, names: list[str], grid: dict) 
     files = point_files(out, base, point, names)
     if not all(f.exists() for f in files):
         return False
-    for f in files:
-        why = _part_problem(f, point, grid)
+    for f, name in zip(files, names):
+        why = _part_problem(f, point, grid, base.name, name)
         if why is not None:
             print(f"bulksim: warning: {f}: {why}; recomputing the point", file=sys.stderr)
             return False
@@ -317,6 +393,11 @@ def read_sweep(out: str | os.PathLike) -> pa.Table:
             continue
         if keys != [p.stem[len("point-"):]]:
             bad.append((p, "holds another point than its name says"))
+            continue
+        why = part_stamp_problem(schema.metadata, rel[0][len("scenario="):], rel[1][len("strategy="):],
+                                 keys[0])
+        if why is not None:
+            bad.append((p, why))
     if bad:
         p, why = bad[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
@@ -344,7 +425,7 @@ def sweep_provenance(manifest: dict, metas: list[dict], table: pa.Table) -> dict
         return found[0] if len(found) == 1 else "mixed: " + ", ".join(found)
 
     meta = {k.decode(): values(k) for k in sorted({k for m in metas for k in m})
-            if k not in (b"scenario", b"seed")}
+            if k not in (b"scenario", b"seed", PART_STAMP.encode())}
     scenario = dict(manifest.get("base", {}))
     scenario.update({k: list(v) for k, v in manifest["grid"].items()})
     meta["scenario"] = json.dumps(scenario, sort_keys=True, default=str)

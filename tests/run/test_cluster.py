@@ -114,3 +114,13 @@ def test_scheduler_going_away_stops_clearly_and_a_rerun_resumes(tmp_path, local_
 def test_unreachable_scheduler_is_one_clear_error(tmp_path):
     with pytest.raises(BulksimError, match="cannot reach the Dask scheduler"):
         run_sweep(BASE, {"bulk_size": [1]}, [0], tmp_path / "s", scheduler="tcp://127.0.0.1:9")
+    assert not (tmp_path / "s").exists()  # nothing computed: the folder it created is gone
+
+
+def test_missing_dask_is_refused_before_the_folder(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    with pytest.raises(BulksimError, match="needs Dask"):
+        run_sweep(BASE, {"bulk_size": [1]}, [0], tmp_path / "s", scheduler="local:1")
+    assert not (tmp_path / "s").exists()
