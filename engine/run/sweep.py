@@ -56,11 +56,8 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
         vals = [parse_value(key, v.strip()) for v in values.split(",") if v.strip()]
         if not vals:
             raise BulksimError(f"--grid {key} has no values")
-        dup = next((v for k, v in enumerate(vals) if v in vals[:k]), None)
-        if dup is not None or len(set(map(repr, vals))) < len(vals):
-            raise BadInputError(f"--grid {key} gives the value {dup!r} twice (a point is computed once)")
         grid[key] = vals
-    return grid
+    return check_grid(grid)  # the API's checks: distinct values, scenario fields
 
 
 def parse_seeds(text: str) -> list[int]:
