@@ -30,6 +30,10 @@ def _cases():
     for item, words in sets.items():
         extra = ["--set", "memcg_max_pages=10"] if item.startswith("pagecache") else []
         yield run + extra + ["--set", item], words
+    # the ancestors start with every leaf's page cache: above their limit is no valid start
+    for sets_ in (["ancestor_max_pages=1", "pagecache_pages=1", "reclaim_pages=0"],
+                  ["memcg_max_pages=2", "ancestor_max_pages=2", "pagecache_pages=2", "memcgs=2"]):
+        yield run + [a for s in sets_ for a in ("--set", s)], "ancestor_max_pages"
     yield run + ["--seed", "abc"], "--seed"
     yield run + ["--seed", str(2**63)], "seed"
     yield run + ["--chunk-calls", "0"], "chunk"

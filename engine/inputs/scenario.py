@@ -250,6 +250,11 @@ def _validate(s: Scenario) -> None:
          f"got {s.kernel!r}")
     if s.memcg_max_pages and s.pagecache_pages > s.memcg_max_pages:
         need(False, "pagecache_pages cannot exceed memcg_max_pages")
+    # Every ancestor counter starts with the page cache of all the leaves below it: a
+    # start above ancestor_max_pages is a state no kernel reaches (and breaks usage <= max).
+    if s.depth > 1 and s.ancestor_max_pages and s.pagecache_pages * s.memcgs > s.ancestor_max_pages:
+        need(False, f"pagecache_pages x memcgs ({s.pagecache_pages} x {s.memcgs}) cannot exceed "
+                    f"ancestor_max_pages ({s.ancestor_max_pages}): the ancestors hold every leaf's page cache")
     # Derived values the kernels' encodings depend on (engine/model/state.py).
     need(2 <= s.resolved_objs_per_slab <= MAX_OBJS_PER_SLAB,
          f"objs_per_slab resolves to {s.resolved_objs_per_slab}, outside 2..{MAX_OBJS_PER_SLAB}")
