@@ -212,10 +212,14 @@ def test_resume_removes_temporaries_of_a_killed_sweep(tmp_path, capsys):
     read_sweep(out)
 
 
-def test_failed_grid_leaves_no_folder_and_the_rerun_works(tmp_path, capsys):
+@pytest.mark.parametrize("bad", [["--grid", "bulk_size=1,0"],
+                                 ["--grid", "kernel=v6.12"],  # per_object does not exist there
+                                 ["--grid", "gfp_high=true", "--set", "kernel=mm-2026",
+                                  "--strategies", "upfront"]])
+def test_failed_grid_leaves_no_folder_and_the_rerun_works(tmp_path, capsys, bad):
     out = tmp_path / "s"
     args = ["sweep", "--quiet", "--calls", "20", "--out", str(out)]
-    assert cli.main(args + ["--grid", "bulk_size=1,0"]) == 2
+    assert cli.main(args + bad) == 2
     assert not out.exists()
     assert cli.main(args + ["--grid", "bulk_size=1,2"]) == 0
 

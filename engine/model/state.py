@@ -39,16 +39,16 @@ STRATEGY_GENERATIONS = {
 def resolve_generation(kernel: str, strategy: str) -> str:
     """The generation ``strategy`` runs on for the scenario's ``kernel`` ("" = its own);
     a BulksimError naming the pair if the strategy does not exist on that generation."""
-    from ..errors import BulksimError
+    from ..errors import BadInputError
 
     own = STRATEGY_GENERATIONS[strategy]
     if not kernel:
         return own[0]
     if kernel not in GEN_CODE:
-        raise BulksimError(f"unknown kernel generation {kernel!r}; known: {', '.join(GENERATIONS)}")
+        raise BadInputError(f"unknown kernel generation {kernel!r}; known: {', '.join(GENERATIONS)}")
     if kernel not in own:
-        raise BulksimError(f"strategy {strategy} does not exist on kernel {kernel} "
-                           f"(it exists on: {', '.join(own)})")
+        raise BadInputError(f"strategy {strategy} does not exist on kernel {kernel} "
+                            f"(it exists on: {', '.join(own)})")
     return kernel
 
 UNLIMITED = np.int64(2**62)

@@ -302,7 +302,11 @@ def check_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], pr
         raise BadInputError(f"the sweep has {n:,} points (grid x seeds), more than {MAX_POINTS:,}")
     points = make_points(base, grid, seeds, profile, names)
     at_once = min(workers, len(points))
+    from ..model.state import resolve_generation
+
     for p in points:
+        for name in names:  # every strategy must exist on the point's kernel generation
+            resolve_generation(p.scenario.kernel, name)
         check_memory(p.scenario, p.scenario.calls, max_memory=max_memory, runs_at_once=at_once)
     return points
 
