@@ -35,6 +35,9 @@ def _cases():
                   ["memcg_max_pages=2", "ancestor_max_pages=2", "pagecache_pages=2", "memcgs=2"]):
         yield run + [a for s in sets_ for a in ("--set", s)], "ancestor_max_pages"
     yield run + ["--seed", "abc"], "--seed"
+    for grid in ("bulk_size=,4", "bulk_size=4,,", "bulk_size=4,", "kernel=,,mm-2026"):
+        yield ["sweep", "--quiet", "--calls", "20", "--grid", grid, "--out", "{tmp}/sw"], "bulk_size" \
+            if grid.startswith("bulk") else "twice"
     yield run + ["--seed", str(2**63)], "seed"
     yield run + ["--chunk-calls", "0"], "chunk"
     yield run + ["--check-every", "-1"], "check interval"

@@ -53,9 +53,11 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
             raise BulksimError(f"--grid cannot vary {key!r}")
         if key in grid:
             raise BulksimError(f"--grid {key} given twice")
-        vals = [parse_value(key, v.strip()) for v in values.split(",") if v.strip()]
-        if not vals:
+        if not values.strip():
             raise BulksimError(f"--grid {key} has no values")
+        # every item is a value: an empty one is kernel's "each strategy's own", and an
+        # error for a number; never silently dropped
+        vals = [parse_value(key, v.strip()) for v in values.split(",")]
         grid[key] = vals
     return check_grid(grid)  # the API's checks: distinct values, scenario fields
 
