@@ -164,11 +164,23 @@ def compare_within(table: pa.Table, base: str = "per_object", label: str = "inpu
         g = tuple(r.get(c) for c in group)
         if r["strategy"] != base and g in bases:
             by_group.setdefault(g, []).append(
-                Row({c: r[c] for c in keys}, {m: bases[g][m] for m in metrics}, {m: r[m] for m in metrics}))
+                Row({c: r[c] for c in keys} | _kernel_key(bases[g], r), {m: bases[g][m] for m in metrics},
+                    {m: r[m] for m in metrics}))
     rows = [row for grp in by_group.values() for row in grp]
     if not rows:
         raise BulksimError(f"{label}: no rows to compare with strategy {base!r}")
+    keys = keys + (["kernel"] if "kernel" in table.column_names else [])
     return Comparison(keys, metrics, rows, {k for k in keys if _is_num(table.schema.field(k).type)})
+
+
+def _kernel_key(a: dict, b: dict) -> dict:
+    """The kernel generation(s) a row compares, shown (and filterable) but never a join
+    key, so that one strategy on two generations, or upfront (v6.12) against per_object,
+    can be compared: ``mm-2026``, or ``mainline-2026 -> mm-2026`` where A and B differ."""
+    if "kernel" not in a or "kernel" not in b:
+        return {}
+    ka, kb = str(a["kernel"]), str(b["kernel"])
+    return {"kernel": ka if ka == kb else f"{ka} -> {kb}"}
 
 
 def compare_tables(table_a: pa.Table, table_b: pa.Table, label_a: str = "A",
@@ -195,10 +207,12 @@ def compare_tables(table_a: pa.Table, table_b: pa.Table, label_a: str = "A",
     for r in _index(_records(table_a), keys, label_a).values():
         other = index_b.get(tuple(r[c] for c in keys))
         if other is not None:
-            rows.append(Row({c: r[c] for c in keys}, {m: r[m] for m in metrics},
+            rows.append(Row({c: r[c] for c in keys} | _kernel_key(r, other), {m: r[m] for m in metrics},
                             {m: other[m] for m in metrics}))
     if not rows:
         raise BulksimError(f"{label_a} and {label_b} have no rows in common (joined on {', '.join(keys)})")
+    if "kernel" in table_a.column_names and "kernel" in table_b.column_names:
+        keys = keys + ["kernel"]
     return Comparison(keys, metrics, rows, {k for k in keys if _is_num(table_a.schema.field(k).type)})
 
 

@@ -77,10 +77,12 @@ def test_within_file_diffs_are_b_minus_a(files):
     # the table's own *_pct column (relative to per_object) agrees
     assert row.value("total_cycles_per_object", "pct") == pytest.approx(b["total_cycles_per_object_pct"])
     head, rows, _ = parse_text(run_compare([str(files["intel"])]))
-    assert head[:4] == ["scenario", "strategy", "profile", "seed"]
-    assert head[4:7] == ["hook_cycles_per_object (A)", "hook_cycles_per_object (B)",
+    assert head[:5] == ["scenario", "strategy", "profile", "seed", "kernel"]
+    assert head[5:8] == ["hook_cycles_per_object (A)", "hook_cycles_per_object (B)",
                          "hook_cycles_per_object (DIFF)"]
     shown = next(r for r in rows if r["strategy"] == "batched")
+    assert shown["kernel"] == "mainline-2026"  # shown, never a join key
+    assert next(r for r in rows if r["strategy"] == "upfront")["kernel"] == "mainline-2026 -> v6.12"
     assert shown["stock_locks (A)"] == str(a["stock_locks"])
     assert shown["stock_locks (DIFF)"] == diff_text(a["stock_locks"], b["stock_locks"])
     d = b["total_cycles_per_object"] - a["total_cycles_per_object"]
@@ -117,7 +119,7 @@ def test_two_files_same_counts_different_cycles(files):
 
 def test_emit_chooses_the_metric_columns(files):
     head, _, tail = parse_text(run_compare([str(files["intel"])], emit="stat_flushes, objects"))
-    assert head == ["scenario", "strategy", "profile", "seed", "stat_flushes (A)", "stat_flushes (B)",
+    assert head == ["scenario", "strategy", "profile", "seed", "kernel", "stat_flushes (A)", "stat_flushes (B)",
                     "stat_flushes (DIFF)", "objects (A)", "objects (B)", "objects (DIFF)"]
     assert tail[1].startswith("stat_flushes diff min: ")
 
@@ -186,7 +188,7 @@ def test_csv_is_numbers_at_full_precision_with_sources(files):
     got = list(csv.DictReader(io.StringIO(text)))
     t = rows_of(files["intel"])
     base = t["per_object"]
-    assert list(got[0])[:8] == ["scenario", "strategy", "profile", "seed", "hook_cycles_per_object_a",
+    assert list(got[0])[:9] == ["scenario", "strategy", "profile", "seed", "kernel", "hook_cycles_per_object_a",
                                 "hook_cycles_per_object_b", "hook_cycles_per_object_diff",
                                 "hook_cycles_per_object_pct"]
     assert len(got) == 3 and "Rows compared" not in text
@@ -224,9 +226,9 @@ def test_parquet_output_and_sources_in_every_format(files, tmp_path):
 def test_markdown_table(files):
     text = run_compare([str(files["intel"])], fmt="md", emit="stock_locks")
     lines = text.splitlines()
-    assert lines[0] == ("| scenario | strategy | profile | seed | stock_locks (A) | stock_locks (B) "
+    assert lines[0] == ("| scenario | strategy | profile | seed | kernel | stock_locks (A) | stock_locks (B) "
                         "| stock_locks (DIFF) |")
-    assert lines[1] == "| --- | --- | --- | ---: | ---: | ---: | ---: |"
+    assert lines[1] == "| --- | --- | --- | ---: | --- | ---: | ---: | ---: |"
     assert all(ln.startswith("| ") and ln.endswith(" |") for ln in lines[:5])
     assert lines[5] == "" and lines[6] == "```" and lines[7] == "Rows compared: 3" and lines[-1] == "```"
 
@@ -394,3 +396,17 @@ def test_bad_files_are_one_line_and_exit_2(files, tmp_path, capsys):
     only_base = table.filter(pc.equal(table.column("strategy").cast(pa.string()), "per_object"))
     with pytest.raises(BulksimError, match="no rows to compare"):
         compare_within(only_base)
+
+
+def test_two_files_on_two_kernel_generations_are_compared_and_named(tmp_path):
+    """The same strategies on mainline-2026 (A) and mm-2026 (B): joined without the
+    kernel, which each row shows and a filter can select."""
+    for name, kernel in (("a", ""), ("b", "mm-2026")):
+        res = engine.simulate(SCN.replace(kernel=kernel), strategies="per_object,batched", seed=1)
+        write_table(res.summary, tmp_path / f"{name}.parquet")
+    comp = compare_tables(load_table(tmp_path / "a.parquet"), load_table(tmp_path / "b.parquet"))
+    assert [r.key["kernel"] for r in comp.rows] == ["mainline-2026 -> mm-2026"] * 2
+    out = run_compare([str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")],
+                      filters=["kernel = mainline-2026 -> mm-2026", "strategy = batched"])
+    _, rows, _ = parse_text(out)
+    assert [r["strategy"] for r in rows] == ["batched"]
