@@ -118,7 +118,7 @@ def cmd_run(args, out=None) -> int:
     if args.out:
         from .results.tables import check_output_path, sidecar_path
 
-        for q in [args.out] + [sidecar_path(args.out, d) for d in detail]:
+        for q in [args.out] + [sidecar_path(args.out, d) for d in [*detail, "units"]]:
             check_output_path(q, force=args.force)
     # at a terminal only, like the progress bar: stderr stays one line for errors
     notice = None if args.quiet or not sys.stderr.isatty() else first_compile_notice()
@@ -170,13 +170,19 @@ def _write_run_outputs(args, result, table, detail) -> list[str]:
         for t, q in extra:
             done.append(write_table(t, q, force=args.force))
             lines.append(f"wrote {q} ({t.num_rows} rows)")
-        # the units sidecar describes what is written: replaced with it, never refused
-        done.append(write_table(units_table(units), sidecar_path(args.out, "units"), force=True))
+        done.append(write_table(units_table(units), sidecar_path(args.out, "units"), force=args.force))
         path = write_table(table, args.out, force=args.force)
     except BaseException:
         for q in done:  # all or nothing: no detail table without its summary
             q.unlink(missing_ok=True)
         raise
+    # --force replaces the result: a detail table of an earlier run under the same name,
+    # not written this time, would be read as this run's (bulksim report draws it)
+    for d in ("calls", "runs"):
+        stale = sidecar_path(args.out, d)
+        if d not in detail and stale.exists():
+            stale.unlink()
+            lines.append(f"removed {stale} (a detail table of the run this one replaces)")
     lines.append(f"\nwrote {path} ({table.num_rows} rows)")
     return lines
 

@@ -28,7 +28,7 @@ STYLES = {"per_object": ("o", "-", 9), "batched_v1": ("s", "--", 7), "batched": 
           "upfront": ("D", ":", 5)}
 
 
-def _load(path: Path) -> tuple[pa.Table, list[str], pa.Table | None]:
+def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Table | None]:
     from ..run.sweep import MANIFEST, read_sweep
 
     if path.is_dir():
@@ -55,7 +55,29 @@ def _load(path: Path) -> tuple[pa.Table, list[str], pa.Table | None]:
         raise BulksimError(f"{path}: not a bulksim summary table")
     _check_summary_types(t, path)
     _check_rows(t, path)
+    if runs is not None and not _same_run(t, runs):
+        import sys
+
+        runs = None
+        if warn:
+            print(f"bulksim: warning: {runs_path} belongs to another run than {path} (its scenario, "
+                  "seed or profile differ); the run-length chart is left out", file=sys.stderr)
     return t, [], runs
+
+
+def _same_run(summary: pa.Table, detail: pa.Table) -> bool:
+    """Whether a detail sidecar's identity columns (docs/tables.md) name the summary's run:
+    a sidecar left from an earlier run of the same --out must not be drawn as this one."""
+    for col in ("scenario", "seed", "profile"):
+        if col not in detail.column_names or col not in summary.column_names:
+            return False
+        a = set(summary.column(col).cast(pa.string()).to_pylist())
+        b = set(detail.column(col).cast(pa.string()).to_pylist())
+        if a != b:
+            return False
+    meta = {k: v for k, v in (summary.schema.metadata or {}).items()}
+    other = {k: v for k, v in (detail.schema.metadata or {}).items()}
+    return meta.get(b"scenario") == other.get(b"scenario")  # same calls and parameters
 
 
 def _check_rows(t: pa.Table, path: Path) -> None:
@@ -113,7 +135,7 @@ def write_report(results: str | Path, out: str | Path, *, force: bool = False) -
     from ..errors import BadInputError, OutputError
 
     results, out = Path(results), Path(out)
-    _load(results)  # bad input before anything is created
+    _load(results, warn=False)  # bad input before anything is created
     if out.exists() and not out.is_dir():
         raise BadInputError(f"{out}: exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not force:

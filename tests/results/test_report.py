@@ -133,3 +133,35 @@ def test_report_without_matplotlib_is_one_clear_error(sweep, tmp_path, monkeypat
     err = capsys.readouterr().err
     assert "pip install '.[report]'" in err and len(err.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []  # no report folder, no temporary one
+
+
+def test_detail_tables_of_another_run_are_never_drawn(tmp_path, capsys):
+    """run --force removes the detail tables of the run it replaces, and report leaves
+    out (with a warning) a run-length table whose identity is not the summary's."""
+    import shutil
+
+    out = tmp_path / "t.parquet"
+    base = ["run", "--quiet", "--calls", "100", "--out", str(out)]
+    assert cli.main(base + ["--detail", "calls,runs"]) == 0
+    keep = tmp_path / "old.runs.parquet"
+    shutil.copy(tmp_path / "t.runs.parquet", keep)
+    assert cli.main(base + ["--seed", "3", "--force"]) == 0
+    assert not (tmp_path / "t.runs.parquet").exists() and not (tmp_path / "t.calls.parquet").exists()
+    assert "removed" in capsys.readouterr().out
+    shutil.copy(keep, tmp_path / "t.runs.parquet")  # seed 0's table next to seed 3's summary
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("belongs to another run") == 1
+    assert not (tmp_path / "rep" / "run_lengths.svg").exists()
+    # its own run's table is drawn
+    assert cli.main(base + ["--seed", "3", "--force", "--detail", "runs"]) == 0
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "rep2")]) == 0
+    assert "another run" not in capsys.readouterr().err
+    assert (tmp_path / "rep2" / "run_lengths.svg").exists()
+
+
+def test_units_sidecar_is_an_output_like_the_others(tmp_path, capsys):
+    (tmp_path / "r.units.parquet").write_bytes(b"mine")
+    assert cli.main(["run", "--quiet", "--calls", "50", "--out", str(tmp_path / "r.parquet")]) == 2
+    assert "r.units.parquet: exists already" in capsys.readouterr().err
+    assert (tmp_path / "r.units.parquet").read_bytes() == b"mine" and not (tmp_path / "r.parquet").exists()
