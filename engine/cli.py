@@ -50,7 +50,7 @@ def _add_run(sub) -> None:
     p.add_argument("--profile", default=None, help="cost profile (see 'bulksim profiles')")
     p.add_argument("--strategies", default="all", help="'all' or a comma-separated list")
     p.add_argument("--out", default=None, help="write the summary table (.parquet, .arrow, .feather)")
-    p.add_argument("--detail", default="", metavar="calls,runs",
+    p.add_argument("--detail", default=None, metavar="calls,runs",
                    help="also write per-call detail (OUT.calls.parquet) and/or the run-length "
                         "histogram (OUT.runs.parquet); needs --out")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
@@ -108,7 +108,9 @@ def cmd_run(args, out=None) -> int:
 
     scn = build_scenario(args)
     seed = _int(args.seed, "--seed")
-    detail = [d for d in (x.strip() for x in args.detail.split(",")) if d]
+    if args.detail is not None and not args.detail.replace(",", "").strip():
+        raise BulksimError("--detail: no table named (calls and/or runs)")
+    detail = [d for d in (x.strip() for x in (args.detail or "").split(",")) if d]
     for d in detail:
         if d not in ("calls", "runs"):
             raise BulksimError(f"--detail takes calls and/or runs, got {d!r}")
@@ -191,7 +193,7 @@ def cmd_scenarios(args, out=None) -> int:
     out = out or sys.stdout
     from .inputs.scenario import PRESETS, Scenario
 
-    if args.show:
+    if args.show is not None:
         scn = Scenario.from_preset(args.show)
         print(f"# {scn.name}: {scn.description}", file=out)
         for k, v in scn.to_dict().items():
@@ -210,7 +212,7 @@ def cmd_profiles(args, out=None) -> int:
     out = out or sys.stdout
     from .inputs.costs import PROFILES, get_profile
 
-    names = [args.show] if args.show else list(PROFILES)
+    names = [args.show] if args.show is not None else list(PROFILES)
     for name in names:
         p = get_profile(name)
         est = "  [ESTIMATED]" if p.estimated else ""
@@ -390,7 +392,9 @@ def cmd_validate(args, out=None) -> int:
     get_profile(profile)
     if args.output not in ("table", "md"):
         raise BulksimError(f"validate: output format must be table or md, got {args.output!r}")
-    only = [k.strip() for k in args.rows.split(",") if k.strip()] if args.rows else None
+    only = [k.strip() for k in args.rows.split(",") if k.strip()] if args.rows is not None else None
+    if only == []:
+        raise BulksimError("--rows: no row named (bulksim validate lists them)")
     rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile, only=only)
     print(validation_text(rows, args.output), file=out)
     return 0

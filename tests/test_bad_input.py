@@ -35,6 +35,12 @@ def _cases():
                   ["memcg_max_pages=2", "ancestor_max_pages=2", "pagecache_pages=2", "memcgs=2"]):
         yield run + [a for s in sets_ for a in ("--set", s)], "ancestor_max_pages"
     yield run + ["--seed", "abc"], "--seed"
+    # an empty value is never "all" or "none" silently
+    yield run + ["--detail", ",", "--out", "{tmp}/d.parquet"], "--detail"
+    yield ["validate", "--calls", "100", "--rows", ","], "--rows"
+    yield ["validate", "--calls", "100", "--rows", ""], "--rows"
+    yield ["profiles", "--show", ""], "unknown cost profile"
+    yield ["scenarios", "--show", ""], "unknown scenario"
     for grid in ("bulk_size=,4", "bulk_size=4,,", "bulk_size=4,", "kernel=,,mm-2026"):
         yield ["sweep", "--quiet", "--calls", "20", "--grid", grid, "--out", "{tmp}/sw"], "bulk_size" \
             if grid.startswith("bulk") else "twice"
