@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from engine import errors
-from engine.inputs.scenario import Scenario
 from engine.inputs import trace as trace_mod
+from engine.inputs.scenario import Scenario
 from engine.inputs.trace import Trace, from_calls
 from engine.model import state as st_mod
 from engine.run import budget

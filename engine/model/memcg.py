@@ -18,7 +18,6 @@ from .constants import (
     S16_MAX,
     U16_MAX,
 )
-
 from .jit import jit, likely, unlikely
 from .rng import S_EVICT, S_IRQ, chance, draw_below
 from .state import (

@@ -8,7 +8,6 @@ driver-owned arrays; a slab id is reused once its slab is discarded.
 
 from __future__ import annotations
 
-
 from .jit import jit, likely, unlikely
 from .rng import S_EXTS_CREATE, S_REMOTE, chance
 from .state import (

@@ -151,15 +151,20 @@ def range_figures(results: Path, table, rows: list[dict], params: list[str], num
                      f"(means over seeds and other parameters). Below the dashed line at 1: cheaper.")
     if no_counts:  # the bands need only the range columns; the tornadoes need every count
         return
-    groups = sorted({r[numeric[0]] for r in rows})[:4] if numeric else [None]
+    # one chart per value of the first numeric parameter and of every non-numeric one (a
+    # kernel generation, a GFP flag): counts are pooled over seeds and the other numeric
+    # parameters only, never across generations or flags
+    by = [p for p in params if p not in numeric] + numeric[:1]
+    groups = sorted({tuple(r[p] for p in by) for r in rows}, key=str)[:4] if by else [()]
     for s in (["batched"] if "batched" in others else others[:1]):
         for g in groups:
-            sel = [r for r in rows if g is None or r[numeric[0]] == g]
+            sel = [r for r in rows if all(r[p] == v for p, v in zip(by, g))]
             r0, top = pooled_sensitivity(results, table, sel, s)
             if not top:
                 continue
-            tag = "" if g is None else f"_{numeric[0].removeprefix('param_')}_{g}"
-            where = "" if g is None else f" at {numeric[0].removeprefix('param_')} = {g}"
+            named = [(p.removeprefix("param_"), v if v != "" else "own") for p, v in zip(by, g)]
+            tag = "".join(f"_{k}_{v}" for k, v in named)
+            where = (" at " + ", ".join(f"{k} = {v}" for k, v in named)) if named else ""
             emit(f"sensitivity_{s}{tag}", tornado_plot(top, r0, f"end-to-end {s} / {BASE}"),
                  ["unit_cost", "ratio_at_low", "ratio_at_high", "swing"],
                  [(d["unit_cost"], d["ratio_at_low"], d["ratio_at_high"], d["swing"]) for d in top],

@@ -309,6 +309,26 @@ def heatmap(cells: dict[tuple, float], xs: list, ys: list, xlabel: str, ylabel: 
     return _svg(fig)
 
 
+def grouped_bars(means: dict[tuple, float], points: list[str], ylabel: str) -> str:
+    """Bars of ``means[(strategy, point)]``: one group per point, one bar per strategy."""
+    plt = _plt()
+    from matplotlib.ticker import MaxNLocator
+
+    strategies = _order({s for s, _ in means})
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    width = 0.8 / max(len(strategies), 1)
+    for i, s in enumerate(strategies):
+        xs = [j + (i - (len(strategies) - 1) / 2) * width for j in range(len(points))]
+        ax.bar(xs, [means.get((s, pt), float("nan")) for pt in points], width=width * 0.95,
+               color=COLORS.get(s, "#555"), label=s)
+    ax.set_xticks(range(len(points)), points, rotation=15 if len(points) > 3 else 0)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    ax.set_ylabel(ylabel)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(title="strategy", loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _svg(fig)
+
+
 def run_length_plot(series: dict[str, list[tuple[float, float]]]) -> str:
     """Charges per run length on log-log axes: the distribution spans decades both ways."""
     plt = _plt()
@@ -427,6 +447,23 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
                  [(a, b, v) for (a, b), v in sorted(cells.items())],
                  f"End-to-end cycles per object of batched divided by per_object, over {label} and "
                  f"{ly} (below 1: batching is cheaper).")
+    text = [p for p in params if p not in numeric]
+    if text:
+        # a parameter without an axis (a kernel generation, a GFP flag): one group of bars
+        # per value combination, means over seeds and the numeric parameters
+        keyf = (lambda r: " ".join(f"{p.removeprefix('param_')}={r[p] if r[p] != '' else 'own'}"
+                                   for p in text))
+        means = _mean_by([dict(r, _point=keyf(r)) for r in rows], ["strategy", "_point"],
+                         lambda r: r["total_cycles_per_object"])
+        points = sorted({k[1] for k in means})
+        emit("total_cycles_by_" + "_".join(p.removeprefix("param_") for p in text),
+             grouped_bars(means, points, "end-to-end cycles / object"),
+             ["strategy", "point", "total_cycles_per_object"],
+             [(s, pt, v) for (s, pt), v in sorted(means.items())],
+             "End-to-end cycles per object per strategy at each value of "
+             + ", ".join(p.removeprefix("param_") for p in text)
+             + " (means over seeds" + (" and " + ", ".join(n.removeprefix("param_") for n in numeric)
+                                      if numeric else "") + "; 'own': each strategy's own generation).")
     from .range_plots import range_figures
 
     range_figures(results, table, rows, params, numeric, emit)

@@ -19,8 +19,8 @@ import pyarrow as pa
 
 from ..errors import BadInputError, BulksimError, OutputError
 from ..inputs.costs import get_profile, phase_cycles
-from .ranges import add_range_columns, range_fields
 from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE, RUN_HIST_BUCKETS
+from .ranges import add_range_columns, range_fields
 
 SCHEMA_VERSION = "2"  # 2: cost-range columns, free-hook and slab cycles per object
 

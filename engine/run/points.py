@@ -20,7 +20,6 @@ import pyarrow as pa
 from ..inputs.scenario import Scenario
 from .simulate import simulate
 
-
 PART_STAMP = "sweep_part"  # schema metadata key of a sweep part: what it holds
 
 

@@ -165,3 +165,24 @@ def test_units_sidecar_is_an_output_like_the_others(tmp_path, capsys):
     assert cli.main(["run", "--quiet", "--calls", "50", "--out", str(tmp_path / "r.parquet")]) == 2
     assert "r.units.parquet: exists already" in capsys.readouterr().err
     assert (tmp_path / "r.units.parquet").read_bytes() == b"mine" and not (tmp_path / "r.parquet").exists()
+
+
+def test_sweep_over_text_parameters_gets_bars_and_unpooled_sensitivity(tmp_path):
+    """A grid of a kernel generation and a GFP flag has no numeric axis: the report draws
+    grouped bars per value combination, and a sensitivity chart per combination (counts
+    never pooled across generations)."""
+    out = tmp_path / "s"
+    run_sweep(Scenario(name="default", calls=300), {"kernel": ["", "mm-2026"], "gfp_high": [False, True]},
+              [0], out, strategies="per_object,batched", workers=1)
+    page = build_report(out, tmp_path / "rep").read_text()
+    data = _csv(tmp_path / "rep" / "total_cycles_by_kernel_gfp_high.csv")
+    assert {r["point"] for r in data} == {"kernel=own gfp_high=False", "kernel=own gfp_high=True",
+                                          "kernel=mm-2026 gfp_high=False", "kernel=mm-2026 gfp_high=True"}
+    table = read_sweep(out).to_pylist()
+    want = [r["total_cycles_per_object"] for r in table
+            if r["strategy"] == "batched" and r["param_kernel"] == "mm-2026" and not r["param_gfp_high"]]
+    got = [float(r["total_cycles_per_object"]) for r in data
+           if r["strategy"] == "batched" and r["point"] == "kernel=mm-2026 gfp_high=False"]
+    assert got == pytest.approx(want)
+    assert "sensitivity_batched_kernel_mm-2026_gfp_high_False.svg" in page
+    assert "sensitivity_batched_kernel_own_gfp_high_True.svg" in page
