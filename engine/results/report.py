@@ -373,7 +373,7 @@ def cost_bars(rows: list[dict]) -> str:
                 va="center", fontsize=9)
     ax.invert_yaxis()
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
-    ax.set_xlim(0, max(left) * 1.15)
+    ax.set_xlim(0, max(float(max(left)) * 1.15, 1.0))  # a run of 0 calls costs 0: still a scale
     ax.set_xlabel("cycles / object (end-to-end total at the end of each bar)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False, fontsize=9)
     return _svg(fig)

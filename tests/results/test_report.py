@@ -186,3 +186,12 @@ def test_sweep_over_text_parameters_gets_bars_and_unpooled_sensitivity(tmp_path)
     assert got == pytest.approx(want)
     assert "sensitivity_batched_kernel_mm-2026_gfp_high_False.svg" in page
     assert "sensitivity_batched_kernel_own_gfp_high_True.svg" in page
+
+
+def test_report_of_a_run_of_zero_calls(tmp_path, capsys):
+    """Nothing simulated costs nothing: the page says so without a plotting warning
+    (the suite turns warnings into errors)."""
+    assert cli.main(["run", "--quiet", "--calls", "0", "--out", str(tmp_path / "z.parquet")]) == 0
+    assert cli.main(["report", str(tmp_path / "z.parquet"), "--out", str(tmp_path / "rep")]) == 0
+    assert capsys.readouterr().err == ""
+    assert (tmp_path / "rep" / "cost_per_strategy.svg").exists()
