@@ -22,15 +22,21 @@ prob = st.sampled_from([0.0, 0.05, 0.3, 1.0])
 @st.composite
 def scenarios(draw):
     cpus = draw(st.integers(1, 4))
+    memcgs, pagecache = draw(st.integers(1, 9)), draw(st.sampled_from([0, 2]))
+    ancestor_max = draw(st.sampled_from([0, 0, 10, 40]))
+    if ancestor_max and pagecache * memcgs > ancestor_max:
+        # a valid start holds every leaf's page cache below the ancestors' limit: keep
+        # the limit tight, just above it
+        ancestor_max = pagecache * memcgs + draw(st.integers(0, 4))
     return Scenario(
         calls=draw(st.integers(1, 120)),
         cpus=cpus,
         nodes=draw(st.integers(1, min(cpus, 3))),
-        memcgs=draw(st.integers(1, 9)),
+        memcgs=memcgs,
         depth=draw(st.integers(1, 3)),
         memcg_max_pages=draw(st.sampled_from([0, 0, 3, 8, 20])),
-        ancestor_max_pages=draw(st.sampled_from([0, 0, 10, 40])),
-        pagecache_pages=draw(st.sampled_from([0, 2])),
+        ancestor_max_pages=ancestor_max,
+        pagecache_pages=pagecache,
         reclaim_retries=draw(st.integers(0, 2)),
         object_size=draw(st.sampled_from([8, 100, 256, 700, 1024, 4096, 8192])),
         bulk_size=draw(st.integers(1, 40)),
