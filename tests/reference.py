@@ -199,7 +199,9 @@ class Sim:
         self.objcg_refs = [0] * n_objcgs
         self.nr_charged_bytes = [0] * n_objcgs
         self.owner_objcg = [-1] * n_objcgs  # line of objcg->nr_charged_bytes
-        self.owner_stat = [-1] * self.memcgs   # line of the memcg's node stats
+        # The memcg's statistics line: never written (the kernel's statistics are per-CPU
+        # counters), so it stays -1; kept so the snapshot still compares it.
+        self.owner_stat = [-1] * self.memcgs
         self.stat = [[0] * self.nodes for _ in range(self.memcgs)]
         self.forced = 0
 
@@ -494,7 +496,7 @@ class Sim:
         self.count("stat_flushes")
         memcg = self.memcg_of(m)   # m is the objcg
         self.stat[memcg][pgdat] += nbytes
-        self.line_write(self.owner_stat, memcg, cpu)
+        # The kernel adds to this CPU's own counters here: no shared line changes hands.
 
     def flush_accs(self, cpu, st):
         if st.acc_r:

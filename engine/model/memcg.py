@@ -224,11 +224,12 @@ def stock_lock(P, S, cpu, ph):
 
 @jit
 def _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph):
-    """``mod_objcg_mlstate``: update the objcg's memcg's per-node statistic."""
+    """``mod_objcg_mlstate``: update the objcg's memcg's per-node statistic.  The
+    kernel (``__mod_memcg_lruvec_state``) writes only per-CPU counters here: no shared
+    cache line is written, so no line transfer is counted."""
     m = S.memcg[objcg].memcg
     S.stat[m, pgdat] += nbytes
     S.counters[ph].stat_flushes += 1
-    _line_write(P, S, P.n_counters + P.n_objcgs + m, cpu, ph)
 
 
 @jit

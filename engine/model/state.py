@@ -193,7 +193,8 @@ class State(NamedTuple):
     stat: np.ndarray  # int64 [memcgs, nodes]: flushed slab statistics, bytes
     pc: np.ndarray  # int64 [n_counters, N_PC_COLS]: page counters (and the leaves' page cache)
     owner: np.ndarray  # int64 [n_counters + n_objcgs + memcgs]: shared-line owner CPU, -1 none;
-    #                    page counters, then objcg nr_charged_bytes, then memcg stats
+    #                    page counters, then objcg nr_charged_bytes, then memcg stats (never
+    #                    written: a statistics flush writes only per-CPU counters)
     sh_objs: np.ndarray  # int64 [cpus, 2, sheaf_cap]: object handles; kernels index it flat
     #                      from the offsets CPU_SH_MAIN / CPU_SH_SPARE
     barn_objs: np.ndarray  # int64 [nodes, barn_max, sheaf_cap]

@@ -559,3 +559,31 @@ def test_check_helpers_can_fail():
     with pytest.raises(AssertionError):
         check_counts(got, dict(stock_locks=6), "deliberately wrong")
     assert set(EVENTS) >= {"virt_to_slab", "stock_locks", "stat_updates", "objcg_ref_ops"}
+
+
+# --------------------------------------------------------------------------------------
+# shared lines: a statistics flush writes only per-CPU counters (issue 17, item 1)
+
+
+@pytest.mark.parametrize("strategy,kernel", [("batched", "mainline-2026"), ("batched", "mm-2026"),
+                                             ("upfront", "v6.12")])
+def test_statistics_flushes_transfer_no_line(strategy, kernel):
+    """Two CPUs of one node take turns with memcg 0.  With alternating nodes every
+    call flushes its statistics; with one node only the last call's stay in the
+    accumulator.  ``mod_objcg_mlstate`` writes this CPU's counters only, so both
+    traces count the same line transfers (page counters, ``nr_charged_bytes``) and
+    the memcg's statistics line is never owned."""
+    scn = make_scn(nodes=2, cpus=2, object_size=8, kernel=kernel)
+    cpus = [0, 1, 0, 1, 0, 1]
+
+    def run_of(pattern):
+        calls = [objects(pattern, slabs=[10 * k + j for j in range(len(pattern))]) for k in range(len(cpus))]
+        tr = from_calls(calls, scn, cpus=cpus, memcgs=[0] * len(calls))
+        return run_strategy(scn, strategy, SEED, trace=tr)
+
+    flat, mixed = run_of([0, 0, 0, 0]), run_of([0, 1, 0, 1])
+    tot = lambda r, name: int(r.counters[:, EV[name]].sum())  # noqa: E731
+    assert tot(mixed, "stat_flushes") > tot(flat, "stat_flushes") + len(cpus)
+    for name in ("line_transfers_local", "line_transfers_remote"):
+        assert tot(mixed, name) == tot(flat, name), name
+    assert (mixed.state["line_owner_stat"] == -1).all()
