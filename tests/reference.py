@@ -176,13 +176,16 @@ class Sim:
         self.run_hist = [0] * RUN_HIST_BUCKETS
         self.phase = _PH["slab_alloc"]
 
-        # Page counters: leaf m at index m, ancestor level l at memcgs + l - 1.
+        # Page counters: leaf m at index m, ancestor level l at memcgs + l - 1, and
+        # last the root memcg's counter (no limit), which every charge also reaches.
         leaf_max = int(P["memcg_max_pages"])
         anc_max = int(P["ancestor_max_pages"])
         self.pcs = [PageCounter(leaf_max) for _ in range(self.memcgs)]
         self.pcs += [PageCounter(anc_max) for _ in range(self.depth - 1)]
+        self.pcs.append(PageCounter(0))
+        root = len(self.pcs) - 1
         self.pc_owner = [-1] * len(self.pcs)
-        self.levels = [[m] + [self.memcgs + l for l in range(self.depth - 1)]
+        self.levels = [[m] + [self.memcgs + l for l in range(self.depth - 1)] + [root]
                        for m in range(self.memcgs)]
         # AMBIGUITY: the pre-charged page cache counts no events and writes no
         # cache line (owners stay -1): it predates the run.

@@ -47,7 +47,8 @@ def _line_write(P, S, line, cpu, ph):
 
 @jit
 def _level_index(P, m, level):
-    """Page-counter index of ``level`` (0 = leaf) on the path of leaf memcg ``m``."""
+    """Page-counter index of ``level`` (0 = leaf) on the path of leaf memcg ``m``;
+    level ``P.depth`` is the root memcg's counter, shared by every memcg."""
     if level == 0:
         return m
     return P.memcgs + level - 1
@@ -73,9 +74,11 @@ def _pc_uncharge(P, S, c, n, cpu, ph):
 
 @jit
 def page_counter_try_charge(P, S, m, n, cpu, ph):
-    """``page_counter_try_charge``: walk leaf to top; undo on exceeding a max.
+    """``page_counter_try_charge``: walk leaf to root (mm/page_counter.c: ``for (c =
+    counter; c; c = c->parent)``; every top-level memcg's parent is the root's counter,
+    ``mem_cgroup_css_alloc``); undo on exceeding a max.
     Returns -1, or the index of the counter that failed (``mem_over_limit``)."""
-    for level in range(P.depth):
+    for level in range(P.depth + 1):
         c = _level_index(P, m, level)
         _pc_charge(P, S, c, n, cpu, ph)
         if S.pc[c].usage > S.pc[c].max:
@@ -91,14 +94,14 @@ def page_counter_try_charge(P, S, m, n, cpu, ph):
 @jit
 def page_counter_charge(P, S, m, n, cpu, ph):
     """``page_counter_charge``: forced, no limit check."""
-    for level in range(P.depth):
+    for level in range(P.depth + 1):
         _pc_charge(P, S, _level_index(P, m, level), n, cpu, ph)
 
 
 @jit
 def page_counter_uncharge(P, S, m, n, cpu, ph):
     """``page_counter_uncharge`` (``memcg_uncharge``): every level."""
-    for level in range(P.depth):
+    for level in range(P.depth + 1):
         _pc_uncharge(P, S, _level_index(P, m, level), n, cpu, ph)
 
 
@@ -106,7 +109,7 @@ def page_counter_uncharge(P, S, m, n, cpu, ph):
 def _margin(P, S, m):
     """``mem_cgroup_margin``: pages left below the tightest max on the path."""
     best = np.int64(2**62)
-    for level in range(P.depth):
+    for level in range(P.depth + 1):
         c = _level_index(P, m, level)
         left = S.pc[c].max - S.pc[c].usage
         if left < best:

@@ -228,7 +228,7 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     gen = GEN_CODE[resolve_generation(scn.kernel, strategy)]
     objcg_nodes = 1 if gen == GEN_V612 else nodes
     n_objcgs = memcgs * objcg_nodes
-    n_counters = memcgs + depth - 1
+    n_counters = memcgs + depth  # leaves, depth - 1 ancestor levels, the root
     ops = scn.resolved_objs_per_slab
     cap = scn.resolved_sheaf_capacity
     if trace is not None:
@@ -243,7 +243,7 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     if scn.memcg_max_pages:
         pc_max[:memcgs] = scn.memcg_max_pages
     if scn.ancestor_max_pages:
-        pc_max[memcgs:] = scn.ancestor_max_pages
+        pc_max[memcgs:-1] = scn.ancestor_max_pages  # the root's max stays unlimited
     pc_usage = np.zeros(n_counters, dtype=i64)
     pc_usage[:memcgs] = scn.pagecache_pages
     pc_usage[memcgs:] = scn.pagecache_pages * memcgs

@@ -541,13 +541,13 @@ def test_upfront_miss_with_and_without_a_sub_page_rest():
     got = measure(scn, "upfront", objects([0] * 6), warm=False)[0]
     # v6.12: consume_stock() and refill_stock() of the 63-page surplus lock too (+2).
     check_counts(got, dict(stock_locks=2 + 2 + 6, consume_misses=1, refills=1, objcg_ref_ops=6 + 1,
-                           stat_updates=6, page_counter_charges=1), "rest")
+                           stat_updates=6, page_counter_charges=1 + 1), "rest")  # leaf, root
     # 16 * 256 = 4096 bytes: exactly one page, no rest, no refill; the first statistics
     # update adopts the objcg instead.
     scn = make_scn(object_size=248)
     got = measure(scn, "upfront", objects([0] * 16), warm=False)[0]
     check_counts(got, dict(stock_locks=1 + 2 + 16, consume_misses=1, refills=0, objcg_ref_ops=16 + 1,
-                           stat_updates=16, page_counter_charges=1), "no rest")
+                           stat_updates=16, page_counter_charges=1 + 1), "no rest")
 
 
 def test_check_helpers_can_fail():
@@ -587,3 +587,30 @@ def test_statistics_flushes_transfer_no_line(strategy, kernel):
     for name in ("line_transfers_local", "line_transfers_remote"):
         assert tot(mixed, name) == tot(flat, name), name
     assert (mixed.state["line_owner_stat"] == -1).all()
+
+
+# --------------------------------------------------------------------------------------
+# the root page counter (issue 17, item 3): mm/page_counter.c walks to the root
+
+
+@pytest.mark.parametrize("strategy,kernel", [("batched", "mainline-2026"), ("per_object", "mm-2026"),
+                                             ("upfront", "v6.12")])
+@pytest.mark.parametrize("depth", [1, 3])
+def test_a_page_charge_reaches_the_root_counter(strategy, kernel, depth):
+    """A fresh stock's first object charges one page at each of ``depth`` levels and
+    at the root's counter (unlimited even with an ancestor max; its usage is the sum
+    of the leaves'), from two memcgs on two CPUs: the root's line changes hands."""
+    scn = make_scn(nodes=1, cpus=2, memcgs=2, depth=depth, object_size=8, kernel=kernel,
+                   pagecache_pages=5, ancestor_max_pages=1000)
+    tr = from_calls([[(0, 0, True)], [(1, 0, True)]], scn, cpus=[0, 1], memcgs=[0, 1])
+    run = run_strategy(scn, strategy, SEED, trace=tr)
+    tot = lambda name: int(run.counters[:, EV[name]].sum())  # noqa: E731
+    assert tot("page_counter_charges") == 2 * (depth + 1)
+    usage, pc_max = run.state["pc_usage"], run.state["pc_max"]
+    assert len(usage) == 2 + depth  # two leaves, depth - 1 ancestors, the root
+    # try_charge_memcg charges a 64-page batch (MEMCG_CHARGE_BATCH) over the page cache.
+    assert int(usage[-1]) == int(usage[:2].sum()) == 2 * (5 + 64)
+    assert int(pc_max[-1]) > 2**40 and (depth == 1 or int(pc_max[2]) == 1000)
+    # Each CPU wrote each of its path's lines once: only the shared ones (the
+    # ancestors and the root) change hands, on one node.
+    assert tot("line_transfers_local") == depth and tot("line_transfers_remote") == 0
