@@ -519,6 +519,7 @@ class Sim:
         if st.slot_bytes[i]:
             np_, rest = divmod(st.slot_bytes[i], PAGE_SIZE)
             if np_:
+                self.count("drain_uncharge_pages")
                 self.pc_uncharge(cpu, self.memcg_of(old), np_)
             self.ncb_add(cpu, old, rest)
             st.slot_bytes[i] = 0
@@ -546,6 +547,8 @@ class Sim:
         self.count("drains")
         if st.nr_bytes > 0:
             np_, rest = divmod(st.nr_bytes, PAGE_SIZE)
+            if np_:
+                self.count("drain_uncharge_pages")
             if np_ and self.gen == "v6.12":
                 # v6.12: __refill_stock() into this CPU's memcg stock (lock held)
                 self.refill_stock_v612(cpu, self.memcg_of(old), np_)
@@ -592,6 +595,7 @@ class Sim:
 
     def uncharge_pages(self, cpu, objcg, np_):
         """obj_cgroup_uncharge_pages(): park the pages in the memcg stock."""
+        self.count("objcg_uncharge_pages")
         self.refill_stock(cpu, self.memcg_of(objcg), np_)
 
     def refill(self, cpu, locked, objcg, n, allow_uncharge):

@@ -264,6 +264,7 @@ def _drain_oslot(P, S, cpu, i, ph):
     if nbytes > 0:
         np_ = nbytes // PAGE_SIZE
         if np_ > 0:
+            S.counters[ph].drain_uncharge_pages += 1
             page_counter_uncharge(P, S, S.memcg[old].memcg, np_, cpu, ph)
         _nr_charged_add(P, S, old, nbytes % PAGE_SIZE, cpu, ph)
         S.cpu[cpu].obytes[i] = 0
@@ -316,6 +317,7 @@ def drain_obj_stock(P, S, cpu, ph):
     if nbytes > 0:
         np_ = nbytes // PAGE_SIZE
         if np_ > 0:
+            S.counters[ph].drain_uncharge_pages += 1
             if P.gen == GEN_V612:
                 # v6.12: the pages go to this CPU's memcg stock (__refill_stock,
                 # stock_lock already held), not to the page counters.
@@ -350,6 +352,7 @@ def _adopt(P, S, cpu, objcg, ph):
 @jit
 def obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph):
     # The kernel parks uncharged pages in the memcg stock (refill_stock).
+    S.counters[ph].objcg_uncharge_pages += 1
     refill_stock(P, S, cpu, S.memcg[objcg].memcg, np_, ph)
 
 

@@ -614,3 +614,30 @@ def test_a_page_charge_reaches_the_root_counter(strategy, kernel, depth):
     # Each CPU wrote each of its path's lines once: only the shared ones (the
     # ancestors and the root) change hands, on one node.
     assert tot("line_transfers_local") == depth and tot("line_transfers_remote") == 0
+
+
+# --------------------------------------------------------------------------------------
+# whole-page uncharges as their own events (issue 17, items 4 and 5)
+
+
+@pytest.mark.parametrize("strategy,kernel", [("batched", "mainline-2026"), ("batched", "mm-2026"),
+                                             ("upfront", "v6.12")])
+def test_whole_page_uncharges_are_counted(strategy, kernel):
+    """One live object at most, so each allocation frees the one before.
+    (a) 2048-byte objects: three take two pages and leave 2048 bytes; freeing two
+    of them brings the stock to 6144 > 4096 bytes, so one obj_cgroup_uncharge_pages.
+    (b) 1024-byte objects, memcg 0 then 1, 1: memcg 0's page leaves 3072 bytes, its
+    object's free makes 4096 (not above a page: kept); memcg 1 takes the one-objcg
+    stock, and that drain releases the whole page (mm-2026 keeps both in slots)."""
+    scn = make_scn(nodes=1, cpus=2, memcgs=2, object_size=2040, kernel=kernel, live_objects=1)
+    calls = [objects([0, 0, 0], slabs=[0, 1, 2]), objects([0], slabs=[3]), objects([0], slabs=[4])]
+    run = run_strategy(scn, strategy, SEED, trace=from_calls(calls, scn, cpus=[0] * 3, memcgs=[0, 0, 1]))
+    c = run.counters.sum(0)
+    assert int(c[EV["objcg_uncharge_pages"]]) == 1 and int(c[EV["drain_uncharge_pages"]]) == 0
+
+    scn = make_scn(nodes=1, cpus=2, memcgs=2, object_size=1016, kernel=kernel, live_objects=1)
+    calls = [objects([0], slabs=[k]) for k in range(3)]
+    run = run_strategy(scn, strategy, SEED, trace=from_calls(calls, scn, cpus=[0] * 3, memcgs=[0, 1, 1]))
+    c = run.counters.sum(0)
+    assert int(c[EV["drain_uncharge_pages"]]) == (0 if kernel == "mm-2026" else 1)
+    assert int(c[EV["drain_uncharge_pages"]]) <= int(c[EV["drains"]])
