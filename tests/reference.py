@@ -176,13 +176,16 @@ class Sim:
         self.run_hist = [0] * RUN_HIST_BUCKETS
         self.phase = _PH["slab_alloc"]
 
-        # Page counters: leaf m at index m, ancestor level l at memcgs + l - 1.
+        # Page counters: leaf m at index m, ancestor level l at memcgs + l - 1, and
+        # last the root memcg's counter (no limit), which every charge also reaches.
         leaf_max = int(P["memcg_max_pages"])
         anc_max = int(P["ancestor_max_pages"])
         self.pcs = [PageCounter(leaf_max) for _ in range(self.memcgs)]
         self.pcs += [PageCounter(anc_max) for _ in range(self.depth - 1)]
+        self.pcs.append(PageCounter(0))
+        root = len(self.pcs) - 1
         self.pc_owner = [-1] * len(self.pcs)
-        self.levels = [[m] + [self.memcgs + l for l in range(self.depth - 1)]
+        self.levels = [[m] + [self.memcgs + l for l in range(self.depth - 1)] + [root]
                        for m in range(self.memcgs)]
         # AMBIGUITY: the pre-charged page cache counts no events and writes no
         # cache line (owners stay -1): it predates the run.
@@ -199,7 +202,9 @@ class Sim:
         self.objcg_refs = [0] * n_objcgs
         self.nr_charged_bytes = [0] * n_objcgs
         self.owner_objcg = [-1] * n_objcgs  # line of objcg->nr_charged_bytes
-        self.owner_stat = [-1] * self.memcgs   # line of the memcg's node stats
+        # The memcg's statistics line: never written (the kernel's statistics are per-CPU
+        # counters), so it stays -1; kept so the snapshot still compares it.
+        self.owner_stat = [-1] * self.memcgs
         self.stat = [[0] * self.nodes for _ in range(self.memcgs)]
         self.forced = 0
 
@@ -494,7 +499,7 @@ class Sim:
         self.count("stat_flushes")
         memcg = self.memcg_of(m)   # m is the objcg
         self.stat[memcg][pgdat] += nbytes
-        self.line_write(self.owner_stat, memcg, cpu)
+        # The kernel adds to this CPU's own counters here: no shared line changes hands.
 
     def flush_accs(self, cpu, st):
         if st.acc_r:
@@ -514,6 +519,7 @@ class Sim:
         if st.slot_bytes[i]:
             np_, rest = divmod(st.slot_bytes[i], PAGE_SIZE)
             if np_:
+                self.count("drain_uncharge_pages")
                 self.pc_uncharge(cpu, self.memcg_of(old), np_)
             self.ncb_add(cpu, old, rest)
             st.slot_bytes[i] = 0
@@ -541,6 +547,8 @@ class Sim:
         self.count("drains")
         if st.nr_bytes > 0:
             np_, rest = divmod(st.nr_bytes, PAGE_SIZE)
+            if np_:
+                self.count("drain_uncharge_pages")
             if np_ and self.gen == "v6.12":
                 # v6.12: __refill_stock() into this CPU's memcg stock (lock held)
                 self.refill_stock_v612(cpu, self.memcg_of(old), np_)
@@ -587,6 +595,7 @@ class Sim:
 
     def uncharge_pages(self, cpu, objcg, np_):
         """obj_cgroup_uncharge_pages(): park the pages in the memcg stock."""
+        self.count("objcg_uncharge_pages")
         self.refill_stock(cpu, self.memcg_of(objcg), np_)
 
     def refill(self, cpu, locked, objcg, n, allow_uncharge):

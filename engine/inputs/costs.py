@@ -125,9 +125,10 @@ def coefficients(profile: Profile, strategy: str, counters: np.ndarray, *, depth
     # failures (each retry consumes again); each one runs the restock memory.high loop.
     walks = np.maximum(counters[:, EV["memcg_stock_misses"]] - counters[:, EV["page_counter_failcnt"]], 0)
     charges = counters[:, EV["consume_misses"]]
-    # obj_cgroup_uncharge_pages = refill_stock calls that are not a restock after a walk
-    # (exact while every successful walk restocks: gfp may spin and the charge is < 64 pages).
-    uncharges = np.maximum(counters[:, EV["memcg_stock_refills"]] - walks, 0)
+    # obj_cgroup_uncharge_pages calls are counted (objcg_uncharge_pages), and so are the
+    # obj-stock drains that release whole pages (drain_uncharge_pages): drain_obj_stock
+    # does the same get_mem_cgroup_from_objcg / mod_memcg_state / css_put around it.
+    uncharges = counters[:, EV["objcg_uncharge_pages"]] + counters[:, EV["drain_uncharge_pages"]]
     work = charges + uncharges
     out[:, col["charge_pages_work"]] += work
     out[:, col["objcg_ref_ops"]] += 2 * work          # css_tryget + css_put
@@ -209,6 +210,13 @@ def _common(xfer_local: Cost, xfer_remote: Cost) -> dict:
                          "wakeup, P9 transfers plus the workqueue's locks); not calibrated"),
         "memcg_ooms": C(50000, 200000, 1000000, "estimate: mem_cgroup_oom() with oom_lock and a task scan "
                         "(~50 us); not calibrated, rare by design"),
+        "objcg_uncharge_pages": C(0, 0, 0, "marker: each call is priced in coefficients() as "
+                                  "charge_pages_work + 2 objcg_ref_ops + a stat_flushes with its levels "
+                                  "(mm/memcontrol.c obj_cgroup_uncharge_pages)"),
+        "drain_uncharge_pages": C(0, 0, 0, "marker: each is priced in coefficients() as charge_pages_work "
+                                  "+ 2 objcg_ref_ops + a stat_flushes with its levels (mm/memcontrol.c "
+                                  "drain_obj_stock: get_mem_cgroup_from_objcg, mod_memcg_state, "
+                                  "memcg_uncharge, css_put)"),
         "trylock": C(3, 14, 23,
                      "include/linux/local_lock_internal.h __local_trylock on !PREEMPT_RT: preempt_disable "
                      "+ a per-CPU read and write of ->acquired, unlock a write + preempt_enable; no atomic, "

@@ -75,7 +75,7 @@ def check(scn: Scenario, strategy: str, state: dict) -> None:
         if slab_pages[m] != expect:
             fail("pages", f"memcg {m}: page counter holds {slab_pages[m]} slab pages, objects, "
                           f"stocks and remainders account for {expect}")
-    for level in range(1, scn.depth):
+    for level in range(1, scn.depth + 1):  # the ancestors, then the root (level depth)
         c = m_n + level - 1
         if usage[c] != usage[:m_n].sum():
             fail("hierarchy", f"ancestor level {level} usage {usage[c]} != sum of leaves {usage[:m_n].sum()}")

@@ -46,7 +46,8 @@ def _line_write(P, S, line, cpu, ph):
 
 @jit
 def _level_index(P, m, level):
-    """Page-counter index of ``level`` (0 = leaf) on the path of leaf memcg ``m``."""
+    """Page-counter index of ``level`` (0 = leaf) on the path of leaf memcg ``m``;
+    level ``P.depth`` is the root memcg's counter, shared by every memcg."""
     if level == 0:
         return m
     return P.memcgs + level - 1
@@ -72,9 +73,11 @@ def _pc_uncharge(P, S, c, n, cpu, ph):
 
 @jit
 def page_counter_try_charge(P, S, m, n, cpu, ph):
-    """``page_counter_try_charge``: walk leaf to top; undo on exceeding a max.
+    """``page_counter_try_charge``: walk leaf to root (mm/page_counter.c: ``for (c =
+    counter; c; c = c->parent)``; every top-level memcg's parent is the root's counter,
+    ``mem_cgroup_css_alloc``); undo on exceeding a max.
     Returns -1, or the index of the counter that failed (``mem_over_limit``)."""
-    for level in range(P.depth):
+    for level in range(P.depth + 1):
         c = _level_index(P, m, level)
         _pc_charge(P, S, c, n, cpu, ph)
         if S.pc[c].usage > S.pc[c].max:
@@ -90,14 +93,14 @@ def page_counter_try_charge(P, S, m, n, cpu, ph):
 @jit
 def page_counter_charge(P, S, m, n, cpu, ph):
     """``page_counter_charge``: forced, no limit check."""
-    for level in range(P.depth):
+    for level in range(P.depth + 1):
         _pc_charge(P, S, _level_index(P, m, level), n, cpu, ph)
 
 
 @jit
 def page_counter_uncharge(P, S, m, n, cpu, ph):
     """``page_counter_uncharge`` (``memcg_uncharge``): every level."""
-    for level in range(P.depth):
+    for level in range(P.depth + 1):
         _pc_uncharge(P, S, _level_index(P, m, level), n, cpu, ph)
 
 
@@ -105,7 +108,7 @@ def page_counter_uncharge(P, S, m, n, cpu, ph):
 def _margin(P, S, m):
     """``mem_cgroup_margin``: pages left below the tightest max on the path."""
     best = np.int64(2**62)
-    for level in range(P.depth):
+    for level in range(P.depth + 1):
         c = _level_index(P, m, level)
         left = S.pc[c].max - S.pc[c].usage
         if left < best:
@@ -223,11 +226,12 @@ def stock_lock(P, S, cpu, ph):
 
 @jit
 def _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph):
-    """``mod_objcg_mlstate``: update the objcg's memcg's per-node statistic."""
+    """``mod_objcg_mlstate``: update the objcg's memcg's per-node statistic.  The
+    kernel (``__mod_memcg_lruvec_state``) writes only per-CPU counters here: no shared
+    cache line is written, so no line transfer is counted."""
     m = S.memcg[objcg].memcg
     S.stat[m, pgdat] += nbytes
     S.counters[ph].stat_flushes += 1
-    _line_write(P, S, P.n_counters + P.n_objcgs + m, cpu, ph)
 
 
 @jit
@@ -259,6 +263,7 @@ def _drain_oslot(P, S, cpu, i, ph):
     if nbytes > 0:
         np_ = nbytes // PAGE_SIZE
         if np_ > 0:
+            S.counters[ph].drain_uncharge_pages += 1
             page_counter_uncharge(P, S, S.memcg[old].memcg, np_, cpu, ph)
         _nr_charged_add(P, S, old, nbytes % PAGE_SIZE, cpu, ph)
         S.cpu[cpu].obytes[i] = 0
@@ -311,6 +316,7 @@ def drain_obj_stock(P, S, cpu, ph):
     if nbytes > 0:
         np_ = nbytes // PAGE_SIZE
         if np_ > 0:
+            S.counters[ph].drain_uncharge_pages += 1
             if P.gen == GEN_V612:
                 # v6.12: the pages go to this CPU's memcg stock (__refill_stock,
                 # stock_lock already held), not to the page counters.
@@ -345,6 +351,7 @@ def _adopt(P, S, cpu, objcg, ph):
 @jit
 def obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph):
     # The kernel parks uncharged pages in the memcg stock (refill_stock).
+    S.counters[ph].objcg_uncharge_pages += 1
     refill_stock(P, S, cpu, S.memcg[objcg].memcg, np_, ph)
 
 

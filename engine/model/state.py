@@ -193,7 +193,8 @@ class State(NamedTuple):
     stat: np.ndarray  # int64 [memcgs, nodes]: flushed slab statistics, bytes
     pc: np.ndarray  # int64 [n_counters, N_PC_COLS]: page counters (and the leaves' page cache)
     owner: np.ndarray  # int64 [n_counters + n_objcgs + memcgs]: shared-line owner CPU, -1 none;
-    #                    page counters, then objcg nr_charged_bytes, then memcg stats
+    #                    page counters, then objcg nr_charged_bytes, then memcg stats (never
+    #                    written: a statistics flush writes only per-CPU counters)
     sh_objs: np.ndarray  # int64 [cpus, 2, sheaf_cap]: object handles; kernels index it flat
     #                      from the offsets CPU_SH_MAIN / CPU_SH_SPARE
     barn_objs: np.ndarray  # int64 [nodes, barn_max, sheaf_cap]
@@ -227,7 +228,7 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     gen = GEN_CODE[resolve_generation(scn.kernel, strategy)]
     objcg_nodes = 1 if gen == GEN_V612 else nodes
     n_objcgs = memcgs * objcg_nodes
-    n_counters = memcgs + depth - 1
+    n_counters = memcgs + depth  # leaves, depth - 1 ancestor levels, the root
     ops = scn.resolved_objs_per_slab
     cap = scn.resolved_sheaf_capacity
     if trace is not None:
@@ -242,7 +243,7 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     if scn.memcg_max_pages:
         pc_max[:memcgs] = scn.memcg_max_pages
     if scn.ancestor_max_pages:
-        pc_max[memcgs:] = scn.ancestor_max_pages
+        pc_max[memcgs:-1] = scn.ancestor_max_pages  # the root's max stays unlimited
     pc_usage = np.zeros(n_counters, dtype=i64)
     pc_usage[:memcgs] = scn.pagecache_pages
     pc_usage[memcgs:] = scn.pagecache_pages * memcgs

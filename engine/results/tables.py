@@ -40,6 +40,8 @@ _EVENT_DOC = {
     "obj_stock_u16_releases": "mm-2026: obj-stock refills that released pages at the 16-bit byte guard",
     "drain_works": "drain_all_stock work items queued on other CPUs",
     "memcg_ooms": "memcg OOM killer invocations (mem_cgroup_oom)",
+    "objcg_uncharge_pages": "obj_cgroup_uncharge_pages calls (whole pages returned to the memcg)",
+    "drain_uncharge_pages": "obj-stock drains that released whole pages",
 }
 
 

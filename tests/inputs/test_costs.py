@@ -62,9 +62,16 @@ def test_page_charge_work_is_priced_on_each_consume_miss_and_uncharge():
     # the restock's memory.high loop runs up to and including the root (depth + 1 levels)
     co = _co(memcg_stock_misses=1, page_counter_charges=2, memcg_stock_refills=1, depth=2)
     assert co["high_check_level"] == 3 and "charge_pages_work" not in co
-    # a failed walk (failcnt) is no restock; a refill that is no restock is an uncharge
+    # a failed walk (failcnt) is no restock; refills alone are no uncharges any more:
+    # obj_cgroup_uncharge_pages calls and drains with whole pages are counted
     co = _co(memcg_stock_misses=2, page_counter_failcnt=1, memcg_stock_refills=3, depth=1)
-    assert co["high_check_level"] == 2 and co["charge_pages_work"] == 2 and co["objcg_ref_ops"] == 4
+    assert co["high_check_level"] == 2 and "charge_pages_work" not in co
+    co = _co(objcg_uncharge_pages=2, drain_uncharge_pages=1, depth=1)
+    assert co["charge_pages_work"] == 3 and co["objcg_ref_ops"] == 6 and co["stat_flushes"] == 3
+    assert co["stat_flush_level"] == 6
+    for name in ("objcg_uncharge_pages", "drain_uncharge_pages"):
+        for prof in PROFILES.values():
+            assert prof.costs[name].central == 0 and "coefficients()" in prof.costs[name].source
 
 
 def test_hook_entry_is_priced_once_per_call_in_the_hook_phase():

@@ -541,13 +541,13 @@ def test_upfront_miss_with_and_without_a_sub_page_rest():
     got = measure(scn, "upfront", objects([0] * 6), warm=False)[0]
     # v6.12: consume_stock() and refill_stock() of the 63-page surplus lock too (+2).
     check_counts(got, dict(stock_locks=2 + 2 + 6, consume_misses=1, refills=1, objcg_ref_ops=6 + 1,
-                           stat_updates=6, page_counter_charges=1), "rest")
+                           stat_updates=6, page_counter_charges=1 + 1), "rest")  # leaf, root
     # 16 * 256 = 4096 bytes: exactly one page, no rest, no refill; the first statistics
     # update adopts the objcg instead.
     scn = make_scn(object_size=248)
     got = measure(scn, "upfront", objects([0] * 16), warm=False)[0]
     check_counts(got, dict(stock_locks=1 + 2 + 16, consume_misses=1, refills=0, objcg_ref_ops=16 + 1,
-                           stat_updates=16, page_counter_charges=1), "no rest")
+                           stat_updates=16, page_counter_charges=1 + 1), "no rest")
 
 
 def test_check_helpers_can_fail():
@@ -559,3 +559,85 @@ def test_check_helpers_can_fail():
     with pytest.raises(AssertionError):
         check_counts(got, dict(stock_locks=6), "deliberately wrong")
     assert set(EVENTS) >= {"virt_to_slab", "stock_locks", "stat_updates", "objcg_ref_ops"}
+
+
+# --------------------------------------------------------------------------------------
+# shared lines: a statistics flush writes only per-CPU counters (issue 17, item 1)
+
+
+@pytest.mark.parametrize("strategy,kernel", [("batched", "mainline-2026"), ("batched", "mm-2026"),
+                                             ("upfront", "v6.12")])
+def test_statistics_flushes_transfer_no_line(strategy, kernel):
+    """Two CPUs of one node take turns with memcg 0.  With alternating nodes every
+    call flushes its statistics; with one node only the last call's stay in the
+    accumulator.  ``mod_objcg_mlstate`` writes this CPU's counters only, so both
+    traces count the same line transfers (page counters, ``nr_charged_bytes``) and
+    the memcg's statistics line is never owned."""
+    scn = make_scn(nodes=2, cpus=2, object_size=8, kernel=kernel)
+    cpus = [0, 1, 0, 1, 0, 1]
+
+    def run_of(pattern):
+        calls = [objects(pattern, slabs=[10 * k + j for j in range(len(pattern))]) for k in range(len(cpus))]
+        tr = from_calls(calls, scn, cpus=cpus, memcgs=[0] * len(calls))
+        return run_strategy(scn, strategy, SEED, trace=tr)
+
+    flat, mixed = run_of([0, 0, 0, 0]), run_of([0, 1, 0, 1])
+    tot = lambda r, name: int(r.counters[:, EV[name]].sum())  # noqa: E731
+    assert tot(mixed, "stat_flushes") > tot(flat, "stat_flushes") + len(cpus)
+    for name in ("line_transfers_local", "line_transfers_remote"):
+        assert tot(mixed, name) == tot(flat, name), name
+    assert (mixed.state["line_owner_stat"] == -1).all()
+
+
+# --------------------------------------------------------------------------------------
+# the root page counter (issue 17, item 3): mm/page_counter.c walks to the root
+
+
+@pytest.mark.parametrize("strategy,kernel", [("batched", "mainline-2026"), ("per_object", "mm-2026"),
+                                             ("upfront", "v6.12")])
+@pytest.mark.parametrize("depth", [1, 3])
+def test_a_page_charge_reaches_the_root_counter(strategy, kernel, depth):
+    """A fresh stock's first object charges one page at each of ``depth`` levels and
+    at the root's counter (unlimited even with an ancestor max; its usage is the sum
+    of the leaves'), from two memcgs on two CPUs: the root's line changes hands."""
+    scn = make_scn(nodes=1, cpus=2, memcgs=2, depth=depth, object_size=8, kernel=kernel,
+                   pagecache_pages=5, ancestor_max_pages=1000)
+    tr = from_calls([[(0, 0, True)], [(1, 0, True)]], scn, cpus=[0, 1], memcgs=[0, 1])
+    run = run_strategy(scn, strategy, SEED, trace=tr)
+    tot = lambda name: int(run.counters[:, EV[name]].sum())  # noqa: E731
+    assert tot("page_counter_charges") == 2 * (depth + 1)
+    usage, pc_max = run.state["pc_usage"], run.state["pc_max"]
+    assert len(usage) == 2 + depth  # two leaves, depth - 1 ancestors, the root
+    # try_charge_memcg charges a 64-page batch (MEMCG_CHARGE_BATCH) over the page cache.
+    assert int(usage[-1]) == int(usage[:2].sum()) == 2 * (5 + 64)
+    assert int(pc_max[-1]) > 2**40 and (depth == 1 or int(pc_max[2]) == 1000)
+    # Each CPU wrote each of its path's lines once: only the shared ones (the
+    # ancestors and the root) change hands, on one node.
+    assert tot("line_transfers_local") == depth and tot("line_transfers_remote") == 0
+
+
+# --------------------------------------------------------------------------------------
+# whole-page uncharges as their own events (issue 17, items 4 and 5)
+
+
+@pytest.mark.parametrize("strategy,kernel", [("batched", "mainline-2026"), ("batched", "mm-2026"),
+                                             ("upfront", "v6.12")])
+def test_whole_page_uncharges_are_counted(strategy, kernel):
+    """One live object at most, so each allocation frees the one before.
+    (a) 2048-byte objects: three take two pages and leave 2048 bytes; freeing two
+    of them brings the stock to 6144 > 4096 bytes, so one obj_cgroup_uncharge_pages.
+    (b) 1024-byte objects, memcg 0 then 1, 1: memcg 0's page leaves 3072 bytes, its
+    object's free makes 4096 (not above a page: kept); memcg 1 takes the one-objcg
+    stock, and that drain releases the whole page (mm-2026 keeps both in slots)."""
+    scn = make_scn(nodes=1, cpus=2, memcgs=2, object_size=2040, kernel=kernel, live_objects=1)
+    calls = [objects([0, 0, 0], slabs=[0, 1, 2]), objects([0], slabs=[3]), objects([0], slabs=[4])]
+    run = run_strategy(scn, strategy, SEED, trace=from_calls(calls, scn, cpus=[0] * 3, memcgs=[0, 0, 1]))
+    c = run.counters.sum(0)
+    assert int(c[EV["objcg_uncharge_pages"]]) == 1 and int(c[EV["drain_uncharge_pages"]]) == 0
+
+    scn = make_scn(nodes=1, cpus=2, memcgs=2, object_size=1016, kernel=kernel, live_objects=1)
+    calls = [objects([0], slabs=[k]) for k in range(3)]
+    run = run_strategy(scn, strategy, SEED, trace=from_calls(calls, scn, cpus=[0] * 3, memcgs=[0, 1, 1]))
+    c = run.counters.sum(0)
+    assert int(c[EV["drain_uncharge_pages"]]) == (0 if kernel == "mm-2026" else 1)
+    assert int(c[EV["drain_uncharge_pages"]]) <= int(c[EV["drains"]])
