@@ -1,6 +1,7 @@
 # Entry points for a fresh machine with only Python 3 and pip:
 #   make run   - install bulksim and what running needs into .venv, then simulate the default scenario
-#   make test  - install the test extras too (pytest, pandas, polars, duckdb, dask, asv), run the suite
+#   make test  - install the test extras too (pytest, pandas, polars, duckdb, dask, asv) and, with
+#                apt-get when missing, chromium and npm for the browser tests; run the suite
 #   make site  - build the asv performance-history website into .asv/html (renders offline)
 # bulksim is installed editable, so .venv/bin/bulksim always runs the checkout's engine/;
 # the install is redone only when pyproject.toml (the dependencies) changes. setuptools
@@ -14,7 +15,7 @@ ARGS ?=
 SOURCES := pyproject.toml
 PIP_QUIET_EDITABLE := PYTHONWARNINGS='ignore:Editable installation'
 
-.PHONY: run test setup site clean-cache
+.PHONY: run test setup site clean-cache test-deps
 
 $(BIN)/python:
 	@echo "make: creating $(VENV)"
@@ -36,7 +37,10 @@ setup: $(VENV)/.installed-test
 run: $(VENV)/.installed-run
 	$(BIN)/bulksim run $(ARGS)
 
-test: $(VENV)/.installed-test
+test-deps:
+	@bash tools/install_test_deps.sh
+
+test: $(VENV)/.installed-test test-deps
 	$(BIN)/python -m pytest $(ARGS)
 
 site: $(VENV)/.installed-test
