@@ -10,7 +10,40 @@ PRESETS = ["default", "io_uring", "numa_mixed", "many_cgroups", "tight_limit", "
 CALLS = 20_000
 
 
-class ModelOutputs:
+class _RowTracks:
+    """The track_ methods over ``setup_cache``'s rows keyed by (scenario, column key):
+    asv skips this class itself (leading underscore) and finds the methods on the
+    benchmark classes that inherit them."""
+
+    def _get(self, out, scenario, key, column, per_object=True):
+        row = out.get((scenario, key))
+        if row is None or column not in row:
+            raise NotImplementedError(f"{column} for {scenario}/{key} not available")
+        value = row[column]
+        return value / max(row["objects"], 1) if per_object else value
+
+    def track_hook_cycles_per_object(self, out, scenario, key):
+        return self._get(out, scenario, key, "hook_cycles_per_object", per_object=False)
+
+    track_hook_cycles_per_object.unit = "cycles/object"
+
+    def track_total_cycles_per_object(self, out, scenario, key):
+        return self._get(out, scenario, key, "total_cycles_per_object", per_object=False)
+
+    track_total_cycles_per_object.unit = "cycles/object"
+
+    def track_stock_locks_per_object(self, out, scenario, key):
+        return self._get(out, scenario, key, "stock_locks")
+
+    track_stock_locks_per_object.unit = "locks/object"
+
+    def track_stat_flushes_per_object(self, out, scenario, key):
+        return self._get(out, scenario, key, "stat_flushes")
+
+    track_stat_flushes_per_object.unit = "flushes/object"
+
+
+class ModelOutputs(_RowTracks):
     params = [PRESETS, STRATEGIES]
     param_names = ["scenario", "strategy"]  # preset; hook strategy
     timeout = 900
@@ -26,33 +59,6 @@ class ModelOutputs:
                 out[(scenario, row["strategy"])] = row
         return out
 
-    def _get(self, out, scenario, strategy, column, per_object=True):
-        row = out.get((scenario, strategy))
-        if row is None or column not in row:
-            raise NotImplementedError(f"{column} for {scenario}/{strategy} not available")
-        value = row[column]
-        return value / max(row["objects"], 1) if per_object else value
-
-    def track_hook_cycles_per_object(self, out, scenario, strategy):
-        return self._get(out, scenario, strategy, "hook_cycles_per_object", per_object=False)
-
-    track_hook_cycles_per_object.unit = "cycles/object"
-
-    def track_total_cycles_per_object(self, out, scenario, strategy):
-        return self._get(out, scenario, strategy, "total_cycles_per_object", per_object=False)
-
-    track_total_cycles_per_object.unit = "cycles/object"
-
-    def track_stock_locks_per_object(self, out, scenario, strategy):
-        return self._get(out, scenario, strategy, "stock_locks")
-
-    track_stock_locks_per_object.unit = "locks/object"
-
-    def track_stat_flushes_per_object(self, out, scenario, strategy):
-        return self._get(out, scenario, strategy, "stat_flushes")
-
-    track_stat_flushes_per_object.unit = "flushes/object"
-
 
 # Strategy x kernel generation pairs beyond each strategy's own (ModelOutputs runs
 # those), on the presets where the generations differ (docs/model.md §5a).
@@ -61,7 +67,7 @@ GEN_PAIRS = ["per_object@mainline-2026", "batched@mainline-2026", "upfront@v6.12
              "per_object@mm-2026", "batched_v1@mm-2026", "batched@mm-2026"]
 
 
-class GenerationOutputs:
+class GenerationOutputs(_RowTracks):
     params = [GEN_PRESETS, GEN_PAIRS]
     param_names = ["scenario", "strategy@kernel"]
     timeout = 900
@@ -83,34 +89,7 @@ class GenerationOutputs:
                 out[(scenario, pair)] = row
         return out
 
-    def _get(self, out, scenario, pair, column, per_object=True):
-        row = out.get((scenario, pair))
-        if row is None or column not in row:
-            raise NotImplementedError(f"{column} for {scenario}/{pair} not available")
-        value = row[column]
-        return value / max(row["objects"], 1) if per_object else value
-
-    def track_hook_cycles_per_object(self, out, scenario, pair):
-        return self._get(out, scenario, pair, "hook_cycles_per_object", per_object=False)
-
-    track_hook_cycles_per_object.unit = "cycles/object"
-
-    def track_total_cycles_per_object(self, out, scenario, pair):
-        return self._get(out, scenario, pair, "total_cycles_per_object", per_object=False)
-
-    track_total_cycles_per_object.unit = "cycles/object"
-
-    def track_stock_locks_per_object(self, out, scenario, pair):
-        return self._get(out, scenario, pair, "stock_locks")
-
-    track_stock_locks_per_object.unit = "locks/object"
-
     def track_drains_per_object(self, out, scenario, pair):
         return self._get(out, scenario, pair, "drains")
 
     track_drains_per_object.unit = "drains/object"
-
-    def track_stat_flushes_per_object(self, out, scenario, pair):
-        return self._get(out, scenario, pair, "stat_flushes")
-
-    track_stat_flushes_per_object.unit = "flushes/object"
