@@ -326,7 +326,7 @@ def test_signal_is_handled_while_the_state_is_initialised(monkeypatch):
 
     from engine.model import state as st_mod
 
-    real = st_mod.make
+    real = st_mod.make_fused
 
     def slow_make(*args):  # one long C call that releases the GIL, like numpy's fills
         hashlib.pbkdf2_hmac("sha256", b"x", b"salt", 8_000_000)
@@ -335,7 +335,7 @@ def test_signal_is_handled_while_the_state_is_initialised(monkeypatch):
     t0 = time.perf_counter()
     hashlib.pbkdf2_hmac("sha256", b"x", b"salt", 8_000_000)
     slow = time.perf_counter() - t0
-    monkeypatch.setattr(st_mod, "make", slow_make)
+    monkeypatch.setattr(st_mod, "make_fused", slow_make)
 
     class Stop(Exception):
         pass

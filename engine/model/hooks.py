@@ -47,13 +47,13 @@ def _ensure_exts(P, S, c, j, sid):
 
     The failure draw is keyed by (call, index): asking again gives the same answer.
     """
-    if likely(S.slab[sid].exts != 0):
+    if likely((S.slab[sid].exts & P.exts_bit) != 0):
         return True
     S.counters[PH_HOOK].obj_exts_allocs += 1
     if P.exts_fail_prob_t > 0 and chance(P.seed, S_EXTS_FAIL, c * 65536 + j, P.exts_fail_prob_t):
         S.counters[PH_HOOK].obj_exts_failures += 1
         return False
-    S.slab[sid].exts = 1
+    S.slab[sid].exts |= P.exts_bit  # this strategy's obj_exts (state.Stack)
     return True
 
 
@@ -180,7 +180,7 @@ def _quiet_objects(P, S, cpu, objcg, j, size, charge):
     k = j
     while k < size:
         sid = S.p[k].obj >> OBJ_SHIFT
-        if S.slab[sid].exts == 0 or S.p[k].node != pgdat:
+        if (S.slab[sid].exts & P.exts_bit) == 0 or S.p[k].node != pgdat:
             break
         if acc + P.ofs > PAGE_SIZE or (charge and left < P.ofs):
             break

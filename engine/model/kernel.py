@@ -1,5 +1,14 @@
-"""The call loop: one kernel simulates calls ``[c0, c1)`` of one strategy
-(docs/model.md §3).  Only ``engine.driver`` calls it."""
+"""The call loop: one kernel simulates calls ``[c0, c1)`` of one or more strategies
+on one allocator (docs/model.md §3, docs/performance.md "One pass for every strategy").
+
+The allocator side of a call (the CPU and memcg draws, ``p[]`` from the sheaves and
+slabs, the live set, the remote-free draws, the slab side of every free) is the same
+for every strategy, as long as no strategy's hook fails (a failed call frees its
+objects and changes the stream: the driver then runs one strategy per pass, see
+``engine.run.simulate.fusable``).  So the kernel simulates it once, on the allocator's
+tables (``A``), and runs each strategy's post-alloc and free hooks on that strategy's
+own accounting tables (``X``, ``state.Stack``).  Only ``engine.run.simulate`` calls it.
+"""
 
 from __future__ import annotations
 
@@ -27,28 +36,83 @@ from .rng import (
 )
 from .slub import fill_from_sheaves_and_slabs, new_kfence_slab, slab_free_object
 from .state import (
+    ERR_FUSED_FAILURE,
     LVM_CPU_MASK,
     LVM_KFENCE_SHIFT,
     LVM_NODE_MASK,
     LVM_NODE_SHIFT,
-    LVM_OBJCG_MASK,
-    LVM_OBJCG_SHIFT,
     M_ERROR,
     M_FREE_SERIAL,
     M_LIVE_COUNT,
     M_LIVE_HEAD,
     M_NEXT_CALL,
     OBJ_SHIFT,
+    Params,
+    State,
 )
 
 
+PER_CALL_FIXED = 5  # cpu, memcg, size, pgdat runs, failed
+
+
 @jit
-def _free_one(P, S, cpu, handle, node, objcg, kfence):
-    if likely(objcg >= 0):
-        free_hook(P, S, cpu, objcg, node)
-    S.counters[PH_SLAB_FREE].frees += 1
-    if likely(not P.trace_mode):
-        slab_free_object(P, S, cpu, handle, node, kfence, PH_SLAB_FREE)
+def strategy_params(P, kp):
+    """Strategy ``k``'s ``Params``: its own fields from ``kp = X.kp[k]``, the rest
+    from the run's ``P``."""
+    return Params(
+        strategy=kp.strategy,
+        gen=kp.gen,
+        objcg_nodes=kp.objcg_nodes,
+        n_objcgs=kp.n_objcgs,
+        exts_bit=kp.exts_bit,
+        exts_all=P.exts_all,
+        seed=P.seed,
+        cpus=P.cpus,
+        nodes=P.nodes,
+        memcgs=P.memcgs,
+        depth=P.depth,
+        n_counters=P.n_counters,
+        reclaim_pages=P.reclaim_pages,
+        reclaim_retries=P.reclaim_retries,
+        ofs=P.ofs,
+        objs_per_slab=P.objs_per_slab,
+        reclaimable=P.reclaimable,
+        sheaf_cap=P.sheaf_cap,
+        barn_max=P.barn_max,
+        bulk_size=P.bulk_size,
+        bulk_uniform=P.bulk_uniform,
+        switch_prob_t=P.switch_prob_t,
+        gfp_nofail=P.gfp_nofail,
+        gfp_allow_spin=P.gfp_allow_spin,
+        gfp_allow_block=P.gfp_allow_block,
+        gfp_high=P.gfp_high,
+        remote_prob_t=P.remote_prob_t,
+        kfence_prob_t=P.kfence_prob_t,
+        exts_at_creation_t=P.exts_at_creation_t,
+        exts_fail_prob_t=P.exts_fail_prob_t,
+        live_cap=P.live_cap,
+        remote_free_prob_t=P.remote_free_prob_t,
+        irq_prob_t=P.irq_prob_t,
+        get_many=P.get_many,
+        run_cap_bytes=P.run_cap_bytes,
+        trace_mode=P.trace_mode,
+        slab_cap=P.slab_cap,
+        cpus_m=P.cpus_m,
+        cpus_sh=P.cpus_sh,
+        others_m=P.others_m,
+        others_sh=P.others_sh,
+    )
+
+
+@jit
+def strategy_view(A, X, k):
+    """Strategy ``k``'s ``State`` as its hooks see it: its rows of the accounting
+    tables, the allocator's tables for the rest (views; nothing is copied)."""
+    return State(counters=X.counters[k], run_hist=X.run_hist[k], misc=X.misc[k], cpu=X.cpu[k],
+                 ms=X.ms[k], memcg=X.memcg[k], stat=X.stat[k], pc=X.pc[k], owner=X.owner[k],
+                 sh_objs=A.sh_objs, barn_objs=A.barn_objs, barn_meta=A.barn_meta, slab=A.slab,
+                 slab_free=A.slab_free, part=A.part, free_ids=A.free_ids, live=A.live, p=A.p,
+                 fq=A.fq, tr_call=A.tr_call, tr_obj=A.tr_obj)
 
 
 @jit
@@ -74,95 +138,146 @@ def _fill_p(P, S, c, cpu, size):
         sid = S.p[j].obj >> OBJ_SHIFT
         S.p[j].node = S.slab[sid].node
         S.p[j].kfence = 1 if j == kf else 0
-        S.p[j].objcg = -1  # the hook records the objcg it assigns
     return True
 
 
-PER_CALL_FIXED = 5  # cpu, memcg, size, pgdat runs, failed
+@jit
+def _hooks(P, A, X, c, cpu, size, per_call, r):
+    """Every strategy's post-alloc hook on the call's ``p[]``; each records the
+    objcg it gave object ``j`` in its ``lobjcg`` row, at the ring slot the object
+    will take.  Returns False if a hook failed (then ``p[j].objcg`` is that
+    strategy's, the only one: the driver fuses no run where a hook can fail)."""
+    record = per_call.shape[0] > 0
+    ring = A.live.shape[0]
+    pos = A.misc[M_LIVE_HEAD] + A.misc[M_LIVE_COUNT]
+    node = A.cpu[cpu].node
+    memcg = A.cpu[cpu].memcg
+    ok_all = True
+    for k in range(X.kp.shape[0]):
+        Pk = strategy_params(P, X.kp[k])
+        Sk = strategy_view(A, X, k)
+        # Per-node objcg (2026 on): the task's objcg is its memcg's on this CPU's node.
+        objcg = memcg * Pk.objcg_nodes + (node if Pk.objcg_nodes > 1 else 0)
+        if unlikely(Sk.cpu[cpu].pending != 0):
+            run_pending_drains(Pk, Sk, cpu, PH_HOOK)  # drain_all_stock's work item
+        for j in range(size):
+            A.p[j].objcg = -1  # the hook records the objcg it assigns
+        if unlikely(record):
+            for e in range(N_EVENTS):
+                per_call[r, k, PER_CALL_FIXED + e] = -Sk.counters[PH_HOOK].events[e]
+        ok = post_alloc_hook(Pk, Sk, c, cpu, objcg, size)
+        if unlikely(record):
+            per_call[r, k, 4] = 0 if ok else 1
+            for e in range(N_EVENTS):
+                per_call[r, k, PER_CALL_FIXED + e] += Sk.counters[PH_HOOK].events[e]
+        if likely(ok):
+            lo = X.lobjcg[k]
+            q = pos
+            for j in range(size):
+                if q >= ring:
+                    q -= ring
+                lo[q] = A.p[j].objcg
+                q += 1
+        else:
+            Sk.counters[PH_HOOK].hook_failures += 1
+            ok_all = False
+    return ok_all
+
+
+@jit
+def _free_hooks(P, A, X, nq):
+    """Every strategy's free hook on the call's ``nq`` freed objects (``A.fq``)."""
+    for k in range(X.kp.shape[0]):
+        Pk = strategy_params(P, X.kp[k])
+        Sk = strategy_view(A, X, k)
+        lo = X.lobjcg[k]
+        for i in range(nq):
+            pos = A.fq[i].pos
+            objcg = lo[pos] if likely(pos >= 0) else A.p[-1 - pos].objcg
+            if likely(objcg >= 0):
+                free_hook(Pk, Sk, A.fq[i].cpu, objcg, A.fq[i].node)
 
 
 @jit(kernel=True)
-def run_calls(P, S, c0, c1, per_call):
-    """Simulate calls ``c0 <= c < c1``.
+def run_calls(P, A, X, c0, c1, per_call):
+    """Simulate calls ``c0 <= c < c1`` of every strategy of ``X``.
 
     Parameters
     ----------
-    P : Params
-    S : State as ``state.kernel_view`` gives it (tables of records), updated in place.
-    c0, c1 : int64 call indices; ``c0`` must equal ``S.misc[M_NEXT_CALL]``.
-    per_call : int64 [c1 - c0, PER_CALL_FIXED + N_EVENTS] or [0, same]: when
-        non-empty, per call the CPU, the memcg, the bulk size, the number of
-        same-node runs, whether the hook failed, then the call's hook-phase events.
+    P : Params of the run (its per-strategy fields are those of strategy 0; each
+        strategy's come from ``X.kp``).
+    A : the allocator's State as ``state.kernel_view`` gives it, updated in place.
+    X : the strategies' accounting tables as ``state.stack_view`` gives them.
+    c0, c1 : int64 call indices; ``c0`` must equal ``A.misc[M_NEXT_CALL]``.
+    per_call : int64 [c1 - c0, K, PER_CALL_FIXED + N_EVENTS] or [0, K, same]: when
+        non-empty, per call and strategy the CPU, the memcg, the bulk size, the
+        number of same-node runs, whether the hook failed, then the call's hook-phase
+        events.
 
-    Returns 0, or a capacity error code (also left in ``S.misc[M_ERROR]``).
+    Returns 0, or an error code (also left in ``A.misc[M_ERROR]``): the slab table
+    is full, or a hook failed in a run of several strategies.
     """
-    ring = S.live.shape[0]
+    ring = A.live.shape[0]
     record = per_call.shape[0] > 0
-    free_serial = S.misc[M_FREE_SERIAL]  # kept in a register; stored back below
+    several = X.kp.shape[0] > 1
+    free_serial = A.misc[M_FREE_SERIAL]  # kept in a register; stored back below
     for c in range(c0, c1):
         if unlikely(P.trace_mode != 0):
-            t0 = S.tr_call[c].off
-            size = S.tr_call[c + 1].off - t0
-            cpu = S.tr_call[c].cpu
+            t0 = A.tr_call[c].off
+            size = A.tr_call[c + 1].off - t0
+            cpu = A.tr_call[c].cpu
             if cpu < 0:
                 cpu = draw_below_magic(P.seed, S_CPU, c, P.cpus, P.cpus_m, P.cpus_sh)
-            if S.tr_call[c].memcg >= 0:
-                S.cpu[cpu].memcg = S.tr_call[c].memcg
+            if A.tr_call[c].memcg >= 0:
+                A.cpu[cpu].memcg = A.tr_call[c].memcg
             elif chance(P.seed, S_SWITCH, c, P.switch_prob_t):
-                S.cpu[cpu].memcg = draw_below(P.seed, S_MEMCG, c, P.memcgs)
+                A.cpu[cpu].memcg = draw_below(P.seed, S_MEMCG, c, P.memcgs)
             for j in range(size):
-                S.p[j].obj = S.tr_obj[t0 + j].slab << OBJ_SHIFT
-                S.p[j].node = S.tr_obj[t0 + j].node
-                S.p[j].kfence = 0
-                S.p[j].objcg = -1
+                A.p[j].obj = A.tr_obj[t0 + j].slab << OBJ_SHIFT
+                A.p[j].node = A.tr_obj[t0 + j].node
+                A.p[j].kfence = 0
         else:
             cpu = draw_below_magic(P.seed, S_CPU, c, P.cpus, P.cpus_m, P.cpus_sh)
             if unlikely(chance(P.seed, S_SWITCH, c, P.switch_prob_t)):
-                S.cpu[cpu].memcg = draw_below(P.seed, S_MEMCG, c, P.memcgs)
+                A.cpu[cpu].memcg = draw_below(P.seed, S_MEMCG, c, P.memcgs)
             size = P.bulk_size
             if P.bulk_uniform:
                 size = 1 + draw_below(P.seed, S_SIZE, c, P.bulk_size)
-            if not _fill_p(P, S, c, cpu, size):
-                S.misc[M_FREE_SERIAL] = free_serial
-                return S.misc[M_ERROR]
-        node = S.cpu[cpu].node
-        # Per-node objcg (2026 on): the task's objcg is its memcg's on this CPU's node.
-        objcg = S.cpu[cpu].memcg * P.objcg_nodes + (node if P.objcg_nodes > 1 else 0)
-        if unlikely(S.cpu[cpu].pending != 0):
-            run_pending_drains(P, S, cpu, PH_HOOK)  # drain_all_stock's work item
+            if not _fill_p(P, A, c, cpu, size):
+                A.misc[M_FREE_SERIAL] = free_serial
+                return A.misc[M_ERROR]
+        node = A.cpu[cpu].node
 
         runs = 0
         remote = 0
         for j in range(size):
-            if j == 0 or S.p[j].node != S.p[j - 1].node:
+            if j == 0 or A.p[j].node != A.p[j - 1].node:
                 runs += 1
-            if S.p[j].node != node:
+            if A.p[j].node != node:
                 remote += 1
-        S.counters[PH_SLAB_ALLOC].calls += 1
-        S.counters[PH_SLAB_ALLOC].objects += size
-        S.counters[PH_SLAB_ALLOC].pgdat_runs += runs
-        S.counters[PH_SLAB_ALLOC].remote_objects += remote
+        A.counters[PH_SLAB_ALLOC].calls += 1
+        A.counters[PH_SLAB_ALLOC].objects += size
+        A.counters[PH_SLAB_ALLOC].pgdat_runs += runs
+        A.counters[PH_SLAB_ALLOC].remote_objects += remote
 
+        r = c - c0
         if unlikely(record):
-            r = c - c0
-            for e in range(N_EVENTS):
-                per_call[r, PER_CALL_FIXED + e] = -S.counters[PH_HOOK].events[e]
-        ok = post_alloc_hook(P, S, c, cpu, objcg, size)
-        if unlikely(record):
-            per_call[r, 0] = cpu
-            per_call[r, 1] = S.cpu[cpu].memcg
-            per_call[r, 2] = size
-            per_call[r, 3] = runs
-            per_call[r, 4] = 0 if ok else 1
-            for e in range(N_EVENTS):
-                per_call[r, PER_CALL_FIXED + e] += S.counters[PH_HOOK].events[e]
+            for k in range(X.kp.shape[0]):
+                per_call[r, k, 0] = cpu
+                per_call[r, k, 1] = A.cpu[cpu].memcg
+                per_call[r, k, 2] = size
+                per_call[r, k, 3] = runs
+        ok = _hooks(P, A, X, c, cpu, size, per_call, r)
 
-        head = S.misc[M_LIVE_HEAD]
-        count = S.misc[M_LIVE_COUNT]
+        head = A.misc[M_LIVE_HEAD]
+        count = A.misc[M_LIVE_COUNT]
         n_failed = 0
         if unlikely(not ok):
+            if several:
+                A.misc[M_ERROR] = ERR_FUSED_FAILURE
+                A.misc[M_FREE_SERIAL] = free_serial
+                return ERR_FUSED_FAILURE
             # The allocator frees the whole call again (kmem_cache_free_bulk).
-            S.counters[PH_HOOK].hook_failures += 1
             n_failed = size
             # MODEL: the workload keeps freeing at its own pace, so a failed call
             # still lets `size` of the oldest objects go; otherwise a cgroup at its
@@ -173,27 +288,28 @@ def run_calls(P, S, c0, c1, per_call):
                 k = head + count  # count < ring: one wrap at most
                 if k >= ring:
                     k -= ring
-                S.live[k].obj = S.p[j].obj
-                S.live[k].meta = (cpu | (S.p[j].node << LVM_NODE_SHIFT)
-                                  | ((S.p[j].objcg + 1) << LVM_OBJCG_SHIFT)
-                                  | (S.p[j].kfence << LVM_KFENCE_SHIFT))
+                A.live[k].obj = A.p[j].obj
+                A.live[k].meta = (cpu | (A.p[j].node << LVM_NODE_SHIFT)
+                                  | (A.p[j].kfence << LVM_KFENCE_SHIFT))
                 count += 1
             target = P.live_cap
-        # One loop (one inlined copy of the free path): first the failed call's
-        # objects from p[], by this CPU, then the oldest live objects.
+        # The slab side of every free (one inlined copy of the free path): first the
+        # failed call's objects from p[], by this CPU, then the oldest live objects.
+        # Each goes on the free queue for the strategies' free hooks.
+        nq = 0
         j = 0
         while j < n_failed or count > target:
             if j < n_failed:
                 fcpu = cpu
-                handle = S.p[j].obj
-                fnode = S.p[j].node
-                fobjcg = S.p[j].objcg
-                fkf = S.p[j].kfence
+                handle = A.p[j].obj
+                fnode = A.p[j].node
+                fkf = A.p[j].kfence
+                pos = -1 - j
                 j += 1
             else:
                 s = free_serial
                 free_serial += 1
-                meta = S.live[head].meta
+                meta = A.live[head].meta
                 acpu = meta & LVM_CPU_MASK
                 fcpu = acpu
                 if unlikely(P.cpus > 1 and chance(P.seed, S_FREE_CPU, s, P.remote_free_prob_t)):
@@ -201,17 +317,25 @@ def run_calls(P, S, c0, c1, per_call):
                                                        P.others_m, P.others_sh)
                     if fcpu >= P.cpus:  # (...) % cpus of a value < 2 * cpus, without a division
                         fcpu -= P.cpus
-                handle = S.live[head].obj
+                handle = A.live[head].obj
                 fnode = (meta >> LVM_NODE_SHIFT) & LVM_NODE_MASK
-                fobjcg = ((meta >> LVM_OBJCG_SHIFT) & LVM_OBJCG_MASK) - 1
                 fkf = meta >> LVM_KFENCE_SHIFT
+                pos = head
                 head += 1
                 if head == ring:
                     head = 0
                 count -= 1
-            _free_one(P, S, fcpu, handle, fnode, fobjcg, fkf)
-        S.misc[M_LIVE_HEAD] = head
-        S.misc[M_LIVE_COUNT] = count
-    S.misc[M_FREE_SERIAL] = free_serial
-    S.misc[M_NEXT_CALL] = c1
+            A.fq[nq].cpu = fcpu
+            A.fq[nq].node = fnode
+            A.fq[nq].pos = pos
+            nq += 1
+            A.counters[PH_SLAB_FREE].frees += 1
+            if likely(not P.trace_mode):
+                slab_free_object(P, A, fcpu, handle, fnode, fkf, PH_SLAB_FREE)
+        if nq > 0:
+            _free_hooks(P, A, X, nq)
+        A.misc[M_LIVE_HEAD] = head
+        A.misc[M_LIVE_COUNT] = count
+    A.misc[M_FREE_SERIAL] = free_serial
+    A.misc[M_NEXT_CALL] = c1
     return 0

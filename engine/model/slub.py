@@ -88,7 +88,7 @@ def new_slab(P, S, node, ph):
     S.slab[sid].node = node
     S.slab[sid].kfence = 0
     exts = chance(P.seed, S_EXTS_CREATE, serial, P.exts_at_creation_t)
-    S.slab[sid].exts = 1 if exts else 0
+    S.slab[sid].exts = P.exts_all if exts else 0  # every strategy's bit
     n = P.objs_per_slab
     for k in range(n):
         S.slab_free[sid, k] = n - 1 - k  # top of the stack is index 0
@@ -104,7 +104,7 @@ def new_kfence_slab(P, S):
         return -1
     S.slab[sid].node = 0
     S.slab[sid].kfence = 1
-    S.slab[sid].exts = 1
+    S.slab[sid].exts = P.exts_all
     S.slab[sid].nfree = 0
     return sid
 

@@ -68,15 +68,23 @@ M_NEXT_CALL = 10  # first call index not yet simulated
 N_MISC = 11
 
 ERR_SLAB_TABLE_FULL = 1
+ERR_FUSED_FAILURE = 2  # a hook failed in a run of several strategies (see make_fused)
 
 
 class Params(NamedTuple):
-    """Scalars of one run (int64 / float64 only, so one compiled signature)."""
+    """Scalars of one run (int64 / float64 only, so one compiled signature).
+
+    The first ``N_STRATEGY_PARAMS`` fields belong to one strategy; a run of several
+    strategies (``make_fused``) keeps them per strategy in ``Stack.kp`` and the kernel
+    builds each strategy's ``Params`` from them (``kernel.strategy_params``).
+    """
 
     strategy: int
     gen: int  # GEN_*: the kernel generation
     objcg_nodes: int  # objcgs per memcg: nodes (per-node objcg, 2026 on) or 1 (v6.12)
     n_objcgs: int  # memcgs * objcg_nodes; objcg = memcg * objcg_nodes + node
+    exts_bit: int  # this strategy's bit of ``State.slab[sid].exts``
+    exts_all: int  # every strategy's bit: a slab born with obj_exts has them for all
     seed: int
     cpus: int
     nodes: int
@@ -116,6 +124,10 @@ class Params(NamedTuple):
     others_m: int
     others_sh: int
 
+
+N_STRATEGY_PARAMS = 5  # strategy .. exts_bit
+# The per-strategy fields of ``Params``, one record per strategy of a run (``Stack.kp``).
+STRATEGY_PARAM_FIELDS = Params._fields[:N_STRATEGY_PARAMS]
 
 # Object handles: slab id << OBJ_SHIFT | index in slab (objs_per_slab <= 1024).
 OBJ_SHIFT = 10
@@ -164,6 +176,11 @@ def unpack_live_meta(meta):
 N_LV_COLS = 2
 PP_OBJ, PP_NODE, PP_KFENCE, PP_OBJCG = range(4)
 N_PP_COLS = 4
+# ``State.fq``: the objects one call frees, in order, for the strategies' free hooks:
+# the freeing CPU, the object's node, and where its objcg is: a position in the live
+# ring (>= 0), or ``-1 - j`` for ``p[j]`` of a call whose hook failed.
+FQ_CPU, FQ_NODE, FQ_POS = range(3)
+N_FQ_COLS = 3
 N_MS_COLS = 2 * NR_MEMCG_STOCK + 1  # State.ms: memcg of slot i at i, pages at NR_MEMCG_STOCK + i,
 #                                     then the round-robin victim (mm-2026)
 N_PART_COLS = 2  # State.part: head, tail
@@ -205,6 +222,7 @@ class State(NamedTuple):
     free_ids: np.ndarray  # int64 [slab_cap]: discarded slab ids (stack)
     live: np.ndarray  # int64 [ring, 2]: the live set, a ring buffer (FIFO): handle, LV_META
     p: np.ndarray  # int64 [max_bulk, 4]: the call's p[]
+    fq: np.ndarray  # int64 [2 * max_bulk, N_FQ_COLS]: the objects the call frees (FQ_*)
     tr_call: np.ndarray  # int64 [n_calls + 1, 3]: trace offsets, cpu, memcg (-1 = draw)
     tr_obj: np.ndarray  # int64 [n_objects, 2]: trace slab, node
 
@@ -221,14 +239,104 @@ def slab_capacity(scn: Scenario, max_bulk: int) -> int:
                + scn.nodes * scn.barn_max_full * cap + 4)
 
 
-def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, State]:
-    """Fresh initial state (SPEC §5: stocks empty, counters at page cache only)."""
+# The tables each strategy keeps for itself in a run of several (``Stack``): its memcg
+# machinery, its counters and serials.  The rest of ``State`` is the allocator's, one
+# copy for every strategy (``make_fused``).
+ACCOUNTING_TABLES = ("counters", "run_hist", "misc", "cpu", "ms", "memcg", "stat", "pc", "owner")
+# ``State.cpu`` columns the allocator owns; the others are the strategy's stocks.
+ALLOC_CPU_COLUMNS = (CPU_NODE, CPU_MEMCG, CPU_SH_MAIN, CPU_SH_SPARE, CPU_SH_MAIN_SIZE,
+                     CPU_SH_SPARE_SIZE)
+MAX_FUSED = 62  # strategies of one run: one bit each in ``State.slab[sid].exts``
+
+
+class Stack(NamedTuple):
+    """The accounting tables of every strategy of a run, stacked: row ``k`` of each
+    is strategy ``k``'s table of the same name in ``State`` (a table whose size
+    depends on the generation is padded to the largest).  ``kp[k]`` holds its
+    ``Params`` fields, ``lobjcg[k]`` the objcg it gave each object of the live ring.
+    The kernel runs strategy ``k``'s hooks on ``strategy_state(A, X, k)``: these
+    rows with the allocator's tables (``A``) beside them."""
+
+    kp: np.ndarray  # int64 [K, N_STRATEGY_PARAMS]
+    counters: np.ndarray  # int64 [K, 4, N_EVENTS]
+    run_hist: np.ndarray  # int64 [K, RUN_HIST_BUCKETS]
+    misc: np.ndarray  # int64 [K, N_MISC]
+    cpu: np.ndarray  # int64 [K, cpus, N_CPU_COLS]
+    ms: np.ndarray  # int64 [K, cpus, N_MS_COLS]
+    memcg: np.ndarray  # int64 [K, max n_objcgs, N_MG_COLS]
+    stat: np.ndarray  # int64 [K, memcgs, nodes]
+    pc: np.ndarray  # int64 [K, n_counters, N_PC_COLS]
+    owner: np.ndarray  # int64 [K, max owner lines]
+    lobjcg: np.ndarray  # int32 [K, ring]: objcg of each live-ring slot, -1 none
+
+
+def cpu_nodes(cpus: int, nodes: int) -> np.ndarray:
+    """The node of each CPU: the CPUs split evenly, in order."""
+    return (np.arange(cpus, dtype=np.int64) * nodes) // cpus
+
+
+def _strategy_params(scn: Scenario, strategy: str, k: int) -> dict:
+    gen = GEN_CODE[resolve_generation(scn.kernel, strategy)]
+    objcg_nodes = 1 if gen == GEN_V612 else scn.nodes
+    return dict(strategy=STRATEGY_CODE[strategy], gen=gen, objcg_nodes=objcg_nodes,
+                n_objcgs=scn.memcgs * objcg_nodes, exts_bit=1 << k)
+
+
+def _accounting(scn: Scenario, kp: dict) -> dict:
+    """One strategy's accounting tables, fresh (SPEC §5: stocks empty, counters at
+    page cache only)."""
     i64 = np.int64
     cpus, nodes, memcgs, depth = scn.cpus, scn.nodes, scn.memcgs, scn.depth
-    gen = GEN_CODE[resolve_generation(scn.kernel, strategy)]
-    objcg_nodes = 1 if gen == GEN_V612 else nodes
-    n_objcgs = memcgs * objcg_nodes
+    n_objcgs, objcg_nodes = kp["n_objcgs"], kp["objcg_nodes"]
     n_counters = memcgs + depth  # leaves, depth - 1 ancestor levels, the root
+    pc_max = np.full(n_counters, UNLIMITED, dtype=i64)
+    if scn.memcg_max_pages:
+        pc_max[:memcgs] = scn.memcg_max_pages
+    if scn.ancestor_max_pages:
+        pc_max[memcgs:-1] = scn.ancestor_max_pages  # the root's max stays unlimited
+    pc_usage = np.zeros(n_counters, dtype=i64)
+    pc_usage[:memcgs] = scn.pagecache_pages
+    pc_usage[memcgs:] = scn.pagecache_pages * memcgs
+    cpu = np.zeros((cpus, N_CPU_COLS), dtype=i64)
+    cpu[:, CPU_NODE] = cpu_nodes(cpus, nodes)  # read by the hooks (a line's owner is local or far)
+    cpu[:, CPU_OBJCG] = -1
+    cpu[:, CPU_PGDAT] = -1
+    cpu[:, CPU_OSLOT:CPU_OSLOT + NR_OBJ_STOCK] = -1
+    cpu[:, CPU_INDEX] = -1
+    ms = np.zeros((cpus, N_MS_COLS), dtype=i64)
+    ms[:, :NR_MEMCG_STOCK] = -1
+    memcg = np.zeros((n_objcgs, N_MG_COLS), dtype=i64)
+    memcg[:, MG_MEMCG] = np.arange(n_objcgs, dtype=i64) // objcg_nodes
+    pc = np.zeros((n_counters, N_PC_COLS), dtype=i64)
+    pc[:, PC_USAGE] = pc_usage
+    pc[:, PC_MAX] = pc_max
+    pc[:memcgs, PC_PAGECACHE] = scn.pagecache_pages
+    return dict(counters=np.zeros((4, N_EVENTS), dtype=i64),
+                run_hist=np.zeros(RUN_HIST_BUCKETS, dtype=i64),
+                misc=np.zeros(N_MISC, dtype=i64), cpu=cpu, ms=ms, memcg=memcg,
+                stat=np.zeros((memcgs, nodes), dtype=i64), pc=pc,
+                owner=np.full(n_counters + n_objcgs + memcgs, -1, dtype=i64))
+
+
+def _padded_stack(tables: list, fill) -> np.ndarray:
+    """Stack same-shaped-but-for-the-first-axis tables, padding with ``fill``."""
+    rows = max(t.shape[0] for t in tables)
+    out = np.full((len(tables), rows) + tables[0].shape[1:], fill, dtype=tables[0].dtype)
+    for k, t in enumerate(tables):
+        out[k, :t.shape[0]] = t
+    return out
+
+
+def make_fused(scn: Scenario, strategies, seed: int, trace=None) -> tuple[list, State, Stack]:
+    """Fresh initial state of a run of ``strategies`` on one allocator: each
+    strategy's ``Params``, the allocator's ``State`` (``A``; its accounting tables
+    are empty) and the strategies' accounting tables (``Stack``).
+    ``strategy_state`` gives strategy ``k``'s whole ``State`` back."""
+    i64 = np.int64
+    strategies = list(strategies)
+    if not 1 <= len(strategies) <= MAX_FUSED:
+        raise ValueError(f"a run holds 1 to {MAX_FUSED} strategies, got {len(strategies)}")
+    cpus, nodes = scn.cpus, scn.nodes
     ops = scn.resolved_objs_per_slab
     cap = scn.resolved_sheaf_capacity
     if trace is not None:
@@ -238,33 +346,13 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         max_bulk = scn.bulk_size
         slab_cap = slab_capacity(scn, max_bulk)
     ring = scn.live_objects + max_bulk + 1
-
-    pc_max = np.full(n_counters, UNLIMITED, dtype=i64)
-    if scn.memcg_max_pages:
-        pc_max[:memcgs] = scn.memcg_max_pages
-    if scn.ancestor_max_pages:
-        pc_max[memcgs:-1] = scn.ancestor_max_pages  # the root's max stays unlimited
-    pc_usage = np.zeros(n_counters, dtype=i64)
-    pc_usage[:memcgs] = scn.pagecache_pages
-    pc_usage[memcgs:] = scn.pagecache_pages * memcgs
+    exts_all = (1 << len(strategies)) - 1
 
     cpu = np.zeros((cpus, N_CPU_COLS), dtype=i64)
-    cpu[:, CPU_NODE] = (np.arange(cpus, dtype=i64) * nodes) // cpus
-    cpu[:, CPU_MEMCG] = np.arange(cpus, dtype=i64) % memcgs
-    cpu[:, CPU_OBJCG] = -1
-    cpu[:, CPU_PGDAT] = -1
-    cpu[:, CPU_OSLOT:CPU_OSLOT + NR_OBJ_STOCK] = -1
-    cpu[:, CPU_INDEX] = -1
+    cpu[:, CPU_NODE] = cpu_nodes(cpus, nodes)
+    cpu[:, CPU_MEMCG] = np.arange(cpus, dtype=i64) % scn.memcgs
     cpu[:, CPU_SH_MAIN] = np.arange(cpus, dtype=i64) * 2 * cap
     cpu[:, CPU_SH_SPARE] = cpu[:, CPU_SH_MAIN] + cap
-    ms = np.zeros((cpus, N_MS_COLS), dtype=i64)
-    ms[:, :NR_MEMCG_STOCK] = -1
-    memcg = np.zeros((n_objcgs, N_MG_COLS), dtype=i64)
-    memcg[:, MG_MEMCG] = np.arange(n_objcgs, dtype=i64) // objcg_nodes
-    pc = np.zeros((n_counters, N_PC_COLS), dtype=i64)
-    pc[:, PC_USAGE] = pc_usage
-    pc[:, PC_MAX] = pc_max
-    pc[:memcgs, PC_PAGECACHE] = scn.pagecache_pages
     slab = np.zeros((slab_cap, N_SL_COLS), dtype=i64)
     slab[:, SL_NEXT] = -1
     slab[:, SL_PREV] = -1
@@ -279,18 +367,18 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         tr_call[:-1, TC_MEMCG] = trace.memcg
         tr_obj = np.stack([trace.slab, trace.node], axis=1).astype(i64)
         slab[:, SL_NODE] = trace.slab_node
-        slab[:, SL_EXTS] = trace.slab_exts
+        slab[:, SL_EXTS] = trace.slab_exts * exts_all
 
-    st = State(
+    A = State(
         counters=np.zeros((4, N_EVENTS), dtype=i64),
         run_hist=np.zeros(RUN_HIST_BUCKETS, dtype=i64),
         misc=np.zeros(N_MISC, dtype=i64),
         cpu=cpu,
-        ms=ms,
-        memcg=memcg,
-        stat=np.zeros((memcgs, nodes), dtype=i64),
-        pc=pc,
-        owner=np.full(n_counters + n_objcgs + memcgs, -1, dtype=i64),
+        ms=np.zeros((0, N_MS_COLS), dtype=i64),
+        memcg=np.zeros((0, N_MG_COLS), dtype=i64),
+        stat=np.zeros((0, nodes), dtype=i64),
+        pc=np.zeros((0, N_PC_COLS), dtype=i64),
+        owner=np.zeros(0, dtype=i64),
         sh_objs=np.zeros((cpus, 2, cap), dtype=i64),
         barn_objs=np.zeros((nodes, barn_max, cap), dtype=i64),
         barn_meta=np.zeros((nodes, 1 + barn_max), dtype=i64),
@@ -300,22 +388,26 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         free_ids=np.zeros(slab_cap, dtype=i64),
         live=np.zeros((ring, N_LV_COLS), dtype=i64),
         p=np.zeros((max_bulk, N_PP_COLS), dtype=i64),
+        fq=np.zeros((2 * max_bulk, N_FQ_COLS), dtype=i64),
         tr_call=np.ascontiguousarray(tr_call),
         tr_obj=np.ascontiguousarray(tr_obj),
     )
+    kps = [_strategy_params(scn, s, k) for k, s in enumerate(strategies)]
+    acct = [_accounting(scn, kp) for kp in kps]
+    X = Stack(kp=np.array([[kp[f] for f in STRATEGY_PARAM_FIELDS] for kp in kps], dtype=i64),
+              **{name: _padded_stack([t[name] for t in acct], 0 if name != "owner" else -1)
+                 for name in ACCOUNTING_TABLES},
+              lobjcg=np.full((len(strategies), ring), -1, dtype=np.int32))
 
     cpus_magic, others_magic = divisor_magic(cpus), divisor_magic(max(cpus - 1, 1))
-    p = Params(
-        strategy=STRATEGY_CODE[strategy],
-        gen=gen,
-        objcg_nodes=objcg_nodes,
-        n_objcgs=n_objcgs,
+    shared = dict(
+        exts_all=exts_all,
         seed=int(seed),
         cpus=cpus,
         nodes=nodes,
-        memcgs=memcgs,
-        depth=depth,
-        n_counters=n_counters,
+        memcgs=scn.memcgs,
+        depth=scn.depth,
+        n_counters=scn.memcgs + scn.depth,
         reclaim_pages=scn.reclaim_pages,
         reclaim_retries=scn.reclaim_retries,
         ofs=scn.ofs,
@@ -346,7 +438,46 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         others_m=others_magic[0],
         others_sh=others_magic[1],
     )
-    return p, st
+    return [Params(**kp, **shared) for kp in kps], A, X
+
+
+def strategy_state(A: State, X: Stack, k: int) -> State:
+    """Strategy ``k``'s whole ``State`` in the driver's layout (copies; the layout
+    ``dump_state``, the invariants and the reference tests read): the allocator's
+    tables with the strategy's accounting tables, its obj_exts bit of each slab and
+    its objcg of each live object."""
+    n_objcgs = int(X.kp[k, STRATEGY_PARAM_FIELDS.index("n_objcgs")])
+    n_counters = X.pc.shape[1]
+    memcgs = X.stat.shape[1]
+    cpu = X.cpu[k].copy()
+    cols = list(ALLOC_CPU_COLUMNS)
+    cpu[:, cols] = A.cpu[:, cols]
+    slab = A.slab.copy()
+    slab[:, SL_EXTS] = (slab[:, SL_EXTS] >> k) & 1
+    live = A.live.copy()
+    objcg = X.lobjcg[k].astype(np.int64)
+    live[:, LV_META] = ((live[:, LV_META] & ~(LVM_OBJCG_MASK << LVM_OBJCG_SHIFT))
+                        | ((objcg + 1) << LVM_OBJCG_SHIFT))
+    return A._replace(
+        counters=A.counters + X.counters[k],  # each side counts its own phases only
+        run_hist=X.run_hist[k].copy(),
+        misc=A.misc + X.misc[k],  # each side keeps its own serials only
+        cpu=cpu,
+        ms=X.ms[k].copy(),
+        memcg=X.memcg[k, :n_objcgs].copy(),
+        stat=X.stat[k].copy(),
+        pc=X.pc[k].copy(),
+        owner=X.owner[k, :n_counters + n_objcgs + memcgs].copy(),
+        slab=slab,
+        live=live,
+    )
+
+
+def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, State]:
+    """Fresh initial state of one strategy, as one ``State`` (SPEC §5: stocks empty,
+    counters at page cache only)."""
+    Ps, A, X = make_fused(scn, [strategy], seed, trace)
+    return Ps[0], strategy_state(A, X, 0)
 
 
 # Tables the kernels see one-dimensional: the fixed-width ones as arrays of records
@@ -354,7 +485,7 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
 # Numba's 2-D indexing multiplies by the run-time shape, an ``imul`` per access and
 # one more live value per table in the kernel's register-starved loop, where a
 # record's size is a compile-time stride.
-FLAT_TABLES = ("counters", "cpu", "ms", "memcg", "pc", "slab", "part", "live", "p", "tr_call", "tr_obj",
+FLAT_TABLES = ("counters", "cpu", "ms", "memcg", "pc", "slab", "part", "live", "p", "fq", "tr_call", "tr_obj",
                "sh_objs")
 
 
@@ -395,6 +526,8 @@ SLAB_RECORD = _record("node", "exts", "kfence", "nfree", "on_partial", "next", "
 PART_RECORD = _record("head", "tail")
 LIVE_RECORD = _record("obj", "meta")
 P_RECORD = _record("obj", "node", "kfence", "objcg")
+FQ_RECORD = _record("cpu", "node", "pos")
+KP_RECORD = _record(*STRATEGY_PARAM_FIELDS)  # Stack.kp: one strategy's Params fields
 TR_CALL_RECORD = _record("off", "cpu", "memcg")
 TR_OBJ_RECORD = _record("slab", "node")
 # One phase's counters, a field per event named as in the summary table, plus two
@@ -406,7 +539,7 @@ COUNTERS_RECORD = _record(*EVENTS, overlays=(("events", 0, N_EVENTS),
 # Record type of each table the kernels index by row (``kernel_view``).
 RECORDS = {"counters": COUNTERS_RECORD, "cpu": CPU_RECORD, "ms": MS_RECORD, "memcg": MEMCG_RECORD,
            "pc": PC_RECORD, "slab": SLAB_RECORD, "part": PART_RECORD, "live": LIVE_RECORD,
-           "p": P_RECORD, "tr_call": TR_CALL_RECORD, "tr_obj": TR_OBJ_RECORD}
+           "p": P_RECORD, "fq": FQ_RECORD, "tr_call": TR_CALL_RECORD, "tr_obj": TR_OBJ_RECORD}
 
 
 # Where each record field sits among the driver's columns (``S.cpu[:, CPU_OBJCG]`` is
@@ -425,13 +558,14 @@ RECORD_COLUMNS = {
     "part": {"head": 0, "tail": 1},
     "live": {"obj": LV_OBJ, "meta": LV_META},
     "p": {"obj": PP_OBJ, "node": PP_NODE, "kfence": PP_KFENCE, "objcg": PP_OBJCG},
+    "fq": {"cpu": FQ_CPU, "node": FQ_NODE, "pos": FQ_POS},
     "tr_call": {"off": TC_OFF, "cpu": TC_CPU, "memcg": TC_MEMCG},
     "tr_obj": {"slab": TO_SLAB, "node": TO_NODE},
     "counters": {**{name: i for i, name in enumerate(EVENTS)}, "events": 0,
                  "line_transfers": E_LINE_XFER_LOCAL},
 }
 ROW_WIDTH = {"cpu": N_CPU_COLS, "ms": N_MS_COLS, "memcg": N_MG_COLS, "pc": N_PC_COLS, "slab": N_SL_COLS,
-             "part": N_PART_COLS, "live": N_LV_COLS, "p": N_PP_COLS, "tr_call": N_TC_COLS,
+             "part": N_PART_COLS, "live": N_LV_COLS, "p": N_PP_COLS, "fq": N_FQ_COLS, "tr_call": N_TC_COLS,
              "tr_obj": N_TO_COLS, "counters": N_EVENTS}
 assert RECORDS.keys() == RECORD_COLUMNS.keys() == ROW_WIDTH.keys()
 for _name, _rec in RECORDS.items():
@@ -440,6 +574,25 @@ for _name, _rec in RECORDS.items():
     for _field, _col in RECORD_COLUMNS[_name].items():
         assert _rec.fields[_field][1] == 8 * _col, (_name, _field)
 del _name, _rec, _field, _col
+
+
+STACK_RECORDS = {"kp": KP_RECORD, "counters": COUNTERS_RECORD, "cpu": CPU_RECORD, "ms": MS_RECORD,
+                 "memcg": MEMCG_RECORD, "pc": PC_RECORD}
+
+
+def stack_view(X: Stack) -> Stack:
+    """``X`` as the kernels see it: row ``k`` of each table is what ``kernel_view``
+    makes of strategy ``k``'s table (``X.cpu[k][cpu].objcg``), views of the same memory."""
+    views = {}
+    for name in Stack._fields:
+        table = getattr(X, name)
+        if not table.flags.c_contiguous:
+            raise ValueError(f"Stack.{name} must be C-contiguous")
+        rec = STACK_RECORDS.get(name)
+        if rec is not None:
+            table = table.view(rec).reshape(table.shape[:-1])
+        views[name] = table
+    return X._replace(**views)
 
 
 def kernel_view(S: State) -> State:

@@ -137,6 +137,8 @@ def provenance(result) -> dict[str, str]:
         "seed": str(result.seed),
         "cost_profile": result.profile,
         "host_cpu": _cpu_model(),
+        # one pass over the allocator for every strategy, or one each (and why)
+        "passes": getattr(result, "passes", "") or "",
     }
 
 

@@ -2,8 +2,8 @@
 
 The driver asks two questions before it allocates anything or runs a kernel:
 
-* :func:`state_bytes` estimates the memory of one strategy's state (the arrays
-  ``engine.model.state.make`` allocates, the per-call detail and the copies the
+* :func:`state_bytes` estimates the memory of one pass's state (the arrays
+  ``engine.model.state.make_fused`` allocates, the per-call detail and the copies the
   final state check makes); :func:`check_memory` refuses a run above the budget
   (default: half the machine's memory, ``max_memory`` / ``--max-memory`` to change
   it) with one error that names the parameter to lower.
@@ -28,7 +28,8 @@ WORK_PER_CHUNK = 1 << 24
 MAX_CALL_WORK = 1 << 26  # ~1.5 s: the longest single call a run may contain
 
 
-def _scn_state_bytes(scn: Scenario, max_bulk: int, n_calls: int, trace=None) -> dict[str, int]:
+def _scn_state_bytes(scn: Scenario, max_bulk: int, n_calls: int, trace=None,
+                     strategies: int = 1) -> dict[str, int]:
     from ..model.events import N_EVENTS
     from ..model.state import N_CPU_COLS, N_MS_COLS, N_SL_COLS, slab_capacity
 
@@ -46,13 +47,16 @@ def _scn_state_bytes(scn: Scenario, max_bulk: int, n_calls: int, trace=None) -> 
     ring = live + max_bulk + 1
     return {
         "slab table (live_objects, cpus x sheaf_capacity, nodes x barn_max_full x sheaf_capacity)":
-            slab_cap * (N_SL_COLS + 1) * I64 + slab_free_rows * ops * 4,
-        # the ring, and dump_state's copies of it for the final check
-        "live set (live_objects)": ring * 2 * I64 * 3,
+            # the table, and the copy each strategy's final state takes of it
+            slab_cap * (2 * N_SL_COLS + 1) * I64 + slab_free_rows * ops * 4,
+        # the ring, dump_state's copies of it for the final check, and each
+        # strategy's objcg of every slot (engine.model.state.Stack)
+        "live set (live_objects)": ring * (2 * I64 * 3 + 4 * strategies),
         "sheaves and barns (cpus, nodes, barn_max_full, sheaf_capacity)":
             (scn.cpus * 2 + scn.nodes * max(scn.barn_max_full, 1)) * cap * I64,
         "per-CPU and per-cgroup tables": (scn.cpus * (N_CPU_COLS + N_MS_COLS)
-                                          + scn.memcgs * (3 + scn.nodes + 2) + 4 * N_EVENTS) * I64 * 2,
+                                          + scn.memcgs * (3 + scn.nodes + 2) * scn.nodes
+                                          + 4 * N_EVENTS) * I64 * 2 * (strategies + 1),
         "the trace": trace_b,
         "p[] (bulk_size)": max_bulk * 4 * I64,
     }
@@ -64,15 +68,17 @@ def effective_live_objects(scn: Scenario, n_calls: int, max_bulk: int) -> int:
     return int(min(scn.live_objects, n_calls * max_bulk))
 
 
-def state_bytes(scn: Scenario, n_calls: int, *, trace=None, detail: bool = False) -> dict[str, int]:
-    """Estimated bytes of one strategy's run, by part (see the module docstring)."""
+def state_bytes(scn: Scenario, n_calls: int, *, trace=None, detail: bool = False,
+                strategies: int = 1) -> dict[str, int]:
+    """Estimated bytes of a run of ``strategies`` strategies in one pass, by part
+    (see the module docstring)."""
     from ..model.events import N_EVENTS
     from ..model.kernel import PER_CALL_FIXED
 
     max_bulk = max(1, trace.max_bulk) if trace is not None else scn.bulk_size
-    parts = _scn_state_bytes(scn, max_bulk, n_calls, trace)
+    parts = _scn_state_bytes(scn, max_bulk, n_calls, trace, strategies)
     if detail:
-        parts["per-call detail (calls)"] = n_calls * (PER_CALL_FIXED + N_EVENTS) * I64 * 2
+        parts["per-call detail (calls)"] = n_calls * (PER_CALL_FIXED + N_EVENTS) * I64 * 2 * strategies
     return parts
 
 
@@ -147,7 +153,7 @@ def chunk_calls_for(scn: Scenario, max_bulk: int, chunk_calls: int) -> int:
 
 
 def check_memory(scn: Scenario, n_calls: int, *, trace=None, detail: bool = False,
-                 max_memory: int | None = None, runs_at_once: int = 1) -> int:
+                 max_memory: int | None = None, runs_at_once: int = 1, strategies: int = 1) -> int:
     """Refuse (ResourceError) a run whose state exceeds the budget, or one of whose
     calls could run for seconds without reaching Python; returns the estimate."""
     budget = check_budget_arg(max_memory)
@@ -157,7 +163,7 @@ def check_memory(scn: Scenario, n_calls: int, *, trace=None, detail: bool = Fals
             f"scenario {scn.name!r}: one call could run for seconds (bulk_size {max_bulk} x "
             f"reclaim_retries {scn.reclaim_retries} x depth {scn.depth} with gfp_nofail and a limit); "
             "lower reclaim_retries or bulk_size")
-    parts = state_bytes(scn, n_calls, trace=trace, detail=detail)
+    parts = state_bytes(scn, n_calls, trace=trace, detail=detail, strategies=strategies)
     total = sum(parts.values()) * runs_at_once
     if total > budget:
         biggest = max(parts, key=parts.get)

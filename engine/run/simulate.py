@@ -58,6 +58,7 @@ class Result:
     seed: int
     profile: str
     runs: dict[str, StrategyRun] = field(default_factory=dict)
+    passes: str = ""  # how the strategies ran: one pass for all, or one each (and why)
 
     @property
     def summary(self):
@@ -142,9 +143,60 @@ def dump_state(P: st_mod.Params, S: st_mod.State) -> dict:
     }
 
 
+PASSES = ("auto", "fused", "separate")
+
+
+def fusable(scn: Scenario) -> tuple[bool, str]:
+    """Whether one pass over the allocator gives every strategy exactly the run it
+    would have alone, and if not, why (docs/performance.md, "One pass for every
+    strategy").
+
+    The strategies share everything but their hooks' state, except when a hook
+    fails: the allocator then frees the call's objects (``kmem_cache_free_bulk``)
+    and that strategy's live set, slabs and sheaves go their own way.  A hook fails
+    only when a charge fails (``try_charge_memcg``), which needs a page-counter
+    limit (``memcg_max_pages`` or ``ancestor_max_pages``) and a request that may not
+    be forced over it (neither ``gfp_nofail`` nor ``gfp_high``).
+    """
+    limited = bool(scn.memcg_max_pages or scn.ancestor_max_pages)
+    if limited and not (scn.gfp_nofail or scn.gfp_high):
+        return False, ("a memory limit is set, so a charge can fail, and a failed call frees "
+                       "its objects: that strategy's allocator stream differs")
+    return True, ""
+
+
+def choose_passes(scn: Scenario, names: list[str], passes: str = "auto") -> tuple[list[list[str]], str]:
+    """How the strategies run: groups of strategies that share one pass, and a line
+    that says so (``Result.passes``)."""
+    if not isinstance(passes, str) or passes not in PASSES:
+        raise BadInputError(f"passes must be one of {', '.join(PASSES)}, got {str(passes)[:40]!r}")
+    ok, why = fusable(scn)
+    if passes == "fused" and not ok:
+        raise BadInputError(f"passes=fused: the strategies cannot share one pass here: {why}")
+    if len(names) > 1 and ok and passes != "separate":
+        return [list(names)], f"one pass for {len(names)} strategies (fused)"
+    if len(names) == 1:
+        return [list(names)], "one pass (one strategy)"
+    reason = "asked for" if passes == "separate" else why
+    return [[n] for n in names], f"one pass per strategy (separate: {reason})"
+
+
 def run_strategy(
     scn: Scenario,
     strategy: str,
+    seed: int,
+    **kwargs,
+) -> StrategyRun:
+    """Simulate one strategy from the initial state; returns its counters and state.
+    Keyword arguments as ``run_strategies``."""
+    if not isinstance(strategy, str):
+        raise BadInputError(f"unknown strategy {str(strategy)[:40]!r}; known: {', '.join(STRATEGIES)}")
+    return run_strategies(scn, [strategy], seed, **kwargs)[strategy]
+
+
+def run_strategies(
+    scn: Scenario,
+    strategies: list[str],
     seed: int,
     *,
     calls: int | None = None,
@@ -155,35 +207,48 @@ def run_strategy(
     check: bool = True,
     check_every: int = 0,
     max_memory: int | None = None,
-) -> StrategyRun:
-    """Simulate one strategy from the initial state; returns its counters and state.
+) -> dict[str, StrategyRun]:
+    """Simulate ``strategies`` in one pass over the allocator, from the initial state:
+    each strategy's hooks run on its own memcg state (``state.Stack``).  The caller
+    makes sure the pass is exact for them (``fusable``, ``choose_passes``); a hook
+    that fails in a pass of several strategies raises InvariantError.
 
     ``check_every`` > 0 also checks the invariants every that many calls (soak runs).
     ``max_memory``: the memory budget in bytes (default: half the machine's memory).
     Raises BadInputError (a ValueError) or BadTypeError (also a TypeError) for bad
     arguments, ResourceError over the budget, before anything is allocated.
+    ``elapsed_s`` of each run is the pass's time.
     """
-    from ..model.kernel import run_calls
+    from ..model.kernel import PER_CALL_FIXED, run_calls
     from . import budget
 
-    n_calls = check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail, progress)
-    budget.check_memory(scn, n_calls, trace=trace, detail=detail, max_memory=max_memory)
+    names = list(strategies)
+    for name in names:
+        n_calls = check_run_args(scn, name, seed, calls, trace, chunk_calls, check_every, detail, progress)
+    if not names or len(set(names)) != len(names) or len(names) > st_mod.MAX_FUSED:
+        raise BadInputError(f"a pass runs 1 to {st_mod.MAX_FUSED} distinct strategies, got {names!r}")
+    K = len(names)
+    budget.check_memory(scn, n_calls, trace=trace, detail=detail, max_memory=max_memory, strategies=K)
     max_bulk = max(1, trace.max_bulk) if trace is not None else scn.bulk_size
-    chunk_calls = budget.chunk_calls_for(scn, max_bulk, chunk_calls)
+    chunk_calls = max(1, budget.chunk_calls_for(scn, max_bulk, chunk_calls) // K)
     live = budget.effective_live_objects(scn, n_calls, max_bulk)
     # A live set larger than every object the run allocates is never reached: the
     # smaller ring gives the identical run in less memory.
-    P, S = _interruptible(st_mod.make, scn if live == scn.live_objects else scn.replace(live_objects=live),
-                          strategy, seed, trace)
-    from ..model.kernel import PER_CALL_FIXED
-
+    Ps, A, X = _interruptible(st_mod.make_fused,
+                              scn if live == scn.live_objects else scn.replace(live_objects=live),
+                              names, seed, trace)
+    P = Ps[0]
     width = PER_CALL_FIXED + N_EVENTS
     if detail and n_calls > MAX_DETAIL_CALLS:
         raise BadInputError(f"per-call detail is kept in memory: at most {MAX_DETAIL_CALLS:,} calls, "
                            f"got {n_calls:,}")
-    per_call = np.zeros((n_calls if detail else 0, width), dtype=np.int64)
-    empty = np.zeros((0, width), dtype=np.int64)
-    KS = st_mod.kernel_view(S)
+    per_call = np.zeros((n_calls if detail else 0, K, width), dtype=np.int64)
+    empty = np.zeros((0, K, width), dtype=np.int64)
+    KA, KX = st_mod.kernel_view(A), st_mod.stack_view(X)
+
+    def states():
+        return {name: dump_state(Ps[k], st_mod.strategy_state(A, X, k)) for k, name in enumerate(names)}
+
     t0 = time.perf_counter()
     c = 0
     while c < n_calls:
@@ -191,24 +256,32 @@ def run_strategy(
         if check_every:
             c1 = min(c1, (c // check_every + 1) * check_every)
         out = per_call[c:c1] if detail else empty
-        err = run_calls(P, KS, np.int64(c), np.int64(c1), out)
+        err = run_calls(P, KA, KX, np.int64(c), np.int64(c1), out)
+        if err == st_mod.ERR_FUSED_FAILURE:
+            raise InvariantError(
+                f"a hook failed at call {c}..{c1} in one pass of {', '.join(names)}: this scenario "
+                "cannot share a pass (engine.run.simulate.fusable); please report it")
         if err:
             raise InvariantError(
-                f"slab table full at call {c}..{c1} (strategy {strategy}): the scenario holds more "
-                f"slabs than the model's bound of {P.slab_cap}; please report this scenario")
+                f"slab table full at call {c}..{c1} (strategies {', '.join(names)}): the scenario "
+                f"holds more slabs than the model's bound of {P.slab_cap}; please report this scenario")
         c = c1
         if _STOP.is_set() and threading.current_thread() is not threading.main_thread():
             raise Cancelled()
         if check_every and c % check_every == 0:
-            invariants.check(scn, strategy, dump_state(P, S))
+            for name, state in states().items():
+                invariants.check(scn, name, state)
         if progress is not None:
             progress(c, n_calls)
     elapsed = time.perf_counter() - t0
-    state = dump_state(P, S)
-    if check:
-        invariants.check(scn, strategy, state)
-    return StrategyRun(strategy, S.counters.copy(), S.run_hist.copy(), state,
-                       per_call if detail else None, elapsed)
+    out = {}
+    for k, name in enumerate(names):
+        state = dump_state(Ps[k], st_mod.strategy_state(A, X, k))
+        if check:
+            invariants.check(scn, name, state)
+        out[name] = StrategyRun(name, A.counters + X.counters[k], X.run_hist[k].copy(), state,
+                                per_call[:, k].copy() if detail else None, elapsed)
+    return out
 
 
 def _interruptible(fn, *args):
@@ -320,6 +393,7 @@ def simulate(
     progress: bool = False,
     check_every: int = 0,
     max_memory: int | None = None,
+    passes: str = "auto",
 ) -> Result:
     """Run every strategy on the identical seeded object stream.
 
@@ -333,6 +407,9 @@ def simulate(
     trace : an ``engine.trace.Trace`` to replay instead of the SLUB model.
     detail : keep per-call figures (for the per-call table).
     max_memory : memory budget in bytes (default: half the machine's memory).
+    passes : "auto" (one pass over the allocator for all strategies when that is
+        exact, ``fusable``; else one pass each), "fused" (refused where not exact)
+        or "separate".  ``Result.passes`` says which ran; results are identical.
 
     Returns
     -------
@@ -375,20 +452,24 @@ def simulate(
     # Every strategy's arguments, the trace and the memory budget, before any run.
     from . import budget
 
+    groups, how = choose_passes(scn, names, passes)
     for name in names:
         n_calls = check_run_args(scn, name, seed, None, trace, chunk_calls, check_every, detail)
-    budget.check_memory(scn, n_calls, trace=trace, detail=detail, max_memory=max_memory)
-    result = Result(scn, int(seed), profile)
-    for k, name in enumerate(names):
-        bar = _Progress(f"[{k + 1}/{len(names)}] {name}", progress)
-        result.runs[name] = run_strategy(scn, name, int(seed), trace=trace,
-                                         chunk_calls=chunk_calls, detail=detail, progress=bar,
-                                         check_every=check_every, max_memory=max_memory)
+    budget.check_memory(scn, n_calls, trace=trace, detail=detail, max_memory=max_memory,
+                        strategies=max(len(g) for g in groups))
+    result = Result(scn, int(seed), profile, passes=how)
+    for k, group in enumerate(groups):
+        label = ", ".join(group) if len(group) < 3 else f"{len(group)} strategies"
+        bar = _Progress(f"[{k + 1}/{len(groups)}] {label}" if len(groups) > 1 else label, progress)
+        runs = run_strategies(scn, group, int(seed), trace=trace, chunk_calls=chunk_calls,
+                              detail=detail, progress=bar, check_every=check_every,
+                              max_memory=max_memory)
         bar.close()
+        result.runs.update(runs)
     invariants.check_across(scn, {n: r.state for n, r in result.runs.items()},
                             {n: int(r.counters[PH_HOOK, EVENTS.index("hook_failures")])
                              for n, r in result.runs.items()})
     return result
 
 
-__all__ = ["simulate", "run_strategy", "Result", "StrategyRun", "N_EVENTS"]
+__all__ = ["simulate", "run_strategy", "run_strategies", "fusable", "Result", "StrategyRun", "N_EVENTS"]
