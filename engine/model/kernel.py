@@ -18,7 +18,7 @@ from .events import (
     PH_SLAB_ALLOC,
     PH_SLAB_FREE,
 )
-from .hooks import free_hook, post_alloc_hook
+from .hooks import fq_objcg, free_hook, post_alloc_hook, quiet_frees
 from .jit import jit, likely, unlikely
 from .memcg import run_pending_drains
 from .rng import (
@@ -191,11 +191,18 @@ def _free_hooks(P, A, X, nq):
         Pk = strategy_params(P, X.kp[k])
         Sk = strategy_view(A, X, k)
         lo = X.lobjcg[k]
-        for i in range(nq):
-            pos = A.fq[i].pos
-            objcg = lo[pos] if likely(pos >= 0) else A.p[-1 - pos].objcg
+        i = 0
+        while i < nq:
+            objcg = fq_objcg(A, lo, i)
             if likely(objcg >= 0):
-                free_hook(Pk, Sk, A.fq[i].cpu, objcg, A.fq[i].node)
+                cpu = A.fq[i].cpu
+                node = A.fq[i].node
+                n = quiet_frees(Pk, Sk, lo, i, nq, cpu, objcg, node)
+                if likely(n > 0):
+                    i += n
+                    continue
+                free_hook(Pk, Sk, cpu, objcg, node)
+            i += 1
 
 
 @jit(kernel=True)
