@@ -34,6 +34,38 @@ class TimeSimulate:
         self.run(self.scn, strategy, 0, check=False)
 
 
+class TimeAllStrategies:
+    """Host time to simulate one million objects through every strategy, as ``bulksim
+    run`` does by default: one pass over the allocator for all four (``fused``) against
+    one pass each (``separate``); both give identical results (tests/model/test_fused.py)."""
+
+    params = [["fused", "separate"], ["default", "io_uring"]]
+    param_names = ["passes", "scenario"]  # one pass for all, or one per strategy; preset
+    objects = 1_000_000
+    number = 1
+    repeat = (3, 7, 60.0)
+    warmup_time = 0.0
+    timeout = 600
+
+    def setup(self, passes, scenario):
+        engine = engine_or_skip()
+        try:
+            from engine.run.simulate import run_strategies
+        except ImportError:  # a commit before the fused kernel
+            raise NotImplementedError("no fused kernel at this commit") from None
+        scn = engine.Scenario.from_preset(scenario)
+        self.scn = scn.replace(calls=self.objects // scn.bulk_size)
+        self.run = run_strategies
+        run_strategies(self.scn, STRATEGIES, 0, calls=50)
+
+    def time_million_objects_all_strategies(self, passes, scenario):
+        if passes == "fused":
+            self.run(self.scn, STRATEGIES, 0, check=False)
+        else:
+            for name in STRATEGIES:
+                self.run(self.scn, [name], 0, check=False)
+
+
 class PeakMemory:
     """Peak RSS of a long run: state is fixed-size, so it must not grow with calls."""
 

@@ -63,6 +63,12 @@ def _add_run(sub) -> None:
                         "(hook cycles, or total = end to end)")
     p.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="refuse a run whose state needs more (e.g. 4G; default: half the machine's memory)")
+    p.add_argument("--passes", default="auto", choices=("auto", "fused", "separate"),
+                   help="auto (default): one pass over the allocator for all strategies where that "
+                        "is exact, else one each; fused: refuse where not exact; separate: one each. "
+                        "Results are identical")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also say how the strategies ran (one pass or one each, and why)")
 
 
 def _int(text: str, what: str) -> int:
@@ -129,7 +135,10 @@ def cmd_run(args, out=None) -> int:
     result = simulate(scn, strategies=args.strategies, profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                       seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty(),
                       check_every=_int(args.check_every, "--check-every"), detail="calls" in detail,
-                      max_memory=_max_memory(args), calls=None if args.calls is None else scn.calls)
+                      max_memory=_max_memory(args), calls=None if args.calls is None else scn.calls,
+                      passes=args.passes)
+    if args.verbose:
+        print(f"bulksim: {result.passes}", file=sys.stderr)
     table = result.summary
     from .results.ranges import ranges_text, sensitivity_text
 

@@ -36,3 +36,20 @@ def test_every_benchmark_has_params_documented_and_units_on_tracks():
             for name in dir(obj) if isinstance(obj, type) else []:
                 if name.startswith("track_"):
                     assert getattr(getattr(obj, name), "unit", None), f"{obj.__name__}.{name} has no unit"
+
+
+def test_all_strategies_benchmark_runs_both_ways():
+    """The asv benchmark of one pass for all strategies against one pass each, run
+    for real on a small slice (asv runs it on a million objects)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.bench_engine import TimeAllStrategies
+    finally:
+        sys.path.remove(str(ROOT))
+    bench = TimeAllStrategies()
+    bench.objects = 4000
+    for passes in ("fused", "separate"):
+        for scenario in ("default", "io_uring"):
+            bench.setup(passes, scenario)
+            assert bench.scn.calls * bench.scn.bulk_size == 4000
+            bench.time_million_objects_all_strategies(passes, scenario)

@@ -19,6 +19,25 @@ def test_run_prints_four_strategy_table(capsys):
     assert "hook cycles / object" in out and "%)" in out
 
 
+def test_run_says_how_the_strategies_ran(tmp_path, capsys):
+    """-v says whether one pass ran every strategy (and why not); the table records it;
+    --passes separate gives the identical table."""
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    assert cli.main(["run", "--calls", "300", "--quiet", "-v", "--out", str(a)]) == 0
+    assert "bulksim: one pass for 4 strategies (fused)" in capsys.readouterr().err
+    assert cli.main(["run", "--calls", "300", "--quiet", "--passes", "separate", "--out", str(b)]) == 0
+    assert capsys.readouterr().err == ""
+    ta, tb = pq.read_table(a), pq.read_table(b)
+    assert ta.schema.metadata[b"passes"] == b"one pass for 4 strategies (fused)"
+    assert tb.schema.metadata[b"passes"].startswith(b"one pass per strategy (separate: asked for")
+    assert ta.drop(["sim_seconds"]).equals(tb.drop(["sim_seconds"]))
+    assert cli.main(["run", "--scenario", "tight_limit", "--calls", "50", "--quiet", "-v"]) == 0
+    assert "separate: a memory limit is set" in capsys.readouterr().err
+    assert cli.main(["run", "--scenario", "tight_limit", "--calls", "50", "--passes", "fused"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "cannot share one pass" in err
+
+
 def test_run_writes_parquet_with_provenance(tmp_path, capsys):
     out = tmp_path / "res.parquet"
     rc = cli.main(["run", "--scenario", "io_uring", "--calls", "200", "--seed", "7", "--quiet",

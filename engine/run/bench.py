@@ -22,7 +22,7 @@ from ..errors import BulksimError
 from ..inputs.scenario import Scenario
 from ..model.events import EV, PH_SLAB_ALLOC
 from ..model.jit import kernel_target
-from .simulate import parse_strategies, run_strategy
+from .simulate import fusable, parse_strategies, run_strategies, run_strategy
 
 
 def reference_path(cwd: Path | None = None) -> Path | None:
@@ -168,14 +168,42 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
     warmup_s = time.perf_counter() - t0
     ref = load_reference() if ref_calls else None
     # Round-robin over the strategies, so that a slow phase of a shared machine
-    # (runs of bench differ by up to ~8%) falls on all of them alike.
+    # (runs of bench differ by up to ~8%) falls on all of them alike; and, for
+    # several strategies, A/B against one pass for all of them (interleaved, the
+    # order swapped every round).
+    fuse_ok, why_not = fusable(scn)
+    do_fused = len(names) > 1 and fuse_ok
     times: dict = {name: [] for name in names}
     objects: dict = {}
-    for _ in range(repeat):
-        for name in names:
-            run = run_strategy(scn, name, seed, check=False)
-            objects[name] = _objects(run)
-            times[name].append(run.elapsed_s / max(objects[name], 1) * 1e9)
+    fused_s: list = []
+    separate_s: list = []
+    for r in range(repeat):
+        for fused in ((True, False) if r % 2 else (False, True)):
+            if fused:
+                if do_fused:
+                    runs = run_strategies(scn, names, seed, check=False)
+                    fused_s.append(next(iter(runs.values())).elapsed_s)
+                continue
+            total = 0.0
+            for name in names:
+                run = run_strategy(scn, name, seed, check=False)
+                objects[name] = _objects(run)
+                times[name].append(run.elapsed_s / max(objects[name], 1) * 1e9)
+                total += run.elapsed_s
+            separate_s.append(total)
+    whole = None
+    if len(names) > 1:
+        work = sum(objects.values())  # objects x strategies
+        sep = statistics.median(separate_s)
+        whole = {"strategies": len(names), "object_strategies": work, "separate_s": sep,
+                 "separate_rate": work / sep if sep else float("inf"), "fused": do_fused,
+                 "why_not": why_not, "repeats": repeat}
+        if do_fused:
+            fu = statistics.median(fused_s)
+            whole.update(fused_s=fu, fused_rate=work / fu if fu else float("inf"),
+                         speedup=sep / fu if fu else float("inf"),
+                         fused_min=min(fused_s), fused_max=max(fused_s),
+                         separate_min=min(separate_s), separate_max=max(separate_s))
     rows = []
     for name in names:
         ns = times[name]
@@ -215,7 +243,7 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
                    "speedup": serial / parallel, "repeats": repeat}
     return {"scenario": scn.name, "settings": changed_settings(scn), "calls": scn.calls, "warmup_s": warmup_s,
             "clock_ghz": ghz, "kernel_target": kernel_target(), "repeats": repeat, "rows": rows, "ref_calls": ref_calls,
-            "scaling": scaling, "reference_found": ref is not None}
+            "scaling": scaling, "reference_found": ref is not None, "whole": whole}
 
 
 def format_text(res: dict) -> str:
@@ -245,6 +273,17 @@ def format_text(res: dict) -> str:
     out.append(f"\ncycles/object at the busy core's clock, ~{res['clock_ghz']:.2f} GHz "
                f"(estimated from a chain of dependent multiplies); kernels compiled for "
                f"{res['kernel_target']}")
+    w = res.get("whole")
+    if w:
+        if w["fused"]:
+            out.append(f"\nall {w['strategies']} strategies, medians of {w['repeats']} interleaved rounds: "
+                       f"one pass for all {w['fused_s']:.3f} s ({w['fused_rate'] / 1e6:.1f} M objects x "
+                       f"strategies/s), one pass each {w['separate_s']:.3f} s "
+                       f"({w['separate_rate'] / 1e6:.1f} M/s): {w['speedup']:.2f}x")
+        else:
+            out.append(f"\nall {w['strategies']} strategies: one pass each {w['separate_s']:.3f} s "
+                       f"({w['separate_rate'] / 1e6:.1f} M objects x strategies/s); not run in one "
+                       f"pass: {w['why_not']}")
     s = res["scaling"]
     if s:
         out.append(f"\n{s['workers']} independent replicas of {s['strategy']} in threads "

@@ -124,3 +124,24 @@ def test_reference_found_from_the_checkout_when_installed_elsewhere(tmp_path, mo
     checkout.find_checkout.cache_clear()
     assert bench.reference_path(root) is None
     checkout.find_checkout.cache_clear()
+
+
+def test_measure_compares_one_pass_for_all_with_one_pass_each():
+    res = measure(Scenario(calls=600), "per_object,batched,upfront", repeat=2, ref_calls=0, workers=1)
+    w = res["whole"]
+    assert w["fused"] and w["strategies"] == 3 and w["repeats"] == 2
+    assert w["object_strategies"] == sum(r["objects_per_run"] for r in res["rows"]) == 3 * 600 * 16
+    assert w["fused_min"] <= w["fused_s"] <= w["fused_max"]
+    assert w["separate_min"] <= w["separate_s"] <= w["separate_max"]
+    assert abs(w["speedup"] - w["separate_s"] / w["fused_s"]) < 1e-12
+    assert abs(w["fused_rate"] - w["object_strategies"] / w["fused_s"]) < 1e-6
+    text = format_text(res)
+    assert "all 3 strategies, medians of 2 interleaved rounds: one pass for all" in text
+    assert f"{w['speedup']:.2f}x" in text
+    # where one pass is not exact, bench says so and times one pass each only
+    lim = measure(Scenario.from_preset("tight_limit", calls=200), "per_object,batched", repeat=1,
+                  ref_calls=0, workers=1)
+    assert not lim["whole"]["fused"] and "limit" in lim["whole"]["why_not"]
+    assert "not run in one pass: a memory limit is set" in format_text(lim)
+    # one strategy: nothing to compare
+    assert measure(Scenario(calls=50), "batched", repeat=1, ref_calls=0, workers=1)["whole"] is None
