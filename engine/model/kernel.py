@@ -141,70 +141,6 @@ def _fill_p(P, S, c, cpu, size):
     return True
 
 
-@jit
-def _hooks(P, A, X, c, cpu, size, per_call, r):
-    """Every strategy's post-alloc hook on the call's ``p[]``; each records the
-    objcg it gave object ``j`` in its ``lobjcg`` row, at the ring slot the object
-    will take.  Returns False if a hook failed (then ``p[j].objcg`` is that
-    strategy's, the only one: the driver fuses no run where a hook can fail)."""
-    record = per_call.shape[0] > 0
-    ring = A.live.shape[0]
-    pos = A.misc[M_LIVE_HEAD] + A.misc[M_LIVE_COUNT]
-    node = A.cpu[cpu].node
-    memcg = A.cpu[cpu].memcg
-    ok_all = True
-    for k in range(X.kp.shape[0]):
-        Pk = strategy_params(P, X.kp[k])
-        Sk = strategy_view(A, X, k)
-        # Per-node objcg (2026 on): the task's objcg is its memcg's on this CPU's node.
-        objcg = memcg * Pk.objcg_nodes + (node if Pk.objcg_nodes > 1 else 0)
-        if unlikely(Sk.cpu[cpu].pending != 0):
-            run_pending_drains(Pk, Sk, cpu, PH_HOOK)  # drain_all_stock's work item
-        for j in range(size):
-            A.p[j].objcg = -1  # the hook records the objcg it assigns
-        if unlikely(record):
-            for e in range(N_EVENTS):
-                per_call[r, k, PER_CALL_FIXED + e] = -Sk.counters[PH_HOOK].events[e]
-        ok = post_alloc_hook(Pk, Sk, c, cpu, objcg, size)
-        if unlikely(record):
-            per_call[r, k, 4] = 0 if ok else 1
-            for e in range(N_EVENTS):
-                per_call[r, k, PER_CALL_FIXED + e] += Sk.counters[PH_HOOK].events[e]
-        if likely(ok):
-            lo = X.lobjcg[k]
-            q = pos
-            for j in range(size):
-                if q >= ring:
-                    q -= ring
-                lo[q] = A.p[j].objcg
-                q += 1
-        else:
-            Sk.counters[PH_HOOK].hook_failures += 1
-            ok_all = False
-    return ok_all
-
-
-@jit
-def _free_hooks(P, A, X, nq):
-    """Every strategy's free hook on the call's ``nq`` freed objects (``A.fq``)."""
-    for k in range(X.kp.shape[0]):
-        Pk = strategy_params(P, X.kp[k])
-        Sk = strategy_view(A, X, k)
-        lo = X.lobjcg[k]
-        i = 0
-        while i < nq:
-            objcg = fq_objcg(A, lo, i)
-            if likely(objcg >= 0):
-                cpu = A.fq[i].cpu
-                node = A.fq[i].node
-                n = quiet_frees(Pk, Sk, lo, i, nq, cpu, objcg, node)
-                if likely(n > 0):
-                    i += n
-                    continue
-                free_hook(Pk, Sk, cpu, objcg, node)
-            i += 1
-
-
 @jit(kernel=True)
 def run_calls(P, A, X, c0, c1, per_call):
     """Simulate calls ``c0 <= c < c1`` of every strategy of ``X``.
@@ -226,7 +162,8 @@ def run_calls(P, A, X, c0, c1, per_call):
     """
     ring = A.live.shape[0]
     record = per_call.shape[0] > 0
-    several = X.kp.shape[0] > 1
+    K = X.kp.shape[0]
+    several = K > 1
     free_serial = A.misc[M_FREE_SERIAL]  # kept in a register; stored back below
     for c in range(c0, c1):
         if unlikely(P.trace_mode != 0):
@@ -267,17 +204,48 @@ def run_calls(P, A, X, c0, c1, per_call):
         A.counters[PH_SLAB_ALLOC].pgdat_runs += runs
         A.counters[PH_SLAB_ALLOC].remote_objects += remote
 
-        r = c - c0
-        if unlikely(record):
-            for k in range(X.kp.shape[0]):
-                per_call[r, k, 0] = cpu
-                per_call[r, k, 1] = A.cpu[cpu].memcg
-                per_call[r, k, 2] = size
-                per_call[r, k, 3] = runs
-        ok = _hooks(P, A, X, c, cpu, size, per_call, r)
-
+        # Every strategy's post-alloc hook on the call's p[]; each records the objcg
+        # it gave object j in its lobjcg row, at the ring slot the object will take.
+        # (Written out here, not in a helper: every level of jit function re-optimises
+        # all the code inlined into it, seconds of cold compile per level.)
         head = A.misc[M_LIVE_HEAD]
         count = A.misc[M_LIVE_COUNT]
+        r = c - c0
+        memcg = A.cpu[cpu].memcg
+        ok = True
+        for k in range(K):
+            Pk = strategy_params(P, X.kp[k])
+            Sk = strategy_view(A, X, k)
+            # Per-node objcg (2026 on): the task's objcg is its memcg's on this CPU's node.
+            objcg = memcg * Pk.objcg_nodes + (node if Pk.objcg_nodes > 1 else 0)
+            if unlikely(Sk.cpu[cpu].pending != 0):
+                run_pending_drains(Pk, Sk, cpu, PH_HOOK)  # drain_all_stock's work item
+            for j in range(size):
+                A.p[j].objcg = -1  # the hook records the objcg it assigns
+            if unlikely(record):
+                per_call[r, k, 0] = cpu
+                per_call[r, k, 1] = memcg
+                per_call[r, k, 2] = size
+                per_call[r, k, 3] = runs
+                for e in range(N_EVENTS):
+                    per_call[r, k, PER_CALL_FIXED + e] = -Sk.counters[PH_HOOK].events[e]
+            ok_k = post_alloc_hook(Pk, Sk, c, cpu, objcg, size)
+            if unlikely(record):
+                per_call[r, k, 4] = 0 if ok_k else 1
+                for e in range(N_EVENTS):
+                    per_call[r, k, PER_CALL_FIXED + e] += Sk.counters[PH_HOOK].events[e]
+            if likely(ok_k):
+                lo = X.lobjcg[k]
+                q = head + count
+                for j in range(size):
+                    if q >= ring:
+                        q -= ring
+                    lo[q] = A.p[j].objcg
+                    q += 1
+            else:
+                Sk.counters[PH_HOOK].hook_failures += 1
+                ok = False
+
         n_failed = 0
         if unlikely(not ok):
             if several:
@@ -339,8 +307,23 @@ def run_calls(P, A, X, c0, c1, per_call):
             A.counters[PH_SLAB_FREE].frees += 1
             if likely(not P.trace_mode):
                 slab_free_object(P, A, fcpu, handle, fnode, fkf, PH_SLAB_FREE)
-        if nq > 0:
-            _free_hooks(P, A, X, nq)
+        # Every strategy's free hook on the freed objects, in order.
+        for k in range(K if nq > 0 else 0):
+            Pk = strategy_params(P, X.kp[k])
+            Sk = strategy_view(A, X, k)
+            lo = X.lobjcg[k]
+            i = 0
+            while i < nq:
+                objcg = fq_objcg(A, lo, i)
+                if likely(objcg >= 0):
+                    fcpu = A.fq[i].cpu
+                    fnode = A.fq[i].node
+                    n = quiet_frees(Pk, Sk, lo, i, nq, fcpu, objcg, fnode)
+                    if likely(n > 0):
+                        i += n
+                        continue
+                    free_hook(Pk, Sk, fcpu, objcg, fnode)
+                i += 1
         A.misc[M_LIVE_HEAD] = head
         A.misc[M_LIVE_COUNT] = count
     A.misc[M_FREE_SERIAL] = free_serial
