@@ -1,0 +1,54 @@
+"""tools/pass_cost.py: the split of a pass into the allocator's and each strategy's share."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("pass_cost", ROOT / "tools" / "pass_cost.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_pass_cost_fits_shared_and_per_strategy_shares(capsys):
+    assert _tool().main(["--calls", "3000", "--rounds", "2", "--copies", "1,2,3"]) == 0
+    out = capsys.readouterr().out
+    assert "K=1:" in out and "K=3:" in out
+    line = next(x for x in out.splitlines() if x.startswith("fit:"))
+    shared = float(line.split("shared ")[1].split()[0])
+    per = float(line.split("per strategy ")[1].split()[0])
+    assert per > 0  # every copy of the strategy runs its hooks: more copies, more time
+    assert "4 strategies: one pass" in out
+    assert shared + per > 0
+
+
+def test_copies_of_one_strategy_are_identical_to_it_alone():
+    """The tool's premise: K copies of a strategy in one pass each get exactly the
+    strategy's own run (so their time is K strategies' hook work)."""
+    from engine.inputs.scenario import Scenario
+    from engine.model import state as st
+    from engine.model.events import N_EVENTS
+    from engine.model.kernel import PER_CALL_FIXED, run_calls
+
+    scn = Scenario.from_preset("default", calls=400, live_objects=300)
+    outs = []
+    for k in (1, 3):
+        Ps, A, X = st.make_fused(scn, ["per_object"] * k, 5)
+        run_calls(Ps[0], st.kernel_view(A), st.stack_view(X), 0, scn.calls,
+                  np.zeros((0, k, PER_CALL_FIXED + N_EVENTS), np.int64))
+        outs.append([st.strategy_state(A, X, i) for i in range(k)])
+    one = outs[0][0]
+    for copy in outs[1]:
+        for name in ("counters", "cpu", "memcg", "pc", "stat", "misc", "live"):
+            assert np.array_equal(getattr(copy, name), getattr(one, name)), name
+        assert np.array_equal(copy.slab[:, 1], one.slab[:, 1])  # obj_exts bits, per copy
+
+
+
