@@ -165,3 +165,21 @@ def test_sweep_provenance_lists_values_the_parts_disagree_on():
     assert meta["git_commit"] == "mixed: aaa, bbb"
     assert '"nodes": [1, 2]' in meta["scenario"] and '"bulk_size": 16' in meta["scenario"]
     assert '"points": 2' in meta["sweep"]
+
+
+def test_sweep_points_run_their_strategies_in_one_pass(tmp_path):
+    """Each point simulates every strategy in one pass where that is exact, and each
+    part says how it ran (its provenance); a limited point runs one pass each."""
+    import pyarrow.parquet as pq
+
+    run_sweep(BASE, {"memcg_max_pages": [0, 12]}, [0], tmp_path / "s", workers=1)
+    parts = sorted((tmp_path / "s").rglob("point-*.parquet"))
+    assert len(parts) == 2 * 4
+    seen = {}
+    for part in parts:
+        t = pq.read_table(part)
+        limit = t.column("param_memcg_max_pages")[0].as_py()
+        seen.setdefault(limit, set()).add(t.schema.metadata[b"passes"].decode())
+    assert seen[0] == {"one pass for 4 strategies (fused)"}
+    (how,) = seen[12]
+    assert how.startswith("one pass per strategy (separate: a memory limit is set")
