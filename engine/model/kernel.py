@@ -7,15 +7,13 @@ from .events import (
     N_EVENTS,
     PH_HOOK,
     PH_SLAB_ALLOC,
-    PH_SLAB_FREE,
 )
-from .hooks import free_hook, post_alloc_hook
-from .jit import jit, likely, unlikely
+from .frees import free_batches
+from .hooks import post_alloc_hook
+from .jit import jit, unlikely
 from .memcg import run_pending_drains
 from .rng import (
     S_CPU,
-    S_FREE_CPU,
-    S_FREE_OTHER,
     S_KFENCE,
     S_KFENCE_POS,
     S_MEMCG,
@@ -25,13 +23,10 @@ from .rng import (
     draw_below,
     draw_below_magic,
 )
-from .slub import fill_from_sheaves_and_slabs, new_kfence_slab, slab_free_object
+from .slub import fill_from_sheaves_and_slabs, new_kfence_slab
 from .state import (
-    LVM_CPU_MASK,
     LVM_KFENCE_SHIFT,
-    LVM_NODE_MASK,
     LVM_NODE_SHIFT,
-    LVM_OBJCG_MASK,
     LVM_OBJCG_SHIFT,
     M_ERROR,
     M_FREE_SERIAL,
@@ -40,15 +35,6 @@ from .state import (
     M_NEXT_CALL,
     OBJ_SHIFT,
 )
-
-
-@jit
-def _free_one(P, S, cpu, handle, node, objcg, kfence):
-    if likely(objcg >= 0):
-        free_hook(P, S, cpu, objcg, node)
-    S.counters[PH_SLAB_FREE].frees += 1
-    if likely(not P.trace_mode):
-        slab_free_object(P, S, cpu, handle, node, kfence, PH_SLAB_FREE)
 
 
 @jit
@@ -179,37 +165,7 @@ def run_calls(P, S, c0, c1, per_call):
                                   | (S.p[j].kfence << LVM_KFENCE_SHIFT))
                 count += 1
             target = P.live_cap
-        # One loop (one inlined copy of the free path): first the failed call's
-        # objects from p[], by this CPU, then the oldest live objects.
-        j = 0
-        while j < n_failed or count > target:
-            if j < n_failed:
-                fcpu = cpu
-                handle = S.p[j].obj
-                fnode = S.p[j].node
-                fobjcg = S.p[j].objcg
-                fkf = S.p[j].kfence
-                j += 1
-            else:
-                s = free_serial
-                free_serial += 1
-                meta = S.live[head].meta
-                acpu = meta & LVM_CPU_MASK
-                fcpu = acpu
-                if unlikely(P.cpus > 1 and chance(P.seed, S_FREE_CPU, s, P.remote_free_prob_t)):
-                    fcpu = acpu + 1 + draw_below_magic(P.seed, S_FREE_OTHER, s, P.cpus - 1,
-                                                       P.others_m, P.others_sh)
-                    if fcpu >= P.cpus:  # (...) % cpus of a value < 2 * cpus, without a division
-                        fcpu -= P.cpus
-                handle = S.live[head].obj
-                fnode = (meta >> LVM_NODE_SHIFT) & LVM_NODE_MASK
-                fobjcg = ((meta >> LVM_OBJCG_SHIFT) & LVM_OBJCG_MASK) - 1
-                fkf = meta >> LVM_KFENCE_SHIFT
-                head += 1
-                if head == ring:
-                    head = 0
-                count -= 1
-            _free_one(P, S, fcpu, handle, fnode, fobjcg, fkf)
+        head, count, free_serial = free_batches(P, S, cpu, n_failed, head, count, target, free_serial)
         S.misc[M_LIVE_HEAD] = head
         S.misc[M_LIVE_COUNT] = count
     S.misc[M_FREE_SERIAL] = free_serial

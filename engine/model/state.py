@@ -19,9 +19,12 @@ from .rng import divisor_magic, threshold
 if TYPE_CHECKING:
     from ..inputs.scenario import Scenario
 
-STRATEGIES = ("per_object", "batched_v1", "batched", "upfront")
+STRATEGIES = ("per_object", "batched_v1", "batched", "upfront", "none")
 STRATEGY_CODE = {name: i for i, name in enumerate(STRATEGIES)}
-ST_PER_OBJECT, ST_BATCHED_V1, ST_BATCHED, ST_UPFRONT = range(4)
+ST_PER_OBJECT, ST_BATCHED_V1, ST_BATCHED, ST_UPFRONT, ST_NONE = range(5)
+# The free-side strategies (scenario field ``free_hook``, docs/model.md §7a): the
+# memcg free hook per object (mainline) or per run of one kmem_cache_free_bulk() call.
+FREE_HOOKS = ("per_object", "batched")
 
 # Kernel generations (docs/model.md §5a): whose memcg machinery a run follows.
 GENERATIONS = ("v6.12", "mainline-2026", "mm-2026")
@@ -33,6 +36,9 @@ STRATEGY_GENERATIONS = {
     "batched_v1": ("mainline-2026", "mm-2026"),
     "batched": ("mainline-2026", "mm-2026"),
     "upfront": ("v6.12",),
+    # No accounting: the allocator alone, the baseline of the cost of accounting.  It
+    # does no memcg work, so it runs unchanged on every generation.
+    "none": ("mainline-2026", "v6.12", "mm-2026"),
 }
 
 
@@ -115,6 +121,8 @@ class Params(NamedTuple):
     cpus_sh: int
     others_m: int
     others_sh: int
+    free_bulk: int  # objects per kmem_cache_free_bulk() call of the workload's frees
+    free_batched: int  # 1: the batched free hook (free_hook="batched"), 0: per object
 
 
 # Object handles: slab id << OBJ_SHIFT | index in slab (objs_per_slab <= 1024).
@@ -164,6 +172,9 @@ def unpack_live_meta(meta):
 N_LV_COLS = 2
 PP_OBJ, PP_NODE, PP_KFENCE, PP_OBJCG = range(4)
 N_PP_COLS = 4
+# Columns of ``State.fb``: the objects of one kmem_cache_free_bulk() call (engine/model/frees.py).
+FB_OBJ, FB_NODE, FB_OBJCG, FB_KFENCE = range(4)
+N_FB_COLS = 4
 N_MS_COLS = 2 * NR_MEMCG_STOCK + 1  # State.ms: memcg of slot i at i, pages at NR_MEMCG_STOCK + i,
 #                                     then the round-robin victim (mm-2026)
 N_PART_COLS = 2  # State.part: head, tail
@@ -207,6 +218,7 @@ class State(NamedTuple):
     p: np.ndarray  # int64 [max_bulk, 4]: the call's p[]
     tr_call: np.ndarray  # int64 [n_calls + 1, 3]: trace offsets, cpu, memcg (-1 = draw)
     tr_obj: np.ndarray  # int64 [n_objects, 2]: trace slab, node
+    fb: np.ndarray  # int64 [free_rows(scn, max_bulk), 4]: one free call's objects (FB_*)
 
 
 def slab_capacity(scn: Scenario, max_bulk: int) -> int:
@@ -217,8 +229,14 @@ def slab_capacity(scn: Scenario, max_bulk: int) -> int:
     ``p[]``, in a sheaf or in a barn.
     """
     cap = scn.resolved_sheaf_capacity
-    return int(scn.live_objects + max_bulk + scn.cpus * 2 * cap
+    return int(scn.live_objects + max_bulk + scn.free_bulk - 1 + scn.cpus * 2 * cap
                + scn.nodes * scn.barn_max_full * cap + 4)
+
+
+def free_rows(scn: Scenario, max_bulk: int) -> int:
+    """Rows of ``State.fb``: a free call holds at most ``free_bulk`` live objects, or
+    the whole ``p[]`` of a call whose hook failed (one kmem_cache_free_bulk call)."""
+    return max(scn.free_bulk, max_bulk)
 
 
 def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, State]:
@@ -237,7 +255,9 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
     else:
         max_bulk = scn.bulk_size
         slab_cap = slab_capacity(scn, max_bulk)
-    ring = scn.live_objects + max_bulk + 1
+    # The live set may hold up to free_bulk - 1 objects above live_objects waiting for
+    # a full free call (docs/model.md §3), then a call's max_bulk more.
+    ring = scn.live_objects + max_bulk + scn.free_bulk
 
     pc_max = np.full(n_counters, UNLIMITED, dtype=i64)
     if scn.memcg_max_pages:
@@ -302,6 +322,7 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         p=np.zeros((max_bulk, N_PP_COLS), dtype=i64),
         tr_call=np.ascontiguousarray(tr_call),
         tr_obj=np.ascontiguousarray(tr_obj),
+        fb=np.zeros((free_rows(scn, max_bulk), N_FB_COLS), dtype=i64),
     )
 
     cpus_magic, others_magic = divisor_magic(cpus), divisor_magic(max(cpus - 1, 1))
@@ -345,6 +366,8 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
         cpus_sh=cpus_magic[1],
         others_m=others_magic[0],
         others_sh=others_magic[1],
+        free_bulk=scn.free_bulk,
+        free_batched=int(scn.free_hook == "batched"),
     )
     return p, st
 
@@ -355,7 +378,7 @@ def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, S
 # one more live value per table in the kernel's register-starved loop, where a
 # record's size is a compile-time stride.
 FLAT_TABLES = ("counters", "cpu", "ms", "memcg", "pc", "slab", "part", "live", "p", "tr_call", "tr_obj",
-               "sh_objs")
+               "sh_objs", "fb")
 
 
 def _record(*fields, overlays=()) -> np.dtype:
@@ -397,6 +420,7 @@ LIVE_RECORD = _record("obj", "meta")
 P_RECORD = _record("obj", "node", "kfence", "objcg")
 TR_CALL_RECORD = _record("off", "cpu", "memcg")
 TR_OBJ_RECORD = _record("slab", "node")
+FB_RECORD = _record("obj", "node", "objcg", "kfence")
 # One phase's counters, a field per event named as in the summary table, plus two
 # views for code that picks the event at run time: ``events[e]`` (every event) and
 # ``line_transfers[far]`` (local, remote).
@@ -406,7 +430,7 @@ COUNTERS_RECORD = _record(*EVENTS, overlays=(("events", 0, N_EVENTS),
 # Record type of each table the kernels index by row (``kernel_view``).
 RECORDS = {"counters": COUNTERS_RECORD, "cpu": CPU_RECORD, "ms": MS_RECORD, "memcg": MEMCG_RECORD,
            "pc": PC_RECORD, "slab": SLAB_RECORD, "part": PART_RECORD, "live": LIVE_RECORD,
-           "p": P_RECORD, "tr_call": TR_CALL_RECORD, "tr_obj": TR_OBJ_RECORD}
+           "p": P_RECORD, "tr_call": TR_CALL_RECORD, "tr_obj": TR_OBJ_RECORD, "fb": FB_RECORD}
 
 
 # Where each record field sits among the driver's columns (``S.cpu[:, CPU_OBJCG]`` is
@@ -427,12 +451,13 @@ RECORD_COLUMNS = {
     "p": {"obj": PP_OBJ, "node": PP_NODE, "kfence": PP_KFENCE, "objcg": PP_OBJCG},
     "tr_call": {"off": TC_OFF, "cpu": TC_CPU, "memcg": TC_MEMCG},
     "tr_obj": {"slab": TO_SLAB, "node": TO_NODE},
+    "fb": {"obj": FB_OBJ, "node": FB_NODE, "objcg": FB_OBJCG, "kfence": FB_KFENCE},
     "counters": {**{name: i for i, name in enumerate(EVENTS)}, "events": 0,
                  "line_transfers": E_LINE_XFER_LOCAL},
 }
 ROW_WIDTH = {"cpu": N_CPU_COLS, "ms": N_MS_COLS, "memcg": N_MG_COLS, "pc": N_PC_COLS, "slab": N_SL_COLS,
              "part": N_PART_COLS, "live": N_LV_COLS, "p": N_PP_COLS, "tr_call": N_TC_COLS,
-             "tr_obj": N_TO_COLS, "counters": N_EVENTS}
+             "tr_obj": N_TO_COLS, "counters": N_EVENTS, "fb": N_FB_COLS}
 assert RECORDS.keys() == RECORD_COLUMNS.keys() == ROW_WIDTH.keys()
 for _name, _rec in RECORDS.items():
     assert _rec.itemsize == 8 * ROW_WIDTH[_name], _name

@@ -43,7 +43,7 @@ def _scn_state_bytes(scn: Scenario, max_bulk: int, n_calls: int, trace=None) -> 
         slab_cap = slab_capacity(scn.replace(live_objects=live), max_bulk)
         slab_free_rows = slab_cap
         trace_b = 0
-    ring = live + max_bulk + 1
+    ring = live + max_bulk + scn.free_bulk  # state.make's ring
     return {
         "slab table (live_objects, cpus x sheaf_capacity, nodes x barn_max_full x sheaf_capacity)":
             slab_cap * (N_SL_COLS + 1) * I64 + slab_free_rows * ops * 4,
@@ -55,6 +55,7 @@ def _scn_state_bytes(scn: Scenario, max_bulk: int, n_calls: int, trace=None) -> 
                                           + scn.memcgs * (3 + scn.nodes + 2) + 4 * N_EVENTS) * I64 * 2,
         "the trace": trace_b,
         "p[] (bulk_size)": max_bulk * 4 * I64,
+        "free batch (free_bulk)": max(scn.free_bulk, max_bulk) * 4 * I64,
     }
 
 

@@ -14,6 +14,7 @@ import pytest
 from engine import cli
 from engine.errors import BulksimError
 from engine.inputs.scenario import Scenario
+from engine.model.state import STRATEGIES
 from engine.run.sweep import parse_grid, parse_seeds, read_sweep, run_sweep
 
 BASE = Scenario(name="default", calls=400)
@@ -31,8 +32,8 @@ def test_sweep_writes_one_row_per_point_and_strategy(tmp_path):
     rep = run_sweep(BASE, GRID, [0, 1], tmp_path / "s", workers=2)
     assert rep.total == 12 and rep.computed == 12
     t = read_sweep(tmp_path / "s")
-    assert t.num_rows == 12 * 4
-    assert set(t.column("strategy").to_pylist()) == {"per_object", "batched_v1", "batched", "upfront"}
+    assert t.num_rows == 12 * len(STRATEGIES)
+    assert set(t.column("strategy").to_pylist()) == set(STRATEGIES)
     assert set(t.column("param_bulk_size").to_pylist()) == {1, 8, 16}
     row = t.filter(pa.compute.equal(t.column("param_bulk_size"), 8)).to_pylist()[0]
     assert row["objects"] == 8 * 400 and row["calls"] == 400
@@ -45,13 +46,14 @@ def test_every_consumer_reads_the_dataset(tmp_path):
     import polars as pl
 
     files = sorted(str(p) for p in (tmp_path / "s").rglob("*.parquet"))
-    assert len(files) == 8
+    rows = 2 * len(STRATEGIES)
+    assert len(files) == rows
     n = duckdb.connect().execute(
         f"select count(*), count(distinct strategy) from read_parquet('{tmp_path}/s/*/*/*.parquet', "
         "hive_partitioning=1)").fetchone()
-    assert n == (8, 4)
-    assert len(pd.read_parquet(tmp_path / "s")) == 8
-    assert pl.scan_parquet(f"{tmp_path}/s/**/*.parquet", hive_partitioning=True).collect().height == 8
+    assert n == (rows, len(STRATEGIES))
+    assert len(pd.read_parquet(tmp_path / "s")) == rows
+    assert pl.scan_parquet(f"{tmp_path}/s/**/*.parquet", hive_partitioning=True).collect().height == rows
 
 
 def test_worker_count_does_not_change_results(tmp_path):
@@ -125,12 +127,12 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path):
     assert proc.returncode == 130, err
     assert "resume" in err and len(err.strip().splitlines()) == 1
     kept = list(out.rglob("*.parquet"))
-    assert 8 <= len(kept) < 160
+    assert 8 <= len(kept) < 40 * len(STRATEGIES)
     assert not [p for p in out.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "40 points" in done.stdout and "0 already done" not in done.stdout
-    assert read_sweep(out).num_rows == 160
+    assert read_sweep(out).num_rows == 40 * len(STRATEGIES)
     assert Path(out / "_sweep.json").exists()
 
 
