@@ -936,7 +936,7 @@ class Sim:
             self.mod_objcg_state(fc, objcg, -nbytes, node)
         self.objcg_refs[objcg] -= n
         self.count("objcg_ref_ops")
-        self.count("runs")
+        self.count("free_runs")
 
     def free_bulk_call(self, objs, fc):
         """kmem_cache_free_bulk(objs) on CPU fc: the memcg free hook for all the

@@ -15,8 +15,24 @@ def test_run_prints_four_strategy_table(capsys):
     assert cli.main(["run", "--calls", "300", "--quiet"]) == 0
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if line.startswith("metric"))
-    assert header.split() == ["metric", "per_object", "batched_v1", "batched", "upfront"]
+    assert header.split() == ["metric", "per_object", "batched_v1", "batched", "upfront", "none"]
     assert "hook cycles / object" in out and "%)" in out
+    assert "free hook, objects per free call" in out
+    # with none in the run: one line per other strategy, the cost of accounting
+    cost = out[out.index("Cost of accounting"):].splitlines()[1:5]
+    assert [line.split()[0] for line in cost] == ["per_object", "batched_v1", "batched", "upfront"]
+    assert all(float(line.split()[1]) > 0 and "x none [" in line for line in cost)
+
+
+def test_run_names_the_free_hook_and_the_cost_of_accounting(capsys):
+    assert cli.main(["run", "--calls", "300", "--quiet", "--strategies", "per_object,none",
+                     "--set", "free_bulk=8", "--set", "free_hook=batched"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("free hook, objects per free call"))
+    assert row.split()[-4:] == ["batched,", "8", "batched,", "8"]
+    assert "Cost of accounting" in out
+    assert cli.main(["run", "--calls", "300", "--quiet", "--strategies", "per_object"]) == 0
+    assert "Cost of accounting" not in capsys.readouterr().out  # nothing to subtract
 
 
 def test_run_writes_parquet_with_provenance(tmp_path, capsys):

@@ -223,6 +223,8 @@ def _common(xfer_local: Cost, xfer_remote: Cost) -> dict:
                                   "+ 2 objcg_ref_ops + a stat_flushes with its levels (mm/memcontrol.c "
                                   "drain_obj_stock: get_mem_cgroup_from_objcg, mod_memcg_state, "
                                   "memcg_uncharge, css_put)"),
+        "free_runs": C(0, 0, 0, "marker: a batched free-hook run's lock, refill, statistics update and "
+                       "reference put are counted as stock_locks, refills, stat_updates, objcg_ref_ops"),
         "trylock": C(3, 14, 23,
                      "include/linux/local_lock_internal.h __local_trylock on !PREEMPT_RT: preempt_disable "
                      "+ a per-CPU read and write of ->acquired, unlock a write + preempt_enable; no atomic, "

@@ -83,7 +83,7 @@ def free_call(P, S, cpu, n):
         if run_len > 0:
             uncharge_run(P, S, cpu, run_objcg, run_node, run_len)
             if batched:
-                S.counters[PH_FREE_HOOK].runs += 1
+                S.counters[PH_FREE_HOOK].free_runs += 1
         run_objcg = objcg
         run_len = 1
         if k < n:

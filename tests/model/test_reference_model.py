@@ -112,7 +112,7 @@ def test_free_modes_change_the_run():
     for b, h in FREE_MODES:
         scn = base.replace(free_bulk=b, free_hook=h)
         ref = run_reference(scn, "per_object", 1)["counters"][PH_FREE_HOOK]
-        locks[b, h] = (ref[EV["stock_locks"]], ref[EV["runs"]], ref[EV["obj_to_index"]])
+        locks[b, h] = (ref[EV["stock_locks"]], ref[EV["free_runs"]], ref[EV["obj_to_index"]])
     # Same objects freed whatever the mode (whole calls only: 250 x 16 - 256 is a
     # multiple of 32), so obj_to_index agrees; runs only with the batched hook.
     assert len({v[2] for v in locks.values()}) == 1
