@@ -68,30 +68,30 @@ def free_call(P, S, cpu, n):
     other and take part in runs; their slab free discards their KFENCE slab.
     """
     batched = P.free_batched != 0
-    run_objcg = -1
-    run_node = 0
     run_len = 0
-    for k in range(n + 1):
-        objcg = -1
-        if k < n:
-            objcg = S.fb[k].objcg
-            if objcg < 0:
-                continue
-            if batched and run_len > 0 and objcg == run_objcg and S.fb[k].node == run_node:
-                run_len += 1
-                continue
-        if run_len > 0:
-            uncharge_run(P, S, cpu, run_objcg, run_node, run_len)
+    # One pass: object k joins the current run; the run is uncharged at its last
+    # object (per object: at once), then object k goes to its slab.  Hook and slab work
+    # touch disjoint state, so this order gives the counts and state of all hooks
+    # first (free_to_pcs_bulk()), with nothing kept across the slab free.
+    for k in range(n):
+        objcg = S.fb[k].objcg
+        node = S.fb[k].node
+        if likely(objcg >= 0):
+            run_len += 1
+            more = False
             if batched:
-                S.counters[PH_FREE_HOOK].free_runs += 1
-        run_objcg = objcg
-        run_len = 1
-        if k < n:
-            run_node = S.fb[k].node
+                j = k + 1  # the next object that holds an objcg
+                while j < n and S.fb[j].objcg < 0:
+                    j += 1
+                more = j < n and S.fb[j].objcg == objcg and S.fb[j].node == node
+            if not more:
+                uncharge_run(P, S, cpu, objcg, node, run_len)
+                if batched:
+                    S.counters[PH_FREE_HOOK].free_runs += 1
+                run_len = 0
+        if likely(not P.trace_mode):
+            slab_free_object(P, S, cpu, S.fb[k].obj, node, S.fb[k].kfence, PH_SLAB_FREE)
     S.counters[PH_SLAB_FREE].frees += n
-    if likely(not P.trace_mode):
-        for k in range(n):
-            slab_free_object(P, S, cpu, S.fb[k].obj, S.fb[k].node, S.fb[k].kfence, PH_SLAB_FREE)
 
 
 @jit
