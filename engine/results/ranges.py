@@ -199,7 +199,8 @@ def add_range_columns(result, rows: list[dict]) -> None:
             if linear_range(b, lo, hi)[0] > 0:
                 rmin, _, rmax, _ = ratio_extremes(a, b, lo, hi, start=mid)
                 r[f"{m}_ratio"] = float(a @ mid) / float(b @ mid)
-                r[f"{m}_ratio_min"], r[f"{m}_ratio_max"] = rmin, rmax
+                # cycles are >= 0 over the box, so is the ratio: no -0.0 (none's hook is 0)
+                r[f"{m}_ratio_min"], r[f"{m}_ratio_max"] = max(rmin, 0.0) + 0.0, rmax + 0.0
 
 
 def sensitivity(result, strategy: str, metric: str = "hook", base: str = BASE) -> list[dict]:
@@ -276,8 +277,9 @@ def ranges_text(table) -> str:
         for m, label in (("hook", "hook"), ("total", "end-to-end")):
             d = r[f"{m}_cycles_per_object_diff"]
             ratio = r[f"{m}_ratio"]
-            rr = (f"ratio {ratio:.3f} [{r[f'{m}_ratio_min']:.3f}, {r[f'{m}_ratio_max']:.3f}]"
-                  if ratio is not None else "ratio -")
+            # + 0.0: a ratio of 0 (none's hook) found as -0.0 prints 0.000, not -0.000
+            rr = (f"ratio {ratio + 0.0:.3f} [{max(r[f'{m}_ratio_min'], 0.0) + 0.0:.3f}, "
+                  f"{r[f'{m}_ratio_max'] + 0.0:.3f}]" if ratio is not None else "ratio -")
             names = r[f"{m}_decided_by"].split(",") if r[f"{m}_decided_by"] else []
             out.append(f"  {r['strategy']:11s} {label:10s} {d:+8.2f} cycles/object "
                        f"[{r[f'{m}_diff_low']:+.2f}, {r[f'{m}_diff_high']:+.2f}], {rr}: "
