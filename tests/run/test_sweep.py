@@ -167,3 +167,26 @@ def test_sweep_provenance_lists_values_the_parts_disagree_on():
     assert meta["git_commit"] == "mixed: aaa, bbb"
     assert '"nodes": [1, 2]' in meta["scenario"] and '"bulk_size": 16' in meta["scenario"]
     assert '"points": 2' in meta["sweep"]
+
+
+def test_sweep_over_the_free_hook_and_its_report(tmp_path):
+    """``--grid free_hook=per_object,batched`` with bulk frees: one row per point and
+    strategy (none included), the free hook named in both the parameter and the
+    summary column, fewer locks with the batched hook, none unchanged; the report
+    draws the string parameter as groups of bars."""
+    from engine.results.report import build_report
+
+    out = tmp_path / "s"
+    grid = parse_grid(["free_hook=per_object,batched"])
+    run_sweep(BASE.replace(free_bulk=8), grid, [0], out, workers=1)
+    rows = read_sweep(out).to_pylist()
+    assert len(rows) == 2 * len(STRATEGIES)
+    by = {(str(r["strategy"]), r["param_free_hook"]): r for r in rows}
+    assert all(r["free_hook"] == r["param_free_hook"] and r["free_bulk"] == 8 for r in rows)
+    po, bt = by[("per_object", "per_object")], by[("per_object", "batched")]
+    assert bt["stock_locks"] < po["stock_locks"] and bt["free_runs"] > 0 == po["free_runs"]
+    assert bt["total_cycles_per_object"] < po["total_cycles_per_object"]
+    n_po, n_bt = by[("none", "per_object")], by[("none", "batched")]
+    assert n_po["total_cycles_per_object"] == n_bt["total_cycles_per_object"] and n_po["stock_locks"] == 0
+    page = build_report(out, tmp_path / "rep")
+    assert "free_hook" in page.read_text()
