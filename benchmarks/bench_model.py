@@ -5,7 +5,7 @@ All values are per simulated object and phrased so that bigger is worse.
 
 from ._common import engine_or_skip
 
-STRATEGIES = ["per_object", "batched_v1", "batched", "upfront"]
+STRATEGIES = ["per_object", "batched_v1", "batched", "upfront", "none"]
 PRESETS = ["default", "io_uring", "numa_mixed", "many_cgroups", "tight_limit", "single"]
 CALLS = 20_000
 
@@ -93,3 +93,37 @@ class GenerationOutputs(_RowTracks):
         return self._get(out, scenario, pair, "drains")
 
     track_drains_per_object.unit = "drains/object"
+
+
+# The free side (docs/model.md §7a): each post-alloc strategy with bulk frees of 8 and 32
+# under either free hook, and none (no accounting) as the baseline of the cost of
+# accounting, on the presets of issue 19.
+FREE_PRESETS = ["default", "io_uring"]
+FREE_KEYS = [f"{s}/{h}/{b}" for b in (8, 32) for h in ("per_object", "batched")
+             for s in ("per_object", "batched", "upfront")] + ["none/per_object/8", "none/per_object/32"]
+
+
+class FreeOutputs(_RowTracks):
+    params = [FREE_PRESETS, FREE_KEYS]
+    param_names = ["scenario", "strategy/free_hook/free_bulk"]
+    timeout = 900
+
+    def setup_cache(self):
+        engine = engine_or_skip()
+        from engine.inputs.scenario import Scenario
+
+        if "free_hook" not in {f for f in Scenario.__dataclass_fields__}:
+            raise NotImplementedError("no free hooks at this commit")
+        out = {}
+        for scenario in FREE_PRESETS:
+            for key in FREE_KEYS:
+                strategy, hook, bulk = key.split("/")
+                scn = Scenario.from_preset(scenario, free_hook=hook, free_bulk=int(bulk))
+                row = engine.simulate(scn, strategies=strategy, calls=CALLS, seed=0).summary.to_pylist()[0]
+                out[(scenario, key)] = row
+        return out
+
+    def track_free_hook_cycles_per_object(self, out, scenario, key):
+        return self._get(out, scenario, key, "free_hook_cycles_per_object", per_object=False)
+
+    track_free_hook_cycles_per_object.unit = "cycles/object"

@@ -140,16 +140,19 @@ def cmd_run(args, out=None) -> int:
     if args.verbose:
         print(f"bulksim: {result.passes}", file=sys.stderr)
     table = result.summary
-    from .results.ranges import ranges_text, sensitivity_text
+    from .results.ranges import accounting_cost_text, ranges_text, sensitivity_text
 
     # Everything that can still fail before the files; the files before any output:
     # a closed stdout (``| head -1``) must not lose them.
     rtext = ranges_text(table)
+    atext = accounting_cost_text(result)
     stext = sensitivity_text(result, args.sensitivity) if args.sensitivity else None
     wrote = _write_run_outputs(args, result, table, detail) if args.out else []
     print(comparison_text(table), file=out)
     if rtext:
         print("\n" + rtext, file=out)
+    if atext:
+        print("\n" + atext, file=out)
     if stext is not None:
         print("\nSensitivity of the ratio to each unit cost:\n" + stext, file=out)
     for line in wrote:

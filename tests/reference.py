@@ -33,12 +33,15 @@ INT_MAX = 2**31 - 1
 
 _EV = {name: i for i, name in enumerate(EVENTS)}
 _PH = {name: i for i, name in enumerate(PHASES)}
-STRATEGIES = ("per_object", "batched_v1", "batched", "upfront")
+STRATEGIES = ("per_object", "batched_v1", "batched", "upfront", "none")
 # Kernel generations (model.md section 5a) and where each strategy exists; the
 # first one listed is the strategy's own.
 GENERATIONS = ("v6.12", "mainline-2026", "mm-2026")
 EXISTS_ON = {"per_object": ["mainline-2026", "mm-2026"], "batched_v1": ["mainline-2026", "mm-2026"],
-             "batched": ["mainline-2026", "mm-2026"], "upfront": ["v6.12"]}
+             "batched": ["mainline-2026", "mm-2026"], "upfront": ["v6.12"],
+             # no accounting: nothing of a generation's memcg machinery is used
+             "none": ["mainline-2026", "v6.12", "mm-2026"]}
+FREE_HOOKS = ("per_object", "batched")
 NR_OBJ_STOCK = 5          # mm-2026 obj stock slots
 U16_MAX, S16_MAX = 65535, 32767
 COSTLY = 8                # 1 << PAGE_ALLOC_COSTLY_ORDER pages
@@ -170,6 +173,12 @@ class Sim:
         self.allow_block = bool(P.get("gfp_allow_block", True)) and self.allow_spin
         self.high = bool(P.get("gfp_high", False))
         self.bulk_uniform = P["bulk_dist"] == "uniform"
+        # The frees (model.md sections 3 and 7a): kmem_cache_free_bulk() calls of
+        # free_bulk objects; the memcg free hook per object or per run.
+        self.free_bulk = int(P.get("free_bulk", 1))
+        self.free_hook_kind = P.get("free_hook", "per_object")
+        if self.free_hook_kind not in FREE_HOOKS or self.free_bulk < 1:
+            raise ValueError(f"bad free_bulk/free_hook {self.free_bulk}/{self.free_hook_kind}")
         self.ofs = int(P["object_size"]) + 8  # obj_full_size()
 
         self.counters = [[0] * len(EVENTS) for _ in PHASES]
@@ -771,6 +780,11 @@ class Sim:
         self.run_hist[min(n, RUN_HIST_BUCKETS) - 1] += 1
 
     # -- 6. the hook strategies (__memcg_slab_post_alloc_hook) ----------------
+    def hook_none(self, c, cpu, objcg, p):
+        """No memcg accounting: the cache is not accounted, nothing is looked up,
+        charged or assigned; every object keeps objcg -1."""
+        return True
+
     def hook_per_object(self, c, cpu, objcg, p):
         for j, o in enumerate(p):
             slab = self.find_slab(o)
@@ -905,14 +919,54 @@ class Sim:
         self.objcg_refs[objcg] -= 1  # obj_cgroup_put()
         self.count("objcg_ref_ops")
 
-    def free_object(self, o, fc):
-        # AMBIGUITY (harmless): free hook then slab free per object, object by
-        # object; the two touch disjoint state, so the kernel's grouping in
-        # kmem_cache_free_bulk() cannot change any result.
+    def free_hook_run(self, objcg, node, n, fc):
+        """The batched free hook for a run of n objects holding objcg, all on node:
+        each object's slot is still read and cleared (obj_to_index), but the run
+        takes one stock lock, one uncharge of n * ofs bytes, one statistics update
+        of -n * ofs and one reference put for all n (obj_cgroup_put_many)."""
+        nbytes = n * self.ofs
+        self.count("obj_to_index", n)
+        if self.current_gen:
+            locked = self.lock(fc)
+            self.refill(fc, locked, objcg, nbytes, True)
+            self.account(fc, locked, objcg, -nbytes, node)
+        else:
+            self.lock(fc)
+            self.refill(fc, True, objcg, nbytes, True)
+            self.mod_objcg_state(fc, objcg, -nbytes, node)
+        self.objcg_refs[objcg] -= n
+        self.count("objcg_ref_ops")
+        self.count("free_runs")
+
+    def free_bulk_call(self, objs, fc):
+        """kmem_cache_free_bulk(objs) on CPU fc: the memcg free hook for all the
+        objects (free_to_pcs_bulk() runs the hooks first), then each slab free.
+        AMBIGUITY (harmless): hooks before slab frees rather than interleaved; the
+        two touch disjoint state, so the order cannot change a result."""
         self.phase = _PH["free_hook"]
-        self.free_hook(o, fc)
+        if self.free_hook_kind == "per_object":
+            for o in objs:
+                self.free_hook(o, fc)
+        else:
+            # Runs: consecutive charged objects with the same objcg and node; an
+            # object without objcg is skipped and neither ends nor joins a run.
+            run = []  # the objects of the current run
+            for o in objs:
+                if o.objcg < 0:
+                    continue
+                if run and (o.objcg != run[0].objcg or o.node != run[0].node):
+                    self.free_hook_run(run[0].objcg, run[0].node, len(run), fc)
+                    for r in run:
+                        r.objcg = -1
+                    run = []
+                run.append(o)
+            if run:
+                self.free_hook_run(run[0].objcg, run[0].node, len(run), fc)
+                for r in run:
+                    r.objcg = -1
         self.phase = _PH["slab_free"]
-        self.slab_free(o, fc)
+        for o in objs:
+            self.slab_free(o, fc)
 
     def slab_free(self, o, fc):
         """slab_free() -> free_to_pcs() / __slab_free()."""
@@ -1092,25 +1146,33 @@ class Sim:
 
         if not ok:
             self.count("hook_failures")
-            # kmem_cache_free_bulk() of the whole array on the same CPU.
-            for o in p:
-                self.free_object(o, cpu)
+            # memcg_slab_post_alloc_hook() frees the whole array on the same CPU in
+            # one kmem_cache_free_bulk() call.
+            self.free_bulk_call(p, cpu)
             # The workload keeps freeing at its pace: a failed call still lets
-            # `size` of the oldest live objects go (docs/model.md section 3).
-            target = max(0, len(self.live) - size)
+            # `size` of the oldest live objects go (docs/model.md section 3), in free
+            # calls of free_bulk objects, the last one shorter.
+            to_free = min(size, len(self.live))
         else:
             for o in p:
                 o.cpu = cpu
                 self.live.append(o)
-            target = self.live_objects
-        while len(self.live) > target:
-            o = self.live.popleft()
+            # Only whole free calls: up to free_bulk - 1 objects wait above the
+            # live-set size for the next call.
+            over = len(self.live) - self.live_objects
+            to_free = (over // self.free_bulk) * self.free_bulk if over > 0 else 0
+        while to_free > 0:
+            n = min(self.free_bulk, to_free)
+            to_free -= n
+            objs = [self.live.popleft() for _ in range(n)]
+            # One CPU per call: the first object's allocating CPU, or another one
+            # drawn with the first object's free serial.  Serials count objects.
             s = self.free_serial
-            self.free_serial += 1
-            fc = o.cpu
+            self.free_serial += n
+            fc = objs[0].cpu
             if self.cpus > 1 and draw_u01(seed, S_FREE_CPU, s) < self.remote_free_prob:
-                fc = (o.cpu + 1 + draw_below(seed, S_FREE_OTHER, s, self.cpus - 1)) % self.cpus
-            self.free_object(o, fc)
+                fc = (fc + 1 + draw_below(seed, S_FREE_OTHER, s, self.cpus - 1)) % self.cpus
+            self.free_bulk_call(objs, fc)
 
     # -- 9. result -------------------------------------------------------------------
     def result(self):

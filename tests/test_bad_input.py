@@ -18,6 +18,8 @@ def _cases():
         "object_size=0": "object_size", "object_size=9000": "object_size",
         "object_size=-1": "object_size", "bulk_size=0": "bulk_size", "bulk_size=70000": "bulk_size",
         "bulk_dist=normal": "bulk_dist", "live_objects=-1": "live_objects",
+        "free_bulk=0": "free_bulk", "free_bulk=70000": "free_bulk", "free_bulk=x": "free_bulk",
+        "free_hook=detached": "free_hook", "free_hok=batched": "did you mean 'free_hook'",
         "objs_per_slab=1": "objs_per_slab", "objs_per_slab=2000": "objs_per_slab",
         "sheaf_capacity=-1": "sheaf_capacity", "kfence_prob=2": "probability",
         "exts_fail_prob=-0.1": "probability", "irq_reentry_prob=inf": "finite",

@@ -15,8 +15,24 @@ def test_run_prints_four_strategy_table(capsys):
     assert cli.main(["run", "--calls", "300", "--quiet"]) == 0
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if line.startswith("metric"))
-    assert header.split() == ["metric", "per_object", "batched_v1", "batched", "upfront"]
+    assert header.split() == ["metric", "per_object", "batched_v1", "batched", "upfront", "none"]
     assert "hook cycles / object" in out and "%)" in out
+    assert "free hook, objects per free call" in out
+    # with none in the run: one line per other strategy, the cost of accounting
+    cost = out[out.index("Cost of accounting"):].splitlines()[1:5]
+    assert [line.split()[0] for line in cost] == ["per_object", "batched_v1", "batched", "upfront"]
+    assert all(float(line.split()[1]) > 0 and "x none [" in line for line in cost)
+
+
+def test_run_names_the_free_hook_and_the_cost_of_accounting(capsys):
+    assert cli.main(["run", "--calls", "300", "--quiet", "--strategies", "per_object,none",
+                     "--set", "free_bulk=8", "--set", "free_hook=batched"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("free hook, objects per free call"))
+    assert row.split()[-4:] == ["batched,", "8", "batched,", "8"]
+    assert "Cost of accounting" in out
+    assert cli.main(["run", "--calls", "300", "--quiet", "--strategies", "per_object"]) == 0
+    assert "Cost of accounting" not in capsys.readouterr().out  # nothing to subtract
 
 
 def test_run_says_how_the_strategies_ran(tmp_path, capsys):
@@ -24,11 +40,11 @@ def test_run_says_how_the_strategies_ran(tmp_path, capsys):
     --passes separate gives the identical table."""
     a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
     assert cli.main(["run", "--calls", "300", "--quiet", "-v", "--out", str(a)]) == 0
-    assert "bulksim: one pass for 4 strategies (fused)" in capsys.readouterr().err
+    assert "bulksim: one pass for 5 strategies (fused)" in capsys.readouterr().err
     assert cli.main(["run", "--calls", "300", "--quiet", "--passes", "separate", "--out", str(b)]) == 0
     assert capsys.readouterr().err == ""
     ta, tb = pq.read_table(a), pq.read_table(b)
-    assert ta.schema.metadata[b"passes"] == b"one pass for 4 strategies (fused)"
+    assert ta.schema.metadata[b"passes"] == b"one pass for 5 strategies (fused)"
     assert tb.schema.metadata[b"passes"].startswith(b"one pass per strategy (separate: asked for")
     assert ta.drop(["sim_seconds"]).equals(tb.drop(["sim_seconds"]))
     assert cli.main(["run", "--scenario", "tight_limit", "--calls", "50", "--quiet", "-v"]) == 0

@@ -20,6 +20,7 @@ import pytest
 
 from engine import cli, errors
 from engine.inputs.scenario import Scenario
+from engine.model.state import STRATEGIES
 from engine.results import tables
 from engine.run.sweep import read_sweep, run_sweep
 
@@ -135,7 +136,7 @@ def test_closed_stdout_keeps_the_file(tmp_path):
     proc.wait(timeout=300)
     assert proc.returncode == 141, err
     _one_line(err)
-    assert pq.read_table(out).num_rows == 4
+    assert pq.read_table(out).num_rows == len(STRATEGIES)
 
 
 @pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])

@@ -81,6 +81,10 @@ class Profile:
 
 # The stock lock's event prices by lock generation: current kernels pay the
 # local_trylock, the upfront generation (v6.10-v6.15) paid local_lock_irqsave.
+# Strategies without memcg accounting (engine.model.invariants.UNACCOUNTED).
+UNACCOUNTED = ("none",)
+
+
 def lock_cost_name(strategy: str) -> str:
     return "irqsave" if strategy == "upfront" else "trylock"
 
@@ -135,7 +139,9 @@ def coefficients(profile: Profile, strategy: str, counters: np.ndarray, *, depth
     out[:, col["stat_flushes"]] += work               # mod_memcg_state(MEMCG_KMEM)
     out[:, col["stat_flush_level"]] += work * levels  # its memcg_rstat_updated walk
     out[:, col["high_check_level"]] += walks * levels
-    if entries is not None:
+    if entries is not None and strategy not in UNACCOUNTED:
+        # ``none`` (no accounting) never enters the post-alloc hook: an unaccounted cache
+        # returns at memcg_slab_post_alloc_hook's flag test (a cycle or two, not priced).
         out[:, col["hook_entry"]] += np.asarray(entries, dtype=np.float64)
     return out
 
@@ -217,6 +223,8 @@ def _common(xfer_local: Cost, xfer_remote: Cost) -> dict:
                                   "+ 2 objcg_ref_ops + a stat_flushes with its levels (mm/memcontrol.c "
                                   "drain_obj_stock: get_mem_cgroup_from_objcg, mod_memcg_state, "
                                   "memcg_uncharge, css_put)"),
+        "free_runs": C(0, 0, 0, "marker: a batched free-hook run's lock, refill, statistics update and "
+                       "reference put are counted as stock_locks, refills, stat_updates, objcg_ref_ops"),
         "trylock": C(3, 14, 23,
                      "include/linux/local_lock_internal.h __local_trylock on !PREEMPT_RT: preempt_disable "
                      "+ a per-CPU read and write of ->acquired, unlock a write + preempt_enable; no atomic, "

@@ -26,6 +26,7 @@ from ..model.constants import (  # noqa: F401 - re-exported for users of the sce
 )
 
 BULK_DISTS = ("fixed", "uniform")
+FREE_HOOKS = ("per_object", "batched")  # engine.model.state.FREE_HOOKS
 # Upper bounds that keep every derived value and counter inside int64 and every
 # kernel loop short (docs/errors.md): a kernel only ever sees values within them.
 MAX_OBJS_PER_SLAB = 1024  # the object handle keeps the index in slab in 10 bits
@@ -69,6 +70,10 @@ class Scenario:
     gfp_allow_spin: bool = True
     gfp_allow_block: bool = True  # __GFP_DIRECT_RECLAIM (needs gfp_allow_spin)
     gfp_high: bool = False  # __GFP_HIGH: forced past the limit like __GFP_NOFAIL
+    # the frees (docs/model.md §3, §7a): objects per kmem_cache_free_bulk() call of the
+    # workload (1: single frees), and the memcg free hook: per object or per run
+    free_bulk: int = 1
+    free_hook: str = "per_object"
     # the kernel generation ("" = each strategy's own; docs/model.md §5a)
     kernel: str = ""
     # SLUB
@@ -240,6 +245,9 @@ def _validate(s: Scenario) -> None:
          f"reclaim_retries must be in 0..{MAX_RECLAIM_RETRIES}, got {s.reclaim_retries}")
     need(1 <= s.bulk_size <= MAX_BULK, f"bulk_size must be in 1..{MAX_BULK}, got {s.bulk_size}")
     need(s.bulk_dist in BULK_DISTS, f"bulk_dist must be one of {', '.join(BULK_DISTS)}, got {s.bulk_dist!r}")
+    need(1 <= s.free_bulk <= MAX_BULK, f"free_bulk must be in 1..{MAX_BULK}, got {s.free_bulk}")
+    need(s.free_hook in FREE_HOOKS,
+         f"free_hook must be one of {', '.join(FREE_HOOKS)}, got {str(s.free_hook)[:40]!r}")
     need(0 <= s.live_objects <= 50_000_000, f"live_objects must be in 0..50000000, got {s.live_objects}")
     need(s.run_cap_bytes >= s.ofs, f"run_cap_bytes must be at least one object ({s.ofs}), got {s.run_cap_bytes}")
     need(s.run_cap_bytes <= INT_MAX, f"run_cap_bytes must be <= INT_MAX, got {s.run_cap_bytes}")

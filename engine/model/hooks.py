@@ -1,4 +1,4 @@
-"""The four post-alloc hook strategies and the free hook (docs/model.md §6-7).
+"""The post-alloc hook strategies (docs/model.md §6); the free hooks are in frees.py.
 
 The hooks see the call's ``p[]`` as the rows of ``S.p``: the handle (``PP_OBJ``) and
 the node of each object's slab (``PP_NODE``); they record the objcg they assign in
@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from .constants import PAGE_SIZE
 from .events import (
-    PH_FREE_HOOK,
     PH_HOOK,
     RUN_HIST_BUCKETS,
 )
 from .jit import jit, likely, unlikely
 from .memcg import (
-    account_obj_stock,
     charge_and_account,
     mod_objcg_state,
     obj_cgroup_charge,
@@ -26,10 +24,10 @@ from .memcg import (
 from .rng import S_EXTS_FAIL, chance
 from .state import (
     GEN_MM,
-    GEN_V612,
     OBJ_SHIFT,
     ST_BATCHED,
     ST_BATCHED_V1,
+    ST_NONE,
     ST_PER_OBJECT,
     ST_UPFRONT,
 )
@@ -172,11 +170,13 @@ def _quiet_objects(P, S, cpu, objcg, j, size, charge):
     pgdat = S.cpu[cpu].pgdat
     a = 0 if P.reclaimable else 1
     acc = S.cpu[cpu].acc[a]
+    if acc + P.ofs < -PAGE_SIZE:
+        return 0  # a batched free left more than a page below zero: the first step flushes
     # Each step keeps acc + ofs <= PAGE_SIZE, and acc + ofs >= -PAGE_SIZE holds from
-    # the start: an accumulator is only ever outside +-PAGE_SIZE holding a single
-    # update an empty one took (account_obj_stock), and then it is -ofs if negative.
-    # So no step takes |acc| past PAGE_SIZE: none flushes (nor passes mm-2026's
-    # 16-bit guard).
+    # the start (checked above: an accumulator is only ever outside +-PAGE_SIZE
+    # holding a single update an empty one took (account_obj_stock), -ofs if negative,
+    # or a whole run's -n*ofs after the batched free hook, frees.py).  So no step
+    # takes |acc| past PAGE_SIZE: none flushes (nor passes mm-2026's 16-bit guard).
     k = j
     while k < size:
         sid = S.p[k].obj >> OBJ_SHIFT
@@ -262,93 +262,13 @@ def hook_upfront(P, S, c, cpu, objcg, size):
 
 @jit
 def post_alloc_hook(P, S, c, cpu, objcg, size):
-    """The strategy's hook; ``S.p[:size].objcg`` must be -1 on entry."""
+    """The strategy's hook; ``S.p[:size].objcg`` must be -1 on entry.  ``none``: no
+    accounting at all (no hook work, no obj_exts, every objcg stays -1)."""
+    if P.strategy == ST_NONE:
+        return True
     if P.strategy == ST_UPFRONT:
         return hook_upfront(P, S, c, cpu, objcg, size)
     if P.strategy == ST_PER_OBJECT:
         return hook_per_object(P, S, c, cpu, objcg, size)
     return hook_runs(P, S, c, cpu, objcg, size)
 
-
-@jit
-def free_hook(P, S, cpu, objcg, node):
-    """``__memcg_slab_free_hook`` for one object that holds ``objcg``."""
-    ph = PH_FREE_HOOK
-    S.counters[ph].obj_to_index += 1
-    locked = stock_lock(P, S, cpu, ph)
-    refill_obj_stock(P, S, cpu, locked, objcg, P.ofs, True, ph)
-    if P.gen == GEN_V612:
-        # That generation: refill_obj_stock, then mod_objcg_state under a second
-        # lock round trip (its irq-save lock never fails: ``locked`` is True, and
-        # the refill has just switched the stock to ``objcg``).
-        stock_lock(P, S, cpu, ph)
-    account_obj_stock(P, S, cpu, locked, objcg, -P.ofs, node, ph)
-    S.memcg[objcg].refs -= 1
-    S.counters[ph].objcg_ref_ops += 1
-
-
-@jit
-def fq_objcg(S, lo, i):
-    """The objcg of the ``i``-th object the call frees (``S.fq``), for the strategy
-    whose live-ring objcgs are ``lo``: from its ring slot, or from ``p[]`` when the
-    call's hook failed."""
-    pos = S.fq[i].pos
-    return lo[pos] if likely(pos >= 0) else S.p[-1 - pos].objcg
-
-
-@jit
-def quiet_frees(P, S, lo, i, nq, cpu, objcg, node):
-    """``free_hook``'s common case for the freed objects ``i, i+1, ...`` (below
-    ``nq``) at once, as ``_quiet_objects`` is the post-alloc hooks': objects freed
-    on ``cpu``, of ``objcg`` on ``node``, where the stock's lock cannot fail, the
-    stock caches ``objcg`` (its accumulators' slot and node, mm-2026: the objcg's
-    slot), the bytes given back stay within a page (nothing is uncharged) and the
-    accumulator ends each step within +-PAGE_SIZE (nothing is flushed, no 16-bit
-    guard; a batched charge can leave it far above a page, and the next update
-    flushes it).  Returns how
-    many it took (0: the caller runs object ``i`` the full way).
-
-    Same state and counts as ``free_hook`` per object: a call frees the objects of an
-    earlier call, mostly one CPU's and one objcg's, and the full path's lock, refill
-    and accounting calls per object cost ~3 ns of the simulation's ~17.
-    """
-    if P.gen != GEN_V612 and P.irq_prob_t > 0:
-        return 0  # a trylock that can fail: the full path
-    slot = -1
-    if P.gen == GEN_MM:
-        slot, _ = oslot_find(S, cpu, objcg)
-        if slot < 0 or S.cpu[cpu].index != slot:
-            return 0
-        left = S.cpu[cpu].obytes[slot]
-    else:
-        if S.cpu[cpu].objcg != objcg:
-            return 0
-        left = S.cpu[cpu].bytes
-    if S.cpu[cpu].pgdat != node:
-        return 0
-    a = 0 if P.reclaimable else 1
-    acc = S.cpu[cpu].acc[a]
-    k = i
-    while k < nq:
-        if S.fq[k].cpu != cpu or S.fq[k].node != node or fq_objcg(S, lo, k) != objcg:
-            break
-        if left + P.ofs > PAGE_SIZE or abs(acc - P.ofs) > PAGE_SIZE:
-            break
-        left += P.ofs
-        acc -= P.ofs
-        k += 1
-    n = k - i
-    if n > 0:
-        S.cpu[cpu].acc[a] = acc
-        if slot >= 0:
-            S.cpu[cpu].obytes[slot] = left
-        else:
-            S.cpu[cpu].bytes = left
-        ph = PH_FREE_HOOK
-        S.counters[ph].obj_to_index += n
-        S.counters[ph].stock_locks += n if P.gen != GEN_V612 else 2 * n
-        S.counters[ph].refills += n
-        S.counters[ph].stat_updates += n
-        S.counters[ph].objcg_ref_ops += n
-        S.memcg[objcg].refs -= n
-    return n

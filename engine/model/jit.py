@@ -27,7 +27,7 @@ _PKG = Path(__file__).resolve().parent
 # The modules of engine/model/ kernels are compiled from (or read constants from).  Editing any of
 # them must invalidate every cached kernel; editing the others (CLI, tables, ...)
 # must not force a recompile.
-KERNEL_MODULES = ("jit", "rng", "events", "constants", "state", "memcg", "slub", "hooks", "kernel")
+KERNEL_MODULES = ("jit", "rng", "events", "constants", "state", "memcg", "slub", "hooks", "frees", "kernel")
 
 
 def source_hash() -> str:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from .events import (
     N_EVENTS,
+    PH_FREE_HOOK,
     PH_HOOK,
     PH_SLAB_ALLOC,
     PH_SLAB_FREE,
 )
-from .hooks import fq_objcg, free_hook, post_alloc_hook, quiet_frees
+from .frees import fq_objcg, quiet_frees, uncharge_run
+from .hooks import post_alloc_hook
 from .jit import jit, likely, unlikely
 from .memcg import run_pending_drains
 from .rng import (
@@ -101,6 +103,8 @@ def strategy_params(P, kp):
         cpus_sh=P.cpus_sh,
         others_m=P.others_m,
         others_sh=P.others_sh,
+        free_bulk=P.free_bulk,
+        free_batched=P.free_batched,
     )
 
 
@@ -268,30 +272,44 @@ def run_calls(P, A, X, c0, c1, per_call):
                                   | (A.p[j].kfence << LVM_KFENCE_SHIFT))
                 count += 1
             target = P.live_cap
-        # The slab side of every free (one inlined copy of the free path): first the
-        # failed call's objects from p[], by this CPU, then the oldest live objects.
-        # Each goes on the free queue for the strategies' free hooks.
+        # The slab side of every free, in kmem_cache_free_bulk() calls (frees.py; one
+        # inlined copy of the free path): first the failed call's p[] as one call on
+        # this CPU, then the oldest live objects down to the target in calls of
+        # free_bulk, each on one CPU: its first object's allocating CPU or, drawn with
+        # that object's free serial, another.  After a successful call only whole
+        # calls: up to free_bulk - 1 objects wait for the next.  Each object goes on
+        # the free queue for the strategies' free hooks.
+        excess = count - target
+        if P.free_bulk > 1 and n_failed == 0 and excess > 0:
+            excess -= excess % P.free_bulk
         nq = 0
         j = 0
-        while j < n_failed or count > target:
+        left = 0  # objects still to take for the current free call of live objects
+        fcpu = cpu
+        while j < n_failed or left > 0 or excess > 0:
+            first = 0
             if j < n_failed:
-                fcpu = cpu
+                first = 1 if j == 0 else 0
                 handle = A.p[j].obj
                 fnode = A.p[j].node
                 fkf = A.p[j].kfence
                 pos = -1 - j
                 j += 1
             else:
-                s = free_serial
-                free_serial += 1
+                if left == 0:
+                    left = min(P.free_bulk, excess)
+                    excess -= left
+                    s = free_serial
+                    free_serial += left  # serials advance once per object
+                    acpu = A.live[head].meta & LVM_CPU_MASK
+                    fcpu = acpu
+                    if unlikely(P.cpus > 1 and chance(P.seed, S_FREE_CPU, s, P.remote_free_prob_t)):
+                        fcpu = acpu + 1 + draw_below_magic(P.seed, S_FREE_OTHER, s, P.cpus - 1,
+                                                           P.others_m, P.others_sh)
+                        if fcpu >= P.cpus:  # (...) % cpus of a value < 2 * cpus, no division
+                            fcpu -= P.cpus
+                    first = 1
                 meta = A.live[head].meta
-                acpu = meta & LVM_CPU_MASK
-                fcpu = acpu
-                if unlikely(P.cpus > 1 and chance(P.seed, S_FREE_CPU, s, P.remote_free_prob_t)):
-                    fcpu = acpu + 1 + draw_below_magic(P.seed, S_FREE_OTHER, s, P.cpus - 1,
-                                                       P.others_m, P.others_sh)
-                    if fcpu >= P.cpus:  # (...) % cpus of a value < 2 * cpus, without a division
-                        fcpu -= P.cpus
                 handle = A.live[head].obj
                 fnode = (meta >> LVM_NODE_SHIFT) & LVM_NODE_MASK
                 fkf = meta >> LVM_KFENCE_SHIFT
@@ -300,29 +318,49 @@ def run_calls(P, A, X, c0, c1, per_call):
                 if head == ring:
                     head = 0
                 count -= 1
+                left -= 1
             A.fq[nq].cpu = fcpu
             A.fq[nq].node = fnode
             A.fq[nq].pos = pos
+            A.fq[nq].first = first
             nq += 1
-            A.counters[PH_SLAB_FREE].frees += 1
             if likely(not P.trace_mode):
                 slab_free_object(P, A, fcpu, handle, fnode, fkf, PH_SLAB_FREE)
-        # Every strategy's free hook on the freed objects, in order.
+        A.counters[PH_SLAB_FREE].frees += nq
+        # Every strategy's memcg free hook on the freed objects, in order: per object
+        # (the common case taken a run at a time, frees.quiet_frees), or batched: per
+        # run of one free call's objects with the same objcg and node, objects
+        # without an objcg skipped (they neither join nor end a run).
         for k in range(K if nq > 0 else 0):
             Pk = strategy_params(P, X.kp[k])
             Sk = strategy_view(A, X, k)
             lo = X.lobjcg[k]
+            batched = P.free_batched != 0
+            run_len = 0
             i = 0
             while i < nq:
                 objcg = fq_objcg(A, lo, i)
                 if likely(objcg >= 0):
                     fcpu = A.fq[i].cpu
                     fnode = A.fq[i].node
-                    n = quiet_frees(Pk, Sk, lo, i, nq, fcpu, objcg, fnode)
-                    if likely(n > 0):
-                        i += n
-                        continue
-                    free_hook(Pk, Sk, fcpu, objcg, fnode)
+                    if likely(not batched):
+                        n = quiet_frees(Pk, Sk, lo, i, nq, fcpu, objcg, fnode)
+                        if likely(n > 0):
+                            i += n
+                            continue
+                    run_len += 1
+                    more = False
+                    if batched:
+                        m = i + 1  # the call's next object that holds an objcg
+                        while m < nq and A.fq[m].first == 0 and fq_objcg(A, lo, m) < 0:
+                            m += 1
+                        more = (m < nq and A.fq[m].first == 0 and fq_objcg(A, lo, m) == objcg
+                                and A.fq[m].node == fnode)
+                    if not more:
+                        uncharge_run(Pk, Sk, fcpu, objcg, fnode, run_len)
+                        if batched:
+                            Sk.counters[PH_FREE_HOOK].free_runs += 1
+                        run_len = 0
                 i += 1
         A.misc[M_LIVE_HEAD] = head
         A.misc[M_LIVE_COUNT] = count

@@ -19,9 +19,12 @@ from .rng import divisor_magic, threshold
 if TYPE_CHECKING:
     from ..inputs.scenario import Scenario
 
-STRATEGIES = ("per_object", "batched_v1", "batched", "upfront")
+STRATEGIES = ("per_object", "batched_v1", "batched", "upfront", "none")
 STRATEGY_CODE = {name: i for i, name in enumerate(STRATEGIES)}
-ST_PER_OBJECT, ST_BATCHED_V1, ST_BATCHED, ST_UPFRONT = range(4)
+ST_PER_OBJECT, ST_BATCHED_V1, ST_BATCHED, ST_UPFRONT, ST_NONE = range(5)
+# The free-side strategies (scenario field ``free_hook``, docs/model.md §7a): the
+# memcg free hook per object (mainline) or per run of one kmem_cache_free_bulk() call.
+FREE_HOOKS = ("per_object", "batched")
 
 # Kernel generations (docs/model.md §5a): whose memcg machinery a run follows.
 GENERATIONS = ("v6.12", "mainline-2026", "mm-2026")
@@ -33,6 +36,9 @@ STRATEGY_GENERATIONS = {
     "batched_v1": ("mainline-2026", "mm-2026"),
     "batched": ("mainline-2026", "mm-2026"),
     "upfront": ("v6.12",),
+    # No accounting: the allocator alone, the baseline of the cost of accounting.  It
+    # does no memcg work, so it runs unchanged on every generation.
+    "none": ("mainline-2026", "v6.12", "mm-2026"),
 }
 
 
@@ -123,6 +129,8 @@ class Params(NamedTuple):
     cpus_sh: int
     others_m: int
     others_sh: int
+    free_bulk: int  # objects per kmem_cache_free_bulk() call of the workload's frees
+    free_batched: int  # 1: the batched free hook (free_hook="batched"), 0: per object
 
 
 N_STRATEGY_PARAMS = 5  # strategy .. exts_bit
@@ -176,11 +184,12 @@ def unpack_live_meta(meta):
 N_LV_COLS = 2
 PP_OBJ, PP_NODE, PP_KFENCE, PP_OBJCG = range(4)
 N_PP_COLS = 4
-# ``State.fq``: the objects one call frees, in order, for the strategies' free hooks:
-# the freeing CPU, the object's node, and where its objcg is: a position in the live
-# ring (>= 0), or ``-1 - j`` for ``p[j]`` of a call whose hook failed.
-FQ_CPU, FQ_NODE, FQ_POS = range(3)
-N_FQ_COLS = 3
+# ``State.fq``: the objects freed after one call, in order, in kmem_cache_free_bulk()
+# calls (engine/model/frees.py), for the strategies' free hooks: the freeing CPU, the
+# object's node, where its objcg is (a position in the live ring, >= 0, or ``-1 - j``
+# for ``p[j]`` of a call whose hook failed), and 1 on the first object of a free call.
+FQ_CPU, FQ_NODE, FQ_POS, FQ_FIRST = range(4)
+N_FQ_COLS = 4
 N_MS_COLS = 2 * NR_MEMCG_STOCK + 1  # State.ms: memcg of slot i at i, pages at NR_MEMCG_STOCK + i,
 #                                     then the round-robin victim (mm-2026)
 N_PART_COLS = 2  # State.part: head, tail
@@ -222,7 +231,7 @@ class State(NamedTuple):
     free_ids: np.ndarray  # int64 [slab_cap]: discarded slab ids (stack)
     live: np.ndarray  # int64 [ring, 2]: the live set, a ring buffer (FIFO): handle, LV_META
     p: np.ndarray  # int64 [max_bulk, 4]: the call's p[]
-    fq: np.ndarray  # int64 [2 * max_bulk, N_FQ_COLS]: the objects the call frees (FQ_*)
+    fq: np.ndarray  # int64 [free_rows(scn, max_bulk), N_FQ_COLS]: the objects freed after a call
     tr_call: np.ndarray  # int64 [n_calls + 1, 3]: trace offsets, cpu, memcg (-1 = draw)
     tr_obj: np.ndarray  # int64 [n_objects, 2]: trace slab, node
 
@@ -235,8 +244,15 @@ def slab_capacity(scn: Scenario, max_bulk: int) -> int:
     ``p[]``, in a sheaf or in a barn.
     """
     cap = scn.resolved_sheaf_capacity
-    return int(scn.live_objects + max_bulk + scn.cpus * 2 * cap
+    return int(scn.live_objects + max_bulk + scn.free_bulk - 1 + scn.cpus * 2 * cap
                + scn.nodes * scn.barn_max_full * cap + 4)
+
+
+def free_rows(scn: Scenario, max_bulk: int) -> int:
+    """Rows of ``State.fq``: after a successful call, whole free calls of the excess
+    over ``live_objects`` (at most ``free_bulk - 1`` waiting plus the call's objects);
+    after a failed one, its ``p[]`` and as many of the oldest live objects."""
+    return max(2 * max_bulk, max_bulk + scn.free_bulk)
 
 
 # The tables each strategy keeps for itself in a run of several (``Stack``): its memcg
@@ -345,7 +361,9 @@ def make_fused(scn: Scenario, strategies, seed: int, trace=None) -> tuple[list, 
     else:
         max_bulk = scn.bulk_size
         slab_cap = slab_capacity(scn, max_bulk)
-    ring = scn.live_objects + max_bulk + 1
+    # The live set may hold up to free_bulk - 1 objects above live_objects waiting for
+    # a full free call (docs/model.md §3), then a call's max_bulk more.
+    ring = scn.live_objects + max_bulk + scn.free_bulk
     exts_all = (1 << len(strategies)) - 1
 
     cpu = np.zeros((cpus, N_CPU_COLS), dtype=i64)
@@ -388,7 +406,7 @@ def make_fused(scn: Scenario, strategies, seed: int, trace=None) -> tuple[list, 
         free_ids=np.zeros(slab_cap, dtype=i64),
         live=np.zeros((ring, N_LV_COLS), dtype=i64),
         p=np.zeros((max_bulk, N_PP_COLS), dtype=i64),
-        fq=np.zeros((2 * max_bulk, N_FQ_COLS), dtype=i64),
+        fq=np.zeros((free_rows(scn, max_bulk), N_FQ_COLS), dtype=i64),
         tr_call=np.ascontiguousarray(tr_call),
         tr_obj=np.ascontiguousarray(tr_obj),
     )
@@ -437,6 +455,8 @@ def make_fused(scn: Scenario, strategies, seed: int, trace=None) -> tuple[list, 
         cpus_sh=cpus_magic[1],
         others_m=others_magic[0],
         others_sh=others_magic[1],
+        free_bulk=scn.free_bulk,
+        free_batched=int(scn.free_hook == "batched"),
     )
     return [Params(**kp, **shared) for kp in kps], A, X
 
@@ -526,7 +546,7 @@ SLAB_RECORD = _record("node", "exts", "kfence", "nfree", "on_partial", "next", "
 PART_RECORD = _record("head", "tail")
 LIVE_RECORD = _record("obj", "meta")
 P_RECORD = _record("obj", "node", "kfence", "objcg")
-FQ_RECORD = _record("cpu", "node", "pos")
+FQ_RECORD = _record("cpu", "node", "pos", "first")
 KP_RECORD = _record(*STRATEGY_PARAM_FIELDS)  # Stack.kp: one strategy's Params fields
 TR_CALL_RECORD = _record("off", "cpu", "memcg")
 TR_OBJ_RECORD = _record("slab", "node")
@@ -558,7 +578,7 @@ RECORD_COLUMNS = {
     "part": {"head": 0, "tail": 1},
     "live": {"obj": LV_OBJ, "meta": LV_META},
     "p": {"obj": PP_OBJ, "node": PP_NODE, "kfence": PP_KFENCE, "objcg": PP_OBJCG},
-    "fq": {"cpu": FQ_CPU, "node": FQ_NODE, "pos": FQ_POS},
+    "fq": {"cpu": FQ_CPU, "node": FQ_NODE, "pos": FQ_POS, "first": FQ_FIRST},
     "tr_call": {"off": TC_OFF, "cpu": TC_CPU, "memcg": TC_MEMCG},
     "tr_obj": {"slab": TO_SLAB, "node": TO_NODE},
     "counters": {**{name: i for i, name in enumerate(EVENTS)}, "events": 0,

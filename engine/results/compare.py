@@ -37,6 +37,11 @@ IDENTITY = ("scenario", "strategy", "profile", "seed")
 IGNORED = ("point", "kernel")  # a sweep point's hash covers the profile; a strategy's kernel describes it
 # text results of the range columns (engine.results.ranges): results, not keys
 IGNORED += ("hook_verdict", "hook_decided_by", "total_verdict", "total_decided_by")
+# scenario parameters the summary table carries: keys, never metrics
+PARAMETERS = ("free_bulk",)
+# Shown but not joined on by a two-file compare, like the kernel: the same strategies
+# under the per-object and the batched free hook compare row by row.
+SHOWN = ("free_hook",)
 EDGES = (-50, -40, -30, -20, -15, -10, -5, 0, 5, 10, 15, 20, 30, 40, 50)  # then steps of 50
 OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
@@ -116,7 +121,7 @@ def metric_columns(table: pa.Table) -> list[str]:
     """The numeric result columns of the summary schema that ``table`` has, in its order."""
     from .tables import summary_schema
 
-    known = {f.name for f in summary_schema()} - set(IDENTITY)
+    known = {f.name for f in summary_schema()} - set(IDENTITY) - set(PARAMETERS)
     return [f.name for f in table.schema if f.name in known and _is_num(f.type)]
 
 
@@ -173,14 +178,15 @@ def compare_within(table: pa.Table, base: str = "per_object", label: str = "inpu
     return Comparison(keys, metrics, rows, {k for k in keys if _is_num(table.schema.field(k).type)})
 
 
-def _kernel_key(a: dict, b: dict) -> dict:
+def _kernel_key(a: dict, b: dict, col: str = "kernel") -> dict:
     """The kernel generation(s) a row compares, shown (and filterable) but never a join
     key, so that one strategy on two generations, or upfront (v6.12) against per_object,
-    can be compared: ``mm-2026``, or ``mainline-2026 -> mm-2026`` where A and B differ."""
-    if "kernel" not in a or "kernel" not in b:
+    can be compared: ``mm-2026``, or ``mainline-2026 -> mm-2026`` where A and B differ.
+    ``col = "free_hook"``: the same for the free hook of two files."""
+    if col not in a or col not in b:
         return {}
-    ka, kb = str(a["kernel"]), str(b["kernel"])
-    return {"kernel": ka if ka == kb else f"{ka} -> {kb}"}
+    ka, kb = str(a[col]), str(b[col])
+    return {col: ka if ka == kb else f"{ka} -> {kb}"}
 
 
 def compare_tables(table_a: pa.Table, table_b: pa.Table, label_a: str = "A",
@@ -198,7 +204,7 @@ def compare_tables(table_a: pa.Table, table_b: pa.Table, label_a: str = "A",
     ma, mb = metric_columns(table_a), metric_columns(table_b)
     metrics = [m for m in ma if m in mb]
     keys = [c for c in _key_columns(table_a, ma)
-            if c != "profile" and c in table_b.column_names and c not in mb]
+            if c != "profile" and c in table_b.column_names and c not in mb and c not in SHOWN]
     missing = [c for c in ("strategy", "scenario", "seed") if c not in keys]
     if missing:
         raise BulksimError(f"{label_a}, {label_b}: key column(s) {', '.join(missing)} not in both files")
@@ -207,12 +213,13 @@ def compare_tables(table_a: pa.Table, table_b: pa.Table, label_a: str = "A",
     for r in _index(_records(table_a), keys, label_a).values():
         other = index_b.get(tuple(r[c] for c in keys))
         if other is not None:
-            rows.append(Row({c: r[c] for c in keys} | _kernel_key(r, other), {m: r[m] for m in metrics},
-                            {m: other[m] for m in metrics}))
+            rows.append(Row({c: r[c] for c in keys} | _kernel_key(r, other) | _kernel_key(r, other, "free_hook"),
+                            {m: r[m] for m in metrics}, {m: other[m] for m in metrics}))
     if not rows:
         raise BulksimError(f"{label_a} and {label_b} have no rows in common (joined on {', '.join(keys)})")
-    if "kernel" in table_a.column_names and "kernel" in table_b.column_names:
-        keys = keys + ["kernel"]
+    for col in ("kernel",) + SHOWN:
+        if col in table_a.column_names and col in table_b.column_names:
+            keys = keys + [col]
     return Comparison(keys, metrics, rows, {k for k in keys if _is_num(table_a.schema.field(k).type)})
 
 

@@ -86,6 +86,9 @@ def comparison_text(table) -> str:
     out = [["metric"] + names]
     if all("kernel" in r for r in rows):
         out.append(["kernel generation"] + [str(r["kernel"]) for r in rows])
+    if all("free_hook" in r for r in rows):
+        out.append(["free hook, objects per free call"]
+                   + [f"{r['free_hook']}, {r['free_bulk']}" for r in rows])
     for col, label, scale in ROWS:
         line = [label]
         vals = []

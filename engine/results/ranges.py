@@ -199,7 +199,8 @@ def add_range_columns(result, rows: list[dict]) -> None:
             if linear_range(b, lo, hi)[0] > 0:
                 rmin, _, rmax, _ = ratio_extremes(a, b, lo, hi, start=mid)
                 r[f"{m}_ratio"] = float(a @ mid) / float(b @ mid)
-                r[f"{m}_ratio_min"], r[f"{m}_ratio_max"] = rmin, rmax
+                # cycles are >= 0 over the box, so is the ratio: no -0.0 (none's hook is 0)
+                r[f"{m}_ratio_min"], r[f"{m}_ratio_max"] = max(rmin, 0.0) + 0.0, rmax + 0.0
 
 
 def sensitivity(result, strategy: str, metric: str = "hook", base: str = BASE) -> list[dict]:
@@ -276,10 +277,40 @@ def ranges_text(table) -> str:
         for m, label in (("hook", "hook"), ("total", "end-to-end")):
             d = r[f"{m}_cycles_per_object_diff"]
             ratio = r[f"{m}_ratio"]
-            rr = (f"ratio {ratio:.3f} [{r[f'{m}_ratio_min']:.3f}, {r[f'{m}_ratio_max']:.3f}]"
-                  if ratio is not None else "ratio -")
+            # + 0.0: a ratio of 0 (none's hook) found as -0.0 prints 0.000, not -0.000
+            rr = (f"ratio {ratio + 0.0:.3f} [{max(r[f'{m}_ratio_min'], 0.0) + 0.0:.3f}, "
+                  f"{r[f'{m}_ratio_max'] + 0.0:.3f}]" if ratio is not None else "ratio -")
             names = r[f"{m}_decided_by"].split(",") if r[f"{m}_decided_by"] else []
             out.append(f"  {r['strategy']:11s} {label:10s} {d:+8.2f} cycles/object "
                        f"[{r[f'{m}_diff_low']:+.2f}, {r[f'{m}_diff_high']:+.2f}], {rr}: "
                        f"{verdict_text(r[f'{m}_verdict'], names)}")
+    return "\n".join(out)
+
+
+NO_ACCOUNTING = "none"  # the strategy without memcg accounting (engine.model.state.STRATEGIES)
+
+
+def accounting_cost_text(result) -> str:
+    """Per strategy, the cost of memcg accounting: its end-to-end cycles per object minus
+    those of ``none`` (the same object stream without accounting), the difference's
+    exact range over the box of unit costs, and the ratio to ``none`` with its exact
+    range.  Empty unless the run has ``none`` and another strategy."""
+    if NO_ACCOUNTING not in result.runs or len(result.runs) < 2:
+        return ""
+    prof = get_profile(result.profile)
+    lo, mid, hi = prof.vector("low"), prof.vector("central"), prof.vector("high")
+    base = strategy_forms(result, NO_ACCOUNTING, prof).total
+    out = ["Cost of accounting, end-to-end: each strategy minus none (no memcg accounting), over the "
+           "box of unit costs:"]
+    for name in result.runs:
+        if name == NO_ACCOUNTING:
+            continue
+        a = strategy_forms(result, name, prof).total
+        d = a - base
+        dlo, dhi = linear_range(d, lo, hi)
+        line = f"  {name:11s} {float(d @ mid):+8.2f} cycles/object [{dlo:+.2f}, {dhi:+.2f}]"
+        if linear_range(base, lo, hi)[0] > 0:
+            rmin, _, rmax, _ = ratio_extremes(a, base, lo, hi, start=mid)
+            line += f", {float(a @ mid) / float(base @ mid):.2f}x none [{rmin:.2f}, {rmax:.2f}]"
+        out.append(line)
     return "\n".join(out)

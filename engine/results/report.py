@@ -21,11 +21,12 @@ import pyarrow as pa
 
 from ..errors import BulksimError
 
-COLORS = {"per_object": "#1f77b4", "batched_v1": "#ff7f0e", "batched": "#2ca02c", "upfront": "#d62728"}
+COLORS = {"per_object": "#1f77b4", "batched_v1": "#ff7f0e", "batched": "#2ca02c", "upfront": "#d62728",
+          "none": "#7f7f7f"}
 # marker, line style, marker size: drawn in this order, so later (smaller) marks stay
 # visible on top of earlier ones where two strategies give the same value
 STYLES = {"per_object": ("o", "-", 9), "batched_v1": ("s", "--", 7), "batched": ("^", "-.", 6),
-          "upfront": ("D", ":", 5)}
+          "upfront": ("D", ":", 5), "none": ("v", ":", 5)}
 
 
 def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Table | None]:

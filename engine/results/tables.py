@@ -22,7 +22,8 @@ from ..inputs.costs import get_profile, phase_cycles
 from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE, RUN_HIST_BUCKETS
 from .ranges import add_range_columns, range_fields
 
-SCHEMA_VERSION = "2"  # 2: cost-range columns, free-hook and slab cycles per object
+SCHEMA_VERSION = "3"  # 2: cost-range columns, free-hook and slab cycles per object;
+#                       3: free_hook, free_bulk, free_runs
 
 _EVENT_DOC = {
     "calls": "kmem_cache_alloc_bulk() calls",
@@ -42,6 +43,7 @@ _EVENT_DOC = {
     "memcg_ooms": "memcg OOM killer invocations (mem_cgroup_oom)",
     "objcg_uncharge_pages": "obj_cgroup_uncharge_pages calls (whole pages returned to the memcg)",
     "drain_uncharge_pages": "obj-stock drains that released whole pages",
+    "free_runs": "uncharge runs of the batched free hook (0 with the per-object free hook)",
 }
 
 
@@ -60,6 +62,10 @@ def summary_schema() -> pa.Schema:
         _dict_str("profile", "cost profile"),
         _field("seed", pa.int64(), "", "random seed"),
         _dict_str("kernel", "kernel generation the strategy ran on (docs/model.md §5a)"),
+        _dict_str("free_hook", "memcg free hook: per_object (mainline) or batched (per run of a free "
+                               "call; docs/model.md §7a)"),
+        _field("free_bulk", pa.int64(), "objects", "objects per kmem_cache_free_bulk() call of the "
+                                                   "workload's frees (1: single frees)"),
     ]
     for ev in EVENTS:
         fields.append(_field(ev, pa.int64(), "events",
@@ -150,7 +156,8 @@ def summary_rows(result) -> list[dict]:
         cyc = phase_cycles(prof, name, run.counters, depth=result.scenario.depth)
         objects = max(int(tot[EVENTS.index("objects")]), 1)
         row = {"scenario": result.scenario.name, "strategy": name, "profile": result.profile,
-               "seed": result.seed, "kernel": run.kernel}
+               "seed": result.seed, "kernel": run.kernel, "free_hook": result.scenario.free_hook,
+               "free_bulk": result.scenario.free_bulk}
         row.update({ev: int(tot[i]) for i, ev in enumerate(EVENTS)})
         row["hook_stock_locks"] = int(run.counters[PH_HOOK, EVENTS.index("stock_locks")])
         row["hook_stat_flushes"] = int(run.counters[PH_HOOK, EVENTS.index("stat_flushes")])

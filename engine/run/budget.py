@@ -44,7 +44,7 @@ def _scn_state_bytes(scn: Scenario, max_bulk: int, n_calls: int, trace=None,
         slab_cap = slab_capacity(scn.replace(live_objects=live), max_bulk)
         slab_free_rows = slab_cap
         trace_b = 0
-    ring = live + max_bulk + 1
+    ring = live + max_bulk + scn.free_bulk  # state.make's ring
     return {
         "slab table (live_objects, cpus x sheaf_capacity, nodes x barn_max_full x sheaf_capacity)":
             # the table, and the copy each strategy's final state takes of it
@@ -59,6 +59,7 @@ def _scn_state_bytes(scn: Scenario, max_bulk: int, n_calls: int, trace=None,
                                           + 4 * N_EVENTS) * I64 * 2 * (strategies + 1),
         "the trace": trace_b,
         "p[] (bulk_size)": max_bulk * 4 * I64,
+        "free batch (free_bulk)": max(scn.free_bulk, max_bulk) * 4 * I64,
     }
 
 

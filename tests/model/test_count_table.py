@@ -641,3 +641,121 @@ def test_whole_page_uncharges_are_counted(strategy, kernel):
     c = run.counters.sum(0)
     assert int(c[EV["drain_uncharge_pages"]]) == (0 if kernel == "mm-2026" else 1)
     assert int(c[EV["drain_uncharge_pages"]]) <= int(c[EV["drains"]])
+
+
+# --------------------------------------------------------------------------------------
+# The free side (docs/model.md §7a): per-run counts of the batched free hook on hand-made
+# free calls.  ``live_objects = 0``: every object is freed right after its call, in
+# kmem_cache_free_bulk() calls of ``free_bulk`` objects (whole calls only), on CPU 0
+# (remote_free_prob = 0).  Expected counts per free call, from model.md §7a:
+#   per object: per charged object obj_to_index, stock_locks, refills, stat_updates and
+#               objcg_ref_ops 1 each, free_runs 0;
+#   batched:    obj_to_index 1 per charged object; per run (consecutive charged objects
+#               with the same objcg and node; uncharged objects neither join nor end one)
+#               free_runs, stock_locks, refills, stat_updates, objcg_ref_ops 1 each
+#               (``runs`` stays the post-alloc hook's: 0 in the free-hook phase).
+
+FREE_EVENTS = ("obj_to_index", "stock_locks", "refills", "stat_updates", "objcg_ref_ops", "free_runs")
+
+
+def free_counts(hook, charged, runs):
+    """The free-hook counts of calls freeing ``charged`` charged objects in ``runs`` runs."""
+    if hook == "per_object":
+        return dict(obj_to_index=charged, stock_locks=charged, refills=charged, stat_updates=charged,
+                    objcg_ref_ops=charged, free_runs=0, runs=0)
+    return dict(obj_to_index=charged, stock_locks=runs, refills=runs, stat_updates=runs,
+                objcg_ref_ops=runs, free_runs=runs, runs=0)
+
+
+def free_run(calls, memcgs, free_bulk, hook, strategy="per_object", **kw):
+    """Replay ``calls`` (node patterns or trace rows) on CPU 0 with the given memcg per
+    call; returns the run (its free-hook counters are the free calls' alone: nothing
+    else counts in that phase when the stock is never drained by an adoption)."""
+    base = dict(cpus=2, nodes=2, memcgs=2, depth=1, live_objects=0, cgroup_switch_prob=0.0,
+                remote_free_prob=0.0, free_bulk=free_bulk, free_hook=hook)
+    base.update(kw)
+    scn = Scenario(**base)
+    rows = [c if c and isinstance(c[0], tuple) else objects(c, slabs=[100 * k + j for j in range(len(c))])
+            for k, c in enumerate(calls)]
+    tr = from_calls(rows, scn, cpus=[0] * len(rows), memcgs=memcgs)
+    return run_strategy(scn, strategy, SEED, trace=tr)
+
+
+FREE_HOOK = 1  # PHASES index of free_hook
+
+
+@pytest.mark.parametrize("hook", ["per_object", "batched"])
+def test_free_runs_split_by_node(hook):
+    """One call of 8 objects, nodes 0,0,0,1,1,1,1,1, freed in one call of 8: runs 3 + 5,
+    so the batched hook takes 2 stock locks, 2 uncharges, 2 statistics updates, 2 puts."""
+    run = free_run([[0, 0, 0, 1, 1, 1, 1, 1]], [0], 8, hook)
+    check_counts(run.counters[FREE_HOOK], free_counts(hook, 8, 2), f"3+5 {hook}")
+    assert int(run.counters[3, EV["frees"]]) == 8
+    assert len(run.state["live_objcg"]) == 0
+    # statistics: -3 ofs on node 0 and -5 ofs on node 1 (batched), one object at a time
+    # per object; either way the run ends with nothing accounted
+    st = run.state
+    assert st["stat"].sum() + st["stock_acc_u"].sum() == 0
+
+
+@pytest.mark.parametrize("hook", ["per_object", "batched"])
+def test_free_runs_split_by_objcg(hook):
+    """Two calls of 4 on node 0, memcg 0 then memcg 1, freed together in one call of 8
+    (the first 4 wait for a whole call): runs 4 + 4 by objcg."""
+    run = free_run([[0] * 4, [0] * 4], [0, 1], 8, hook)
+    want = free_counts(hook, 8, 2)
+    # The second call's hook left the one-slot obj stock on memcg 1's objcg, so the
+    # free switches it twice (to memcg 0's objcg, then back), per object and batched
+    # alike: each switch drains the stock (a put of the old objcg) and takes a
+    # reference on the new one (__refill_obj_stock -> drain_obj_stock, obj_cgroup_get).
+    want["objcg_ref_ops"] += 2 * 2
+    check_counts(run.counters[FREE_HOOK], want, f"4+4 objcg {hook}")
+    assert int(run.counters[FREE_HOOK, EV["drains"]]) == 2
+
+
+@pytest.mark.parametrize("hook", ["per_object", "batched"])
+def test_uncharged_object_neither_joins_nor_ends_a_run(hook):
+    """Five objects on node 0; the middle one's slab has no obj_exts and their
+    allocation fails, so it holds no objcg: the batched hook makes one run of 4."""
+    rows = [(1, 0, True), (2, 0, True), (3, 0, False), (4, 0, True), (5, 0, True)]
+    run = free_run([rows], [0], 5, hook, exts_fail_prob=1.0)
+    assert int(run.counters[PH_HOOK, EV["obj_exts_skipped"]]) == 1
+    check_counts(run.counters[FREE_HOOK], free_counts(hook, 4, 1), f"skip {hook}")
+    assert int(run.counters[3, EV["frees"]]) == 5
+
+
+@pytest.mark.parametrize("hook", ["per_object", "batched"])
+def test_only_whole_free_calls(hook):
+    """free_bulk 3 after a call of 8 (nodes 0,0,0,1,1,1,1,1): two calls of 3 are freed
+    (objects 0-2 on node 0, then 3-5 on node 1: one run each), two objects stay live."""
+    run = free_run([[0, 0, 0, 1, 1, 1, 1, 1]], [0], 3, hook)
+    check_counts(run.counters[FREE_HOOK], free_counts(hook, 6, 2), f"3+3 {hook}")
+    assert int(run.counters[3, EV["frees"]]) == 6
+    assert list(run.state["live_node"]) == [1, 1]
+
+
+def test_run_crosses_calls_only_within_one_free_call():
+    """Two calls of 4 objects on node 0 of the same memcg, free_bulk 4: two free calls,
+    so two runs of 4 even though all 8 share objcg and node; free_bulk 8: one run."""
+    four = free_run([[0] * 4, [0] * 4], [0, 0], 4, "batched")
+    eight = free_run([[0] * 4, [0] * 4], [0, 0], 8, "batched")
+    check_counts(four.counters[FREE_HOOK], free_counts("batched", 8, 2), "4|4")
+    check_counts(eight.counters[FREE_HOOK], free_counts("batched", 8, 1), "8")
+
+
+@pytest.mark.parametrize("kernel", STRATEGY_GENERATIONS["none"])
+def test_none_has_no_free_hook_work(kernel):
+    """Strategy none: the same allocations and frees, no hook work at all: no lookups,
+    no obj_exts, no charge, no objcg on any object, nothing in either hook phase."""
+    run = free_run([[0, 0, 0, 1, 1, 1, 1, 1]], [0], 8, "batched", strategy="none", kernel=kernel)
+    assert not run.counters[FREE_HOOK].any() and not run.counters[PH_HOOK].any()
+    assert int(run.counters[3, EV["frees"]]) == 8
+    assert int(run.counters[PH_SLAB_ALLOC, EV["objects"]]) == 8
+    kept = free_run([[0, 0, 1]], [0], 8, "per_object", strategy="none", kernel=kernel)
+    assert list(kept.state["live_objcg"]) == [-1, -1, -1]  # under a whole free call: kept
+    assert kept.state["pc_usage"].sum() == 0 and kept.state["objcg_refs"].sum() == 0
+
+
+# Strategies whose counts are pinned by a test of their own rather than by the table
+# above (tests/model/test_strategy_registry.py checks every strategy has one).
+COUNT_TESTS = {"none": "test_none_has_no_free_hook_work"}

@@ -16,7 +16,7 @@ from engine.model.state import STRATEGIES, STRATEGY_GENERATIONS
 from engine.run.simulate import choose_passes, fusable, run_strategies, run_strategy, simulate
 
 from ..conftest import SMALL, assert_same_state, run_reference
-from .test_reference_model import CORNER_CASES, _shrink
+from .test_reference_model import CORNER_CASES, FREE_IDS, FREE_MODES, _shrink
 
 
 def _names(kernel: str) -> list[str]:
@@ -54,10 +54,12 @@ def _fusable_cases():
 CASES = dict(_fusable_cases())
 
 
+@pytest.mark.parametrize(("free_bulk", "free_hook"), FREE_MODES, ids=FREE_IDS)
 @pytest.mark.parametrize("kernel", ["", "mainline-2026", "mm-2026"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_fused_pass_equals_separate_passes(case, kernel):
-    _assert_fused_equals_separate(CASES[case].replace(kernel=kernel), 7, f"{case}@{kernel or 'own'}")
+def test_fused_pass_equals_separate_passes(case, kernel, free_bulk, free_hook):
+    scn = CASES[case].replace(kernel=kernel, free_bulk=free_bulk, free_hook=free_hook)
+    _assert_fused_equals_separate(scn, 7, f"{case}@{kernel or 'own'}/{free_bulk}/{free_hook}")
 
 
 def test_enough_cases_are_fused():
@@ -69,15 +71,18 @@ def test_enough_cases_are_fused():
 def test_fused_pass_equals_the_reference_model():
     """Directly against tests/reference.py too, on a case that exercises obj_exts
     failures (each strategy keeps its own obj_exts bit of a shared slab) and KFENCE."""
-    scn = Scenario(name="fused_ref", **{**SMALL, **CORNER_CASES["kfence_and_exts_failures"]})
-    runs = run_strategies(scn, list(STRATEGIES), 3)
-    for name, run in runs.items():
-        assert_same_state(run.state, run_reference(scn, name, 3), f"fused/{name}")
+    for free in (dict(), dict(free_bulk=8, free_hook="batched")):
+        scn = Scenario(name="fused_ref", **{**SMALL, **CORNER_CASES["kfence_and_exts_failures"], **free})
+        runs = run_strategies(scn, list(STRATEGIES), 3)
+        for name, run in runs.items():
+            assert_same_state(run.state, run_reference(scn, name, 3), f"fused/{name}/{free}")
 
 
 def test_fused_per_call_detail_equals_separate():
     scn = Scenario.from_preset("io_uring", calls=300, live_objects=400)
     _assert_fused_equals_separate(scn, 2, "io_uring detail", detail=True)
+    _assert_fused_equals_separate(scn.replace(free_bulk=32, free_hook="batched"), 2,
+                                  "io_uring detail, batched frees", detail=True)
 
 
 def test_fused_trace_replay_equals_separate():

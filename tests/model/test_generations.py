@@ -23,8 +23,8 @@ def test_each_strategy_runs_on_its_own_generation_by_default():
     res = simulate(Scenario(**SMALL), calls=50)
     assert {n: r.kernel for n, r in res.runs.items()} == {
         "per_object": "mainline-2026", "batched_v1": "mainline-2026", "batched": "mainline-2026",
-        "upfront": "v6.12"}
-    assert res.summary.column("kernel").to_pylist() == ["mainline-2026"] * 3 + ["v6.12"]
+        "upfront": "v6.12", "none": "mainline-2026"}
+    assert res.summary.column("kernel").to_pylist() == ["mainline-2026"] * 3 + ["v6.12", "mainline-2026"]
 
 
 @pytest.mark.parametrize("kernel", GENERATIONS)
@@ -53,7 +53,9 @@ def test_new_paths_are_taken(case, event, pairs):
     for strategy, kernel in PAIRS:
         scn = Scenario(name=case, **{**SMALL, **CORNER_CASES[case], "kernel": kernel})
         got = int(_total(run_strategy(scn, strategy, seed=3))[EV[event]])
-        if pairs == "all" or kernel == "mm-2026":
+        if strategy == "none":
+            assert got == 0, (case, event, kernel)  # no accounting: no memcg path at all
+        elif pairs == "all" or kernel == "mm-2026":
             if event == "stat_guard_flushes" and strategy in ("per_object", "upfront"):
                 assert got == 0, (strategy, kernel)  # one object never passes 32767 bytes
             elif event == "obj_stock_u16_releases" and strategy == "per_object":

@@ -30,6 +30,7 @@ from engine.results.compare import (
 from engine.results.tables import write_table
 
 SCN = engine.Scenario(calls=300)
+STRATS = "per_object,batched_v1,batched,upfront"  # the mechanics below; none: test_none_...
 OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
        ">": operator.gt, ">=": operator.ge}
 
@@ -41,9 +42,29 @@ def files(tmp_path_factory):
     for name, profile, seed, suffix in [("intel", "intel-skylake", 1, "parquet"),
                                         ("amd", "amd-zen2", 1, "arrow"),
                                         ("other_seed", "intel-skylake", 2, "feather")]:
-        res = engine.simulate(SCN, profile=profile, seed=seed)
+        res = engine.simulate(SCN, profile=profile, seed=seed, strategies=STRATS)
         out[name] = write_table(res.summary, d / f"{name}.{suffix}")
     return out
+
+
+def test_none_and_the_free_hook_in_compare(tmp_path):
+    """none compares with per_object like any strategy; two files that differ only in
+    the free hook pair each strategy (the free hook is shown, not joined on)."""
+    scn = SCN.replace(free_bulk=8)
+    per = write_table(engine.simulate(scn, strategies="per_object,none").summary, tmp_path / "p.parquet")
+    bat = write_table(engine.simulate(scn.replace(free_hook="batched"), strategies="per_object,none").summary,
+                      tmp_path / "b.parquet")
+    comp = compare_within(load_table(per))
+    assert [r.key["strategy"] for r in comp.rows] == ["none"]
+    assert comp.rows[0].value("hook_cycles_per_object", "b") == 0
+    assert comp.rows[0].value("total_cycles_per_object", "diff") < 0
+    two = compare_tables(load_table(per), load_table(bat))
+    assert [(r.key["strategy"], r.key["free_hook"], r.key["free_bulk"]) for r in two.rows] == [
+        ("per_object", "per_object -> batched", 8), ("none", "per_object -> batched", 8)]
+    po = two.rows[0]
+    assert po.value("stock_locks", "diff") < 0  # the batched free hook takes fewer locks
+    assert two.rows[1].value("total_cycles_per_object", "diff") == 0  # none has no free hook work
+    assert "free_bulk" not in two.metrics
 
 
 def rows_of(path) -> dict[str, dict]:
@@ -77,8 +98,8 @@ def test_within_file_diffs_are_b_minus_a(files):
     # the table's own *_pct column (relative to per_object) agrees
     assert row.value("total_cycles_per_object", "pct") == pytest.approx(b["total_cycles_per_object_pct"])
     head, rows, _ = parse_text(run_compare([str(files["intel"])]))
-    assert head[:5] == ["scenario", "strategy", "profile", "seed", "kernel"]
-    assert head[5:8] == ["hook_cycles_per_object (A)", "hook_cycles_per_object (B)",
+    assert head[:7] == ["scenario", "strategy", "profile", "seed", "free_hook", "free_bulk", "kernel"]
+    assert head[7:10] == ["hook_cycles_per_object (A)", "hook_cycles_per_object (B)",
                          "hook_cycles_per_object (DIFF)"]
     shown = next(r for r in rows if r["strategy"] == "batched")
     assert shown["kernel"] == "mainline-2026"  # shown, never a join key
@@ -119,7 +140,7 @@ def test_two_files_same_counts_different_cycles(files):
 
 def test_emit_chooses_the_metric_columns(files):
     head, _, tail = parse_text(run_compare([str(files["intel"])], emit="stat_flushes, objects"))
-    assert head == ["scenario", "strategy", "profile", "seed", "kernel", "stat_flushes (A)", "stat_flushes (B)",
+    assert head == ["scenario", "strategy", "profile", "seed", "free_hook", "free_bulk", "kernel", "stat_flushes (A)", "stat_flushes (B)",
                     "stat_flushes (DIFF)", "objects (A)", "objects (B)", "objects (DIFF)"]
     assert tail[1].startswith("stat_flushes diff min: ")
 
@@ -188,7 +209,7 @@ def test_csv_is_numbers_at_full_precision_with_sources(files):
     got = list(csv.DictReader(io.StringIO(text)))
     t = rows_of(files["intel"])
     base = t["per_object"]
-    assert list(got[0])[:9] == ["scenario", "strategy", "profile", "seed", "kernel", "hook_cycles_per_object_a",
+    assert list(got[0])[:11] == ["scenario", "strategy", "profile", "seed", "free_hook", "free_bulk", "kernel", "hook_cycles_per_object_a",
                                 "hook_cycles_per_object_b", "hook_cycles_per_object_diff",
                                 "hook_cycles_per_object_pct"]
     assert len(got) == 3 and "Rows compared" not in text
@@ -226,9 +247,9 @@ def test_parquet_output_and_sources_in_every_format(files, tmp_path):
 def test_markdown_table(files):
     text = run_compare([str(files["intel"])], fmt="md", emit="stock_locks")
     lines = text.splitlines()
-    assert lines[0] == ("| scenario | strategy | profile | seed | kernel | stock_locks (A) | stock_locks (B) "
-                        "| stock_locks (DIFF) |")
-    assert lines[1] == "| --- | --- | --- | ---: | --- | ---: | ---: | ---: |"
+    assert lines[0] == ("| scenario | strategy | profile | seed | free_hook | free_bulk | kernel | stock_locks (A) "
+                        "| stock_locks (B) | stock_locks (DIFF) |")
+    assert lines[1] == "| --- | --- | --- | ---: | --- | ---: | --- | ---: | ---: | ---: |"
     assert all(ln.startswith("| ") and ln.endswith(" |") for ln in lines[:5])
     assert lines[5] == "" and lines[6] == "```" and lines[7] == "Rows compared: 3" and lines[-1] == "```"
 
@@ -306,7 +327,8 @@ def test_missing_values_print_na_match_no_filter_and_sort_last(files, tmp_path):
 def _sweep_like(folder, profile):
     """A hive-partitioned dataset laid out like ``bulksim sweep``: scenario=/strategy=/point-*.parquet."""
     for bs in (4, 8):
-        summary = engine.simulate(SCN.replace(calls=200, bulk_size=bs), profile=profile, seed=3).summary
+        summary = engine.simulate(SCN.replace(calls=200, bulk_size=bs), profile=profile, seed=3,
+                                  strategies=STRATS).summary
         summary = summary.append_column("param_bulk_size", pa.array([bs] * summary.num_rows, pa.int64()))
         summary = summary.append_column("point", pa.array([f"{profile}-{bs}"] * summary.num_rows))
         for s in summary.column("strategy").to_pylist():
@@ -321,7 +343,7 @@ def test_hive_folder_inputs(tmp_path):
     intel = _sweep_like(tmp_path / "intel", "intel-skylake")
     amd = _sweep_like(tmp_path / "amd", "amd-zen2")
     head, rows, tail = parse_text(run_compare([str(intel)], emit="stock_locks", sort=["param_bulk_size"]))
-    assert head[:5] == ["scenario", "strategy", "profile", "seed", "param_bulk_size"]
+    assert head[:7] == ["scenario", "strategy", "profile", "seed", "free_hook", "free_bulk", "param_bulk_size"]
     assert "point" not in head
     assert [r["param_bulk_size"] for r in rows] == ["4"] * 3 + ["8"] * 3
     assert tail[0] == "Rows compared: 6"

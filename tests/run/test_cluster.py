@@ -10,6 +10,7 @@ import pytest
 
 from engine.errors import BulksimError
 from engine.inputs.scenario import Scenario
+from engine.model.state import STRATEGIES
 from engine.run.sweep import read_sweep, run_sweep
 
 distributed = pytest.importorskip("distributed")
@@ -71,7 +72,7 @@ def test_killed_worker_loses_and_duplicates_nothing(tmp_path, local_result, clus
     th.join(300)
     assert "err" not in box, box.get("err")
     files = list(out.rglob("*.parquet"))
-    assert len(files) == 20 * 4 and len({f.name for f in files}) == 20
+    assert len(files) == 20 * len(STRATEGIES) and len({f.name for f in files}) == 20
     assert _sorted(read_sweep(out)).equals(local_result)
 
 
@@ -106,7 +107,7 @@ def test_scheduler_going_away_stops_clearly_and_a_rerun_resumes(tmp_path, local_
     assert not th.is_alive()
     assert "lost the Dask scheduler" in str(box.get("err")), box
     kept = len(list(out.rglob("*.parquet")))
-    assert 8 <= kept < 80 * 4
+    assert 8 <= kept < 80 * len(STRATEGIES)
     rep = run_sweep(BASE.replace(calls=20000), big, [0], out, workers=2)
     assert rep.done_before >= 1 and rep.done_before + rep.computed == 80
 

@@ -77,7 +77,7 @@ def test_bad_arguments_raise_bulksim_error(bad):
 def test_presets_all_run_and_tight_limit_fails_calls():
     for name in engine.PRESETS:
         res = simulate(name, calls=1500, seed=4)
-        assert res.summary.num_rows == 4
+        assert res.summary.num_rows == len(STRATEGIES)
         if name == "tight_limit":
             fails = res.summary.column("hook_failures").to_pylist()
             assert max(fails) > 0

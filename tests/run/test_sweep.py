@@ -14,6 +14,7 @@ import pytest
 from engine import cli
 from engine.errors import BulksimError
 from engine.inputs.scenario import Scenario
+from engine.model.state import STRATEGIES
 from engine.run.sweep import parse_grid, parse_seeds, read_sweep, run_sweep
 
 BASE = Scenario(name="default", calls=400)
@@ -31,8 +32,8 @@ def test_sweep_writes_one_row_per_point_and_strategy(tmp_path):
     rep = run_sweep(BASE, GRID, [0, 1], tmp_path / "s", workers=2)
     assert rep.total == 12 and rep.computed == 12
     t = read_sweep(tmp_path / "s")
-    assert t.num_rows == 12 * 4
-    assert set(t.column("strategy").to_pylist()) == {"per_object", "batched_v1", "batched", "upfront"}
+    assert t.num_rows == 12 * len(STRATEGIES)
+    assert set(t.column("strategy").to_pylist()) == set(STRATEGIES)
     assert set(t.column("param_bulk_size").to_pylist()) == {1, 8, 16}
     row = t.filter(pa.compute.equal(t.column("param_bulk_size"), 8)).to_pylist()[0]
     assert row["objects"] == 8 * 400 and row["calls"] == 400
@@ -45,13 +46,14 @@ def test_every_consumer_reads_the_dataset(tmp_path):
     import polars as pl
 
     files = sorted(str(p) for p in (tmp_path / "s").rglob("*.parquet"))
-    assert len(files) == 8
+    rows = 2 * len(STRATEGIES)
+    assert len(files) == rows
     n = duckdb.connect().execute(
         f"select count(*), count(distinct strategy) from read_parquet('{tmp_path}/s/*/*/*.parquet', "
         "hive_partitioning=1)").fetchone()
-    assert n == (8, 4)
-    assert len(pd.read_parquet(tmp_path / "s")) == 8
-    assert pl.scan_parquet(f"{tmp_path}/s/**/*.parquet", hive_partitioning=True).collect().height == 8
+    assert n == (rows, len(STRATEGIES))
+    assert len(pd.read_parquet(tmp_path / "s")) == rows
+    assert pl.scan_parquet(f"{tmp_path}/s/**/*.parquet", hive_partitioning=True).collect().height == rows
 
 
 def test_worker_count_does_not_change_results(tmp_path):
@@ -125,12 +127,12 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path):
     assert proc.returncode == 130, err
     assert "resume" in err and len(err.strip().splitlines()) == 1
     kept = list(out.rglob("*.parquet"))
-    assert 8 <= len(kept) < 160
+    assert 8 <= len(kept) < 40 * len(STRATEGIES)
     assert not [p for p in out.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "40 points" in done.stdout and "0 already done" not in done.stdout
-    assert read_sweep(out).num_rows == 160
+    assert read_sweep(out).num_rows == 40 * len(STRATEGIES)
     assert Path(out / "_sweep.json").exists()
 
 
@@ -174,12 +176,35 @@ def test_sweep_points_run_their_strategies_in_one_pass(tmp_path):
 
     run_sweep(BASE, {"memcg_max_pages": [0, 12]}, [0], tmp_path / "s", workers=1)
     parts = sorted((tmp_path / "s").rglob("point-*.parquet"))
-    assert len(parts) == 2 * 4
+    assert len(parts) == 2 * len(STRATEGIES)
     seen = {}
     for part in parts:
         t = pq.read_table(part)
         limit = t.column("param_memcg_max_pages")[0].as_py()
         seen.setdefault(limit, set()).add(t.schema.metadata[b"passes"].decode())
-    assert seen[0] == {"one pass for 4 strategies (fused)"}
+    assert seen[0] == {"one pass for 5 strategies (fused)"}
     (how,) = seen[12]
     assert how.startswith("one pass per strategy (separate: a memory limit is set")
+
+
+def test_sweep_over_the_free_hook_and_its_report(tmp_path):
+    """``--grid free_hook=per_object,batched`` with bulk frees: one row per point and
+    strategy (none included), the free hook named in both the parameter and the
+    summary column, fewer locks with the batched hook, none unchanged; the report
+    draws the string parameter as groups of bars."""
+    from engine.results.report import build_report
+
+    out = tmp_path / "s"
+    grid = parse_grid(["free_hook=per_object,batched"])
+    run_sweep(BASE.replace(free_bulk=8), grid, [0], out, workers=1)
+    rows = read_sweep(out).to_pylist()
+    assert len(rows) == 2 * len(STRATEGIES)
+    by = {(str(r["strategy"]), r["param_free_hook"]): r for r in rows}
+    assert all(r["free_hook"] == r["param_free_hook"] and r["free_bulk"] == 8 for r in rows)
+    po, bt = by[("per_object", "per_object")], by[("per_object", "batched")]
+    assert bt["stock_locks"] < po["stock_locks"] and bt["free_runs"] > 0 == po["free_runs"]
+    assert bt["total_cycles_per_object"] < po["total_cycles_per_object"]
+    n_po, n_bt = by[("none", "per_object")], by[("none", "batched")]
+    assert n_po["total_cycles_per_object"] == n_bt["total_cycles_per_object"] and n_po["stock_locks"] == 0
+    page = build_report(out, tmp_path / "rep")
+    assert "free_hook" in page.read_text()
