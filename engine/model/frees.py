@@ -24,7 +24,7 @@ from .memcg import account_obj_stock, oslot_find, refill_obj_stock, stock_lock
 from .state import GEN_MM, GEN_V612
 
 
-@jit
+@jit(inline="always")
 def uncharge_run(P, S, cpu, objcg, node, n):
     """``__memcg_slab_free_hook`` for ``n`` objects on ``node`` that hold ``objcg``.
 
@@ -50,7 +50,7 @@ def uncharge_run(P, S, cpu, objcg, node, n):
     S.counters[ph].objcg_ref_ops += 1
 
 
-@jit
+@jit(inline="always")
 def fq_objcg(S, lo, i):
     """The objcg of the ``i``-th object the call frees (``S.fq``), for the strategy
     whose live-ring objcgs are ``lo``: from its ring slot, or from ``p[]`` when the
@@ -59,7 +59,7 @@ def fq_objcg(S, lo, i):
     return lo[pos] if likely(pos >= 0) else S.p[-1 - pos].objcg
 
 
-@jit
+@jit(inline="always")
 def quiet_frees(P, S, lo, i, nq, cpu, objcg, node):
     """``uncharge_run``'s common case (one object at a time, per-object free hook) for the freed objects ``i, i+1, ...`` (below
     ``nq``) at once, as ``_quiet_objects`` is the post-alloc hooks': objects freed

@@ -87,7 +87,7 @@ def _assign_run(P, S, i, j, objcg, ref_op, lookups):
         S.p[k].objcg = objcg
 
 
-@jit
+@jit(inline="always")
 def hook_runs(P, S, c, cpu, objcg, size):
     """``batched_v1`` and ``batched`` in one loop (one inlined copy of the charge
     path): find a run of objects on one node, charge and account it, assign it.
@@ -138,7 +138,7 @@ def hook_runs(P, S, c, cpu, objcg, size):
     return True
 
 
-@jit
+@jit(inline="always")
 def _quiet_objects(P, S, cpu, objcg, j, size, charge):
     """The per-object hooks' common case for objects ``j, j+1, ...`` (below ``size``)
     at once: every event of ``charge_and_account`` (``charge``: per_object) or of
@@ -226,7 +226,7 @@ def _next_full_object(P, S, c, cpu, objcg, j, size, charge):
     return j
 
 
-@jit
+@jit(inline="always")
 def hook_per_object(P, S, c, cpu, objcg, size):
     """Mainline ``__memcg_slab_post_alloc_hook``: charge and account each object.
 
@@ -244,7 +244,7 @@ def hook_per_object(P, S, c, cpu, objcg, size):
         j += 1
 
 
-@jit
+@jit(inline="always")
 def hook_upfront(P, S, c, cpu, objcg, size):
     """v6.10-v6.15: charge ``size * ofs`` up front, then per-object statistics."""
     _count_run(P, S, size)
@@ -260,7 +260,7 @@ def hook_upfront(P, S, c, cpu, objcg, size):
         j += 1
 
 
-@jit
+@jit(inline="always")
 def post_alloc_hook(P, S, c, cpu, objcg, size):
     """The strategy's hook; ``S.p[:size].objcg`` must be -1 on entry.  ``none``: no
     accounting at all (no hook work, no obj_exts, every objcg stays -1)."""

@@ -57,7 +57,7 @@ from .state import (
 PER_CALL_FIXED = 5  # cpu, memcg, size, pgdat runs, failed
 
 
-@jit
+@jit(inline="always")
 def strategy_params(P, kp):
     """Strategy ``k``'s ``Params``: its own fields from ``kp = X.kp[k]``, the rest
     from the run's ``P``."""
@@ -108,7 +108,7 @@ def strategy_params(P, kp):
     )
 
 
-@jit
+@jit(inline="always")
 def strategy_view(A, X, k):
     """Strategy ``k``'s ``State`` as its hooks see it: its rows of the accounting
     tables, the allocator's tables for the rest (views; nothing is copied)."""
@@ -119,7 +119,7 @@ def strategy_view(A, X, k):
                  fq=A.fq, tr_call=A.tr_call, tr_obj=A.tr_obj)
 
 
-@jit
+@jit(inline="always")
 def _fill_p(P, S, c, cpu, size):
     """SLUB model: ``p[0:size)`` from sheaves, slabs and maybe one KFENCE object."""
     kf = -1

@@ -90,7 +90,7 @@ def page_counter_try_charge(P, S, m, n, cpu, ph):
     return -1
 
 
-@jit
+@jit(inline="always")
 def page_counter_charge(P, S, m, n, cpu, ph):
     """``page_counter_charge``: forced, no limit check."""
     for level in range(P.depth + 1):
@@ -104,7 +104,7 @@ def page_counter_uncharge(P, S, m, n, cpu, ph):
         _pc_uncharge(P, S, _level_index(P, m, level), n, cpu, ph)
 
 
-@jit
+@jit(inline="always")
 def _margin(P, S, m):
     """``mem_cgroup_margin``: pages left below the tightest max on the path."""
     best = np.int64(2**62)
@@ -348,14 +348,14 @@ def _adopt(P, S, cpu, objcg, ph):
     S.cpu[cpu].objcg = objcg
 
 
-@jit
+@jit(inline="always")
 def obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph):
     # The kernel parks uncharged pages in the memcg stock (refill_stock).
     S.counters[ph].objcg_uncharge_pages += 1
     refill_stock(P, S, cpu, S.memcg[objcg].memcg, np_, ph)
 
 
-@jit
+@jit(inline="always")
 def _refill_mm(P, S, cpu, objcg, nbytes, allow_uncharge, ph):
     """mm-2026 ``__refill_obj_stock`` with the stock locked: the objcg's slot, else
     the first empty one, else a round-robin victim; 16-bit byte count.  Returns the
@@ -413,7 +413,7 @@ def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
         obj_cgroup_uncharge_pages(P, S, cpu, objcg, np_, ph)
 
 
-@jit
+@jit(inline="always")
 def _account_mm(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
     """mm-2026 ``__account_obj_stock``: the stock caches the objcg if one of its slots
     does; the accumulators are tagged with a slot and a node and flushed to the
@@ -469,7 +469,7 @@ def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
         _flush_stat(P, S, objcg, pgdat, flush, cpu, ph)
 
 
-@jit
+@jit(inline="always")
 def mod_objcg_state(P, S, cpu, objcg, nbytes, pgdat, ph):
     """The ``upfront`` generation's separate statistics update (one lock)."""
     stock_lock(P, S, cpu, ph)
@@ -485,7 +485,7 @@ def _in_subtree(P, S, m, over):
     return m >= 0 and (over >= P.memcgs or m == over)
 
 
-@jit
+@jit(inline="always")
 def _obj_stock_in_subtree(P, S, c, over):
     """``obj_stock_flush_required``: does CPU ``c``'s obj stock cache an objcg of
     the subtree of ``over``?"""
@@ -554,14 +554,60 @@ def run_pending_drains(P, S, cpu, ph):
 
 @jit
 def try_charge_memcg(P, S, cpu, m, n, ph):
-    """``try_charge_memcg`` for ``n`` pages of memcg ``m``; returns False on failure."""
+    """``try_charge_memcg`` for ``n`` pages of memcg ``m``; returns False on failure.
+    Its first attempt here; once that fails, the limit path (``_try_charge_limited``)."""
     batch = n
     if (P.gfp_allow_spin or P.gen == GEN_V612) and n < MEMCG_CHARGE_BATCH:
         batch = MEMCG_CHARGE_BATCH
+    if consume_stock(P, S, cpu, m, n, ph):
+        return True
+    over = page_counter_try_charge(P, S, m, batch, cpu, ph)
+    if likely(over < 0):
+        if batch > n:
+            refill_stock(P, S, cpu, m, batch - n, ph)
+        return True
+    return _try_charge_limited(P, S, cpu, m, n, batch, over, ph)
+
+
+@jit(forceinline=False)  # the limit path: a real call keeps the cold compile short
+def _try_charge_limited(P, S, cpu, m, n, batch, over, ph):
+    """``try_charge_memcg`` after an attempt to charge ``batch`` pages failed at page
+    counter ``over``: a smaller batch, reclaim, drains, retries, the OOM killer, then a
+    forced charge or the failure."""
     drained = False
     passed_oom = False
     retries = P.reclaim_retries
     while True:
+        # what the failed attempt leads to: another attempt, or the end of the loop
+        if batch > n:
+            batch = n
+        elif not P.gfp_allow_block:
+            break
+        else:
+            S.counters[ph].reclaims += 1
+            r = min(P.reclaim_pages, S.pc[m].pagecache)
+            if r > 0:
+                S.pc[m].pagecache -= r
+                page_counter_uncharge(P, S, m, r, cpu, ph)
+            if _margin(P, S, m) >= n:
+                pass
+            elif not drained:
+                drain_all_stock(P, S, cpu, over, ph)
+                drained = True
+            elif r > 0 and n <= COSTLY_PAGES:
+                pass  # progress on a small charge: no retry spent
+            elif retries > 0:
+                retries -= 1
+            elif passed_oom or n > COSTLY_PAGES:
+                break  # task_is_dying after the OOM kill, or mem_cgroup_oom refuses
+            else:
+                # MODEL: the OOM killer picks the allocating task and frees nothing
+                # the model tracks: one more round of retries, then -ENOMEM
+                # (task_is_dying).
+                S.counters[ph].memcg_ooms += 1
+                passed_oom = True
+                retries = P.reclaim_retries
+        # the next attempt
         if consume_stock(P, S, cpu, m, n, ph):
             return True
         over = page_counter_try_charge(P, S, m, batch, cpu, ph)
@@ -569,34 +615,6 @@ def try_charge_memcg(P, S, cpu, m, n, ph):
             if batch > n:
                 refill_stock(P, S, cpu, m, batch - n, ph)
             return True
-        if batch > n:
-            batch = n
-            continue
-        if not P.gfp_allow_block:
-            break
-        S.counters[ph].reclaims += 1
-        r = min(P.reclaim_pages, S.pc[m].pagecache)
-        if r > 0:
-            S.pc[m].pagecache -= r
-            page_counter_uncharge(P, S, m, r, cpu, ph)
-        if _margin(P, S, m) >= n:
-            continue
-        if not drained:
-            drain_all_stock(P, S, cpu, over, ph)
-            drained = True
-            continue
-        if r > 0 and n <= COSTLY_PAGES:
-            continue  # progress on a small charge: no retry spent
-        if retries > 0:
-            retries -= 1
-            continue
-        if passed_oom or n > COSTLY_PAGES:
-            break  # task_is_dying after the OOM kill, or mem_cgroup_oom refuses
-        # MODEL: the OOM killer picks the allocating task and frees nothing the
-        # model tracks: one more round of retries, then -ENOMEM (task_is_dying).
-        S.counters[ph].memcg_ooms += 1
-        passed_oom = True
-        retries = P.reclaim_retries
     if P.gfp_nofail or P.gfp_high:
         page_counter_charge(P, S, m, n, cpu, ph)
         S.counters[ph].forced_charges += 1
@@ -606,7 +624,7 @@ def try_charge_memcg(P, S, cpu, m, n, ph):
     return False
 
 
-@jit
+@jit(inline="always")
 def consume_obj_stock(P, S, cpu, objcg, nbytes):
     """``__consume_obj_stock`` (stock locked): take ``nbytes`` if the stock (the
     objcg's slot, mm-2026) caches ``objcg`` with that many bytes."""
@@ -641,7 +659,7 @@ def charge_and_account(P, S, cpu, objcg, nbytes, pgdat, ph):
     return True
 
 
-@jit
+@jit(inline="always")
 def obj_cgroup_charge(P, S, cpu, objcg, nbytes, ph):
     """``obj_cgroup_charge`` of the ``upfront`` generation (irq-save lock, never fails)."""
     stock_lock(P, S, cpu, ph)

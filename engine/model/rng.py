@@ -101,7 +101,7 @@ def _mulhi_u64(typingctx, a, b):
     return sig, codegen
 
 
-@jit
+@jit(inline="always")
 def mod_by_magic(x, d, m, shifts):
     """``x % d`` for uint64 ``x`` and ``(m, shifts) = divisor_magic(d)``, exactly."""
     t1 = _mulhi_u64(np.uint64(m), x)

@@ -66,17 +66,17 @@ def _partial_insert(S, sid, prv, nxt):
     S.slab[sid].on_partial = 1
 
 
-@jit
+@jit(inline="always")
 def _partial_add_head(S, sid):
     _partial_insert(S, sid, -1, S.part[S.slab[sid].node].head)
 
 
-@jit
+@jit(inline="always")
 def _partial_add_tail(S, sid):
     _partial_insert(S, sid, S.part[S.slab[sid].node].tail, -1)
 
 
-@jit
+@jit(inline="always")
 def new_slab(P, S, node, ph):
     """``allocate_slab``: a fresh slab whose objects come out in index order."""
     sid = _new_slab_id(P, S)
@@ -96,7 +96,7 @@ def new_slab(P, S, node, ph):
     return sid
 
 
-@jit
+@jit(inline="always")
 def new_kfence_slab(P, S):
     """A KFENCE object: its own one-object slab on node 0 with obj_exts."""
     sid = _new_slab_id(P, S)
@@ -109,7 +109,7 @@ def new_kfence_slab(P, S):
     return sid
 
 
-@jit
+@jit(inline="always")
 def _discard_slab(P, S, sid, ph):
     S.counters[ph].slab_discards += 1
     S.free_ids[S.misc[M_FREE_IDS]] = sid
@@ -150,7 +150,7 @@ def _swap_sheaves(S, cpu):
 
 # -- allocation -------------------------------------------------------------------
 
-@jit
+@jit(inline="always")
 def fill_from_sheaves_and_slabs(P, S, c, cpu, need, ph):
     """Put ``need`` object handles into the first ``need`` rows of ``S.p``
     (``alloc_from_pcs_bulk`` then the slab refill).  Returns False on a slab-table
@@ -214,7 +214,7 @@ def fill_from_sheaves_and_slabs(P, S, c, cpu, need, ph):
 
 # -- freeing ----------------------------------------------------------------------
 
-@jit
+@jit(inline="always")
 def _flush_spare(P, S, cpu, ph):
     """``sheaf_flush_unused`` of the spare sheaf: every object back to its slab, in
     array order."""
@@ -224,7 +224,7 @@ def _flush_spare(P, S, cpu, ph):
     S.cpu[cpu].sh_spare_size = 0
 
 
-@jit
+@jit(inline="always")
 def slab_free_object(P, S, cpu, handle, obj_node, kfence, ph):
     """``slab_free``: local objects go to the CPU's main sheaf, remote ones to their slab.
 
