@@ -168,8 +168,10 @@ def fusable(scn: Scenario) -> tuple[bool, str]:
 def choose_passes(scn: Scenario, names: list[str], passes: str = "auto") -> tuple[list[list[str]], str]:
     """How the strategies run: groups of strategies that share one pass, and a line
     that says so (``Result.passes``)."""
-    if not isinstance(passes, str) or passes not in PASSES:
-        raise BadInputError(f"passes must be one of {', '.join(PASSES)}, got {str(passes)[:40]!r}")
+    if not isinstance(passes, str):
+        raise BadTypeError(f"passes must be one of {', '.join(PASSES)} (a string), got {type(passes).__name__}")
+    if passes not in PASSES:
+        raise BadInputError(f"passes must be one of {', '.join(PASSES)}, got {passes[:40]!r}")
     ok, why = fusable(scn)
     if passes == "fused" and not ok:
         raise BadInputError(f"passes=fused: the strategies cannot share one pass here: {why}")

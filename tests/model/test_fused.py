@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.errors import BadInputError, InvariantError
+from engine.errors import BadInputError, BadTypeError, InvariantError
 from engine.inputs.scenario import PRESETS, Scenario
 from engine.model.events import EVENTS
 from engine.model.state import STRATEGIES, STRATEGY_GENERATIONS
@@ -146,3 +146,5 @@ def test_passes_argument_and_provenance():
     assert "one strategy" in simulate(scn, strategies="batched").passes
     with pytest.raises(BadInputError, match="passes must be"):
         simulate(scn, passes="both")
+    with pytest.raises(BadTypeError, match="passes must be"):
+        simulate(scn, passes=True)
