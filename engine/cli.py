@@ -124,8 +124,14 @@ def cmd_run(args, out=None) -> int:
         raise BulksimError("--detail needs --out (the detail tables are written next to it)")
     chunk = DEFAULT_CHUNK_CALLS if args.chunk_calls is None else _int(args.chunk_calls, "--chunk-calls")
     if args.out:
+        from pathlib import Path
+
         from .results.tables import check_output_path, sidecar_path
 
+        stem = Path(args.out).stem
+        if any(stem.endswith(f".{kind}") for kind in ("calls", "runs", "units")):
+            raise BulksimError(f"--out {args.out}: a name ending in .calls, .runs or .units is the "
+                               "sidecar of another run's table; choose another name")
         for q in [args.out] + [sidecar_path(args.out, d) for d in [*detail, "units"]]:
             check_output_path(q, force=args.force)
     # at a terminal only, like the progress bar: stderr stays one line for errors

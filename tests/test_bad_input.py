@@ -153,6 +153,10 @@ def _output_cases(run):
     yield run + ["--out", "{tmp}/folder.parquet", "--detail", "runs"], "is a folder"
     yield run + ["--out", "{tmp}/x.parquet", "--detail", "calls", "--set", "bulk_size=0"], "bulk_size"
     yield run + ["--out", "{tmp}/x.parquet", "--strategies", "nope"], "unknown strategy"
+    # a sidecar's name: its own units sidecar would be v.units.units.parquet, and it
+    # would replace the sidecar of the run written to v.parquet
+    for kind in ("units", "calls", "runs"):
+        yield run + ["--out", "{tmp}/v." + kind + ".parquet"], "sidecar of another run"
     yield ["history", "{asv}", "--out", "{tmp}/folder.parquet", "--force"], "is a folder"
     yield ["report", "{tmp}/summary.parquet", "--out", "{tmp}/summary.parquet"], "not a folder"
     yield ["sweep", "--quiet", "--grid", "bulk_size=1", "--calls", "20", "--out", "/proc/bulksim-x"], "cannot write"
