@@ -73,6 +73,26 @@ def need_path(value: Any, what: str) -> str:
     return value
 
 
+def why_missing(path, default: str = "no such file") -> str:
+    """Why ``path`` (which ``exists()`` says is not there) cannot be read: a symlink
+    loop or a dangling link, a folder in the path that is a file, no permission to
+    look, or ``default``."""
+    import errno
+
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "a loop of symbolic links"
+        if e.errno == errno.ENOENT and os.path.islink(path):
+            return "a symbolic link to nothing"
+        if e.errno == errno.ENOTDIR:
+            return "a part of the path is not a folder"
+        if e.errno == errno.EACCES:
+            return "permission denied"
+    return default
+
+
 def need_callable(value: Any, what: str):
     if value is not None and not callable(value):
         raise BadTypeError(f"{what} must be callable or None, got {type(value).__name__}")

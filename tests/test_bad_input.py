@@ -214,6 +214,11 @@ def _reader_cases():
                         ("fifo", "not a regular file")]:
         yield ["history", "{tmp}/asv_" + kind, "--out", "{tmp}/h.parquet"], words
     yield ["run", "--quiet", "--calls", "20", "--trace", "{tmp}/junk.parquet"], "cannot read"
+    # a path that does not lead to a file says why (it used to say "no such file")
+    yield ["compare", "{tmp}/loop_a.parquet"], "a loop of symbolic links"
+    yield ["report", "{tmp}/loop_a.parquet", "--out", "{tmp}/rep"], "a loop of symbolic links"
+    yield ["run", "--quiet", "--calls", "20", "--trace", "{tmp}/loop_a.parquet"], "a loop of symbolic links"
+    yield ["compare", "{tmp}/dangling.parquet"], "a symbolic link to nothing"
     yield ["run", "--quiet", "--calls", "20", "--trace", "{tmp}/foreign.parquet"], "missing column"
 
 
@@ -255,6 +260,9 @@ def _fixtures(tmp_path):
     _asv_variants(tmp_path, asv)
     (tmp_path / "asv_list").mkdir()
     (tmp_path / "asv_list" / "benchmarks.json").write_text("[1, 2]")
+    (tmp_path / "loop_a.parquet").symlink_to(tmp_path / "loop_b.parquet")
+    (tmp_path / "loop_b.parquet").symlink_to(tmp_path / "loop_a.parquet")
+    (tmp_path / "dangling.parquet").symlink_to(tmp_path / "not-there.parquet")
 
 
 def _asv_variants(tmp_path, asv):

@@ -59,7 +59,9 @@ def _read_table(path: Path):
     import pyarrow.parquet as pq
 
     if not path.exists():
-        raise BadInputError(f"trace {path}: no such file")
+        from ..checks import why_missing
+
+        raise BadInputError(f"trace {path}: {why_missing(path)}")
     if not path.is_file():
         raise BadInputError(f"trace {path}: not a file")
     suffix = path.suffix.lower()

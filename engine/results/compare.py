@@ -96,7 +96,9 @@ def load_table(path: str | Path) -> pa.Table:
 
     p = Path(path)
     if not p.exists():
-        raise BulksimError(f"{p}: no such file or folder")
+        from ..checks import why_missing
+
+        raise BulksimError(f"{p}: {why_missing(p, 'no such file or folder')}")
     suffix = p.suffix.lower()
     if not p.is_dir() and suffix not in (".parquet", ".arrow", ".feather"):
         raise BulksimError(f"{p}: expected a .parquet, .arrow or .feather file or a Parquet folder")

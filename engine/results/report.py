@@ -39,7 +39,9 @@ def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Tab
         params = [c for c in t.column_names if c.startswith("param_")]
         return t, params, None
     if not path.exists():
-        raise BulksimError(f"{path}: no such file")
+        from ..checks import why_missing
+
+        raise BulksimError(f"{path}: {why_missing(path)}")
     import pyarrow.feather as feather
     import pyarrow.parquet as pq
 
