@@ -68,7 +68,11 @@ def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Tab
 
 def _same_run(summary: pa.Table, detail: pa.Table) -> bool:
     """Whether a detail sidecar's identity columns (docs/tables.md) name the summary's run:
-    a sidecar left from an earlier run of the same --out must not be drawn as this one."""
+    a sidecar left from an earlier run of the same --out must not be drawn as this one.
+    An empty sidecar (a run of 0 calls, or of ``none`` alone: no charges, no runs) has
+    no identity columns to read: its provenance decides."""
+    if detail.num_rows == 0:
+        return _same_provenance(summary, detail)
     for col in ("scenario", "seed", "profile"):
         if col not in detail.column_names or col not in summary.column_names:
             return False
@@ -79,6 +83,15 @@ def _same_run(summary: pa.Table, detail: pa.Table) -> bool:
     meta = {k: v for k, v in (summary.schema.metadata or {}).items()}
     other = {k: v for k, v in (detail.schema.metadata or {}).items()}
     return meta.get(b"scenario") == other.get(b"scenario")  # same calls and parameters
+
+
+def _same_provenance(summary: pa.Table, detail: pa.Table) -> bool:
+    """Whether two tables' provenance names the same run: scenario (calls and every
+    parameter), seed and cost profile, all present."""
+    meta = summary.schema.metadata or {}
+    other = detail.schema.metadata or {}
+    return all(meta.get(k) is not None and meta.get(k) == other.get(k)
+               for k in (b"scenario", b"seed", b"cost_profile"))
 
 
 def _check_rows(t: pa.Table, path: Path) -> None:
