@@ -252,6 +252,12 @@ def _metric_value(r: dict, metric: str) -> float:
     return r[metric]
 
 
+def _left_out(rows, drawn) -> str:
+    """The caption's note on strategies without a point (no charges: no run length)."""
+    left = _order({r["strategy"] for r in rows} - {r["strategy"] for r in drawn})
+    return f" Not drawn (no charges, so no run length): {', '.join(left)}." if left else ""
+
+
 def _order(names):
     known = [s for s in STYLES if s in names]
     return known + sorted(n for n in names if n not in STYLES)
@@ -440,7 +446,12 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
             ("stock_locks", "stock locks / object", "Obj-stock lock round trips"),
             ("runs", "objects per charge", "Mean run length (objects per charge)"),
         ]:
-            means = _mean_by(rows, ["strategy", x], lambda r, m=metric: _metric_value(r, m))
+            # a row without charges (none, or nothing simulated) has no run length:
+            # objects / 0 charges is no point of the run-length line
+            src = [r for r in rows if metric != "runs" or r["runs"] > 0]
+            if not src:
+                continue
+            means = _mean_by(src, ["strategy", x], lambda r, m=metric: _metric_value(r, m))
             series = defaultdict(list)
             for (s, xv), v in sorted(means.items()):
                 series[s].append((xv, v))
@@ -448,7 +459,7 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
             avg = f" averaged over seeds{' and ' + rest if rest else ''}"
             emit(f"{metric}_vs_{label}", line_plot(series, label, ylabel), ["strategy", label, ylabel],
                  [(s, xv, v) for (s, xv), v in sorted(means.items())],
-                 f"{what} per strategy against {label}{avg}.")
+                 f"{what} per strategy against {label}{avg}." + _left_out(rows, src))
         if len(numeric) >= 2 and {"per_object", "batched"} <= {r["strategy"] for r in rows}:
             y = numeric[1]
             means = _mean_by(rows, ["strategy", x, y], lambda r: r["total_cycles_per_object"])

@@ -218,3 +218,18 @@ def test_an_empty_run_length_table_of_the_same_run_is_no_other_run(tmp_path, cap
     capsys.readouterr()
     assert cli.main(["report", str(out), "--out", str(tmp_path / "rep2")]) == 0
     assert capsys.readouterr().err.count("belongs to another run") == 1
+
+
+def test_run_length_line_leaves_out_strategies_without_charges(sweep, tmp_path):
+    """none charges nothing: objects / max(charges, 1) would plot its whole object
+    count as a "run length" (and push the axis to a log scale); it is left out and
+    the caption says so."""
+    page = build_report(sweep, tmp_path / "rep")
+    recs = _csv(tmp_path / "rep" / "runs_vs_bulk_size.csv")
+    assert {r["strategy"] for r in recs} == {"per_object", "batched_v1", "batched", "upfront"}
+    # a run never holds more objects than a call
+    assert all(1 <= float(r["objects per charge"]) <= int(r["bulk_size"]) for r in recs)
+    assert all(float(r["objects per charge"]) == 1 for r in recs if r["strategy"] == "per_object")
+    assert "Not drawn (no charges, so no run length): none." in page.read_text()
+    # the other line plots keep none (its hook costs 0 cycles, a value)
+    assert "none" in {r["strategy"] for r in _csv(tmp_path / "rep" / "stock_locks_vs_bulk_size.csv")}
