@@ -158,6 +158,8 @@ def fusable(scn: Scenario) -> tuple[bool, str]:
     limit (``memcg_max_pages`` or ``ancestor_max_pages``) and a request that may not
     be forced over it (neither ``gfp_nofail`` nor ``gfp_high``).
     """
+    if not isinstance(scn, Scenario):
+        raise BadTypeError(f"scenario must be an engine Scenario, got {type(scn).__name__}")
     limited = bool(scn.memcg_max_pages or scn.ancestor_max_pages)
     if limited and not (scn.gfp_nofail or scn.gfp_high):
         return False, ("a memory limit is set, so a charge can fail, and a failed call frees "
@@ -168,7 +170,9 @@ def fusable(scn: Scenario) -> tuple[bool, str]:
 def choose_passes(scn: Scenario, names: list[str], passes: str = "auto") -> tuple[list[list[str]], str]:
     """How the strategies run: groups of strategies that share one pass, and a line
     that says so (``Result.passes``)."""
-    if not isinstance(passes, str) or passes not in PASSES:
+    if not isinstance(passes, str):
+        raise BadTypeError(f"passes must be one of {', '.join(PASSES)} (a string), got {type(passes).__name__}")
+    if passes not in PASSES:
         raise BadInputError(f"passes must be one of {', '.join(PASSES)}, got {str(passes)[:40]!r}")
     ok, why = fusable(scn)
     if passes == "fused" and not ok:
@@ -222,6 +226,9 @@ def run_strategies(
     from ..model.kernel import PER_CALL_FIXED, run_calls
     from . import budget
 
+    if isinstance(strategies, (str, bytes)) or not isinstance(strategies, (list, tuple)):
+        # a string would be split into letters ("unknown strategy 'p'")
+        raise BadTypeError(f"strategies must be a list of strategy names, got {type(strategies).__name__}")
     names = list(strategies)
     for name in names:
         n_calls = check_run_args(scn, name, seed, calls, trace, chunk_calls, check_every, detail, progress)
