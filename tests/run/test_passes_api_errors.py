@@ -53,3 +53,15 @@ def test_an_unknown_passes_value_is_a_bad_value():
     with pytest.raises(BadInputError, match="passes must be one of") as e:
         engine.simulate(SCN, "per_object,none", passes="FUSED")
     assert not isinstance(e.value, BadTypeError)
+
+
+def test_bench_without_reference_slices_does_not_blame_the_checkout():
+    """--ref-calls 0 (the documented way to time the passes alone) skips the reference
+    model: the text says so instead of "not found: run from a source checkout"."""
+    from engine.run.bench import format_text, measure
+
+    res = measure(Scenario(name="b", calls=300, live_objects=64), "per_object,none", repeat=1,
+                  ref_calls=0, workers=1)
+    text = format_text(res)
+    assert "reference model not timed: --ref-calls 0" in text
+    assert "not found" not in text
