@@ -251,8 +251,9 @@ def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
             continue
         lines.append(f"{s} / {BASE}, {metric} cycles: central ratio {rows[0]['ratio_central']:.3f}"
                      if rows else f"{s} / {BASE}, {metric} cycles: no unit cost moves the ratio")
-        lines.append(f"  {'unit cost':22s} {'low':>7s} {'high':>7s}  {'ratio@low':>9s} {'ratio@high':>10s}"
-                     f" {'swing':>7s}")
+        if rows:  # no header over an empty table
+            lines.append(f"  {'unit cost':22s} {'low':>7s} {'high':>7s}  {'ratio@low':>9s} "
+                         f"{'ratio@high':>10s} {'swing':>7s}")
         for r in rows:
             lines.append(f"  {r['unit_cost']:22s} {r['low']:7.1f} {r['high']:7.1f}  {r['ratio_at_low']:9.3f} "
                          f"{r['ratio_at_high']:10.3f} {r['swing']:7.3f}")

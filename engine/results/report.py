@@ -70,7 +70,11 @@ def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Tab
 
 def _same_run(summary: pa.Table, detail: pa.Table) -> bool:
     """Whether a detail sidecar's identity columns (docs/tables.md) name the summary's run:
-    a sidecar left from an earlier run of the same --out must not be drawn as this one."""
+    a sidecar left from an earlier run of the same --out must not be drawn as this one.
+    An empty sidecar (a run of 0 calls, or of ``none`` alone: no charges, no runs) has
+    no identity columns to read: its provenance decides."""
+    if detail.num_rows == 0:
+        return _same_provenance(summary, detail)
     for col in ("scenario", "seed", "profile"):
         if col not in detail.column_names or col not in summary.column_names:
             return False
@@ -81,6 +85,15 @@ def _same_run(summary: pa.Table, detail: pa.Table) -> bool:
     meta = {k: v for k, v in (summary.schema.metadata or {}).items()}
     other = {k: v for k, v in (detail.schema.metadata or {}).items()}
     return meta.get(b"scenario") == other.get(b"scenario")  # same calls and parameters
+
+
+def _same_provenance(summary: pa.Table, detail: pa.Table) -> bool:
+    """Whether two tables' provenance names the same run: scenario (calls and every
+    parameter), seed and cost profile, all present."""
+    meta = summary.schema.metadata or {}
+    other = detail.schema.metadata or {}
+    return all(meta.get(k) is not None and meta.get(k) == other.get(k)
+               for k in (b"scenario", b"seed", b"cost_profile"))
 
 
 def _check_rows(t: pa.Table, path: Path) -> None:
@@ -239,6 +252,12 @@ def _metric_value(r: dict, metric: str) -> float:
     if metric == "runs":
         return r["objects"] / max(r["runs"], 1)
     return r[metric]
+
+
+def _left_out(rows, drawn) -> str:
+    """The caption's note on strategies without a point (no charges: no run length)."""
+    left = _order({r["strategy"] for r in rows} - {r["strategy"] for r in drawn})
+    return f" Not drawn (no charges, so no run length): {', '.join(left)}." if left else ""
 
 
 def _order(names):
@@ -429,7 +448,12 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
             ("stock_locks", "stock locks / object", "Obj-stock lock round trips"),
             ("runs", "objects per charge", "Mean run length (objects per charge)"),
         ]:
-            means = _mean_by(rows, ["strategy", x], lambda r, m=metric: _metric_value(r, m))
+            # a row without charges (none, or nothing simulated) has no run length:
+            # objects / 0 charges is no point of the run-length line
+            src = [r for r in rows if metric != "runs" or r["runs"] > 0]
+            if not src:
+                continue
+            means = _mean_by(src, ["strategy", x], lambda r, m=metric: _metric_value(r, m))
             series = defaultdict(list)
             for (s, xv), v in sorted(means.items()):
                 series[s].append((xv, v))
@@ -437,7 +461,7 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
             avg = f" averaged over seeds{' and ' + rest if rest else ''}"
             emit(f"{metric}_vs_{label}", line_plot(series, label, ylabel), ["strategy", label, ylabel],
                  [(s, xv, v) for (s, xv), v in sorted(means.items())],
-                 f"{what} per strategy against {label}{avg}.")
+                 f"{what} per strategy against {label}{avg}." + _left_out(rows, src))
         if len(numeric) >= 2 and {"per_object", "batched"} <= {r["strategy"] for r in rows}:
             y = numeric[1]
             means = _mean_by(rows, ["strategy", x, y], lambda r: r["total_cycles_per_object"])

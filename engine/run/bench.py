@@ -265,7 +265,9 @@ def format_text(res: dict) -> str:
         out.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
         if k == 0:
             out.append("  ".join("-" * w for w in widths))
-    if not res["reference_found"]:
+    if not res.get("ref_calls", 1):
+        out.append("\n(reference model not timed: --ref-calls 0)")
+    elif not res["reference_found"]:
         out.append("\n(reference model not found: run from a source checkout to measure the speed-up)")
     elif res["rows"] and res["rows"][0]["ref_warmup_calls"] is not None:
         out.append(f"\nreference model: median of {res['repeats']} slices of {res['ref_calls']:,} calls, "

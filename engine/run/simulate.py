@@ -158,6 +158,8 @@ def fusable(scn: Scenario) -> tuple[bool, str]:
     limit (``memcg_max_pages`` or ``ancestor_max_pages``) and a request that may not
     be forced over it (neither ``gfp_nofail`` nor ``gfp_high``).
     """
+    if not isinstance(scn, Scenario):
+        raise BadTypeError(f"scenario must be an engine Scenario, got {type(scn).__name__}")
     limited = bool(scn.memcg_max_pages or scn.ancestor_max_pages)
     if limited and not (scn.gfp_nofail or scn.gfp_high):
         return False, ("a memory limit is set, so a charge can fail, and a failed call frees "
@@ -173,7 +175,7 @@ def choose_passes(scn: Scenario, names: list[str], passes: str = "auto") -> tupl
     if passes not in PASSES:
         raise BadInputError(f"passes must be one of {', '.join(PASSES)}, got {passes[:40]!r}")
     ok, why = fusable(scn)
-    if passes == "fused" and not ok:
+    if passes == "fused" and not ok and len(names) > 1:  # one strategy: its own pass is exact
         raise BadInputError(f"passes=fused: the strategies cannot share one pass here: {why}")
     if len(names) > 1 and ok and passes != "separate":
         return [list(names)], f"one pass for {len(names)} strategies (fused)"
@@ -224,6 +226,9 @@ def run_strategies(
     from ..model.kernel import PER_CALL_FIXED, run_calls
     from . import budget
 
+    if isinstance(strategies, (str, bytes)) or not isinstance(strategies, (list, tuple)):
+        # a string would be split into letters ("unknown strategy 'p'")
+        raise BadTypeError(f"strategies must be a list of strategy names, got {type(strategies).__name__}")
     names = list(strategies)
     for name in names:
         n_calls = check_run_args(scn, name, seed, calls, trace, chunk_calls, check_every, detail, progress)

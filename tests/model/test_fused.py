@@ -119,6 +119,8 @@ def test_limits_that_can_fail_a_charge_are_run_separately():
     assert max(int(r.counters.sum(axis=0)[EVENTS.index("hook_failures")]) for r in res.runs.values()) > 0
     with pytest.raises(BadInputError, match="cannot share one pass"):
         simulate(scn, passes="fused")
+    # one strategy alone is its own pass, exact under any limit
+    assert simulate(scn, strategies="batched", passes="fused").passes == "one pass (one strategy)"
 
 
 def test_forced_charges_under_a_limit_fuse():

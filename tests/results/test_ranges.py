@@ -165,3 +165,20 @@ def test_run_prints_ranges_verdicts_and_sensitivity(capsys):
     assert line.endswith("dearer under every cost in the ranges")
     assert "batched_v1 / per_object, hook cycles" in out and "virt_to_slab" in out
     assert cli.main(["run", "--calls", "10", "--sensitivity", "both"]) == 2
+
+
+def test_sensitivity_text_prints_no_header_over_no_rows():
+    """A ratio no unit cost moves (none's hook: always 0; batched at bulk 1: the same
+    work as per_object) gets its sentence, not a table header with nothing under it."""
+    from engine.results.ranges import sensitivity_text
+
+    res = engine.simulate("single", "per_object,batched,none", calls=200)
+    lines = sensitivity_text(res, "hook").splitlines()
+    header = [i for i, x in enumerate(lines) if x.lstrip().startswith("unit cost")]
+    still = [i for i, x in enumerate(lines) if x.endswith("no unit cost moves the ratio")]
+    assert len(still) == 2  # batched and none
+    assert all(i + 1 not in header for i in still)
+    assert len(header) == 0
+    moved = sensitivity_text(engine.simulate("default", "per_object,batched", calls=200), "hook")
+    assert sum(x.lstrip().startswith("unit cost") for x in moved.splitlines()) == 1
+    assert "central ratio" in moved

@@ -195,3 +195,41 @@ def test_report_of_a_run_of_zero_calls(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path / "z.parquet"), "--out", str(tmp_path / "rep")]) == 0
     assert capsys.readouterr().err == ""
     assert (tmp_path / "rep" / "cost_per_strategy.svg").exists()
+
+
+@pytest.mark.parametrize("args", [["--calls", "0"], ["--calls", "60", "--strategies", "none"]],
+                         ids=["zero_calls", "none_alone"])
+def test_an_empty_run_length_table_of_the_same_run_is_no_other_run(tmp_path, capsys, args):
+    """A run with no charges (0 calls, or ``none`` alone) writes an empty runs sidecar:
+    report must not call it another run's; an empty one left by another run still is."""
+    import shutil
+
+    out = tmp_path / "e.parquet"
+    assert cli.main(["run", "--quiet", *args, "--out", str(out), "--detail", "runs"]) == 0
+    assert (tmp_path / "e.runs.parquet").exists()
+    capsys.readouterr()
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
+    assert "another run" not in capsys.readouterr().err
+    # the same empty sidecar next to the summary of another seed is another run's
+    keep = tmp_path / "keep.parquet"
+    shutil.copy(tmp_path / "e.runs.parquet", keep)
+    assert cli.main(["run", "--quiet", *args, "--seed", "4", "--out", str(out), "--force"]) == 0
+    shutil.copy(keep, tmp_path / "e.runs.parquet")
+    capsys.readouterr()
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "rep2")]) == 0
+    assert capsys.readouterr().err.count("belongs to another run") == 1
+
+
+def test_run_length_line_leaves_out_strategies_without_charges(sweep, tmp_path):
+    """none charges nothing: objects / max(charges, 1) would plot its whole object
+    count as a "run length" (and push the axis to a log scale); it is left out and
+    the caption says so."""
+    page = build_report(sweep, tmp_path / "rep")
+    recs = _csv(tmp_path / "rep" / "runs_vs_bulk_size.csv")
+    assert {r["strategy"] for r in recs} == {"per_object", "batched_v1", "batched", "upfront"}
+    # a run never holds more objects than a call
+    assert all(1 <= float(r["objects per charge"]) <= int(r["bulk_size"]) for r in recs)
+    assert all(float(r["objects per charge"]) == 1 for r in recs if r["strategy"] == "per_object")
+    assert "Not drawn (no charges, so no run length): none." in page.read_text()
+    # the other line plots keep none (its hook costs 0 cycles, a value)
+    assert "none" in {r["strategy"] for r in _csv(tmp_path / "rep" / "stock_locks_vs_bulk_size.csv")}
