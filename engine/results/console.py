@@ -88,7 +88,8 @@ def comparison_text(table) -> str:
         out.append(["kernel generation"] + [str(r["kernel"]) for r in rows])
     if all("free_hook" in r for r in rows):
         out.append(["free hook, objects per free call"]
-                   + [f"{r['free_hook']}, {r['free_bulk']}" for r in rows])
+                   + [f"{'-' if r['strategy'] == 'none' else r['free_hook']}, {r['free_bulk']}"
+                      for r in rows])  # none runs no free hook
     for col, label, scale in ROWS:
         line = [label]
         vals = []
