@@ -230,8 +230,7 @@ def run_strategies(
         # a string would be split into letters ("unknown strategy 'p'")
         raise BadTypeError(f"strategies must be a list of strategy names, got {type(strategies).__name__}")
     names = list(strategies)
-    for name in names:
-        n_calls = check_run_args(scn, name, seed, calls, trace, chunk_calls, check_every, detail, progress)
+    n_calls = check_run_args(scn, names, seed, calls, trace, chunk_calls, check_every, detail, progress)
     if not names or len(set(names)) != len(names) or len(names) > st_mod.MAX_FUSED:
         raise BadInputError(f"a pass runs 1 to {st_mod.MAX_FUSED} distinct strategies, got {names!r}")
     K = len(names)
@@ -326,17 +325,18 @@ def _need_int(value, what: str, lo: int, hi: int) -> int:
     return need_int(value, what, lo, hi)
 
 
-def check_run_args(scn, strategy, seed, calls, trace, chunk_calls, check_every, detail,
+def check_run_args(scn, strategies, seed, calls, trace, chunk_calls, check_every, detail,
                    progress=None) -> int:
-    """Validate ``run_strategy``'s arguments (and the trace against the scenario); the
-    number of calls the run will simulate."""
+    """Validate ``run_strategies``' arguments (every strategy name, and the trace
+    against the scenario, once); the number of calls the run will simulate."""
     from ..inputs.scenario import MAX_CALLS
     from ..inputs.trace import check_fits
 
     if not isinstance(scn, Scenario):
         raise BadTypeError(f"scenario must be an engine Scenario, got {type(scn).__name__}")
-    if not isinstance(strategy, str) or strategy not in STRATEGIES:
-        raise BadInputError(f"unknown strategy {str(strategy)[:40]!r}; known: {', '.join(STRATEGIES)}")
+    for strategy in strategies:
+        if not isinstance(strategy, str) or strategy not in STRATEGIES:
+            raise BadInputError(f"unknown strategy {str(strategy)[:40]!r}; known: {', '.join(STRATEGIES)}")
     _need_int(seed, "seed", 0, 2**63 - 1)
     _need_int(chunk_calls, "chunk size", 1, 2**62)
     _need_int(check_every, "check interval", 0, 2**62)
@@ -460,8 +460,7 @@ def simulate(
     from . import budget
 
     groups, how = choose_passes(scn, names, passes)
-    for name in names:
-        n_calls = check_run_args(scn, name, seed, None, trace, chunk_calls, check_every, detail)
+    n_calls = check_run_args(scn, names, seed, None, trace, chunk_calls, check_every, detail)
     budget.check_memory(scn, n_calls, trace=trace, detail=detail, max_memory=max_memory,
                         strategies=max(len(g) for g in groups))
     result = Result(scn, int(seed), profile, passes=how)
