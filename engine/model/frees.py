@@ -20,8 +20,8 @@ from __future__ import annotations
 from .constants import PAGE_SIZE
 from .events import PH_FREE_HOOK
 from .jit import jit, likely
-from .memcg import account_obj_stock, oslot_find, refill_obj_stock, stock_lock
-from .state import GEN_MM, GEN_V612
+from .memcg import account_obj_stock, cached_bytes, refill_obj_stock, set_cached_bytes, stock_lock
+from .state import GEN_V612
 
 
 @jit(inline="always")
@@ -77,17 +77,8 @@ def quiet_frees(P, S, lo, i, nq, cpu, objcg, node):
     """
     if P.gen != GEN_V612 and P.irq_prob_t > 0:
         return 0  # a trylock that can fail: the full path
-    slot = -1
-    if P.gen == GEN_MM:
-        slot, _ = oslot_find(S, cpu, objcg)
-        if slot < 0 or S.cpu[cpu].index != slot:
-            return 0
-        left = S.cpu[cpu].obytes[slot]
-    else:
-        if S.cpu[cpu].objcg != objcg:
-            return 0
-        left = S.cpu[cpu].bytes
-    if S.cpu[cpu].pgdat != node:
+    slot, left, cached = cached_bytes(P, S, cpu, objcg)
+    if not cached or S.cpu[cpu].pgdat != node:
         return 0
     a = 0 if P.reclaimable else 1
     acc = S.cpu[cpu].acc[a]
@@ -103,10 +94,7 @@ def quiet_frees(P, S, lo, i, nq, cpu, objcg, node):
     n = k - i
     if n > 0:
         S.cpu[cpu].acc[a] = acc
-        if slot >= 0:
-            S.cpu[cpu].obytes[slot] = left
-        else:
-            S.cpu[cpu].bytes = left
+        set_cached_bytes(S, cpu, slot, left)
         ph = PH_FREE_HOOK
         S.counters[ph].obj_to_index += n
         S.counters[ph].stock_locks += n if P.gen != GEN_V612 else 2 * n

@@ -14,16 +14,16 @@ from .events import (
 )
 from .jit import jit, likely, unlikely
 from .memcg import (
+    cached_bytes,
     charge_and_account,
     mod_objcg_state,
     obj_cgroup_charge,
-    oslot_find,
     refill_obj_stock,
+    set_cached_bytes,
     stock_lock,
 )
 from .rng import S_EXTS_FAIL, chance
 from .state import (
-    GEN_MM,
     OBJ_SHIFT,
     ST_BATCHED,
     ST_BATCHED_V1,
@@ -156,17 +156,9 @@ def _quiet_objects(P, S, cpu, objcg, j, size, charge):
     """
     if charge and P.irq_prob_t > 0:
         return 0  # a trylock that can fail: the full path
-    slot = -1
-    if P.gen == GEN_MM:
-        # mm-2026: the objcg's slot, which the accumulators must be tagged with
-        slot, _ = oslot_find(S, cpu, objcg)
-        if slot < 0 or S.cpu[cpu].index != slot:
-            return 0
-        left = S.cpu[cpu].obytes[slot]
-    else:
-        if S.cpu[cpu].objcg != objcg:
-            return 0  # a stock switch: the full path
-        left = S.cpu[cpu].bytes
+    slot, left, cached = cached_bytes(P, S, cpu, objcg)
+    if not cached:
+        return 0  # a stock switch (or mm-2026's accumulators on another slot): the full path
     pgdat = S.cpu[cpu].pgdat
     a = 0 if P.reclaimable else 1
     acc = S.cpu[cpu].acc[a]
@@ -192,10 +184,7 @@ def _quiet_objects(P, S, cpu, objcg, j, size, charge):
     if n > 0:
         S.cpu[cpu].acc[a] = acc
         if charge:
-            if slot >= 0:
-                S.cpu[cpu].obytes[slot] = left
-            else:
-                S.cpu[cpu].bytes = left
+            set_cached_bytes(S, cpu, slot, left)
             S.counters[PH_HOOK].runs += n
             S.run_hist[0] += n
             S.counters[PH_HOOK].consume_hits += n

@@ -53,7 +53,6 @@ from .state import (
     State,
 )
 
-
 PER_CALL_FIXED = 5  # cpu, memcg, size, pgdat runs, failed
 
 

@@ -625,6 +625,32 @@ def _try_charge_limited(P, S, cpu, m, n, batch, over, ph):
 
 
 @jit(inline="always")
+def cached_bytes(P, S, cpu, objcg):
+    """The obj stock's bytes for ``objcg`` when it caches ``objcg`` with its
+    accumulators (mm-2026: the objcg's slot, the one the accumulators are tagged
+    with): ``(slot, bytes, True)``, ``slot`` -1 before mm-2026; ``(-1, 0, False)``
+    when it does not (a stock switch or a flush would follow).  The quiet paths'
+    common test (``hooks._quiet_objects``, ``frees.quiet_frees``)."""
+    if P.gen == GEN_MM:
+        slot, _ = oslot_find(S, cpu, objcg)
+        if slot < 0 or S.cpu[cpu].index != slot:
+            return -1, 0, False
+        return slot, S.cpu[cpu].obytes[slot], True
+    if S.cpu[cpu].objcg != objcg:
+        return -1, 0, False
+    return -1, S.cpu[cpu].bytes, True
+
+
+@jit(inline="always")
+def set_cached_bytes(S, cpu, slot, nbytes):
+    """Store what ``cached_bytes`` read: the slot's bytes (mm-2026) or the stock's."""
+    if slot >= 0:
+        S.cpu[cpu].obytes[slot] = nbytes
+    else:
+        S.cpu[cpu].bytes = nbytes
+
+
+@jit(inline="always")
 def consume_obj_stock(P, S, cpu, objcg, nbytes):
     """``__consume_obj_stock`` (stock locked): take ``nbytes`` if the stock (the
     objcg's slot, mm-2026) caches ``objcg`` with that many bytes."""
