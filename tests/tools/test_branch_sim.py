@@ -4,13 +4,9 @@ test is with the other profiler's, in test_profile_tool.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from . import load_tool
 
-ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("branch_sim", ROOT / "tools" / "branch_sim.py")
-bs = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bs)
+bs = load_tool("branch_sim")
 
 # A callgrind file as --dump-instr=yes --branch-sim=yes writes it: absolute, relative
 # and repeated positions, and a call whose inclusive cost line must not count.

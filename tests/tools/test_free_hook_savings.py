@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from . import load_tool
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("free_hook_savings", ROOT / "tools" / "free_hook_savings.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("free_hook_savings")
 
 
 def test_savings_are_a_difference_inside_its_range(capsys):

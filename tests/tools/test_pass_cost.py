@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import load_tool
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("pass_cost", ROOT / "tools" / "pass_cost.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("pass_cost")
 
 
 def test_pass_cost_fits_shared_and_per_strategy_shares(capsys):

@@ -3,15 +3,12 @@ needs Linux perf and a one-minute debug compile; its use is in docs/performance.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("profile_kernel", ROOT / "tools" / "profile_kernel.py")
-pk = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pk)
+from . import ROOT, load_tool
+
+pk = load_tool("profile_kernel")
 
 
 def test_samples_map_to_the_line_whose_code_holds_them():
