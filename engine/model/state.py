@@ -596,23 +596,23 @@ for _name, _rec in RECORDS.items():
 del _name, _rec, _field, _col
 
 
-STACK_RECORDS = {"kp": KP_RECORD, "counters": COUNTERS_RECORD, "cpu": CPU_RECORD, "ms": MS_RECORD,
-                 "memcg": MEMCG_RECORD, "pc": PC_RECORD}
+# Record type of each stacked table: what ``RECORDS`` gives its ``State`` table.
+STACK_RECORDS = {"kp": KP_RECORD, **{n: RECORDS[n] for n in ACCOUNTING_TABLES if n in RECORDS}}
+
+
+def _as_records(table: np.ndarray, rec, what: str) -> np.ndarray:
+    """``table`` with its last axis read as one record ``rec`` (a view of the same
+    memory); refused unless C-contiguous, since a copy would take the kernel's writes."""
+    if not table.flags.c_contiguous:
+        raise ValueError(f"{what} must be C-contiguous")
+    return table if rec is None else table.view(rec).reshape(table.shape[:-1])
 
 
 def stack_view(X: Stack) -> Stack:
     """``X`` as the kernels see it: row ``k`` of each table is what ``kernel_view``
     makes of strategy ``k``'s table (``X.cpu[k][cpu].objcg``), views of the same memory."""
-    views = {}
-    for name in Stack._fields:
-        table = getattr(X, name)
-        if not table.flags.c_contiguous:
-            raise ValueError(f"Stack.{name} must be C-contiguous")
-        rec = STACK_RECORDS.get(name)
-        if rec is not None:
-            table = table.view(rec).reshape(table.shape[:-1])
-        views[name] = table
-    return X._replace(**views)
+    return X._replace(**{name: _as_records(getattr(X, name), STACK_RECORDS.get(name), f"Stack.{name}")
+                         for name in Stack._fields})
 
 
 def kernel_view(S: State) -> State:
@@ -620,11 +620,5 @@ def kernel_view(S: State) -> State:
     as 1-D arrays of records (a row is a record, a column a field), ``sh_objs`` flat.
     The driver, invariants and tables keep indexing ``S`` in 2-D with the column
     constants (``S.cpu[:, CPU_OBJCG]``)."""
-    views = {}
-    for name in FLAT_TABLES:
-        table = getattr(S, name)
-        if not table.flags.c_contiguous:  # a copy would take the kernel's writes
-            raise ValueError(f"State.{name} must be C-contiguous")
-        rec = RECORDS.get(name)
-        views[name] = table.reshape(-1) if rec is None else table.view(rec).reshape(-1)
-    return S._replace(**views)
+    return S._replace(**{name: _as_records(getattr(S, name), RECORDS.get(name), f"State.{name}").reshape(-1)
+                         for name in FLAT_TABLES})
