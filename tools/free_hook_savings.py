@@ -38,20 +38,35 @@ def savings(scenario: str, free_bulk: int, calls: int, profile: str, seed: int =
 
 
 def main(argv=None) -> int:
+    import sys
+
+    from engine.checks import need_int
+    from engine.errors import BadInputError, BulksimError
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenarios", default="default,io_uring")
     ap.add_argument("--free-bulk", default="8,32")
-    ap.add_argument("--calls", type=int, default=1_000_000)
+    ap.add_argument("--calls", default="1000000")
     ap.add_argument("--profile", default="intel-skylake")
     args = ap.parse_args(argv)
-    for scenario in args.scenarios.split(","):
-        for b in (int(x) for x in args.free_bulk.split(",")):
-            cells = [f"{name} {c:.1f} [{lo:.1f}, {hi:.1f}]"
-                     for name, (c, lo, hi) in savings(scenario, b, args.calls, args.profile).items()]
-            print(f"{scenario} free_bulk={b}: the batched free hook saves (end-to-end cycles/object, "
-                  f"central [range]): " + "; ".join(cells))
+    try:
+        try:
+            calls = int(args.calls, 0)
+            bulks = [int(x, 0) for x in args.free_bulk.split(",")]
+        except ValueError:
+            raise BadInputError("--calls and --free-bulk take integers (--free-bulk: separated by "
+                                f"commas), got {args.calls[:40]!r} and {args.free_bulk[:40]!r}") from None
+        need_int(calls, "--calls", 1, 10**9)
+        for scenario in args.scenarios.split(","):
+            for b in bulks:
+                cells = [f"{name} {c:.1f} [{lo:.1f}, {hi:.1f}]"
+                         for name, (c, lo, hi) in savings(scenario, b, calls, args.profile).items()]
+                print(f"{scenario} free_bulk={b}: the batched free hook saves (end-to-end cycles/object, "
+                      f"central [range]): " + "; ".join(cells))
+    except BulksimError as e:  # bad input: one line, exit 2
+        print(f"free_hook_savings: {e}", file=sys.stderr)
+        return 2
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -32,27 +32,63 @@ def pass_ns_per_object(scn, strategy: str, k: int, seed: int = 0) -> float:
     err = run_calls(Ps[0], KA, KX, np.int64(0), np.int64(scn.calls), none)
     elapsed = time.perf_counter() - t0
     if err:
-        raise SystemExit(f"the pass stopped with error {err} (a limit? see engine.run.simulate.fusable)")
+        from engine.errors import BadInputError
+
+        raise BadInputError(f"the pass stopped with error {err}: copies of a strategy share a pass only "
+                            "where no hook can fail (engine.run.simulate.fusable)")
     return elapsed / (scn.calls * scn.bulk_size) * 1e9
 
 
+def _ints(text: str, what: str, lo: int, hi: int) -> list[int]:
+    from engine.checks import need_int
+    from engine.errors import BadInputError
+
+    try:
+        values = [int(x, 0) for x in text.split(",")]
+    except ValueError:
+        raise BadInputError(f"{what}: expected an integer or integers separated by commas, got {text[:40]!r}") from None
+    return [need_int(v, what, lo, hi) for v in values]
+
+
 def main(argv=None) -> int:
-    from engine.inputs.scenario import Scenario
+    import sys
+
+    from engine.errors import BulksimError
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="default")
     ap.add_argument("--strategy", default="batched")
-    ap.add_argument("--calls", type=int, default=300_000)
-    ap.add_argument("--copies", default="1,2,4", help="values of K")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--calls", default="300000")
+    ap.add_argument("--copies", default="1,2,4", help="values of K (at least two)")
+    ap.add_argument("--rounds", default="5")
     args = ap.parse_args(argv)
-    scn = Scenario.from_preset(args.scenario).replace(calls=args.calls)
-    ks = [int(x) for x in args.copies.split(",")]
-    pass_ns_per_object(scn.replace(calls=10), args.strategy, 1)  # compile or load
+    try:
+        return _run(args)
+    except BulksimError as e:  # bad input: one line, exit 2
+        print(f"pass_cost: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    from engine.errors import BadInputError
+    from engine.inputs.scenario import Scenario
+    from engine.run.simulate import fusable, parse_strategies
+
+    (calls,) = _ints(args.calls, "--calls", 1, 10**8)
+    (rounds,) = _ints(args.rounds, "--rounds", 1, 1000)
+    ks = _ints(args.copies, "--copies", 1, 16)
+    if len(set(ks)) < 2:
+        raise BadInputError(f"--copies: a fit needs at least two different values of K, got {args.copies!r}")
+    (strategy,) = parse_strategies([args.strategy])
+    scn = Scenario.from_preset(args.scenario).replace(calls=calls)
+    ok, why = fusable(scn)
+    if not ok:
+        raise BadInputError(f"scenario {scn.name!r}: copies of a strategy cannot share a pass: {why}")
+    pass_ns_per_object(scn.replace(calls=10), strategy, 1)  # compile or load
     times: dict[int, list[float]] = {k: [] for k in ks}
-    for r in range(args.rounds):
+    for r in range(rounds):
         for k in (ks if r % 2 == 0 else ks[::-1]):
-            times[k].append(pass_ns_per_object(scn, args.strategy, k))
+            times[k].append(pass_ns_per_object(scn, strategy, k))
     med = {k: statistics.median(v) for k, v in times.items()}
     per, shared = np.polyfit(ks, [med[k] for k in ks], 1)
     for k in ks:
@@ -62,7 +98,6 @@ def main(argv=None) -> int:
         print(f"{n} strategies: one pass {shared + n * per:.1f} ns/object, one pass each "
               f"{n * (shared + per):.1f}: {n * (shared + per) / (shared + n * per):.2f}x")
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

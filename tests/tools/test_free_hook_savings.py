@@ -21,3 +21,15 @@ def test_savings_are_a_difference_inside_its_range(capsys):
         assert central == low == high == 0.0
     assert tool.main(["--scenarios", "io_uring", "--free-bulk", "8", "--calls", "500"]) == 0
     assert "io_uring free_bulk=8: the batched free hook saves" in capsys.readouterr().out
+
+
+def test_bad_arguments_are_one_line_and_exit_2(capsys):
+    tool = _tool()
+    for argv, words in [(["--calls", "0"], "--calls must be in"), (["--calls", "x"], "take integers"),
+                        (["--free-bulk", "0", "--calls", "10"], "free_bulk must be in"),
+                        (["--free-bulk", "1,y"], "take integers"),
+                        (["--scenarios", "nope", "--calls", "10"], "unknown scenario"),
+                        (["--profile", "nope", "--calls", "10"], "unknown cost profile")]:
+        assert tool.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and words in err, (argv, err)

@@ -46,3 +46,17 @@ def test_copies_of_one_strategy_are_identical_to_it_alone():
 
 
 
+
+
+def test_bad_arguments_are_one_line_and_exit_2(capsys):
+    tool = _tool()
+    for argv, words in [(["--calls", "0"], "--calls must be in"), (["--rounds", "-1"], "--rounds must be in"),
+                        (["--copies", "1,x"], "integers separated by commas"),
+                        (["--copies", "2,2"], "two different values"),
+                        (["--calls", "nan"], "expected an integer"),
+                        (["--scenario", "nope"], "unknown scenario"),
+                        (["--strategy", "nope"], "unknown strategy"),
+                        (["--scenario", "tight_limit"], "cannot share a pass")]:
+        assert tool.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and words in err, (argv, err)

@@ -3,7 +3,6 @@ needs Linux perf and a one-minute debug compile; its use is in docs/performance.
 
 from __future__ import annotations
 
-
 import pytest
 
 from . import ROOT, load_tool
