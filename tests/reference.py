@@ -690,18 +690,28 @@ class Sim:
         if abs(nbytes + acc) > S16_MAX:
             self.count("stat_guard_flushes")
             self.stat_flush(cpu, objcg, pgdat, nbytes + acc)
-            acc = 0
-        elif acc == 0:
+            self.set_acc(st, 0)
+        else:
+            self.acc_add(cpu, st, objcg, pgdat, nbytes)
+
+    def set_acc(self, st, acc):
+        if self.reclaimable:
+            st.acc_r = acc
+        else:
+            st.acc_u = acc
+
+    def acc_add(self, cpu, st, objcg, pgdat, nbytes):
+        """Add to the stock's accumulator: an empty one takes ``nbytes`` whatever its
+        size, a sum past a page is flushed."""
+        acc = st.acc_r if self.reclaimable else st.acc_u
+        if acc == 0:
             acc = nbytes
         else:
             acc += nbytes
             if abs(acc) > PAGE_SIZE:
                 self.stat_flush(cpu, objcg, pgdat, acc)
                 acc = 0
-        if self.reclaimable:
-            st.acc_r = acc
-        else:
-            st.acc_u = acc
+        self.set_acc(st, acc)
 
     def account(self, cpu, locked, objcg, nbytes, pgdat):
         """__account_obj_stock(), or mod_objcg_mlstate() directly without a stock."""
@@ -719,18 +729,7 @@ class Sim:
         if st.pgdat != pgdat:
             self.flush_accs(cpu, st)
             st.pgdat = pgdat
-        acc = st.acc_r if self.reclaimable else st.acc_u
-        if acc == 0:
-            acc = nbytes
-        else:
-            acc += nbytes
-            if abs(acc) > PAGE_SIZE:
-                self.stat_flush(cpu, objcg, pgdat, acc)
-                acc = 0
-        if self.reclaimable:
-            st.acc_r = acc
-        else:
-            st.acc_u = acc
+        self.acc_add(cpu, st, objcg, pgdat, nbytes)
 
     def charge_and_account(self, cpu, objcg, nbytes, pgdat):
         """obj_cgroup_charge_account() (current generation)."""
