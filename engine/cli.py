@@ -69,6 +69,41 @@ def _add_run(sub) -> None:
                         "Results are identical")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also say how the strategies ran (one pass or one each, and why)")
+    add_precision_arguments(p)
+
+
+def add_precision_arguments(p) -> None:
+    """``--precision``, ``--max-calls``, ``--precision-on`` (run and sweep)."""
+    p.add_argument("--precision", default=None, metavar="REL",
+                   help="run until the 95%% interval of every watched ratio is within +-REL of "
+                        "per_object's cost (e.g. 0.001), instead of --calls; checked at fixed call "
+                        "counts (docs/tables.md, 'Precision-controlled runs')")
+    p.add_argument("--max-calls", default=None, metavar="N",
+                   help="the cap of a --precision run (default 10,000,000)")
+    p.add_argument("--precision-on", default="hook", choices=("hook", "ratios"),
+                   help="what --precision watches: hook (default: each strategy's hook ratio to "
+                        "per_object) or ratios (every ratio printed: hook, end to end, against none)")
+
+
+def precision_arguments(args) -> dict:
+    """The keyword arguments of ``simulate`` for ``--precision``/``--max-calls``/``--precision-on``."""
+    prec = getattr(args, "precision", None)
+    cap = getattr(args, "max_calls", None)
+    if prec is None:
+        if cap is not None:
+            raise BulksimError("--max-calls is the cap of a --precision run: give --precision too")
+        return {}
+    try:
+        value = float(prec)
+    except ValueError:
+        raise BulksimError(f"--precision: expected a number such as 0.001, got {prec!r}") from None
+    if getattr(args, "calls", None) is not None:
+        raise BulksimError("--calls and --precision exclude each other: a --precision run chooses "
+                           "its calls (give the cap as --max-calls)")
+    out = {"precision": value, "precision_on": args.precision_on}
+    if cap is not None:
+        out["max_calls"] = _int(cap, "--max-calls")
+    return out
 
 
 def _int(text: str, what: str) -> int:
@@ -142,7 +177,7 @@ def cmd_run(args, out=None) -> int:
                       seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty(),
                       check_every=_int(args.check_every, "--check-every"), detail="calls" in detail,
                       max_memory=_max_memory(args), calls=None if args.calls is None else scn.calls,
-                      passes=args.passes)
+                      passes=args.passes, **precision_arguments(args))
     if args.verbose:
         print(f"bulksim: {result.passes}", file=sys.stderr)
     table = result.summary
@@ -151,6 +186,10 @@ def cmd_run(args, out=None) -> int:
     # Everything that can still fail before the files; the files before any output:
     # a closed stdout (``| head -1``) must not lose them.
     rtext = ranges_text(table)
+    if result.precision is not None and args.verbose:
+        p = result.precision
+        print(f"bulksim: --precision {p['target']:g}: {p['stop']} at {p['calls']:,} calls "
+              f"(half-width {p['reached']:.5f}, cap {p['max_calls']:,})", file=sys.stderr)
     atext = accounting_cost_text(result)
     stext = sensitivity_text(result, args.sensitivity) if args.sensitivity else None
     wrote = _write_run_outputs(args, result, table, detail) if args.out else []
@@ -289,6 +328,7 @@ def make_parser() -> argparse.ArgumentParser:
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="memory budget for the points running at once (default: half the machine's memory)")
+    add_precision_arguments(w)
     c = sub.add_parser("compare", help="compare two result tables, or strategies in one (veristat -C style)",
                        description="One FILE: each strategy (B) against --base (A). Two FILEs: the same "
                                    "strategy in A and B, joined on strategy, scenario, seed (+ sweep "
@@ -359,7 +399,8 @@ def cmd_sweep(args, out=None) -> int:
                         profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                         workers=workers, force=args.force,
                         progress=not args.quiet and sys.stderr.isatty(),
-                        scheduler=args.scheduler, gather=args.gather, max_memory=_max_memory(args))
+                        scheduler=args.scheduler, gather=args.gather, max_memory=_max_memory(args),
+                        **precision_arguments(args))
     except KeyboardInterrupt as e:
         why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
         print(f"bulksim: {why}; completed points are kept, run the same command to resume",

@@ -264,6 +264,15 @@ def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
     return "\n".join(lines)
 
 
+def _pm(r: dict, col: str, digits: int) -> str:
+    """`` ±h``: the 95% half-width of the simulation error of column ``col`` (its ``_se``
+    column times ``se_t95``; engine.results.error), or '' without an estimate."""
+    from .error import pm
+
+    text = pm(r.get(col), r.get("se_t95"), digits)
+    return f" {text}" if text else ""
+
+
 def ranges_text(table) -> str:
     """Per strategy against per_object: central difference, its range, the ratio's exact
     range and the verdict (printed under the ``bulksim run`` table)."""
@@ -271,7 +280,7 @@ def ranges_text(table) -> str:
     if "hook_verdict" not in table.column_names or not any(r["strategy"] == BASE for r in rows):
         return ""
     out = ["Against per_object over the box of unit costs (low..high of every cost, "
-           "'bulksim profiles --show'):"]
+           "'bulksim profiles --show');", "± = 95% interval of the simulation error at the central costs:"]
     for r in rows:
         if r["strategy"] == BASE:
             continue
@@ -279,10 +288,10 @@ def ranges_text(table) -> str:
             d = r[f"{m}_cycles_per_object_diff"]
             ratio = r[f"{m}_ratio"]
             # + 0.0: a ratio of 0 (none's hook) found as -0.0 prints 0.000, not -0.000
-            rr = (f"ratio {ratio + 0.0:.3f} [{max(r[f'{m}_ratio_min'], 0.0) + 0.0:.3f}, "
+            rr = (f"ratio {ratio + 0.0:.3f}{_pm(r, f'{m}_ratio_se', 4)} [{max(r[f'{m}_ratio_min'], 0.0) + 0.0:.3f}, "
                   f"{r[f'{m}_ratio_max'] + 0.0:.3f}]" if ratio is not None else "ratio -")
             names = r[f"{m}_decided_by"].split(",") if r[f"{m}_decided_by"] else []
-            out.append(f"  {r['strategy']:11s} {label:10s} {d:+8.2f} cycles/object "
+            out.append(f"  {r['strategy']:11s} {label:10s} {d:+8.2f}{_pm(r, f'{m}_cycles_per_object_diff_se', 2)} cycles/object "
                        f"[{r[f'{m}_diff_low']:+.2f}, {r[f'{m}_diff_high']:+.2f}], {rr}: "
                        f"{verdict_text(r[f'{m}_verdict'], names)}")
     return "\n".join(out)
@@ -301,17 +310,25 @@ def accounting_cost_text(result) -> str:
     prof = get_profile(result.profile)
     lo, mid, hi = prof.vector("low"), prof.vector("central"), prof.vector("high")
     base = strategy_forms(result, NO_ACCOUNTING, prof).total
+    from .error import estimate, pm, ratio_se, t95
+
+    err = estimate(result, prof)
+    t = t95(err.n)
     out = ["Cost of accounting, end-to-end: each strategy minus none (no memcg accounting), over the "
-           "box of unit costs:"]
+           "box of unit costs", "(± = 95% simulation error at the central costs):"]
     for name in result.runs:
         if name == NO_ACCOUNTING:
             continue
         a = strategy_forms(result, name, prof).total
         d = a - base
         dlo, dhi = linear_range(d, lo, hi)
-        line = f"  {name:11s} {float(d @ mid):+8.2f} cycles/object [{dlo:+.2f}, {dhi:+.2f}]"
+        yd = err.cycles(name, "total") - err.cycles(NO_ACCOUNTING, "total")
+        e_d = " " + pm(ratio_se(yd, err.objects(name)), t, 2) if err.n >= 8 else ""
+        line = f"  {name:11s} {float(d @ mid):+8.2f}{e_d} cycles/object [{dlo:+.2f}, {dhi:+.2f}]"
         if linear_range(base, lo, hi)[0] > 0:
             rmin, _, rmax, _ = ratio_extremes(a, base, lo, hi, start=mid)
-            line += f", {float(a @ mid) / float(base @ mid):.2f}x none [{rmin:.2f}, {rmax:.2f}]"
+            e_r = (" " + pm(ratio_se(err.cycles(name, "total"), err.cycles(NO_ACCOUNTING, "total")), t, 2)
+                   if err.n >= 8 else "")
+            line += f", {float(a @ mid) / float(base @ mid):.2f}x{e_r} none [{rmin:.2f}, {rmax:.2f}]"
         out.append(line)
     return "\n".join(out)
