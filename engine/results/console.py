@@ -98,6 +98,8 @@ def error_note(table) -> str:
     r = rows[0]
     line = (f"± = 95% interval of the simulation (Monte-Carlo) error: batch means over {r['se_batches']} "
             f"batches of {r['se_batch_calls']:,} calls")
+    if r.get("se_short"):
+        line += " (shorter than the model's memory: ± may be optimistic, run longer)"
     if r.get("precision_target") is not None:
         line += (f"; run to ±{r['precision_target']:g} on the ratios: reached ±{r['precision_reached']:.4f}"
                  f" ({'target met' if r['precision_stop'] == 'reached' else 'stopped at the call cap'})")

@@ -345,7 +345,7 @@ def error_fields():
                      f"{m}_ratio minus the same ratio without the start-up (the first calls, twice "
                      "the live set's turnover)"))
         out.append(f(f"{m}_ratio_halfwidth", pa.float64(), "",
-                     f"95% half-width of {m}_ratio: se_t95 * {m}_ratio_se + |{m}_ratio_transient|"))
+                     f"95% half-width of {m}_ratio: se_t95 * {m}_ratio_se + abs({m}_ratio_transient)"))
     out.append(f("total_vs_none_ratio", pa.float64(), "",
                  "end-to-end cycles / none's (the cost of accounting as a factor; null without none)"))
     out.append(f("total_vs_none_ratio_se", pa.float64(), "", "standard error of total_vs_none_ratio"))

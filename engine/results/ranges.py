@@ -273,6 +273,12 @@ def _pm(r: dict, col: str, digits: int) -> str:
     return f" {text}" if text else ""
 
 
+def _hw(r: dict, col: str) -> str:
+    """`` ±h`` for a half-width column, or '' without one."""
+    v = r.get(col)
+    return f" ±{v:.4f}" if v is not None else ""
+
+
 def ranges_text(table) -> str:
     """Per strategy against per_object: central difference, its range, the ratio's exact
     range and the verdict (printed under the ``bulksim run`` table)."""
@@ -288,7 +294,7 @@ def ranges_text(table) -> str:
             d = r[f"{m}_cycles_per_object_diff"]
             ratio = r[f"{m}_ratio"]
             # + 0.0: a ratio of 0 (none's hook) found as -0.0 prints 0.000, not -0.000
-            rr = (f"ratio {ratio + 0.0:.3f}{_pm(r, f'{m}_ratio_se', 4)} [{max(r[f'{m}_ratio_min'], 0.0) + 0.0:.3f}, "
+            rr = (f"ratio {ratio + 0.0:.3f}{_hw(r, f'{m}_ratio_halfwidth')} [{max(r[f'{m}_ratio_min'], 0.0) + 0.0:.3f}, "
                   f"{r[f'{m}_ratio_max'] + 0.0:.3f}]" if ratio is not None else "ratio -")
             names = r[f"{m}_decided_by"].split(",") if r[f"{m}_decided_by"] else []
             out.append(f"  {r['strategy']:11s} {label:10s} {d:+8.2f}{_pm(r, f'{m}_cycles_per_object_diff_se', 2)} cycles/object "
