@@ -345,6 +345,8 @@ def make_parser() -> argparse.ArgumentParser:
                    help="output format; csv and parquet: numbers at full precision")
     c.add_argument("--out", default=None, metavar="FILE", help="file for -o parquet (.parquet/.arrow/.feather)")
     c.add_argument("--force", action="store_true", help="replace --out if it exists")
+    c.add_argument("--per-seed", action="store_true",
+                   help="one row per seed (default: rows that differ only in their seed are averaged)")
     r = sub.add_parser("report", help="a static HTML page of plots from a sweep or a result file")
     r.add_argument("results", help="a sweep folder or a summary file")
     r.add_argument("--out", required=True, help="folder for index.html, the SVG plots and their data")
@@ -438,7 +440,8 @@ def cmd_compare(args, out=None) -> int:
     from .results.compare import run_compare
 
     print(run_compare(args.files, base=args.base, emit=args.emit, sort=args.sort, filters=args.filter,
-                      fmt=args.output, out=args.out, force=args.force), file=out)
+                      fmt=args.output, out=args.out, force=args.force,
+                      per_seed=getattr(args, "per_seed", False)), file=out)
     return 0
 
 
