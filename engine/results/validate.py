@@ -130,7 +130,27 @@ def predict(row: Row, *, calls: int, seed: int = 0, profile: str = "intel-skylak
     central = float(a @ mid) / float(b @ mid)
     return {"key": row.key, "source": row.source, "setup": row.setup, "compared": row.compared,
             "measured": row.measured, "predicted": central, "low": lo, "high": hi,
-            "inside": bool(lo <= row.measured <= hi), "profile": profile}
+            "inside": bool(lo <= row.measured <= hi), "profile": profile,
+            "sim_halfwidth": sim_halfwidth(res, row)}
+
+
+def sim_halfwidth(result, row: Row) -> float | None:
+    """The 95% half-width of the predicted (central) ratio from the simulation error:
+    batch means on the paired batches of the two parts (``engine.results.error``)."""
+    import math
+
+    from .error import MIN_ESTIMATE_BATCHES, estimate
+
+    s = estimate(result)
+    if s.n < MIN_ESTIMATE_BATCHES:
+        return None
+
+    def part(strategy, name):
+        c = s.batches[strategy]["cycles"]
+        return c[:, list(PARTS[name])].sum(axis=1)
+
+    hw = s.halfwidth(part(*row.num), part(*row.den))
+    return hw if math.isfinite(hw) else None
 
 
 def validate(*, calls: int = 20_000, seed: int = 0, profile: str = "intel-skylake",
@@ -148,7 +168,8 @@ def validation_text(rows: list[dict], fmt: str = "table") -> str:
     if fmt not in ("table", "md"):
         raise BulksimError(f"validate: output format must be table or md, got {fmt!r}")
     head = ["row", "compared", "measured", "model", "model range", "inside"]
-    body = [[r["key"], r["compared"], f"{r['measured']:.3f}", f"{r['predicted']:.3f}",
+    body = [[r["key"], r["compared"], f"{r['measured']:.3f}",
+             f"{r['predicted']:.3f}" + (f" ±{r['sim_halfwidth']:.3f}" if r.get("sim_halfwidth") is not None else ""),
              f"{r['low']:.3f} .. {r['high']:.3f}", "yes" if r["inside"] else "NO"] for r in rows]
     if fmt == "md":
         out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -159,6 +180,8 @@ def validation_text(rows: list[dict], fmt: str = "table") -> str:
         out += ["  ".join(c.ljust(w[i]) for i, c in enumerate(line)) for line in body]
     n_in = sum(r["inside"] for r in rows)
     out.append("")
+    out.append("model ±: 95% interval of the simulation error of the central value (batch means); the "
+               "model range is over the unit costs.")
     out.append(f"{n_in} of {len(rows)} measurements inside the model's range (profile {rows[0]['profile']}"
                f"; sources and setups: docs/validation.md)." if rows else "(no rows)")
     return "\n".join(out)
