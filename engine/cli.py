@@ -307,6 +307,10 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--ref-calls", default="2000", help="timed calls of the reference model, after the calls that fill its "
                    "live set (0: skip)")
     b.add_argument("--workers", default="2", help="threads for the replica-scaling measurement (1: skip)")
+    b.add_argument("--precision", default=None, metavar="REL",
+                   help="instead: time to a ±REL hook ratio against a fixed run of --calls, A/B in one "
+                        "run, on each of the comma-separated --scenario presets")
+    b.add_argument("--max-calls", default=None, metavar="N", help="with --precision: the cap of its runs")
     w = sub.add_parser("sweep", help="run a grid of scenario parameters x seeds (resumable)")
     w.add_argument("--scenario", default="default", help="base preset")
     w.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -372,6 +376,20 @@ def cmd_bench(args, out=None) -> int:
     from .inputs.scenario import Scenario
     from .run.bench import format_text, measure
 
+    if getattr(args, "precision", None) is not None:
+        from .run.bench import format_precision, measure_precision
+
+        try:
+            prec = float(args.precision)
+        except ValueError:
+            raise BulksimError(f"--precision: expected a number such as 0.001, got {args.precision!r}") from None
+        scns = [Scenario.from_preset(n.strip()) for n in args.scenario.split(",") if n.strip()]
+        scns = [s.with_settings(args.set) if args.set else s for s in scns]
+        res = measure_precision(scns, args.strategies, precision=prec, fixed_calls=_int(args.calls, "--calls"),
+                                repeat=_int(args.repeat, "--repeat"),
+                                max_calls=None if args.max_calls is None else _int(args.max_calls, "--max-calls"))
+        print(format_precision(res), file=out)
+        return 0
     scn = Scenario.from_preset(args.scenario)
     scn = scn.with_settings(args.set) if args.set else scn
     if args.calls is not None:
