@@ -31,6 +31,7 @@ replica) and cost a run each, and the figure a user reads is that of one run.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -111,6 +112,7 @@ def checkpoints(start: int, cap: int):
         size *= 2
 
 
+@functools.lru_cache(maxsize=1024)
 def t_quantile(p: float, df: int) -> float:
     """Student's t quantile (Cornish-Fisher expansion around the normal quantile; within
     1e-3 of the exact value for df >= 5, which the estimates here always have)."""
