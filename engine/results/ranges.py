@@ -238,6 +238,17 @@ class NothingToRank(BulksimError):
     """The baseline costs nothing (e.g. a run of 0 calls): no ratio exists to rank."""
 
 
+def _ratio_pm(result, strategy: str, metric: str) -> str:
+    """`` ±h``: the 95% half-width of ``strategy / per_object`` from the simulation error."""
+    from .error import MIN_ESTIMATE_BATCHES, estimate
+
+    err = estimate(result)
+    if err.n < MIN_ESTIMATE_BATCHES:
+        return ""
+    hw = err.halfwidth(err.cycles(strategy, metric), err.cycles(BASE, metric))
+    return f" ±{hw:.4f}" if hw == hw else ""
+
+
 def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
     """The sensitivity table of every strategy against per_object (``bulksim run --sensitivity``)."""
     lines = []
@@ -250,6 +261,7 @@ def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
             lines += [f"{s} / {BASE}, {metric} cycles: {e}", ""]
             continue
         lines.append(f"{s} / {BASE}, {metric} cycles: central ratio {rows[0]['ratio_central']:.3f}"
+                     + _ratio_pm(result, s, metric)
                      if rows else f"{s} / {BASE}, {metric} cycles: no unit cost moves the ratio")
         if rows:  # no header over an empty table
             lines.append(f"  {'unit cost':22s} {'low':>7s} {'high':>7s}  {'ratio@low':>9s} "
@@ -321,7 +333,7 @@ def accounting_cost_text(result) -> str:
     err = estimate(result, prof)
     t = t95(err.n)
     out = ["Cost of accounting, end-to-end: each strategy minus none (no memcg accounting), over the "
-           "box of unit costs", "(± = 95% simulation error at the central costs):"]
+           "box of unit costs (± = 95% simulation error at the central costs):"]
     for name in result.runs:
         if name == NO_ACCOUNTING:
             continue

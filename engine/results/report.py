@@ -126,6 +126,8 @@ def _check_summary_types(t: pa.Table, path: Path) -> None:
                 got = got.value_type
             if pa.types.is_dictionary(want):
                 want = want.value_type
+            if pa.types.is_null(got):  # all values missing (a generic writer's type for it),
+                continue               # e.g. the error columns of a run too short to estimate them
             textual = pa.types.is_string(want) or pa.types.is_large_string(want)
             numeric = pa.types.is_integer(got) or pa.types.is_floating(got)
             if textual:
