@@ -19,8 +19,22 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an exception so files being written are cleaned up."""
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated()
+# Once the command's outcome is decided (done, or being reported as interrupted), a
+# signal no longer raises: it is recorded here and sets the exit status, so a signal at
+# the last print or at exit is never a traceback ("Exception ignored ...").
+_SIGNALS = {"late": False, "got": None}
+
+
+def _on_signal(signum, frame):
+    import signal
+
+    if _SIGNALS["late"]:
+        _SIGNALS["got"] = _SIGNALS["got"] or signum
+        return
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+_on_sigterm = _on_signal  # the name older callers use
 
 
 class _Parser(argparse.ArgumentParser):
@@ -174,8 +188,9 @@ def _max_memory(args):
 
 
 def _write_run_outputs(args, result, table, detail) -> list[str]:
-    """Write ``run --out`` and its detail tables; the lines to print afterwards."""
-    from .results.tables import calls_table_long, sidecar_path, units_table, with_identity, write_table
+    """Write ``run --out`` and its detail tables as one result (all or nothing, also on a
+    signal: ``engine.results.tables.write_tables``); the lines to print afterwards."""
+    from .results.tables import calls_table_long, sidecar_path, units_table, with_identity, write_tables
 
     extra = []
     if "calls" in detail:
@@ -185,25 +200,15 @@ def _write_run_outputs(args, result, table, detail) -> list[str]:
     units = {"summary": table}
     for t, q in extra:
         units[Path(q).stem.rsplit(".", 1)[-1]] = t
-    lines, done = [], []
-    try:
-        for t, q in extra:
-            done.append(write_table(t, q, force=args.force))
-            lines.append(f"wrote {q} ({t.num_rows} rows)")
-        done.append(write_table(units_table(units), sidecar_path(args.out, "units"), force=args.force))
-        path = write_table(table, args.out, force=args.force)
-    except BaseException:
-        for q in done:  # all or nothing: no detail table without its summary
-            q.unlink(missing_ok=True)
-        raise
     # --force replaces the result: a detail table of an earlier run under the same name,
     # not written this time, would be read as this run's (bulksim report draws it)
-    for d in ("calls", "runs"):
-        stale = sidecar_path(args.out, d)
-        if d not in detail and stale.exists():
-            stale.unlink()
-            lines.append(f"removed {stale} (a detail table of the run this one replaces)")
-    lines.append(f"\nwrote {path} ({table.num_rows} rows)")
+    stale = [sidecar_path(args.out, d) for d in ("calls", "runs")
+             if d not in detail and sidecar_path(args.out, d).exists()]
+    items = extra + [(units_table(units), sidecar_path(args.out, "units")), (table, args.out)]
+    paths = write_tables(items, force=args.force, remove=stale, record=True)
+    lines = [f"wrote {q} ({t.num_rows} rows)" for (t, _), q in zip(extra, paths)]
+    lines += [f"removed {q} (a detail table of the run this one replaces)" for q in stale]
+    lines.append(f"\nwrote {paths[-1]} ({table.num_rows} rows)")
     return lines
 
 
@@ -361,9 +366,11 @@ def cmd_sweep(args, out=None) -> int:
                         progress=not args.quiet and sys.stderr.isatty(),
                         scheduler=args.scheduler, gather=args.gather, max_memory=_max_memory(args))
     except KeyboardInterrupt as e:
+        _SIGNALS["late"] = True
         why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
-        print(f"bulksim: {why}; completed points are kept, run the same command to resume",
-              file=sys.stderr)
+        what = ("the sweep it was to replace is kept as it was" if args.force and getattr(e, "replacing", False)
+                else "completed points are kept, run the same command to resume")
+        _say(f"bulksim: {why}; {what}")
         return 143 if isinstance(e, Terminated) else 130
     print(f"{rep.total} points: {rep.done_before} already done, {rep.computed} computed; "
           f"dataset in {rep.out}", file=out)
@@ -424,14 +431,30 @@ COMMANDS = {"validate": cmd_validate, "run": cmd_run, "scenarios": cmd_scenarios
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit status (docs/errors.md).  SIGINT (130) and SIGTERM (143)
+    at any moment end with their status and one line saying which files, if any, were
+    written: all of a result or none of it (``engine.results.tables.write_tables``)."""
     import signal
     import threading
 
+    _SIGNALS.update(late=False, got=None)
+    tables = sys.modules.get("engine.results.tables")
+    if tables is not None:
+        tables.COMMITTED.clear()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
         # A shell starts background jobs with SIGINT ignored, and Python then keeps it
         # ignored; bulksim always stops cleanly on SIGINT (nothing half-written).
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+    try:
+        rc = _run_command(argv)
+    except KeyboardInterrupt as e:  # a signal while an error was being reported
+        rc = _interrupted(e)
+    _SIGNALS["late"] = True
+    return _late_status(rc)
+
+
+def _run_command(argv) -> int:
     try:
         parser = make_parser()
         args = parser.parse_args(argv)
@@ -444,23 +467,72 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             rc = COMMANDS[args.command](args)
             sys.stdout.flush()  # a full device fails here, inside the contract, not at exit
+            _SIGNALS["late"] = True  # the outcome is decided
         finally:
             sys.stdout = real
         return rc
     except InvariantError as e:
+        _SIGNALS["late"] = True
         print(f"bulksim: error: {one_line(str(e))}", file=sys.stderr)
         return 3
     except BulksimError as e:
+        _SIGNALS["late"] = True
         print(f"bulksim: error: {one_line(str(e))}", file=sys.stderr)
         return 2
-    except Terminated:
-        print("bulksim: terminated (SIGTERM); nothing was written", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("bulksim: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        return _interrupted(e)
     except BrokenPipeError:
+        _SIGNALS["late"] = True
         return _stdout_closed()
+
+
+def _interrupted(e: KeyboardInterrupt) -> int:
+    """The line and status of a command stopped by SIGINT or SIGTERM."""
+    _SIGNALS["late"] = True
+    term = isinstance(e, Terminated)
+    why = "terminated (SIGTERM)" if term else "interrupted"
+    tables = sys.modules.get("engine.results.tables")
+    done = list(tables.COMMITTED) if tables is not None else []
+    if done:
+        shown = ", ".join(str(p) for p in done)
+        what = f"{shown} {'was' if len(done) == 1 else 'were'} written in full before it"
+    else:
+        what = "nothing was written"
+    _say(f"bulksim: {why}; {what}")
+    return 143 if term else 130
+
+
+def _late_status(rc: int) -> int:
+    """``rc``, or 130/143 when a signal arrived after the outcome was decided."""
+    import signal
+
+    got = _SIGNALS["got"]
+    if got is None or rc in (130, 143):
+        return rc
+    _say("bulksim: " + ("terminated (SIGTERM)" if got == signal.SIGTERM else "interrupted")
+         + " as it finished; what it printed and wrote is complete")
+    return 143 if got == signal.SIGTERM else 130
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def entry() -> None:
+    """The ``bulksim`` command: ``main()``, then exit without the interpreter's clean-up,
+    where a signal or a failed flush could only be a traceback."""
+    import os
+
+    rc = main()
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(_late_status(rc))
 
 
 def one_line(message: str) -> str:
@@ -545,4 +617,4 @@ def _stdout_closed() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
