@@ -42,13 +42,11 @@ def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Tab
         from ..checks import why_missing
 
         raise BulksimError(f"{path}: {why_missing(path)}")
-    import pyarrow.feather as feather
-    import pyarrow.parquet as pq
-
     from .tables import sidecar_path
 
     try:
-        read = pq.read_table if path.suffix == ".parquet" else feather.read_table
+        from .tables import read_table_file as read
+
         t = read(path)
         runs_path = sidecar_path(path, "runs")
         runs = read(runs_path) if runs_path.exists() else None
@@ -168,10 +166,14 @@ def write_report(results: str | Path, out: str | Path, *, force: bool = False) -
     try:
         os.chmod(tmp, 0o777 & ~_umask())
         build_report(results, tmp, force=True)
+        from .tables import signals_held
+
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
-            os.replace(out, old / "report")
-        os.replace(tmp, out)
+        with signals_held():  # both renames or neither: old report or new, never none
+            if old is not None:
+                os.replace(out, old / "report")
+            os.replace(tmp, out)
     except OSError as e:
         if old is not None and not out.exists():
             os.replace(old / "report", out)
@@ -200,6 +202,8 @@ def check_replaceable(results: Path, out: Path) -> None:
         raise BadInputError(f"{out}: cannot resolve the path ({e})") from None
     if res == dst or dst in res.parents:
         raise BadInputError(f"{out}: holds the input {results}; a report never replaces its input")
+    if results.is_dir() and res in dst.parents:
+        raise BadInputError(f"{out}: is inside the sweep folder {results}; write the report elsewhere")
     if out.is_dir() and any(out.iterdir()) and not (out / REPORT_MARKER).is_file():
         raise BadInputError(f"{out}: is not a bulksim report folder (no {REPORT_MARKER}); "
                             "--force replaces only a report")

@@ -316,6 +316,8 @@ def write_tables(items: list[tuple[pa.Table, str | os.PathLike]], *, force: bool
                 Path(stale).unlink(missing_ok=True)
             if record:
                 COMMITTED.extend(paths)
+    except OutputError:
+        raise
     except OSError as e:
         raise OutputError(f"{paths[0]}: cannot write it ({_os_reason(e)}); nothing was written") from None
     finally:

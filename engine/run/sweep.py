@@ -449,7 +449,7 @@ def _point_problem(t: pa.Table, point, names: list[str], scenario: str) -> str |
 
 
 def _done_points(out: Path, base: Scenario, points: list, names: list[str], grid: dict, *,
-                 warn: bool) -> dict[str, pa.Table]:
+                 warn: bool | None) -> dict[str, pa.Table]:
     """The points of this sweep found complete and verified in ``out``, by key: the rows
     of ``summary.parquet``, then the staged points.  With ``warn``, whatever cannot be
     kept (damaged, foreign, another point's) is reported on stderr and recomputed;
@@ -461,7 +461,7 @@ def _done_points(out: Path, base: Scenario, points: list, names: list[str], grid
     def problem(path: Path, why: str) -> None:
         if warn:
             print(f"bulksim: warning: {path}: {why}; recomputing the point", file=sys.stderr)
-        else:
+        elif warn is not None:  # None: keep what verifies, quietly (consolidation)
             bad.append((path, why))
 
     data = out / DATA
@@ -543,10 +543,14 @@ def _consolidate(out: Path, base: Scenario, points: list, names: list[str], grid
     commit, all or nothing), then remove the staged points."""
     from ..results.tables import units_table, write_tables
 
-    staged = sorted((out / PARTS).glob("point-*.arrow")) if (out / PARTS).is_dir() else []
+    staged = sorted((out / PARTS).iterdir()) if (out / PARTS).is_dir() else []
     if (out / DATA).exists() and (out / UNITS).exists() and not staged:
-        return
-    done = _done_points(out, base, points, names, grid, warn=False)
+        try:
+            _done_points(out, base, points, names, grid, warn=False)
+            return  # nothing to merge, nothing foreign to drop
+        except BadInputError:
+            pass
+    done = _done_points(out, base, points, names, grid, warn=None)
     if len(done) < len(points):
         return  # an incomplete sweep stays staged (resume)
     metas = [t.schema.metadata or {} for t in done.values()]
@@ -554,7 +558,12 @@ def _consolidate(out: Path, base: Scenario, points: list, names: list[str], grid
     table = table.replace_schema_metadata(sweep_provenance(manifest, metas, table))
     write_tables([(table, out / DATA), (units_table({"summary": table}), out / UNITS)], force=True)
     for f in staged:
-        f.unlink(missing_ok=True)
+        if f.is_dir() and not f.is_symlink():
+            import shutil
+
+            shutil.rmtree(f, ignore_errors=True)
+        else:
+            f.unlink(missing_ok=True)
     try:
         (out / PARTS).rmdir()
     except OSError:
