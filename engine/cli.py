@@ -37,6 +37,25 @@ def _on_signal(signum, frame):
 _on_sigterm = _on_signal  # the name older callers use
 
 
+def _unraisable(hook):
+    """``sys.unraisablehook`` for one command: the exception a signal raised inside a
+    ``__del__`` (an llvmlite object collected at that moment) is swallowed by Python,
+    with an "Exception ignored" traceback; deliver the signal again instead, so that it
+    stops the command at the next step, as everywhere else."""
+    def unraisable(u):
+        if u.exc_type is not None and issubclass(u.exc_type, KeyboardInterrupt):
+            import os
+            import signal
+            import threading
+
+            sig = signal.SIGTERM if issubclass(u.exc_type, Terminated) else signal.SIGINT
+            # from another thread, a moment later: raised here, it would be swallowed again
+            threading.Timer(0.02, os.kill, (os.getpid(), sig)).start()
+            return
+        hook(u)
+    return unraisable
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, no usage dump
         raise BulksimError(f"{self.prog}: {message}")
@@ -430,7 +449,7 @@ COMMANDS = {"validate": cmd_validate, "run": cmd_run, "scenarios": cmd_scenarios
             "compare": cmd_compare}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, _restore_handlers: bool = True) -> int:
     """Run one command; the exit status (docs/errors.md).  SIGINT (130) and SIGTERM (143)
     at any moment end with their status and one line saying which files, if any, were
     written: all of a result or none of it (``engine.results.tables.write_tables``)."""
@@ -441,17 +460,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     tables = sys.modules.get("engine.results.tables")
     if tables is not None:
         tables.COMMITTED.clear()
+    saved = None
     if threading.current_thread() is threading.main_thread():
         # A shell starts background jobs with SIGINT ignored, and Python then keeps it
         # ignored; bulksim always stops cleanly on SIGINT (nothing half-written).
-        signal.signal(signal.SIGTERM, _on_signal)
-        signal.signal(signal.SIGINT, _on_signal)
+        saved = signal.signal(signal.SIGTERM, _on_signal), signal.signal(signal.SIGINT, _on_signal)
+    saved_hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable(saved_hook)
+    import engine
+
     try:
+        early = engine._EARLY_SIGNALS
+        if early:  # a signal during start-up (the imports): nothing was started
+            early_signum = early[0]
+            early.clear()
+            raise Terminated() if early_signum == signal.SIGTERM else KeyboardInterrupt()
         rc = _run_command(argv)
     except KeyboardInterrupt as e:  # a signal while an error was being reported
         rc = _interrupted(e)
     _SIGNALS["late"] = True
-    return _late_status(rc)
+    rc = _late_status(rc)
+    if _restore_handlers:
+        sys.unraisablehook = saved_hook
+    if saved is not None and _restore_handlers:  # called from Python: leave its handlers as they were
+        signal.signal(signal.SIGTERM, saved[0])
+        signal.signal(signal.SIGINT, saved[1])
+    return rc
 
 
 def _run_command(argv) -> int:
@@ -526,7 +560,7 @@ def entry() -> None:
     where a signal or a failed flush could only be a traceback."""
     import os
 
-    rc = main()
+    rc = main(_restore_handlers=False)
     for f in (sys.stdout, sys.stderr):
         try:
             f.flush()

@@ -250,19 +250,29 @@ COMMITTED: list[Path] = []
 
 @contextlib.contextmanager
 def signals_held():
-    """Hold SIGINT and SIGTERM (main thread) for a few renames, so that they happen all or
-    none; a signal that arrives meanwhile is delivered, and raises, right after."""
+    """Hold SIGINT and SIGTERM for a few renames, so that they happen all or none: a
+    signal that arrives meanwhile is recorded and raised again, to the handler that was
+    in place, right after.  (Python-level handlers, not a thread's signal mask: the
+    kernel may deliver a process signal to any thread that does not block it.)"""
     import signal
     import threading
 
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    got: list[int] = []
+
+    def record(signum, frame):
+        got.append(signum)
+
+    old = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, h in old.items():
+            signal.signal(s, h)
+        for s in dict.fromkeys(got):
+            signal.raise_signal(s)
 
 
 def _write_temporary(table: pa.Table, path: Path) -> str:
@@ -305,6 +315,9 @@ def write_tables(items: list[tuple[pa.Table, str | os.PathLike]], *, force: bool
     ``record``: add the paths to ``COMMITTED`` (the CLI's last word on a late signal)."""
     paths = [check_output_path(p, force=force) for _, p in items]
     tmps: list[str] = []
+    # a signal between mkstemp and the bookkeeping must not leave a temporary either:
+    # on failure, every temporary of these names made since now is removed
+    before = {q for p in paths for q in _temporaries(p)}
     try:
         for (table, _), path in zip(items, paths):
             tmps.append(_write_temporary(table, path))
@@ -323,7 +336,25 @@ def write_tables(items: list[tuple[pa.Table, str | os.PathLike]], *, force: bool
     finally:
         for tmp in tmps:
             _unlink_quietly(tmp)
+        if tmps:
+            for p in paths:
+                for q in _temporaries(p) - before:
+                    _unlink_quietly(str(q))
     return paths
+
+
+def _temporaries(path: Path) -> set[Path]:
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        return set(folder.glob(f".{glob_escape(path.name)}.*.tmp"))
+    except OSError:
+        return set()
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
 
 
 def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:
