@@ -453,9 +453,22 @@ def main(argv: Sequence[str] | None = None, *, _restore_handlers: bool = True) -
     """Run one command; the exit status (docs/errors.md).  SIGINT (130) and SIGTERM (143)
     at any moment end with their status and one line saying which files, if any, were
     written: all of a result or none of it (``engine.results.tables.write_tables``)."""
+    return guarded(lambda: _dispatch(argv), "bulksim", _restore_handlers=_restore_handlers)
+
+
+_PROG = ["bulksim"]  # the name on every line guarded() prints
+
+
+def guarded(body, prog: str = "bulksim", *, _restore_handlers: bool = True) -> int:
+    """Run ``body()`` (which returns an exit status) under the command-line contract:
+    bad input (``BulksimError``) one line ``PROG: error: ...`` and 2, a broken invariant
+    3, SIGINT 130 and SIGTERM 143 at any moment with one line, a failed standard output
+    (``> /dev/full``) one line and 2, a closed one (``| true``) 141.  ``bulksim`` and the
+    scripts in tools/ share it."""
     import signal
     import threading
 
+    _PROG[0] = prog
     _SIGNALS.update(late=False, got=None)
     tables = sys.modules.get("engine.results.tables")
     if tables is not None:
@@ -475,7 +488,7 @@ def main(argv: Sequence[str] | None = None, *, _restore_handlers: bool = True) -
             early_signum = early[0]
             early.clear()
             raise Terminated() if early_signum == signal.SIGTERM else KeyboardInterrupt()
-        rc = _run_command(argv)
+        rc = _run_guarded(body)
     except KeyboardInterrupt as e:  # a signal while an error was being reported
         rc = _interrupted(e)
     _SIGNALS["late"] = True
@@ -488,18 +501,23 @@ def main(argv: Sequence[str] | None = None, *, _restore_handlers: bool = True) -
     return rc
 
 
-def _run_command(argv) -> int:
+def _dispatch(argv) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    _check_path_options(args)
+    return COMMANDS[args.command](args)
+
+
+def _run_guarded(body) -> int:
+    prog = _PROG[0]
     try:
-        parser = make_parser()
-        args = parser.parse_args(argv)
-        if not args.command:
-            parser.print_help()
-            return 2
-        _check_path_options(args)
         real = sys.stdout
         sys.stdout = _GuardedStdout(real)
         try:
-            rc = COMMANDS[args.command](args)
+            rc = body()
             sys.stdout.flush()  # a full device fails here, inside the contract, not at exit
             _SIGNALS["late"] = True  # the outcome is decided
         finally:
@@ -507,17 +525,28 @@ def _run_command(argv) -> int:
         return rc
     except InvariantError as e:
         _SIGNALS["late"] = True
-        print(f"bulksim: error: {one_line(str(e))}", file=sys.stderr)
+        print(f"{prog}: error: {one_line(str(e))}", file=sys.stderr)
         return 3
     except BulksimError as e:
         _SIGNALS["late"] = True
-        print(f"bulksim: error: {one_line(str(e))}", file=sys.stderr)
+        print(f"{prog}: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
         return _interrupted(e)
     except BrokenPipeError:
         _SIGNALS["late"] = True
         return _stdout_closed()
+
+
+class _ToolParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line through guarded(), no usage dump
+        raise BulksimError(message)
+
+
+def tool_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """An argument parser for a script in tools/: a bad argument is one line and exit 2
+    (through ``guarded``), never a usage dump."""
+    return _ToolParser(prog=prog, description=description)
 
 
 def _interrupted(e: KeyboardInterrupt) -> int:
@@ -532,7 +561,7 @@ def _interrupted(e: KeyboardInterrupt) -> int:
         what = f"{shown} {'was' if len(done) == 1 else 'were'} written in full before it"
     else:
         what = "nothing was written"
-    _say(f"bulksim: {why}; {what}")
+    _say(f"{_PROG[0]}: {why}; {what}")
     return 143 if term else 130
 
 
@@ -543,7 +572,7 @@ def _late_status(rc: int) -> int:
     got = _SIGNALS["got"]
     if got is None or rc in (130, 143):
         return rc
-    _say("bulksim: " + ("terminated (SIGTERM)" if got == signal.SIGTERM else "interrupted")
+    _say(f"{_PROG[0]}: " + ("terminated (SIGTERM)" if got == signal.SIGTERM else "interrupted")
          + " as it finished; what it printed and wrote is complete")
     return 143 if got == signal.SIGTERM else 130
 
@@ -645,7 +674,7 @@ def _stdout_closed() -> int:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
-    print("bulksim: error: standard output was closed; files were written before any output",
+    print(f"{_PROG[0]}: error: standard output was closed; files were written before any output",
           file=sys.stderr)
     return 141
 
