@@ -112,7 +112,7 @@ def check_grid(grid: Any) -> dict[str, list[Any]]:
         _check_names({key: None})  # a scenario field (with a suggestion)
         if isinstance(vals, (str, bytes)) or not isinstance(vals, (list, tuple)):
             raise BadTypeError(f"grid {key!r}: needs a list of values, got {type(vals).__name__}")
-        vals = list(vals)
+        vals = [_plain(v) for v in vals]
         if not vals:
             raise BadInputError(f"grid {key!r}: needs a non-empty list of values")
         dup = next((v for k, v in enumerate(vals) if v in vals[:k]), None)
@@ -120,6 +120,21 @@ def check_grid(grid: Any) -> dict[str, list[Any]]:
             raise BadInputError(f"--grid {key} gives the value {short(dup)} twice (a point is computed once)")
         out[key] = vals
     return out
+
+
+def _plain(v: Any) -> Any:
+    """A grid value as the Python type of its kind: numpy's integers, floats and
+    booleans (``np.int64(4)``) are accepted wherever Python's are."""
+    import numpy as np
+
+    from ..checks import as_int
+
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    n = as_int(v)
+    return v if n is None or isinstance(v, int) else n
 
 
 def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out: str | os.PathLike, *,
@@ -146,13 +161,17 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     get_profile(need_str(profile, "profile"))
     for flag, v in (("force", force), ("progress", progress), ("gather", gather)):
         need_bool(v, flag)
-    if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, int)):
+    from ..checks import as_int
+
+    if max_memory is not None and as_int(max_memory) is None:
         raise BadTypeError(f"max_memory must be an integer number of bytes or None, got {max_memory!r}")
+    max_memory = None if max_memory is None else as_int(max_memory)
     names = parse_strategies(strategies)
     if workers is None:
         workers = os.cpu_count() or 1
-    if isinstance(workers, bool) or not isinstance(workers, int):
+    if as_int(workers) is None:
         raise BadTypeError(f"--workers must be an integer, got {workers!r}")
+    workers = as_int(workers)
     if not 1 <= workers <= MAX_WORKERS:
         raise BadInputError(f"--workers must be in 1..{MAX_WORKERS}, got {workers}")
     # Every point is built and checked (parameters, memory) before --out is created.
