@@ -469,15 +469,17 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
         if len(numeric) >= 2 and {"per_object", "batched"} <= {r["strategy"] for r in rows}:
             y = numeric[1]
             means = _mean_by(rows, ["strategy", x, y], lambda r: r["total_cycles_per_object"])
+            # a point where per_object costs nothing (--calls 0) has no ratio: left out
             cells = {(xv, yv): means[("batched", xv, yv)] / means[("per_object", xv, yv)]
-                     for (s, xv, yv) in means if s == "batched" and ("per_object", xv, yv) in means}
+                     for (s, xv, yv) in means if s == "batched" and means.get(("per_object", xv, yv))}
             xs = sorted({k[0] for k in cells})
             ys = sorted({k[1] for k in cells})
             ly = y.removeprefix("param_")
-            emit(f"ratio_{label}_{ly}", heatmap(cells, xs, ys, label, ly), [label, ly, "ratio"],
-                 [(a, b, v) for (a, b), v in sorted(cells.items())],
-                 f"End-to-end cycles per object of batched divided by per_object, over {label} and "
-                 f"{ly} (below 1: batching is cheaper).")
+            if cells:
+                emit(f"ratio_{label}_{ly}", heatmap(cells, xs, ys, label, ly), [label, ly, "ratio"],
+                     [(a, b, v) for (a, b), v in sorted(cells.items())],
+                     f"End-to-end cycles per object of batched divided by per_object, over {label} and "
+                     f"{ly} (below 1: batching is cheaper).")
     text = [p for p in params if p not in numeric]
     if text:
         # a parameter without an axis (a kernel generation, a GFP flag): one group of bars

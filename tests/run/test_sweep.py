@@ -230,3 +230,69 @@ def test_sweep_over_the_free_hook_and_its_report(tmp_path):
     assert n_po["total_cycles_per_object"] == n_bt["total_cycles_per_object"] and n_po["stock_locks"] == 0
     page = build_report(out, tmp_path / "rep")
     assert "free_hook" in page.read_text()
+
+
+def test_force_replaces_the_whole_sweep(tmp_path, capsys):
+    """``sweep --force`` with another grid leaves only the new sweep: the dataset, the
+    manifest and what compare reads agree (the old points are gone, not read as new)."""
+    import json
+
+    out = tmp_path / "s"
+    base = ["sweep", "--quiet", "--calls", "200", "--out", str(out)]
+    assert cli.main(base + ["--grid", "bulk_size=1,2"]) == 0
+    assert cli.main(base + ["--grid", "bulk_size=4", "--force"]) == 0
+    assert json.loads((out / "_sweep.json").read_text())["grid"] == {"bulk_size": [4]}
+    t = read_sweep(out)
+    assert set(t.column("param_bulk_size").to_pylist()) == {4} and t.num_rows == len(STRATEGIES)
+    capsys.readouterr()
+    assert cli.main(["compare", str(out), "-o", "csv"]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()[1:]
+    assert len(rows) == len(STRATEGIES) - 1  # each strategy against per_object, at one point
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no build folder left
+    # a folder that is not a sweep is never replaced, --force or not
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    assert cli.main(["sweep", "--quiet", "--calls", "20", "--grid", "bulk_size=1", "--force",
+                     "--out", str(tmp_path / "mine")]) == 2
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+def test_force_that_fails_keeps_the_old_sweep(tmp_path, capsys, monkeypatch):
+    from engine.errors import OutputError
+    from engine.run import points
+
+    out = tmp_path / "s"
+    run_sweep(BASE, {"bulk_size": [1, 2]}, [0], out, workers=1)
+    before = read_sweep(out)
+
+    def fail(*a, **k):
+        raise OutputError("disk gone")
+    monkeypatch.setattr(points, "write_point", fail)
+    with pytest.raises(OutputError):
+        run_sweep(BASE, {"bulk_size": [4]}, [0], out, workers=1, force=True)
+    assert read_sweep(out).column("objects") == before.column("objects")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+def test_report_of_a_sweep_of_zero_calls(tmp_path, capsys):
+    """``--calls 0``: per_object costs nothing, so there is no batched / per_object ratio
+    to draw; the report is written without the heatmap (it divided by zero)."""
+    out = tmp_path / "s"
+    assert cli.main(["sweep", "--quiet", "--calls", "0", "--grid", "bulk_size=1,2", "--grid", "nodes=1,2",
+                     "--out", str(out)]) == 0
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
+    assert not list((tmp_path / "rep").glob("ratio_*"))
+    assert cli.main(["sweep", "--quiet", "--calls", "200", "--grid", "bulk_size=1,2", "--grid", "nodes=1,2",
+                     "--out", str(tmp_path / "t")]) == 0
+    assert cli.main(["report", str(tmp_path / "t"), "--out", str(tmp_path / "rep2")]) == 0
+    assert list((tmp_path / "rep2").glob("ratio_*"))  # with calls, the heatmap is there
+
+
+@pytest.mark.parametrize("name", ["a/b", "../x", ".hidden"])
+def test_a_name_that_is_a_path_is_refused_by_run_and_sweep_alike(tmp_path, capsys, name):
+    assert cli.main(["run", "--quiet", "--calls", "20", "--set", f"name={name}"]) == 2
+    run_err = capsys.readouterr().err
+    assert cli.main(["sweep", "--quiet", "--calls", "20", "--grid", "bulk_size=1", "--set", f"name={name}",
+                     "--out", str(tmp_path / "s")]) == 2
+    assert capsys.readouterr().err == run_err and "name must be" in run_err
+    assert not (tmp_path / "s").exists()
