@@ -36,6 +36,9 @@ def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Tab
         if not (path / MANIFEST).exists():
             raise BulksimError(f"{path}: not a sweep folder (no {MANIFEST})")
         t = read_sweep(path)
+        from .compare import check_input
+
+        check_input(t, str(path))  # finite metrics, flat columns: what the plots rely on
         params = [c for c in t.column_names if c.startswith("param_")]
         return t, params, None
     if not path.exists():
@@ -55,6 +58,9 @@ def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Tab
     if "strategy" not in t.column_names or "total_cycles_per_object" not in t.column_names:
         raise BulksimError(f"{path}: not a bulksim summary table")
     _check_summary_types(t, path)
+    from .compare import check_input
+
+    check_input(t, str(path))  # no nested column, no infinite metric (a foreign table)
     _check_rows(t, path)
     if runs is not None and not _same_run(t, runs):
         import sys

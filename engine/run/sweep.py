@@ -189,6 +189,7 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     if not out.parent.is_dir():
         raise BulksimError(f"{out}: folder {out.parent} does not exist")
     manifest = {"format_version": SWEEP_FORMAT_VERSION, "base": base.to_dict(), "grid": grid,
+                "grid_order": list(grid),  # the file's keys are sorted; the columns keep this order
                 "seeds": seeds, "strategies": names, "profile": profile}
     mpath = out / MANIFEST
     nonempty = out.is_dir() and any(out.iterdir())
@@ -601,7 +602,8 @@ def read_sweep(out: str | os.PathLike) -> pa.Table:
         raise BadInputError(f"{out}: not a sweep folder (no {MANIFEST})")
     try:
         manifest = json.loads((out / MANIFEST).read_text())
-        grid = dict(manifest["grid"])
+        order = manifest.get("grid_order") or list(manifest["grid"])
+        grid = {k: manifest["grid"][k] for k in order}
         names = list(manifest["strategies"])
         base = Scenario(**manifest["base"])
         seeds = list(manifest["seeds"])

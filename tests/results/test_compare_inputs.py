@@ -69,6 +69,11 @@ def test_foreign_tables_are_one_line(summaries, tmp_path, capsys, case, fmt):
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and str(bad) in err, err
     with pytest.raises(BadInputError):
         run_compare([str(bad)])
+    if case != "null strategy":  # report reads the same files with the same checks
+        assert cli.main(["report", str(bad), "--out", str(tmp_path / "rep")]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+        assert not (tmp_path / "rep").exists()
 
 
 def test_a_huge_finite_ratio_is_no_traceback(summaries, tmp_path):
