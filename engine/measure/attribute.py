@@ -161,8 +161,12 @@ def estimates(b: Batches, captured_phases: tuple[str, ...], *, boot: int = BOOT,
     bs = _stats(b.phase_ns[idx], b.objects[idx], captured)
 
     def est(v, arr):
-        lo, hi = np.nanpercentile(arr, [2.5, 97.5], axis=0) if np.isfinite(arr).any() else (np.nan, np.nan)
-        return v, lo, hi
+        """A resample without any slab time has no ratio: it is left out (nan), not infinite."""
+        arr = np.where(np.isfinite(arr), arr, np.nan)
+        if not np.isfinite(arr).any() or not np.isfinite(v):
+            return float(v) if np.isfinite(v) else np.nan, np.nan, np.nan
+        lo, hi = np.nanpercentile(arr, [2.5, 97.5], axis=0)
+        return float(v), float(lo), float(hi)
 
     out = {"per_object": [], "samples": b.samples.sum(axis=0).astype(np.int64)}
     for j in range(4):
