@@ -77,3 +77,19 @@ def test_release_to_generation():
     assert "matches none" in generation("6.6.1")[2]
     assert generation("6.18", unaccounted=True)[1] == "none"
     assert symbol_set("6.9.1").alloc_entries != symbol_set("6.10").alloc_entries
+
+
+def test_interval_spans_the_spread_of_repeats():
+    """Two repeats that disagree (hook 10% vs 40% of the time): the two-level bootstrap's
+    interval covers most of the gap; resampling batches alone would be far narrower."""
+    rng = np.random.default_rng(2)
+    parts = []
+    for frac in (0.1, 0.4):
+        phase = np.where(rng.random(20000) < frac, 0, -1)
+        parts.append(attribute.batches(phase, np.full(20000, 1000.0), 10000))
+    b = attribute.Batches.concat(parts)
+    est = attribute.estimates(b, ("post_alloc_hook", "slab_alloc"))["per_object"][0]
+    flat = attribute.Batches(b.phase_ns, b.total_ns, b.objects, b.samples)  # no repeat ids
+    one = attribute.estimates(flat, ("post_alloc_hook", "slab_alloc"))["per_object"][0]
+    assert est.low < 1000 * 0.15 and est.high > 1000 * 0.35  # ns per object: 100 .. 400
+    assert (est.high - est.low) > 3 * (one.high - one.low)
