@@ -124,6 +124,11 @@ def test_root_memcg(monkeypatch, capsys, tmp_path, perf_path):
     assert "no C compiler" in err
 
 
+def test_unaccounted_outside_the_root_memcg(monkeypatch, capsys, tmp_path, perf_path):
+    err = run_cli(monkeypatch, capsys, tmp_path, perf_path, argv=["--unaccounted"])
+    assert "--unaccounted is for the root memory cgroup" in err and "/process_api/abc" in err
+
+
 def test_nokmem(monkeypatch, capsys, tmp_path, perf_path):
     err = run_cli(monkeypatch, capsys, tmp_path, perf_path, **{"proc/cmdline": "quiet cgroup.memory=nokmem\n"})
     assert "cgroup.memory=nokmem" in err

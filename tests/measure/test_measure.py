@@ -78,6 +78,15 @@ def test_bounded_count_is_exact():
     assert (ro["objects"], ro["calls"]) == (2048, 2048)
 
 
+def test_driver_failure_is_one_error():
+    from engine.errors import BulksimError
+    from engine.measure import run
+
+    e = env.check_environment([WORKLOADS["open_close"]])
+    with pytest.raises(BulksimError, match="unknown workload nope"):
+        run.record(e.perf, run.driver_path(), "nope", seconds=0.1, max_objects=10)
+
+
 def test_model_column_is_the_matching_scenario(m):
     from engine.inputs.costs import get_profile
     from engine.measure.model import predict
