@@ -80,6 +80,13 @@ def measure(workloads=None, *, seconds: float = 1.0, repeats: int = 3, progress=
     _check_number(repeats, "repeats", 1, MAX_REPEATS, integer=True)
     limit = MAX_OBJECTS if max_objects is None else _check_number(max_objects, "max_objects", 1, MAX_OBJECTS, True)
     _check_number(model_calls, "model_calls", 1, 10_000_000, integer=True)
+    _check_number(cpu, "cpu", -1, 1 << 20, integer=True)
+    import os
+
+    allowed = sorted(os.sched_getaffinity(0))
+    if cpu != -1 and cpu not in allowed:
+        raise BadInputError(f"measure: cpu {cpu} is not one this process may run on "
+                            f"({', '.join(map(str, allowed))}); -1: where the workload starts")
     profile = DEFAULT_PROFILE if profile is None else profile
     get_profile(profile)
     say = progress or (lambda line: None)
