@@ -81,6 +81,7 @@ def measure(workloads=None, *, seconds: float = 1.0, repeats: int = 3, progress=
     limit = MAX_OBJECTS if max_objects is None else _check_number(max_objects, "max_objects", 1, MAX_OBJECTS, True)
     _check_number(model_calls, "model_calls", 1, 10_000_000, integer=True)
     _check_number(cpu, "cpu", -1, 1 << 20, integer=True)
+    _check_number(period_ns, "period_ns", 10_000, 10_000_000, integer=True)
     import os
 
     allowed = sorted(os.sched_getaffinity(0))
