@@ -115,7 +115,7 @@ def _lines(m, fmt: str, top: bool = False) -> list[str]:
             continue
         seen.append(r["workload"])
         per_wl.append(f"{r['workload']}: {r['objects']} objects in {r['calls']} calls (bulk {r['bulk_size']}, "
-                      f"{r['cache']} {r['object_size']} B), {r['repeats']} repeats, {r['samples_total']} samples; "
+                      f"{r['cache']} {r['object_size']} B), recordings: {r['repeats']}, samples: {r['samples_total']}; "
                       f"hook share {_iv(r['hook_share'], r['hook_share_low'], r['hook_share_high'], 3)} "
                       f"(model {_iv(r['model_hook_share'], r['model_hook_share_low'], r['model_hook_share_high'], 3)}); "
                       f"accounted/unaccounted {_iv(r['accounted_ratio'], r['accounted_ratio_low'], r['accounted_ratio_high'], 2)} "

@@ -163,8 +163,11 @@ def test_cli_out_json_md_and_validate(tmp_path, capsys):
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_interrupt_cleans_up(tmp_path):
-    """SIGINT mid-recording: exit 130, no output file, no temporary folder, no process left."""
+@pytest.mark.parametrize("sig,rc,said", [(signal.SIGINT, 130, "interrupted; nothing was written"),
+                                         (signal.SIGTERM, 143, "terminated (SIGTERM); nothing was written")])
+def test_interrupt_cleans_up(tmp_path, sig, rc, said):
+    """SIGINT or SIGTERM mid-recording: exit 130 or 143, no output file, no temporary folder,
+    no process left."""
     _need_machine()
     cache = tmp_path / "cache"
     envv = dict(os.environ, TMPDIR=str(tmp_path), XDG_CACHE_HOME=str(cache))
@@ -179,10 +182,10 @@ def test_interrupt_cleans_up(tmp_path):
         time.sleep(0.2)
     assert list(tmp_path.glob("bulksim-measure-*")), p.communicate()[1] if p.poll() is not None else "no start"
     time.sleep(1.0)
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     _, err = p.communicate(timeout=60)
-    assert p.returncode == 130, err
-    assert "interrupted; nothing was written" in err
+    assert p.returncode == rc, err
+    assert said in err
     assert not out.exists() and not (tmp_path / "m.units.parquet").exists()
     assert not list(tmp_path.glob("bulksim-measure-*"))
     drivers = [str(d) for d in cache.rglob("driver-*")]
