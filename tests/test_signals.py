@@ -260,3 +260,35 @@ def test_a_signal_inside_a_finaliser_is_not_lost(tmp_path, capsys):
         cli.COMMANDS["scenarios"] = real
     err = capsys.readouterr().err
     assert rc == 130 and "Exception ignored" not in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("command", ["history", "compare", "report"])
+def test_a_signal_inside_the_commit_of_every_writer(tmp_path, capsys, monkeypatch, command):
+    """history, compare -o parquet and report commit their output with the signals
+    held too: a signal during the renames is acted on after them, and the line names
+    the output as complete."""
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "asv_results"
+    res = tmp_path / "r.parquet"
+    assert cli.main(["run", "--calls", "300", "--quiet", "--out", str(res)]) == 0
+    out = {"history": tmp_path / "h.parquet", "compare": tmp_path / "c.parquet", "report": tmp_path / "rep"}[command]
+    argv = {"history": ["history", str(fixture), "--out", str(out)],
+            "compare": ["compare", str(res), "-o", "parquet", "--out", str(out)],
+            "report": ["report", str(res), "--out", str(out)]}[command]
+    if command == "report":
+        pytest.importorskip("matplotlib")
+    real = os.replace
+
+    def hook(a, b):
+        real(a, b)
+        if Path(b) == out:
+            _kill_self()
+    monkeypatch.setattr(os, "replace", hook)  # the one os module: tables' and report's
+    capsys.readouterr()
+    rc = cli.main(argv)
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    _clean(err)
+    assert rc == 130 and f"{out} was written in full" in err, err
+    assert out.exists()

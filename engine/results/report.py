@@ -180,6 +180,9 @@ def write_report(results: str | Path, out: str | Path, *, force: bool = False) -
             if old is not None:
                 os.replace(out, old / "report")
             os.replace(tmp, out)
+            from .tables import committed
+
+            committed(out)
     except OSError as e:
         if old is not None and not out.exists():
             os.replace(old / "report", out)

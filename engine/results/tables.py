@@ -301,18 +301,25 @@ def _write_temporary(table: pa.Table, path: Path) -> str:
     return tmp
 
 
+def committed(*paths) -> None:
+    """Record outputs made whole (the CLI names them if a signal comes after)."""
+    COMMITTED.extend(Path(p) for p in paths)
+    del COMMITTED[:-64]  # a long-lived Python process: only the latest matter
+
+
 def write_table(table: pa.Table, path: str | os.PathLike, *, force: bool = False) -> Path:
     """Write Parquet (``.parquet``) or Arrow IPC (``.arrow``/``.feather``) atomically."""
     return write_tables([(table, path)], force=force)[0]
 
 
 def write_tables(items: list[tuple[pa.Table, str | os.PathLike]], *, force: bool = False,
-                 remove: list[Path] = (), record: bool = False) -> list[Path]:
+                 remove: list[Path] = (), record: bool = True) -> list[Path]:
     """Write several tables as one result: every file to a temporary first, then all the
     renames (and the removal of ``remove``, stale files of the result being replaced)
     with SIGINT and SIGTERM held.  Interrupted or failed anywhere, the old files stay
     as they were and no temporary is left; done, only the new ones are there.
-    ``record``: add the paths to ``COMMITTED`` (the CLI's last word on a late signal)."""
+    ``record``: add the paths to ``COMMITTED`` (the CLI's last word on a late signal);
+    off for the staged parts of a sweep, which are not a result of their own."""
     paths = [check_output_path(p, force=force) for _, p in items]
     tmps: list[str] = []
     # a signal between mkstemp and the bookkeeping must not leave a temporary either:
@@ -327,8 +334,7 @@ def write_tables(items: list[tuple[pa.Table, str | os.PathLike]], *, force: bool
             tmps = []
             for stale in remove:
                 Path(stale).unlink(missing_ok=True)
-            if record:
-                COMMITTED.extend(paths)
+            committed(*paths) if record else None
     except OutputError:
         raise
     except OSError as e:

@@ -576,7 +576,8 @@ def _consolidate(out: Path, base: Scenario, points: list, names: list[str], grid
     metas = [t.schema.metadata or {} for t in done.values()]
     table = _as_dataset([done[p.key] for p in points], grid)
     table = table.replace_schema_metadata(sweep_provenance(manifest, metas, table))
-    write_tables([(table, out / DATA), (units_table({"summary": table}), out / UNITS)], force=True)
+    write_tables([(table, out / DATA), (units_table({"summary": table}), out / UNITS)], force=True,
+                 record=False)  # the sweep's own line says what is kept
     for f in staged:
         if f.is_dir() and not f.is_symlink():
             import shutil
