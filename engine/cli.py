@@ -221,8 +221,8 @@ def _write_run_outputs(args, result, table, detail) -> list[str]:
         units[Path(q).stem.rsplit(".", 1)[-1]] = t
     # --force replaces the result: a detail table of an earlier run under the same name,
     # not written this time, would be read as this run's (bulksim report draws it)
-    stale = [sidecar_path(args.out, d) for d in ("calls", "runs")
-             if d not in detail and sidecar_path(args.out, d).exists()]
+    stale = [q for q in (sidecar_path(args.out, d) for d in ("calls", "runs") if d not in detail)
+             if q.is_file() or q.is_symlink()]  # a folder of that name is never removed
     items = extra + [(units_table(units), sidecar_path(args.out, "units")), (table, args.out)]
     paths = write_tables(items, force=args.force, remove=stale, record=True)
     lines = [f"wrote {q} ({t.num_rows} rows)" for (t, _), q in zip(extra, paths)]
@@ -387,7 +387,8 @@ def cmd_sweep(args, out=None) -> int:
     except KeyboardInterrupt as e:
         _SIGNALS["late"] = True
         why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
-        what = ("the sweep it was to replace is kept as it was" if args.force and getattr(e, "replacing", False)
+        what = ("the new sweep is complete" if getattr(e, "swapped", False)
+                else "the sweep it was to replace is kept as it was" if getattr(e, "replacing", False)
                 else "completed points are kept, run the same command to resume")
         _say(f"bulksim: {why}; {what}")
         return 143 if isinstance(e, Terminated) else 130

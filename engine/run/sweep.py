@@ -206,6 +206,8 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
                                "replace it")
     _remove_stale_builds(out)
     replacing = force and nonempty
+    if replacing and out.is_symlink():
+        raise BulksimError(f"{out}: is a symbolic link; give the sweep folder itself to replace it")
     created = not out.exists()
     # --force on an existing sweep builds the new one beside it and swaps it in at the
     # end: interrupted or failed, the old sweep stays as it was (never a mix of both)
@@ -218,8 +220,7 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         report = SweepReport(out, len(points), len(points) - len(todo))
         _compute(report, todo, names, profile, work, base, grid, workers, progress, scheduler, gather)
         _consolidate(work, base, points, names, grid, manifest)
-        if replacing:
-            _swap_in(work, out)
+        old = _swap_in(work, out) if replacing else None
     except BaseException as e:
         if replacing:
             import shutil
@@ -230,6 +231,14 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         elif not nonempty and not _has_results(work):
             _remove_empty_sweep(work, created)  # a full disk, a lost scheduler: no empty tree left
         raise
+    if old is not None:
+        import shutil
+
+        try:
+            shutil.rmtree(old, ignore_errors=True)
+        except KeyboardInterrupt as e:  # the new sweep is in place; a rerun removes the rest
+            e.swapped = True
+            raise
     return report
 
 
@@ -314,15 +323,19 @@ def _remove_stale_builds(out: Path) -> None:
     folder at a time): ``.OUT.new-*`` and ``.OUT.old-*`` beside ``out``, holding a sweep."""
     import shutil
 
-    for d in list(out.parent.glob(f".{out.name}.new-*")) + list(out.parent.glob(f".{out.name}.old-*")):
-        if d.is_dir() and not d.is_symlink() and ((d / MANIFEST).is_file() or not any(d.iterdir())):
+    import glob
+
+    name = glob.escape(out.name)
+    for d in list(out.parent.glob(f".{name}.new-*")) + list(out.parent.glob(f".{name}.old-*")):
+        # an old one may be half removed already (a signal during its removal)
+        if d.is_dir() and not d.is_symlink() and ((d / MANIFEST).is_file() or ".old-" in d.name
+                                                   or not any(d.iterdir())):
             shutil.rmtree(d, ignore_errors=True)
 
 
-def _swap_in(new: Path, out: Path) -> None:
-    """Replace the sweep ``out`` by ``new`` with two renames, SIGINT and SIGTERM held."""
-    import shutil
-
+def _swap_in(new: Path, out: Path) -> Path:
+    """Replace the sweep ``out`` by ``new`` with two renames, SIGINT and SIGTERM held;
+    returns where the old sweep went (for the caller to remove)."""
     from ..errors import OutputError
     from ..results.tables import signals_held
 
@@ -337,7 +350,7 @@ def _swap_in(new: Path, out: Path) -> None:
                 raise
     except OSError as e:
         raise OutputError(f"{out}: cannot replace it ({e.strerror or e}); the old sweep is kept") from None
-    shutil.rmtree(old, ignore_errors=True)
+    return old
 
 
 def _has_results(out: Path) -> bool:
