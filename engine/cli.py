@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn, Sequence
 
 from .errors import BulksimError, InvariantError
+from .measure import cli as _measure_cli
 
 
 class Terminated(KeyboardInterrupt):
@@ -277,6 +278,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bulksim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_run(sub)
+    _measure_cli.setup_arguments(sub)  # bulksim measure (engine/measure/cli.py)
     s = sub.add_parser("scenarios", help="list the scenario presets")
     s.add_argument("--show", metavar="NAME", help="print every parameter of one preset")
     p = sub.add_parser("profiles", help="list the cost profiles and their sources")
@@ -342,6 +344,7 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("--profile", default=None, help="cost profile (default intel-skylake)")
     v.add_argument("--rows", default=None, metavar="KEY,KEY", help="only these rows")
     v.add_argument("-o", "--output", default="table", metavar="table|md", help="output format")
+    _measure_cli.add_validate_arguments(v)  # --measured FILE (engine/measure/validate_rows.py)
     h = sub.add_parser("history", help="export asv results (results/) as one Arrow table")
     h.add_argument("results", help="the asv results folder, e.g. results/")
     h.add_argument("--out", required=True, help="output file (.parquet, .arrow, .feather)")
@@ -440,14 +443,16 @@ def cmd_validate(args, out=None) -> int:
     only = [k.strip() for k in args.rows.split(",") if k.strip()] if args.rows is not None else None
     if only == []:
         raise BulksimError("--rows: no row named (bulksim validate lists them)")
+    measured = _measure_cli.validate_rows(args)  # the rows of --measured FILE (read first: fails fast)
     rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile, only=only)
+    rows += measured
     print(validation_text(rows, args.output), file=out)
     return 0
 
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles,
             "history": cmd_history, "bench": cmd_bench, "sweep": cmd_sweep, "report": cmd_report,
-            "compare": cmd_compare}
+            "compare": cmd_compare, "measure": lambda args: _measure_cli.run(args)}
 
 
 def main(argv: Sequence[str] | None = None, *, _restore_handlers: bool = True) -> int:
