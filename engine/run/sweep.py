@@ -230,6 +230,8 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
                 e.replacing = True  # the CLI says the old sweep is kept
         elif not nonempty and not _has_results(work):
             _remove_empty_sweep(work, created)  # a full disk, a lost scheduler: no empty tree left
+            if isinstance(e, KeyboardInterrupt):
+                e.nothing = True  # the CLI says nothing was computed
         raise
     if old is not None:
         import shutil
