@@ -150,7 +150,7 @@ def _kill_self(sig=signal.SIGINT):
     os.kill(os.getpid(), sig)
 
 
-@pytest.mark.parametrize("moment", ["second temporary", "inside the renames", "first print",
+@pytest.mark.parametrize("moment", ["first temporary", "second temporary", "inside the renames", "first print",
                                     "last print", "final flush"])
 def test_a_signal_at_each_moment_of_run_out(tmp_path, capsys, monkeypatch, moment):
     files = _files(tmp_path)
@@ -158,13 +158,13 @@ def test_a_signal_at_each_moment_of_run_out(tmp_path, capsys, monkeypatch, momen
     assert cli.main(argv + ["--seed", "1"]) == 0
     capsys.readouterr()
     state = {"n": 0}
-    if moment == "second temporary":
+    if moment in ("first temporary", "second temporary"):  # right after it is made, before it is recorded
         real = tables._write_temporary
 
         def hook(t, p):
             state["n"] += 1
             out = real(t, p)
-            if state["n"] == 2:
+            if state["n"] == (1 if moment == "first temporary" else 2):
                 _kill_self()
             return out
         monkeypatch.setattr(tables, "_write_temporary", hook)
@@ -199,7 +199,7 @@ def test_a_signal_at_each_moment_of_run_out(tmp_path, capsys, monkeypatch, momen
     err = capsys.readouterr().err
     _clean(err)
     seeds = {_seed_of(f) for f in files}
-    if moment == "second temporary":
+    if moment.endswith("temporary"):
         assert rc == 130 and "nothing was written" in err and seeds == {"1"}
     elif moment == "inside the renames":
         assert rc == 143 and "written in full" in err and seeds == {"2"}

@@ -325,16 +325,18 @@ def write_tables(items: list[tuple[pa.Table, str | os.PathLike]], *, force: bool
     # a signal between mkstemp and the bookkeeping must not leave a temporary either:
     # on failure, every temporary of these names made since now is removed
     before = {q for p in paths for q in _temporaries(p)}
+    done = False
     try:
         for (table, _), path in zip(items, paths):
             tmps.append(_write_temporary(table, path))
         with signals_held():
             for tmp, path in zip(tmps, paths):
                 os.replace(tmp, path)
-            tmps = []
+            tmps, done = [], True
             for stale in remove:
                 Path(stale).unlink(missing_ok=True)
-            committed(*paths) if record else None
+            if record:
+                committed(*paths)
     except OutputError:
         raise
     except OSError as e:
@@ -342,7 +344,7 @@ def write_tables(items: list[tuple[pa.Table, str | os.PathLike]], *, force: bool
     finally:
         for tmp in tmps:
             _unlink_quietly(tmp)
-        if tmps:
+        if not done:
             for p in paths:
                 for q in _temporaries(p) - before:
                     _unlink_quietly(str(q))
@@ -352,15 +354,11 @@ def write_tables(items: list[tuple[pa.Table, str | os.PathLike]], *, force: bool
 def _temporaries(path: Path) -> set[Path]:
     folder = path.parent if str(path.parent) else Path(".")
     try:
-        return set(folder.glob(f".{glob_escape(path.name)}.*.tmp"))
+        import glob
+
+        return set(folder.glob(f".{glob.escape(path.name)}.*.tmp"))
     except OSError:
         return set()
-
-
-def glob_escape(name: str) -> str:
-    import glob
-
-    return glob.escape(name)
 
 
 def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:
