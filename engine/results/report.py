@@ -62,14 +62,29 @@ def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Tab
 
     check_input(t, str(path))  # no nested column, no infinite metric (a foreign table)
     _check_rows(t, path)
-    if runs is not None and not _same_run(t, runs):
+    why = None if runs is None else _runs_problem(runs)
+    if runs is not None and why is None and not _same_run(t, runs):
+        why = "belongs to another run than " + str(path) + " (its scenario, seed or profile differ)"
+    if why is not None:
         import sys
 
         runs = None
         if warn:
-            print(f"bulksim: warning: {runs_path} belongs to another run than {path} (its scenario, "
-                  "seed or profile differ); the run-length chart is left out", file=sys.stderr)
+            print(f"bulksim: warning: {runs_path} {why}; the run-length chart is left out", file=sys.stderr)
     return t, [], runs
+
+
+def _runs_problem(runs: pa.Table) -> str | None:
+    """Why a run-length sidecar cannot be drawn (not the table ``run --detail runs``
+    writes: text strategy, integer run_length and runs, no missing value), or None."""
+    from .compare import _is_text
+
+    for name, ok in (("strategy", _is_text), ("run_length", pa.types.is_integer), ("runs", pa.types.is_integer)):
+        if name not in runs.column_names:
+            return f"has no {name!r} column"
+        if not ok(runs.schema.field(name).type) or runs.column(name).null_count:
+            return f"has a column {name!r} of type {runs.schema.field(name).type} or with missing values"
+    return None
 
 
 def _same_run(summary: pa.Table, detail: pa.Table) -> bool:
