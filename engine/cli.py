@@ -543,6 +543,17 @@ def _run_guarded(body) -> int:
     except BrokenPipeError:
         _SIGNALS["late"] = True
         return _stdout_closed()
+    except SystemExit as e:  # --help, --version: done, and still under the contract
+        _SIGNALS["late"] = True
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _stdout_closed()
+        except OSError as err:
+            _silence_stdout()
+            print(f"{prog}: error: cannot write to standard output ({err.strerror or err})", file=sys.stderr)
+            return 2
+        return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
 
 
 class _ToolParser(argparse.ArgumentParser):

@@ -292,3 +292,16 @@ def test_a_signal_inside_the_commit_of_every_writer(tmp_path, capsys, monkeypatc
     _clean(err)
     assert rc == 130 and f"{out} was written in full" in err, err
     assert out.exists()
+
+
+def test_help_and_version_end_under_the_contract(capsys):
+    """argparse's own exits (--help, --version) return their status through main, so the
+    process still ends by entry() (no interpreter clean-up for a late signal to hit)."""
+    assert cli.main(["--version"]) == 0
+    assert "bulksim" in capsys.readouterr().out
+    assert cli.main(["run", "--help"]) == 0
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "engine", "--help"], stdout=full, stderr=subprocess.PIPE,
+                              text=True, env=ENV, timeout=120)
+    assert done.returncode == 2 and "No space left" in done.stderr
+    _clean(done.stderr)
