@@ -223,7 +223,7 @@ def test_resume_recomputes_a_bad_part(tmp_path, capsys, monkeypatch, damage):
     assert "recomputing" in capsys.readouterr().err
     got = _sweep_rows(out)
     assert got.num_rows == want.num_rows and got.column("objects") == want.column("objects")
-    assert sorted(p.name for p in out.iterdir()) == ["_sweep.json", "summary.parquet", "summary.units.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["_sweep.json", "_units.parquet", "summary.parquet"]
 
 
 @pytest.mark.parametrize("damage", ["foreign_point", "doubled_point", "not_parquet"])

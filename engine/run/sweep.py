@@ -6,7 +6,8 @@ dataset is one folder::
     OUT/_sweep.json            the sweep definition (a different sweep is never mixed in)
     OUT/summary.parquet        one row per (point, strategy): the columns and types of
                                ``run --out`` plus param_* and point; provenance once
-    OUT/summary.units.parquet  type, unit and description of every column
+    OUT/_units.parquet         type, unit and description of every column (the "_" keeps
+                               it out of readers of OUT as a dataset, like _sweep.json)
     OUT/.parts/point-KEY.arrow a point computed since the last consolidation
 
 A point is staged in ``.parts`` as soon as it completes, so an interrupted sweep keeps
@@ -38,7 +39,7 @@ from .simulate import parse_strategies
 
 MANIFEST = "_sweep.json"
 DATA = "summary.parquet"
-UNITS = "summary.units.parquet"
+UNITS = "_units.parquet"
 SWEEP_FORMAT_VERSION = 2  # 2: one summary.parquet (+ units), was one file per (point, strategy)
 MAX_POINTS = 1_000_000  # grid points x seeds of one sweep
 MAX_WORKERS = 1024
