@@ -658,8 +658,8 @@ class _GuardedStdout:
             raise
         except OSError as e:
             _silence_stdout()
-            raise _StdoutFailed(f"cannot write to standard output ({e.strerror or e}); "
-                                "any result files were written first") from None
+            files = "; any result files were written first" if _PROG[0] == "bulksim" else ""
+            raise _StdoutFailed(f"cannot write to standard output ({e.strerror or e}){files}") from None
 
     def write(self, text):
         return self._guard(self._real.write, text)
@@ -692,8 +692,8 @@ def _stdout_closed() -> int:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
-    print(f"{_PROG[0]}: error: standard output was closed; files were written before any output",
-          file=sys.stderr)
+    files = "; files were written before any output" if _PROG[0] == "bulksim" else ""
+    print(f"{_PROG[0]}: error: standard output was closed{files}", file=sys.stderr)
     return 141
 
 
