@@ -71,7 +71,9 @@ def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Tab
         runs = None
         if warn:
             print(f"bulksim: warning: {runs_path} {why}; the run-length chart is left out", file=sys.stderr)
-    return t, [], runs
+    # a sweep's summary.parquet read as a file: its points are drawn as a sweep's
+    params = [c for c in t.column_names if c.startswith("param_")]
+    return t, params, None if params else runs
 
 
 def _runs_problem(runs: pa.Table) -> str | None:

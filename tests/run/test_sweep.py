@@ -298,3 +298,17 @@ def test_a_name_that_is_a_path_is_refused_by_run_and_sweep_alike(tmp_path, capsy
                      "--out", str(tmp_path / "s")]) == 2
     assert capsys.readouterr().err == run_err and "name must be" in run_err
     assert not (tmp_path / "s").exists()
+
+
+def test_report_of_the_summary_file_is_the_report_of_the_folder(tmp_path, capsys):
+    """``report DIR/summary.parquet`` draws the sweep (its param_* columns), the same
+    figures as ``report DIR``, never the points as one run's strategies."""
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "s"
+    run_sweep(BASE, {"bulk_size": [1, 4], "nodes": [1, 2]}, [0], out, workers=1)
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "a")]) == 0
+    assert cli.main(["report", str(out / "summary.parquet"), "--out", str(tmp_path / "b")]) == 0
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
+    assert any(n.startswith("ratio_bulk_size_nodes") for n in names)
+    assert not any(n.startswith("cost_per_strategy") for n in names)
