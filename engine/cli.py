@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
+from .calibrate import cli as calibrate_cli
 from .errors import BulksimError, InvariantError
 
 
@@ -229,6 +230,7 @@ def cmd_scenarios(args, out=None) -> int:
 def cmd_profiles(args, out=None) -> int:
     out = out or sys.stdout
     from .inputs.costs import PROFILES, get_profile
+    from .inputs.profile_file import show_lines
 
     names = [args.show] if args.show is not None else list(PROFILES)
     for name in names:
@@ -239,6 +241,8 @@ def cmd_profiles(args, out=None) -> int:
             print(f"  {'unit cost':22s} {'low':>7s} {'central':>7s} {'high':>7s}  source", file=out)
             for ev, lo, mid, hi, src in p.rows():
                 print(f"  {ev:22s} {lo:7.1f} {mid:7.1f} {hi:7.1f}  {src}", file=out)
+            for line in show_lines(name):  # a profile file: its provenance and fit
+                print(line, file=out)
     if not (args.show or args.verbose):
         print("\n('bulksim profiles --show NAME' lists every unit cost with the id of its source; docs/costs.md says where those come from)",
               file=out)
@@ -256,7 +260,8 @@ def make_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("scenarios", help="list the scenario presets")
     s.add_argument("--show", metavar="NAME", help="print every parameter of one preset")
     p = sub.add_parser("profiles", help="list the cost profiles and their sources")
-    p.add_argument("--show", metavar="NAME", help="print every unit cost of one profile")
+    p.add_argument("--show", metavar="NAME|FILE", help="print every unit cost of one profile (a name, "
+                   "or a profile file of 'bulksim calibrate')")
     p.add_argument("-v", "--verbose", action="store_true", help="print every profile in full")
     b = sub.add_parser("bench", help="measure simulation speed (objects/s, vs the reference model)")
     b.add_argument("--scenario", default="default", help="preset name")
@@ -318,6 +323,7 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("--profile", default=None, help="cost profile (default intel-skylake)")
     v.add_argument("--rows", default=None, metavar="KEY,KEY", help="only these rows")
     v.add_argument("-o", "--output", default="table", metavar="table|md", help="output format")
+    calibrate_cli.setup_arguments(sub)
     h = sub.add_parser("history", help="export asv results (results/) as one Arrow table")
     h.add_argument("results", help="the asv results folder, e.g. results/")
     h.add_argument("--out", required=True, help="output file (.parquet, .arrow, .feather)")
@@ -420,7 +426,7 @@ def cmd_validate(args, out=None) -> int:
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles,
             "history": cmd_history, "bench": cmd_bench, "sweep": cmd_sweep, "report": cmd_report,
-            "compare": cmd_compare}
+            "compare": cmd_compare, "calibrate": calibrate_cli.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

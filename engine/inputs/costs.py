@@ -308,6 +308,11 @@ DEFAULT_PROFILE = "intel-skylake"
 
 def get_profile(name: str) -> Profile:
     if name not in PROFILES:
+        from .profile_file import resolve  # a profile file (bulksim calibrate, docs/calibrate.md)
+
+        prof = resolve(name)
+        if prof is not None:
+            return prof
         import difflib
 
         close = difflib.get_close_matches(name, list(PROFILES), n=1)
