@@ -37,6 +37,9 @@ def setup_arguments(sub) -> None:
                    help="ALSO create --cgroups memory cgroups under ROOT (a cgroup v1 memory or v2 "
                         "folder you own) to force stock switches; removed afterwards. Never by default")
     p.add_argument("--cgroups", default="4", metavar="N", help="cgroups for --create-cgroups (default 4)")
+    p.add_argument("--no-question", action="store_true",
+                   help="skip the closing comparison of batched_v1 and batched against per_object on "
+                        "default and io_uring under the published and the host profile")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -96,6 +99,11 @@ def run(args, out=None) -> int:
                          cgroup_root=cgroups, cgroups=ncg, progress=progress)
     profile_file.write(cal.document, path, force=args.force)
     print(core.calibration_text(cal), file=out)
+    if not args.no_question:
+        rows = core.question_rows({cal.design.base.name: cal.design.base, "host": cal.profile},
+                                  calls=calls, seed=seed)
+        print("\nThe batched hooks on this host (bulksim run --profile FILE gives the full table):\n"
+              + core.question_text(rows), file=out)
     print(f"\nwrote {path} (use it as --profile {path}; 'bulksim profiles --show {path}' lists it)", file=out)
     return 0
 

@@ -19,9 +19,12 @@ it is a convex quadratic over a box, solved exactly (:func:`box_qp`, an active-s
 method).  Unit costs with ``low == high`` are fixed.
 
 Uncertainty: the posterior covariance ``(J' W J + P)^-1`` (``W = diag(1/s^2)``,
-``P = diag(1/p^2)``) at the solution, with the data part scaled by the reduced chi-square
-of the residuals when that exceeds 1 (the model's error is then larger than the
-measurement's).  A unit cost is *pinned* by the data when its posterior standard
+``P = diag(1/p^2)``) at the solution.  The caller puts the model's own error into
+``s`` (``engine.calibrate.core``: a relative floor per row).  With
+``scale_covariance`` the data part is also scaled by the reduced chi-square when that
+exceeds 1; calibrate does not: one row the model cannot reach inside the box (work it
+does not simulate) would otherwise unpin every cost, and such rows are reported as
+misfits instead.  A unit cost is *pinned* by the data when its posterior standard
 deviation is at most ``PINNED`` (half) of its prior one; the others keep their published
 low/central/high (:func:`fit_profile`), and the pinned ones are refitted with the others
 held at their published central values.
@@ -133,7 +136,8 @@ class FitResult:
     notes: list = field(default_factory=list)
 
 
-def fit(model: PhaseModel, y, s, lo, mid, hi, *, fixed=None, max_iter: int = 50) -> FitResult:
+def fit(model: PhaseModel, y, s, lo, mid, hi, *, fixed=None, max_iter: int = 50,
+        scale_covariance: bool = False) -> FitResult:
     """The MAP fit of the module docstring; ``fixed`` (bool per unit cost) holds those
     at ``mid``.  Linear models are solved in one step; others by Gauss-Newton steps
     (each the box QP of the linearised problem, halved until the objective drops)."""
@@ -192,7 +196,7 @@ def fit(model: PhaseModel, y, s, lo, mid, hi, *, fixed=None, max_iter: int = 50)
         cov = np.linalg.inv(Hd + P)
         eff = float(np.trace(cov @ Hd))  # effective number of parameters the data fix
         dof = len(y) - eff
-        if dof > 0.5 and chi2 / dof > 1:
+        if scale_covariance and dof > 0.5 and chi2 / dof > 1:
             scale = chi2 / dof
             cov = np.linalg.inv(Hd / scale + P)
         sd[idx] = np.sqrt(np.maximum(np.diag(cov), 0.0))
