@@ -73,7 +73,7 @@ def test_fit_stays_inside_the_box_and_collinear_costs_are_not_pinned():
     # costs 0 and 1 only ever appear together, in the same proportion: not separable
     Ac = np.array([[1.0, 1.0, 0.0, 0.0], [2.0, 2.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
     y = np.array([200.0, 400.0, 100.0])  # wants far more than the box allows
-    res = fm.fit(fm.LinearModel(Ac), y, 0.01 * y, LO, MID, HI)
+    res = fm.fit(fm.LinearModel(Ac), y, 0.01 * y, LO, MID, HI, scale_covariance=True)
     assert np.all(res.x >= LO) and np.all(res.x <= HI)
     assert res.x[2] == HI[2]  # pushed to its bound
     assert not res.pinned[0] and not res.pinned[1] and not res.pinned[3]
