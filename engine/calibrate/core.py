@@ -221,9 +221,11 @@ def calibrate_design(design: Design, *, provenance: dict | None = None, name: st
     costs = {}
     for i, (n, c) in enumerate(design.base.costs.items()):
         if res.pinned[i]:
+            edge = {1: ", held at the published high: the host data want more",
+                    -1: ", held at the published low: the host data want less"}.get(int(res.at_bound[i]), "")
             costs[n] = Cost(float(lo[i]), float(min(max(res.x[i], lo[i]), hi[i])), float(hi[i]),
                             f"fitted on host {where}: {res.x[i]:.2f} +- {res.sd[i]:.2f} cycles (MAP, "
-                            f"{len(design.rows)} measured rows, bulksim calibrate); published "
+                            f"{len(design.rows)} measured rows, bulksim calibrate{edge}); published "
                             f"{design.base.name} {c.low:g}/{c.central:g}/{c.high:g}: {c.source}")
         else:
             why = "no counted event in the measured phases" if not np.any(design.A[:, i]) else \
@@ -244,6 +246,8 @@ def calibrate_design(design: Design, *, provenance: dict | None = None, name: st
         "chi2": res.chi2, "dof": res.dof, "chi2_per_dof": res.chi2 / res.dof if res.dof > 0 else None,
         "covariance_scale": res.scale,
         "rms_relative_residual": float(np.sqrt(np.mean([r["relative"] ** 2 for r in cal.residual_rows()]))),
+        "at_bound": {n: ("high" if res.at_bound[i] > 0 else "low") for i, n in enumerate(names) if res.at_bound[i]},
+        "misfits": [f"{x['workload']}/{x['phase']}" for x in cal.residual_rows() if x["misfit"]],
         "posterior": {n: {"map": float(res.x[i]), "sd": float(res.sd[i]), "prior_sd": float(res.prior_sd[i])}
                       for i, n in enumerate(names) if res.pinned[i]},
         "residuals": cal.residual_rows(),
@@ -356,8 +360,7 @@ def calibration_text(cal: Calibration) -> str:
             continue
         c = b.costs[n]
         host = cal.profile.costs[n]
-        edge = (" at the published high" if r.x[i] >= c.high else
-                " at the published low" if r.x[i] <= c.low else "")
+        edge = {1: ", held at the published high", -1: ", held at the published low"}.get(int(r.at_bound[i]), "")
         lines.append(f"  {n:22s} {c.low:8.1f} {c.central:8.1f} {c.high:8.1f}   "
                      f"{host.low:7.1f} {host.central:7.1f} {host.high:7.1f}  (sd {r.sd[i]:.2f}{edge})")
     kept = [n for i, n in enumerate(b.names) if not r.pinned[i] and np.any(d.A[:, i])]

@@ -25,7 +25,9 @@ Uncertainty: the posterior covariance ``(J' W J + P)^-1`` (``W = diag(1/s^2)``,
 exceeds 1; calibrate does not: one row the model cannot reach inside the box (work it
 does not simulate) would otherwise unpin every cost, and such rows are reported as
 misfits instead.  A unit cost is *pinned* by the data when its posterior standard
-deviation is at most ``PINNED`` (half) of its prior one; the others keep their published
+deviation is at most ``PINNED`` (half) of its prior one, or when the data hold it at a
+bound of the box (its own optimum lies more than ``SIGMA_LOW_HIGH`` sds beyond; the
+host wants more, or less, than the published range allows); the others keep their published
 low/central/high (:func:`fit_profile`), and the pinned ones are refitted with the others
 held at their published central values.
 """
@@ -133,6 +135,7 @@ class FitResult:
     dof: float                  # rows - effective number of fitted parameters
     scale: float                # the factor the data covariance was scaled by (>= 1)
     iterations: int = 1
+    at_bound: np.ndarray | None = None  # +1 / -1: held at the box's high / low end by the data
     notes: list = field(default_factory=list)
 
 
@@ -200,9 +203,20 @@ def fit(model: PhaseModel, y, s, lo, mid, hi, *, fixed=None, max_iter: int = 50,
             scale = chi2 / dof
             cov = np.linalg.inv(Hd / scale + P)
         sd[idx] = np.sqrt(np.maximum(np.diag(cov), 0.0))
-    pinned = free & (sd <= PINNED * p) & (np.abs(J).sum(axis=0) > 0)
+    has_data = np.abs(J).sum(axis=0) > 0
+    # A cost held at a bound of the box by the data: the posterior's own optimum for it
+    # (the others as they are) lies more than SIGMA_LOW_HIGH posterior sds beyond that
+    # bound.  The data pin it there (the box is what stops it), so it counts as pinned.
+    g = -J.T @ (w * res) + prior_prec * (x - mid) * free  # the gradient of half the objective
+    hdiag = np.diag(H_data) + prior_prec
+    beyond = -g / np.where(hdiag > 0, hdiag, 1.0)  # the Newton step of each coordinate alone
+    at_bound = np.zeros(n, dtype=np.int8)
+    push = free & has_data & (sd > 0)
+    at_bound[push & (x >= hi) & (beyond > SIGMA_LOW_HIGH * sd)] = 1
+    at_bound[push & (x <= lo) & (-beyond > SIGMA_LOW_HIGH * sd)] = -1
+    pinned = free & has_data & ((sd <= PINNED * p) | (at_bound != 0))
     return FitResult(x=x, sd=sd, prior_sd=p, pinned=pinned, predicted=pred, residuals=res,
-                     chi2=chi2, dof=dof, scale=scale, iterations=it)
+                     chi2=chi2, dof=dof, scale=scale, iterations=it, at_bound=at_bound)
 
 
 def fit_pinned(model: PhaseModel, y, s, lo, mid, hi) -> FitResult:
@@ -215,6 +229,10 @@ def fit_pinned(model: PhaseModel, y, s, lo, mid, hi) -> FitResult:
     # their published values could move (the second pass's sd would leave that out)
     second.sd = np.where(second.pinned, np.maximum(first.sd, second.sd), 0.0)
     second.prior_sd = first.prior_sd
+    # at a bound in the refit (with the others at their published values), or in the first pass
+    ab = np.where(second.at_bound != 0, second.at_bound, first.at_bound)
+    second.at_bound = np.where(second.pinned & (((ab > 0) & (second.x >= hi)) | ((ab < 0) & (second.x <= lo))),
+                               ab, 0).astype(np.int8)
     second.notes.append(f"first pass pinned {int(first.pinned.sum())} unit costs")
     return second
 

@@ -69,15 +69,19 @@ def test_fit_recovers_what_the_data_pin_and_keeps_the_rest():
     assert np.abs(res.residuals / y).max() < 0.01
 
 
-def test_fit_stays_inside_the_box_and_collinear_costs_are_not_pinned():
-    # costs 0 and 1 only ever appear together, in the same proportion: not separable
+def test_collinear_costs_are_not_pinned_and_a_cost_the_box_stops_is_pinned_at_its_bound():
+    # costs 0 and 1 only ever appear together, in the same proportion, with equal ranges:
+    # the data fix their sum, not either one
     Ac = np.array([[1.0, 1.0, 0.0, 0.0], [2.0, 2.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
-    y = np.array([200.0, 400.0, 100.0])  # wants far more than the box allows
-    res = fm.fit(fm.LinearModel(Ac), y, 0.01 * y, LO, MID, HI, scale_covariance=True)
-    assert np.all(res.x >= LO) and np.all(res.x <= HI)
-    assert res.x[2] == HI[2]  # pushed to its bound
+    lo, mid, hi = np.array([2.0, 2, 1, 5]), np.array([6.0, 6, 4, 10]), np.array([12.0, 12, 9, 20])
+    y = np.array([14.0, 28.0, 100.0])  # the third wants far more than cost 2's box allows
+    res = fm.fit(fm.LinearModel(Ac), y, 0.01 * y, lo, mid, hi)
+    assert np.all(res.x >= lo) and np.all(res.x <= hi)
+    assert res.x[0] + res.x[1] == pytest.approx(14.0, rel=1e-3) and res.x[0] == pytest.approx(res.x[1])
     assert not res.pinned[0] and not res.pinned[1] and not res.pinned[3]
-    assert res.scale > 1  # the residuals are far beyond the measurement error: covariance scaled
+    assert res.x[2] == hi[2] and res.pinned[2] and list(res.at_bound) == [0, 0, 1, 0]
+    scaled = fm.fit(fm.LinearModel(Ac), y, 0.01 * y, lo, mid, hi, scale_covariance=True)
+    assert scaled.scale > 1 and scaled.sd[0] >= res.sd[0]  # residuals far beyond the error: scaled
 
 
 def test_fixed_costs_stay_put_and_bad_data_is_refused():
