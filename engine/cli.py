@@ -14,6 +14,7 @@ from typing import NoReturn, Sequence
 
 from .calibrate import cli as calibrate_cli
 from .errors import BulksimError, InvariantError
+from .measure import cli as _measure_cli
 
 
 class Terminated(KeyboardInterrupt):
@@ -257,6 +258,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bulksim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_run(sub)
+    _measure_cli.setup_arguments(sub)  # bulksim measure (engine/measure/cli.py)
     s = sub.add_parser("scenarios", help="list the scenario presets")
     s.add_argument("--show", metavar="NAME", help="print every parameter of one preset")
     p = sub.add_parser("profiles", help="list the cost profiles and their sources")
@@ -426,7 +428,8 @@ def cmd_validate(args, out=None) -> int:
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles,
             "history": cmd_history, "bench": cmd_bench, "sweep": cmd_sweep, "report": cmd_report,
-            "compare": cmd_compare, "calibrate": calibrate_cli.run}
+            "compare": cmd_compare, "measure": lambda args: _measure_cli.run(args),
+            "calibrate": calibrate_cli.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
