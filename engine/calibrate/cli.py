@@ -80,7 +80,7 @@ def run(args, out=None) -> int:
     if args.name is not None and not args.name.strip():
         raise BadInputError("--name must not be empty")
     if args.base is not None:
-        core.get_profile(args.base)
+        core.base_profile(args.base)  # a known, measured (not estimated) profile
     workloads = None
     if args.workloads is not None:
         workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
