@@ -298,27 +298,21 @@ def calibrate(*, workloads=None, seconds: float = 1.0, repeats: int = 3, calls: 
             if unknown:
                 raise BadInputError(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(M.WORKLOADS)}")
         m = M.measure(workloads, seconds=seconds, repeats=repeats, progress=progress)
-    tables = [m.table]
     measurements = {None: m}
     if cgroup_root is not None:
         from .cgroups import measure_in_cgroups
 
-        mc = measure_in_cgroups(M, cgroup_root, cgroups, workloads=workloads, seconds=seconds,
-                                repeats=repeats, progress=progress)
+        mc = measure_in_cgroups(cgroup_root, cgroups, seconds=seconds, repeats=repeats, progress=progress)
         measurements["cgroups"] = mc
-        tables.append(mc.table)
         settings["cgroups"] = {"root": str(cgroup_root), "count": cgroups}
     rows = []
     scenarios = {}
-    for key, mm in measurements.items():
+    for mm in measurements.values():
+        strategy = (getattr(mm, "provenance", None) or {}).get("strategy") or m.provenance.get("strategy")
         for r in measured_rows(mm.table):
-            w0 = r.workload
-            if key is not None:
-                r.workload = f"{w0}@{cgroups}cgroups"
             rows.append(r)
             if r.workload not in scenarios:
-                strategy = (getattr(mm, "provenance", None) or {}).get("strategy")
-                scenarios[r.workload] = scenario_for(mm.scenario(w0), name=f"calibrate-{w0}",
+                scenarios[r.workload] = scenario_for(mm.scenario(r.workload), name=_scenario_name(r.workload),
                                                      strategy=strategy)
     prov = {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
             for k, v in dict(getattr(m, "provenance", {}) or {}).items()}
@@ -339,6 +333,13 @@ def calibrate(*, workloads=None, seconds: float = 1.0, repeats: int = 3, calls: 
                                           "scenario_by_workload":
                                           {w: scn.to_dict() for w, (scn, _) in scenarios.items()}})})
     return calibrate_design(design, provenance=prov, name=name)
+
+
+def _scenario_name(workload: str) -> str:
+    """A scenario name for a workload (scenario names allow letters, digits and _.+-)."""
+    import re
+
+    return ("calibrate-" + re.sub(r"[^A-Za-z0-9_.+-]", "-", workload))[:100]
 
 
 def json_text(v) -> str:

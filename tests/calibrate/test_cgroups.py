@@ -40,7 +40,8 @@ def kernel(monkeypatch):
 
     def rmdir(p):
         procs = Path(p, "cgroup.procs")
-        if procs.exists() and procs.read_text().split():
+        # a process that has exited is no member any more
+        if procs.exists() and [q for q in procs.read_text().split() if os.path.exists(f"/proc/{q}")]:
             raise OSError(16, "Device or resource busy")
         for f in Path(p).iterdir():
             f.unlink()
@@ -62,8 +63,6 @@ def test_cgroups_are_created_joined_and_removed(tmp_path, kernel, version):
                                preexec_fn=cg.preexec(1), capture_output=True, text=True, check=True)
         assert cg.members(1) == [int(child.stdout)]
         assert cg.members(0) == [] and root.joinpath("cgroup.procs").read_text() == ""
-        # the process has exited: as the kernel would, its pid leaves the cgroup
-        cg.procs_file(1).write_text("")
     assert sorted(p.name for p in root.iterdir()) == sorted(
         ["cgroup.procs"] + (["cgroup.controllers", "cgroup.subtree_control"] if version == 2
                             else ["tasks", "memory.usage_in_bytes"]))
@@ -76,7 +75,7 @@ def test_cgroups_are_removed_after_an_error_and_a_busy_one_is_named(tmp_path, ke
             raise RuntimeError("a workload failed")
     assert not [p for p in root.iterdir() if p.is_dir()]
     cg = cgroups.CgroupSet(root, 2, tag="b").__enter__()
-    cg.procs_file(0).write_text("4242\n")  # still has a member: rmdir refuses
+    cg.procs_file(0).write_text(f"{os.getpid()}\n")  # still has a live member: rmdir refuses
     problems = cg.remove()
     assert len(problems) == 1 and "bulksim-calibrate-b-0" in problems[0]
     assert "could not remove cgroup" in capsys.readouterr().err
@@ -135,3 +134,54 @@ def test_without_the_flag_no_cgroup_is_touched():
     p = argparse.ArgumentParser()
     ccli.setup_arguments(p.add_subparsers())
     assert p.parse_args(["calibrate"]).create_cgroups is None
+
+
+class _Recording(cgroups.CgroupSet):
+    """A CgroupSet that notes each cgroup's members just before it is removed."""
+
+    seen: dict = {}
+
+    def remove(self):
+        for k, p in enumerate(self.paths):
+            _Recording.seen[p.name] = self.members(k)
+        return super().remove()
+
+
+def test_the_switch_workload_runs_its_processes_in_the_cgroups_for_real(tmp_path, kernel):
+    """perf-sampled open/close in 2 processes taking turns on one CPU, each joined to its
+    own (test layout) cgroup; the rows and the scenario bulksim calibrate fits."""
+    root = cgroups.check_root(_layout(tmp_path / "cg", 1))
+    _Recording.seen = {}
+    m = cgroups.measure_in_cgroups(root, 2, seconds=0.3, repeats=2,
+                                   cgroup_set=lambda: _Recording(root, 2, tag="s"))
+    # each cgroup got the pid of one child of each repeat, and all are gone again
+    assert sorted(_Recording.seen) == ["bulksim-calibrate-s-0", "bulksim-calibrate-s-1"]
+    assert all(len(v) == 2 and all(p != os.getpid() for p in v) for v in _Recording.seen.values())
+    assert not [p for p in root.iterdir() if p.is_dir()]
+    rows = {r["phase"]: r for r in m.table}
+    assert set(rows) == {"post_alloc_hook", "free_hook", "slab_alloc", "slab_free"}
+    assert rows["post_alloc_hook"]["samples"] > 0 and rows["post_alloc_hook"]["objects"] > 1000
+    assert rows["post_alloc_hook"]["ns_per_object_low"] <= rows["post_alloc_hook"]["ns_per_object"] \
+        <= rows["post_alloc_hook"]["ns_per_object_high"]
+    sc = m.scenario("open_close@2cgroups")
+    assert sc["memcgs"] == 2 and sc["cgroup_switch_prob"] == 1.0 and sc["cpus"] == 1 and sc["bulk_size"] == 1
+
+
+def test_calibrate_create_cgroups_fits_the_switch_rows_too(tmp_path, kernel, capsys):
+    import json
+
+    root = _layout(tmp_path / "cg", 2)
+    out = tmp_path / "p.json"
+    assert cli.main(["calibrate", "--create-cgroups", str(root), "--cgroups", "3", "--workloads", "open_close",
+                     "--seconds", "0.2", "--repeats", "1", "--calls", "2000", "--out", str(out), "--quiet",
+                     "--no-question"]) == 0
+    text = capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    works = {r["workload"] for r in doc["fit"]["residuals"]}
+    assert works == {"open_close", "open_close@3cgroups"}
+    assert {r["workload"] for r in doc["fit"]["leave_one_out"]} == works
+    sim = json.loads(doc["provenance"]["simulation"])["scenario_by_workload"]["open_close@3cgroups"]
+    assert sim["memcgs"] == 3 and sim["cgroup_switch_prob"] == 1.0
+    assert json.loads(doc["provenance"]["measure_settings"])["cgroups"] == {"root": str(root), "count": 3}
+    assert "open_close@3cgroups" in text
+    assert not [p for p in root.iterdir() if p.is_dir()]
