@@ -325,6 +325,7 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("--profile", default=None, help="cost profile (default intel-skylake)")
     v.add_argument("--rows", default=None, metavar="KEY,KEY", help="only these rows")
     v.add_argument("-o", "--output", default="table", metavar="table|md", help="output format")
+    _measure_cli.add_validate_arguments(v)  # --measured FILE (engine/measure/validate_rows.py)
     calibrate_cli.setup_arguments(sub)
     h = sub.add_parser("history", help="export asv results (results/) as one Arrow table")
     h.add_argument("results", help="the asv results folder, e.g. results/")
@@ -421,7 +422,9 @@ def cmd_validate(args, out=None) -> int:
     only = [k.strip() for k in args.rows.split(",") if k.strip()] if args.rows is not None else None
     if only == []:
         raise BulksimError("--rows: no row named (bulksim validate lists them)")
+    measured = _measure_cli.validate_rows(args)  # the rows of --measured FILE (read first: fails fast)
     rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile, only=only)
+    rows += measured
     print(validation_text(rows, args.output), file=out)
     return 0
 

@@ -12,8 +12,11 @@ sampled count, so the other object's slab time is left out.
 Time per sample is its period (cpu-clock: nanoseconds of the driver's CPU time).
 Intervals: each repeat's samples are cut, in time order, into ``BATCHES`` batches of
 equal count; a batch's objects are the repeat's objects times its share of the
-repeat's sampled time.  ``BOOT`` resamples of the batches of all repeats (with
-replacement, a fixed seed) give the 2.5 and 97.5 percentiles of every ratio.
+repeat's sampled time.  Each of ``BOOT`` resamples (a fixed seed) draws the repeats
+with replacement and, within each drawn repeat, its batches with replacement (a
+two-level bootstrap: repeats differ more than batches of one repeat, because other
+processes share the memory cgroup); the 2.5 and 97.5 percentiles of every ratio are the
+interval.  With one repeat it is a plain batch bootstrap.
 """
 
 from __future__ import annotations
@@ -107,11 +110,13 @@ class Batches:
     total_ns: np.ndarray
     objects: np.ndarray
     samples: np.ndarray
+    repeat: np.ndarray | None = None  # the repeat each batch belongs to
 
     @staticmethod
     def concat(parts: list["Batches"]) -> "Batches":
-        return Batches(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                         ("phase_ns", "total_ns", "objects", "samples")))
+        cols = [np.concatenate([getattr(p, f) for p in parts]) for f in ("phase_ns", "total_ns", "objects", "samples")]
+        rep = np.concatenate([np.full(len(p.objects), i, dtype=np.int64) for i, p in enumerate(parts)])
+        return Batches(*cols, repeat=rep)
 
 
 def batches(phase: np.ndarray, period: np.ndarray, objects: int, nb: int = BATCHES) -> Batches:
@@ -152,17 +157,36 @@ def _stats(phase_ns: np.ndarray, objects: np.ndarray, captured: list[int]) -> di
     return {"per_object": per_obj, "hook_share": share, "accounted_ratio": ratio}
 
 
+def _resample(b: Batches, boot: int, rng) -> np.ndarray:
+    """[boot, n] batch indices: repeats drawn with replacement, then batches within each."""
+    n = len(b.objects)
+    rep = np.zeros(n, dtype=np.int64) if b.repeat is None else b.repeat
+    groups = [np.flatnonzero(rep == r) for r in np.unique(rep)]
+    sizes = {len(g) for g in groups}
+    if len(groups) == 1 or len(sizes) != 1:
+        return rng.integers(0, n, size=(boot, n)) if len(groups) == 1 else \
+            np.concatenate([g[rng.integers(0, len(g), size=(boot, len(g)))] for g in groups], axis=1)
+    k = sizes.pop()
+    table = np.stack(groups)                                  # [repeats, k]
+    pick = rng.integers(0, len(groups), size=(boot, len(groups)))  # repeats drawn
+    within = rng.integers(0, k, size=(boot, len(groups), k))       # batches within each
+    return table[pick[..., None], within].reshape(boot, -1)
+
+
 def estimates(b: Batches, captured_phases: tuple[str, ...], *, boot: int = BOOT, seed: int = 0) -> dict:
     captured = [PH[p] for p in captured_phases]
     point = _stats(b.phase_ns, b.objects, captured)
     rng = np.random.default_rng(seed)
-    n = len(b.objects)
-    idx = rng.integers(0, n, size=(boot, n))
+    idx = _resample(b, boot, rng)
     bs = _stats(b.phase_ns[idx], b.objects[idx], captured)
 
     def est(v, arr):
-        lo, hi = np.nanpercentile(arr, [2.5, 97.5], axis=0) if np.isfinite(arr).any() else (np.nan, np.nan)
-        return v, lo, hi
+        """A resample without any slab time has no ratio: it is left out (nan), not infinite."""
+        arr = np.where(np.isfinite(arr), arr, np.nan)
+        if not np.isfinite(arr).any() or not np.isfinite(v):
+            return float(v) if np.isfinite(v) else np.nan, np.nan, np.nan
+        lo, hi = np.nanpercentile(arr, [2.5, 97.5], axis=0)
+        return float(v), float(lo), float(hi)
 
     out = {"per_object": [], "samples": b.samples.sum(axis=0).astype(np.int64)}
     for j in range(4):

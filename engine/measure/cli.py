@@ -65,3 +65,21 @@ def run(args, out=None) -> int:
     for q in wrote[::-1]:
         print(f"wrote {q}", file=sys.stderr if args.output == "json" else out)
     return 0
+
+
+def add_validate_arguments(v) -> None:
+    """``bulksim validate --measured FILE`` (engine/measure/validate_rows.py)."""
+    from .validate_rows import add_arguments
+
+    add_arguments(v)
+
+
+def validate_rows(args) -> list[dict]:
+    """The rows of ``validate --measured FILE``; none without it."""
+    if getattr(args, "measured", None) is None:
+        return []
+    from ..checks import need_path
+    from .validate_rows import measured_rows
+
+    need_path(args.measured, "--measured")
+    return measured_rows(args.measured)

@@ -138,6 +138,9 @@ def check_environment(workloads, *, unaccounted: bool = False, proc: str | None 
         raise MeasureEnvError("measure: this process is in the root memory cgroup, where slab objects "
                               "are not accounted (no objcg): run it in a non-root memory cgroup, or pass "
                               "--unaccounted to measure the unaccounted path only")
+    if unaccounted and not memcg.is_root:
+        raise MeasureEnvError(f"measure: --unaccounted is for the root memory cgroup; this process is in "
+                              f"{memcg.path}, where slab objects are accounted: leave --unaccounted out")
     if any(w.needs_io_uring for w in workloads):
         dis = (_read(os.path.join(proc, "sys", "kernel", "io_uring_disabled")) or "0").strip()
         if dis == "2":

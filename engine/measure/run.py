@@ -107,11 +107,12 @@ class Recorded:
     script: str  # perf script output: period, then one "addr symbol" line per frame
 
 
-def parse_counts(text: str) -> dict[str, float]:
+def parse_counts(text: str, err: str = "") -> dict[str, float]:
     for line in reversed(text.strip().splitlines()):
         if line.startswith("objects="):
             return {k: float(v) for k, v in (x.split("=", 1) for x in line.split())}
-    raise BulksimError(f"measure: the workload driver printed no counts ({text.strip()[:200]!r})")
+    said = " ".join((err or text).split())[:200]
+    raise BulksimError(f"measure: the workload driver failed ({said or 'no output'})")
 
 
 def record(perf: str, driver: Path, workload: str, *, seconds: float, max_objects: int, cpu: int = -1,
@@ -125,7 +126,7 @@ def record(perf: str, driver: Path, workload: str, *, seconds: float, max_object
         if r.returncode != 0:
             msg = " ".join((r.stderr or "").split())[:240] or f"exit status {r.returncode}"
             raise BulksimError(f"measure: perf record of {workload} failed: {msg}")
-        counts = parse_counts(r.stdout)
+        counts = parse_counts(r.stdout, r.stderr)
         s = _run_group([perf, "script", "-i", data, "-F", "period,ip,sym"], timeout=600)
         if s.returncode != 0:
             msg = " ".join((s.stderr or "").split())[:240]
