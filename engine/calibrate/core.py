@@ -73,11 +73,26 @@ class Design:
         return ns * self.clock_ghz
 
     def model(self, rows=None) -> fitmod.PhaseModel:
-        """Predicted cycles per object of the rows as a function of the unit costs."""
-        return fitmod.LinearModel(self.A if rows is None else self.A[rows])
+        """Predicted cycles per object of the rows as a function of the unit costs: the
+        linear sum of today's profiles, or, for a profile with issue costs (the overlap
+        model), the larger of the chain (fitted) and the issue cost (kept)."""
+        A = self.A if rows is None else self.A[rows]
+        issue = issue_vector(self.base)
+        if issue is None:
+            return fitmod.LinearModel(A)
+        return fitmod.MaxModel(A, A @ issue)
 
     def workloads(self) -> list[str]:
         return list(dict.fromkeys(r.workload for r in self.rows))
+
+
+def issue_vector(profile: Profile):
+    """The central issue costs of an overlap-model profile in ``names`` order, or None
+    for a profile without any (the linear sum model)."""
+    issue = getattr(profile, "issue", None)
+    if not issue:
+        return None
+    return np.array([issue[n].central if n in issue else 0.0 for n in profile.names], dtype=np.float64)
 
 
 def measured_rows(table) -> list[Row]:
@@ -160,12 +175,13 @@ class Calibration:
 
     def residual_rows(self) -> list[dict]:
         d, r = self.design, self.result
+        published = d.model().predict(d.base.vector("central"))
         out = []
         for i, row in enumerate(d.rows):
             fitted = r.predicted[i] / d.clock_ghz
             out.append({"workload": row.workload, "phase": row.phase, "measured_ns": row.measured_ns,
                         "measured_sd_ns": row.sd_ns, "fitted_ns": float(fitted),
-                        "published_ns": float(d.A[i] @ d.base.vector("central") / d.clock_ghz),
+                        "published_ns": float(published[i] / d.clock_ghz),
                         "relative": float((fitted - row.measured_ns) / row.measured_ns),
                         "sds": float(r.residuals[i] / d.s[i]),
                         "misfit": bool(abs(r.residuals[i]) > MISFIT_SDS * d.s[i])})
@@ -232,9 +248,10 @@ def calibrate_design(design: Design, *, provenance: dict | None = None, name: st
                 "not pinned by the host data (collinear with other costs or too little signal)"
             costs[n] = Cost(c.low, c.central, c.high, f"published ({design.base.name}; {why}): {c.source}")
     pname = name or f"host-{host}"
+    issue = getattr(design.base, "issue", None)  # the overlap model's issue costs: kept as published
     prof = Profile(name=pname, description=f"calibrated on {where} at {design.clock_ghz:.3f} GHz "
                    f"(bulksim calibrate; prior and box: {design.base.name})", clock_ghz=design.clock_ghz,
-                   estimated=False, costs=costs)
+                   estimated=False, costs=costs, **({"issue": dict(issue)} if issue else {}))
     names = design.base.names
     fit_doc = {
         "method": "MAP: bounded least squares with a Gaussian prior on the published central value "

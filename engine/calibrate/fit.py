@@ -76,6 +76,29 @@ class LinearModel(PhaseModel):
         return LinearModel(self.A[rows])
 
 
+class MaxModel(PhaseModel):
+    """``f(x) = max(A x, floor)``: the overlap model with fixed issue costs (a phase
+    costs the larger of its dependent chain ``A x``, the unit costs fitted, and its
+    issue cost ``floor = A . issue``).  Where the floor binds, the row does not depend
+    on ``x`` (its Jacobian row is 0)."""
+
+    linear = False
+
+    def __init__(self, A: np.ndarray, floor: np.ndarray):
+        self.A = np.asarray(A, dtype=np.float64)
+        self.floor = np.asarray(floor, dtype=np.float64)
+
+    def predict(self, x):
+        return np.maximum(self.A @ np.asarray(x, dtype=np.float64), self.floor)
+
+    def jacobian(self, x):
+        chain = self.A @ np.asarray(x, dtype=np.float64)
+        return np.where((chain >= self.floor)[:, None], self.A, 0.0)
+
+    def subset(self, rows) -> "MaxModel":
+        return MaxModel(self.A[rows], self.floor[rows])
+
+
 def box_qp(Q: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray,
            *, max_iter: int = 10_000) -> np.ndarray:
     """The exact minimum of ``0.5 x'Qx - c'x`` over ``lo <= x <= hi`` for a symmetric

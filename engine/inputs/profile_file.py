@@ -8,8 +8,10 @@ A profile file is JSON (``bulksim calibrate`` writes them, docs/calibrate.md)::
      "provenance": {...}, "fit": {...}}
 
 ``costs`` must name every unit cost of the built-in profiles, each with
-``0 <= low <= central <= high`` and a source; ``provenance`` and ``fit`` are kept for
-the reader (``bulksim profiles --show FILE`` prints them) and not used in pricing.
+``0 <= low <= central <= high`` and a source; an optional ``issue`` table of the same
+shape gives the overlap model's issue costs (without it, cycles are the sum of the
+costs); ``provenance`` and ``fit`` are kept for the reader (``bulksim profiles --show
+FILE`` prints them) and not used in pricing.
 
 ``engine.inputs.costs.get_profile`` asks :func:`resolve` for any name that is not a
 built-in profile: a name that names a file (or looks like a path: it has a ``/`` or
@@ -128,20 +130,35 @@ def load(path):
     extra = [n for n in costs if n not in want]
     if extra:
         raise BadInputError(f"{where}: unknown unit cost(s) {', '.join(map(str, extra[:5]))}")
-    out = {}
-    for n in want:  # the built-in order: every vector of this profile lines up with theirs
-        c = costs[n]
-        if not isinstance(c, dict):
-            raise BadInputError(f"{where}: unit cost {n} must be an object with low, central, high, source")
-        lo, mid, hi = (_number(c.get(k), f"{n}.{k}", where) for k in ("low", "central", "high"))
-        if not 0 <= lo <= mid <= hi:
-            raise BadInputError(f"{where}: unit cost {n} needs 0 <= low <= central <= high, got "
-                                f"{lo:g}, {mid:g}, {hi:g}")
-        src = c.get("source")
-        if not isinstance(src, str) or not src.strip():
-            raise BadInputError(f"{where}: unit cost {n} needs a source")
-        out[n] = Cost(lo, mid, hi, src)
-    return Profile(name=name, description=desc, clock_ghz=clock, estimated=est, costs=out)
+    out = {n: _cost(costs[n], n, where, Cost) for n in want}  # the built-in order: vectors line up
+    extra_fields = {}
+    issue = doc.get("issue")
+    if issue:  # the overlap model's issue costs (optional; without them: the sum model)
+        import dataclasses
+
+        if "issue" not in {f.name for f in dataclasses.fields(Profile)}:
+            raise BadInputError(f"{where}: has issue costs (the overlap model), which this bulksim "
+                                "does not have")
+        if not isinstance(issue, dict):
+            raise BadInputError(f"{where}: \"issue\" must be an object of unit costs")
+        unknown = [n for n in issue if n not in want]
+        if unknown:
+            raise BadInputError(f"{where}: unknown unit cost(s) in issue: {', '.join(map(str, unknown[:5]))}")
+        extra_fields["issue"] = {n: _cost(issue[n], f"issue.{n}", where, Cost) for n in want if n in issue}
+    return Profile(name=name, description=desc, clock_ghz=clock, estimated=est, costs=out, **extra_fields)
+
+
+def _cost(c, n: str, where: str, Cost):
+    if not isinstance(c, dict):
+        raise BadInputError(f"{where}: unit cost {n} must be an object with low, central, high, source")
+    lo, mid, hi = (_number(c.get(k), f"{n}.{k}", where) for k in ("low", "central", "high"))
+    if not 0 <= lo <= mid <= hi:
+        raise BadInputError(f"{where}: unit cost {n} needs 0 <= low <= central <= high, got "
+                            f"{lo:g}, {mid:g}, {hi:g}")
+    src = c.get("source")
+    if not isinstance(src, str) or not src.strip():
+        raise BadInputError(f"{where}: unit cost {n} needs a source")
+    return Cost(lo, mid, hi, src)
 
 
 def document(profile, *, provenance: dict | None = None, fit: dict | None = None) -> dict:
@@ -155,6 +172,8 @@ def document(profile, *, provenance: dict | None = None, fit: dict | None = None
         "estimated": bool(profile.estimated),
         "costs": {n: {"low": c.low, "central": c.central, "high": c.high, "source": c.source}
                   for n, c in profile.costs.items()},
+        **({"issue": {n: {"low": c.low, "central": c.central, "high": c.high, "source": c.source}
+                      for n, c in profile.issue.items()}} if getattr(profile, "issue", None) else {}),
         "provenance": provenance or {},
         "fit": fit or {},
     }

@@ -122,6 +122,21 @@ def test_nonlinear_model_is_fitted_by_gauss_newton():
     assert nl.x == pytest.approx(lin.x, rel=1e-6)
 
 
+def test_the_overlap_model_max_of_chain_and_issue_is_fitted_where_the_chain_binds():
+    truth = np.array([45.0, 3.0, 7.5, 17.0])
+    floor = np.array([0.0, 40.0, 0.0, 0.0, 0.0, 0.0])  # row 1's issue cost exceeds its chain (15)
+    m = fm.MaxModel(A, floor)
+    y = m.predict(truth)
+    assert y[1] == 40.0 and np.all(m.jacobian(truth)[1] == 0) and np.all(m.jacobian(truth)[3] == A[3])
+    res = fm.fit_pinned(m, y, 0.01 * np.maximum(y, 1), LO, MID, HI)
+    assert res.x[:3] == pytest.approx(truth[:3], rel=5e-3)
+    assert np.abs(res.residuals).max() < 0.01 * y.max()
+    # with no floor binding it is the linear fit
+    lin = fm.fit(fm.LinearModel(A), A @ truth, 0.01 * (A @ truth), LO, MID, HI)
+    mx = fm.fit(fm.MaxModel(A, np.zeros(len(A))), A @ truth, 0.01 * (A @ truth), LO, MID, HI)
+    assert mx.x == pytest.approx(lin.x, rel=1e-6)
+
+
 def test_measured_rows_keep_captured_phases_and_turn_intervals_into_sds():
     table = [
         {"workload": "w", "phase": "post_alloc_hook", "objects": 10, "calls": 2, "samples": 40,
