@@ -80,7 +80,7 @@ class Scenario:
     # docs/model.md §5a).  Counts do not depend on it; the cost profile prices it.
     stock_lock: str = ""
     # SLUB
-    remote_prob: float = 1000 / 1024  # remote_node_defrag_ratio 1000 (CALIBRATION F5)
+    remote_prob: float = 1000 / 1024  # remote_node_defrag_ratio default 1000 (mm/slub.c)
     kfence_prob: float = 0.0
     exts_at_creation: float = 1.0
     exts_fail_prob: float = 0.0

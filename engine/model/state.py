@@ -47,9 +47,11 @@ STRATEGY_GENERATIONS = {
 # events either way, the cost profile prices them (engine.inputs.costs).  v5.14 to
 # v5.18 took preempt_disable() in task context (W. Long, "mm/memcg: Optimize user
 # context object stock access"); the same code with local_irq_save() is what v5.19 to
-# v6.6 ran and what S. A. Siewior's and W. Long's postings compared it with.
+# v6.6 ran and what S. A. Siewior's and W. Long's postings compared it with.  On
+# mainline-2026 "irqsave" is v6.16's localtry_lock_irqsave (bc730030f956, V. Babka): the
+# same sites as local_trylock, each an irq-save pair.
 STOCK_LOCKS = {"v5.9": ("irqsave",), "v5.14": ("preempt", "irqsave"), "v6.12": ("irqsave",),
-               "mainline-2026": ("trylock",), "mm-2026": ("trylock",)}
+               "mainline-2026": ("trylock", "irqsave"), "mm-2026": ("trylock",)}
 
 
 def resolve_stock_lock(stock_lock: str, kernel: str, strategy: str) -> str:
