@@ -100,7 +100,7 @@ def run(args, out=None) -> int:
     profile_file.write(cal.document, path, force=args.force)
     print(core.calibration_text(cal), file=out)
     if not args.no_question:
-        rows = core.question_rows({cal.design.base.name: cal.design.base, "host": cal.profile},
+        rows = core.question_rows({cal.design.base.name: cal.design.base.name, "host": str(path)},
                                   calls=calls, seed=seed)
         print("\nThe batched hooks on this host (bulksim run --profile FILE gives the full table):\n"
               + core.question_text(rows), file=out)

@@ -135,9 +135,12 @@ def model_forms(scn, strategy: str, base: Profile, *, calls: int, seed: int) -> 
     """Per phase, the model's cycles per object as a linear form: ``[4, unit costs]``."""
     from ..run.simulate import simulate
 
+    from ..results.ranges import run_pricing
+
     res = simulate(scn, strategies=[strategy], profile=_builtin_name(base), seed=seed, calls=calls)
     run = res.runs[strategy]
-    co = coefficients(base, strategy, run.counters, depth=scn.depth, entries=phase_entries(run.counters))
+    co = coefficients(base, strategy, run.counters, depth=scn.depth, entries=phase_entries(run.counters),
+                      **run_pricing(res, strategy))
     objects = max(int(run.counters[:, EVENTS.index("objects")].sum()), 1)
     return co / objects
 
@@ -251,7 +254,8 @@ def calibrate_design(design: Design, *, provenance: dict | None = None, name: st
     issue = getattr(design.base, "issue", None)  # the overlap model's issue costs: kept as published
     prof = Profile(name=pname, description=f"calibrated on {where} at {design.clock_ghz:.3f} GHz "
                    f"(bulksim calibrate; prior and box: {design.base.name})", clock_ghz=design.clock_ghz,
-                   estimated=False, costs=costs, **({"issue": dict(issue)} if issue else {}))
+                   estimated=False, costs=costs,
+                   **({"issue": dict(issue), "width": design.base.width} if issue else {}))
     names = design.base.names
     fit_doc = {
         "method": "MAP: bounded least squares with a Gaussian prior on the published central value "
@@ -411,33 +415,29 @@ QUESTION_STRATEGIES = ("per_object", "batched_v1", "batched")
 def question_rows(profiles: dict, *, scenarios=QUESTION_SCENARIOS, strategies=QUESTION_STRATEGIES,
                   calls: int = 20_000, seed: int = 0) -> list[dict]:
     """The users' question, per scenario, strategy, metric and profile: the difference
-    to per_object in cycles and ns per object (central, exact range over the profile's
-    box), the ratio and the verdict.  ``profiles``: label -> Profile."""
-    from ..results.ranges import linear_range, ratio_extremes, strategy_forms, verdict, verdict_text
+    to per_object in cycles and ns per object (central and its range over the profile's
+    box), the ratio with its range and the verdict, as ``bulksim run`` prints them (the
+    summary table's columns).  ``profiles``: label -> profile name or file."""
+    from ..results.ranges import verdict_text
     from ..run.simulate import simulate
 
     out = []
     for sc in scenarios:
-        res = simulate(sc, strategies=list(strategies), seed=seed, calls=calls)
         for label, prof in profiles.items():
-            lo, mid, hi = prof.vector("low"), prof.vector("central"), prof.vector("high")
-            forms = {s: strategy_forms(res, s, prof) for s in strategies}
-            base = forms["per_object"]
-            for s in strategies:
-                if s == "per_object":
+            res = simulate(sc, strategies=list(strategies), profile=prof, seed=seed, calls=calls)
+            clock = get_profile(prof).clock_ghz
+            for r in res.summary.to_pylist():
+                if r["strategy"] == "per_object":
                     continue
-                for metric in ("hook", "total"):
-                    a, b = getattr(forms[s], metric), getattr(base, metric)
-                    d = a - b
-                    dlo, dhi = linear_range(d, lo, hi)
-                    rmin, _, rmax, _ = ratio_extremes(a, b, lo, hi, start=mid)
-                    v, names = verdict(d, prof)
-                    out.append({"scenario": sc, "strategy": s, "metric": "hook" if metric == "hook" else "end-to-end",
-                                "profile": label, "clock_ghz": prof.clock_ghz,
-                                "diff_cycles": float(d @ mid), "diff_low": dlo, "diff_high": dhi,
-                                "diff_ns": float(d @ mid) / prof.clock_ghz,
-                                "ratio": float(a @ mid) / float(b @ mid), "ratio_min": rmin, "ratio_max": rmax,
-                                "verdict": verdict_text(v, names)})
+                for m, metric in (("hook", "hook"), ("total", "end-to-end")):
+                    names = r[f"{m}_decided_by"].split(",") if r[f"{m}_decided_by"] else []
+                    d = r[f"{m}_cycles_per_object_diff"]
+                    out.append({"scenario": sc, "strategy": r["strategy"], "metric": metric, "profile": label,
+                                "clock_ghz": clock, "diff_cycles": d, "diff_low": r[f"{m}_diff_low"],
+                                "diff_high": r[f"{m}_diff_high"], "diff_ns": d / clock,
+                                "ratio": r[f"{m}_ratio"], "ratio_min": r[f"{m}_ratio_min"],
+                                "ratio_max": r[f"{m}_ratio_max"],
+                                "verdict": verdict_text(r[f"{m}_verdict"], names)})
     return out
 
 

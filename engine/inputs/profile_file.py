@@ -9,8 +9,8 @@ A profile file is JSON (``bulksim calibrate`` writes them, docs/calibrate.md)::
 
 ``costs`` must name every unit cost of the built-in profiles, each with
 ``0 <= low <= central <= high`` and a source; an optional ``issue`` table of the same
-shape gives the overlap model's issue costs (without it, cycles are the sum of the
-costs); ``provenance`` and ``fit`` are kept for the reader (``bulksim profiles --show
+shape gives the overlap model's issue costs, with the ``width`` they assume (without
+it, cycles are the sum of the costs); ``provenance`` and ``fit`` are kept for the reader (``bulksim profiles --show
 FILE`` prints them) and not used in pricing.
 
 ``engine.inputs.costs.get_profile`` asks :func:`resolve` for any name that is not a
@@ -145,6 +145,10 @@ def load(path):
         if unknown:
             raise BadInputError(f"{where}: unknown unit cost(s) in issue: {', '.join(map(str, unknown[:5]))}")
         extra_fields["issue"] = {n: _cost(issue[n], f"issue.{n}", where, Cost) for n in want if n in issue}
+        if "width" in doc:
+            extra_fields["width"] = _number(doc["width"], "width", where)
+            if not 0.5 <= extra_fields["width"] <= 16:
+                raise BadInputError(f"{where}: width must be in 0.5..16, got {extra_fields['width']:g}")
     return Profile(name=name, description=desc, clock_ghz=clock, estimated=est, costs=out, **extra_fields)
 
 
@@ -173,7 +177,8 @@ def document(profile, *, provenance: dict | None = None, fit: dict | None = None
         "costs": {n: {"low": c.low, "central": c.central, "high": c.high, "source": c.source}
                   for n, c in profile.costs.items()},
         **({"issue": {n: {"low": c.low, "central": c.central, "high": c.high, "source": c.source}
-                      for n, c in profile.issue.items()}} if getattr(profile, "issue", None) else {}),
+                      for n, c in profile.issue.items()},
+            "width": float(profile.width)} if getattr(profile, "issue", None) else {}),
         "provenance": provenance or {},
         "fit": fit or {},
     }
