@@ -5,8 +5,9 @@ cycles (ns x the measured clock) with a standard deviation ``s_r``, and the mode
 prediction ``f_r(x)`` for the same workload at unit costs ``x``.  The model enters only
 through :class:`PhaseModel`: ``predict(x)`` and ``jacobian(x)``.  The cost model of
 today is linear (``engine.inputs.costs.coefficients``: ``f(x) = A x``,
-:class:`LinearModel`); a nonlinear one (an overlap model, ``max(chain, issue/width)``)
-plugs in with its own ``predict``/``jacobian`` and is fitted by Gauss-Newton steps.
+:class:`LinearModel`); a nonlinear one (the overlap model, ``max(chain, issue)``,
+:class:`MaxModel`) plugs in with its own ``predict``/``jacobian`` and is fitted by
+Gauss-Newton steps from several starts (the central values and both ends of the box).
 
 The fit minimises, inside the published box ``low <= x <= high``::
 
@@ -183,31 +184,46 @@ def fit(model: PhaseModel, y, s, lo, mid, hi, *, fixed=None, max_iter: int = 50,
         r = (y - model.predict(x)) / s
         return float(r @ r + (((x - mid) / np.where(p > 0, p, 1.0)) ** 2 * free).sum())
 
-    x = mid.copy()
-    it = 0
-    for it in range(1, max_iter + 1):
-        J = model.jacobian(x)
-        r0 = y - model.predict(x)
-        # linearised: f(x + dx) ~ f(x) + J dx;  minimise over z = x + dx
-        Q = J.T @ (w[:, None] * J) + np.diag(prior_prec)
-        c = J.T @ (w * (r0 + J @ x)) + prior_prec * mid
-        # fixed coordinates: their rows/columns do not matter, they are clamped to mid
-        z = box_qp(Q, c, lo_f, hi_f, x)
-        if model.linear:
-            x = z
-            break
-        f_old, step = objective(x), 1.0
-        while step > 1e-6:
-            cand = x + step * (z - x)
-            if objective(cand) <= f_old:
+    def descend(x):
+        it = 0
+        for it in range(1, max_iter + 1):
+            J = model.jacobian(x)
+            r0 = y - model.predict(x)
+            # linearised: f(x + dx) ~ f(x) + J dx;  minimise over z = x + dx
+            Q = J.T @ (w[:, None] * J) + np.diag(prior_prec)
+            c = J.T @ (w * (r0 + J @ x)) + prior_prec * mid
+            # fixed coordinates: their rows/columns do not matter, they are clamped to mid
+            z = box_qp(Q, c, lo_f, hi_f, x)
+            if model.linear:
+                return z, it
+            f_old, step = objective(x), 1.0
+            while step > 1e-6:
+                cand = x + step * (z - x)
+                if objective(cand) <= f_old:
+                    break
+                step /= 2
+            else:
                 break
-            step /= 2
-        else:
-            break
-        moved = float(np.max(np.abs(cand - x)))
-        x = cand
-        if moved <= 1e-9 * max(1.0, float(np.max(np.abs(x)))):
-            break
+            moved = float(np.max(np.abs(cand - x)))
+            x = cand
+            if moved <= 1e-9 * max(1.0, float(np.max(np.abs(x)))):
+                break
+        return x, it
+
+    if model.linear:
+        x, it = descend(mid.copy())
+    else:
+        # A model that is not smooth (max of chain and issue) has flat regions: where the
+        # issue price binds, the chain prices do not move a row, and a descent from the
+        # central values may never reach the regime where they do.  So descend from the
+        # central values and from both ends of the box, and keep the best.
+        best = None
+        for start in (mid, hi_f, lo_f):
+            cand, k = descend(np.array(start, dtype=np.float64))
+            val = objective(cand)
+            if best is None or val < best[0] - 1e-12 * max(1.0, abs(best[0])):
+                best = (val, cand, k)
+        _, x, it = best
     pred = model.predict(x)
     res = y - pred
     chi2 = float(((res / s) ** 2).sum())

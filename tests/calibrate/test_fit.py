@@ -137,6 +137,18 @@ def test_the_overlap_model_max_of_chain_and_issue_is_fitted_where_the_chain_bind
     assert mx.x == pytest.approx(lin.x, rel=1e-6)
 
 
+def test_a_flat_region_of_the_overlap_model_does_not_trap_the_fit():
+    # at the central values the issue floor (40) binds row 0 (chain 30 + 6 = 36): no
+    # gradient there; the measurement (60) needs the chain, which only the descent from
+    # the box's high end finds
+    Am = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0]])
+    m = fm.MaxModel(Am, np.array([40.0, 0.0]))
+    y = np.array([60.0, 8.0])
+    res = fm.fit(m, y, 0.01 * y, LO, MID, HI)
+    assert res.predicted[0] == pytest.approx(60.0, rel=0.02)
+    assert res.x[0] + res.x[1] == pytest.approx(res.predicted[0])
+
+
 def test_measured_rows_keep_captured_phases_and_turn_intervals_into_sds():
     table = [
         {"workload": "w", "phase": "post_alloc_hook", "objects": 10, "calls": 2, "samples": 40,
