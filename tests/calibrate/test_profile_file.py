@@ -139,3 +139,30 @@ def test_write_refuses_and_leaves_nothing(tmp_path):
     with pytest.raises(BadInputError, match="does not exist"):
         profile_file.write(profile_file.document(PROFILES["amd-zen2"]), tmp_path / "no" / "p.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["host-test.json"]
+
+
+def test_a_profile_with_issue_prices_round_trips_and_prices_as_the_built_in(tmp_path):
+    """The overlap model's issue prices and width travel in the file: the built-in
+    profile written out and read back prices a run exactly as the built-in does."""
+    import numpy as np
+
+    from engine.inputs.costs import region_cycles
+
+    base = PROFILES["intel-skylake"]
+    assert base.issue  # the built-in profiles have issue prices
+    path = tmp_path / "copy.json"
+    doc = profile_file.document(base)
+    doc["name"] = "copy"
+    profile_file.write(doc, path)
+    p = get_profile(str(path))
+    assert p.width == base.width and list(p.issue) == list(base.issue)
+    assert all((p.issue[n].low, p.issue[n].central, p.issue[n].high) ==
+               (base.issue[n].low, base.issue[n].central, base.issue[n].high) for n in base.issue)
+    co = np.random.default_rng(3).random((5, len(base.names)))
+    for which in ("low", "central", "high"):
+        assert np.array_equal(region_cycles(p, co, which), region_cycles(base, co, which))
+    bad = json.loads(path.read_text())
+    bad["issue"]["made_up"] = bad["issue"]["trylock"]
+    path.write_text(json.dumps(bad))
+    with pytest.raises(BadInputError, match="unknown unit cost"):
+        get_profile(str(path))
