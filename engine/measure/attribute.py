@@ -102,6 +102,25 @@ def classify(samples, workload, sset: SymbolSet, *, filter_sites: bool = True) -
     return phase, per
 
 
+def leaf_time(samples, phase: np.ndarray, into: dict) -> None:
+    """Add each attributed sample's period to ``into[phase][leaf function]``: where the
+    time of a phase goes, function by function (self time)."""
+    for (period, frames), ph in zip(samples, phase):
+        if ph >= 0 and frames:
+            d = into.setdefault(int(ph), {})
+            leaf = frames[0][1].split("+", 1)[0]
+            d[leaf] = d.get(leaf, 0) + period
+
+
+def top_text(times: dict, n: int = 5) -> str:
+    """'___slab_alloc 39%, allocate_slab 11%, ...': the ``n`` largest shares of a phase."""
+    total = sum(times.values())
+    if not total:
+        return ""
+    best = sorted(times.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    return ", ".join(f"{name} {100 * t / total:.0f}%" for name, t in best)
+
+
 @dataclass
 class Batches:
     """Per batch: nanoseconds per phase [n, 4], all sampled ns [n], objects [n], samples per phase [n, 4]."""

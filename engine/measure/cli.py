@@ -30,6 +30,8 @@ def setup_arguments(sub) -> None:
     p.add_argument("--out", default=None, help="also write the table (.parquet, .arrow, .feather) and "
                                                "its units sidecar")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.add_argument("--top", action="store_true",
+                   help="also print, per phase, the 5 functions with the most self time (the table always has them)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
@@ -59,7 +61,7 @@ def run(args, out=None) -> int:
                 max_objects=None if args.max_objects is None else _num(args.max_objects, "--max-objects", int),
                 unaccounted=args.unaccounted, profile=args.profile,
                 model_calls=_num(args.model_calls, "--model-calls", int), cpu=_num(args.cpu, "--cpu", int))
-    text = measurement_text(m, args.output)
+    text = measurement_text(m, args.output, top=args.top)
     wrote = write_measurement(m, args.out, force=args.force) if args.out else []
     print(text, file=out)
     for q in wrote[::-1]:

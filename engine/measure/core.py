@@ -80,6 +80,14 @@ def measure(workloads=None, *, seconds: float = 1.0, repeats: int = 3, progress=
     _check_number(repeats, "repeats", 1, MAX_REPEATS, integer=True)
     limit = MAX_OBJECTS if max_objects is None else _check_number(max_objects, "max_objects", 1, MAX_OBJECTS, True)
     _check_number(model_calls, "model_calls", 1, 10_000_000, integer=True)
+    _check_number(cpu, "cpu", -1, 1 << 20, integer=True)
+    _check_number(period_ns, "period_ns", 10_000, 10_000_000, integer=True)
+    import os
+
+    allowed = sorted(os.sched_getaffinity(0))
+    if cpu != -1 and cpu not in allowed:
+        raise BadInputError(f"measure: cpu {cpu} is not one this process may run on "
+                            f"({', '.join(map(str, allowed))}); -1: where the workload starts")
     profile = DEFAULT_PROFILE if profile is None else profile
     get_profile(profile)
     say = progress or (lambda line: None)
@@ -93,6 +101,7 @@ def measure(workloads=None, *, seconds: float = 1.0, repeats: int = 3, progress=
     parts: dict[str, list] = {w.name: [] for w in wls}
     counts: dict[str, list] = {w.name: [] for w in wls}
     totals = {w.name: 0 for w in wls}
+    leaves: dict[str, dict] = {w.name: {} for w in wls}
     for r in range(repeats):  # interleaved: a slow spell of the machine hits every workload
         for w in wls:
             say(f"measure: {w.name}, repeat {r + 1} of {repeats} ({seconds:g} s)")
@@ -102,6 +111,7 @@ def measure(workloads=None, *, seconds: float = 1.0, repeats: int = 3, progress=
             phase, per = attribute.classify(samples, w, sset, filter_sites=not unaccounted)
             parts[w.name].append(attribute.batches(phase, per, rec.objects))
             totals[w.name] += len(samples)
+            attribute.leaf_time(samples, phase, leaves[w.name])
             counts[w.name].append(rec)
     clocks.append(run.measure_clock(driver))
     clock = max(clocks)
@@ -135,10 +145,12 @@ def measure(workloads=None, *, seconds: float = 1.0, repeats: int = 3, progress=
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "commit": commit + ("-dirty" if dirty else ""),
     }
-    rows, scenarios = [], {}
+    rows, scenarios, caches = [], {}, {}
     for w in wls:
         size = env.slab_object_size(w.cache) or w.object_size
-        over = model.scenario_overrides(w, object_size=size, nodes=nodes)
+        attrs = env.slab_attrs(w.cache)
+        caches[w.cache] = attrs
+        over = model.scenario_overrides(w, object_size=size, nodes=nodes, objs_per_slab=attrs.get("objs_per_slab", 0))
         scenarios[w.name] = over
         say(f"measure: model for {w.name} ({gen}, {strategy})")
         pred = model.predict(over, strategy, profile=profile, calls=model_calls, name=f"measure-{w.name}")
@@ -174,8 +186,10 @@ def measure(workloads=None, *, seconds: float = 1.0, repeats: int = 3, progress=
                 model_accounted_ratio_low=mder["accounted_ratio"][1],
                 model_accounted_ratio_high=mder["accounted_ratio"][2],
                 not_captured="" if captured else w.not_captured,
+                top_functions=attribute.top_text(leaves[w.name].get(j, {})),
             ))
     from .output import build_table
 
     prov["scenarios"] = json.dumps(scenarios, sort_keys=True)
+    prov["caches"] = json.dumps(caches, sort_keys=True)  # /sys/kernel/slab facts per cache
     return Measurement(build_table(rows, prov), prov, scenarios)

@@ -233,3 +233,17 @@ def slab_object_size(cache: str, proc: str | None = None) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def slab_attrs(cache: str, sys_: str | None = None) -> dict[str, int]:
+    """objs_per_slab, order, cpu_partial and sheaf_capacity of a cache from /sys/kernel/slab
+    (those that exist; sheaf_capacity is there from 6.18, 0 for a cache without sheaves)."""
+    out = {}
+    for key in ("objs_per_slab", "order", "cpu_partial", "sheaf_capacity", "object_size"):
+        text = _read(os.path.join(sys_ or SYS, "kernel", "slab", cache, key))
+        if text is not None:
+            try:
+                out[key] = int(text.split()[0])
+            except (ValueError, IndexError):
+                pass
+    return out

@@ -53,12 +53,16 @@ def generation(release: str, unaccounted: bool = False) -> tuple[str, str, str]:
     return "mainline-2026", "per_object", f"{release}: newer than 6.18, not checked; assumed mainline-2026"
 
 
-def scenario_overrides(workload, *, object_size: int, nodes: int) -> dict:
+def scenario_overrides(workload, *, object_size: int, nodes: int, objs_per_slab: int = 0) -> dict:
     """engine.simulate scenario fields matching a workload: one pinned task (cpus=1) in one
-    non-root memcg that does not change, the machine's nodes, nothing remote."""
-    return dict(cpus=1, nodes=nodes, memcgs=1, cgroup_switch_prob=0.0, remote_free_prob=0.0,
-                kfence_prob=0.0, bulk_size=workload.bulk_size, object_size=int(object_size),
-                live_objects=workload.live_objects, free_bulk=1)
+    non-root memcg that does not change, the machine's nodes, nothing remote, and the
+    cache's objects per slab when the kernel says (/sys/kernel/slab; 0: the model's own)."""
+    out = dict(cpus=1, nodes=nodes, memcgs=1, cgroup_switch_prob=0.0, remote_free_prob=0.0,
+               kfence_prob=0.0, bulk_size=workload.bulk_size, object_size=int(object_size),
+               live_objects=workload.live_objects, free_bulk=1)
+    if 4 <= objs_per_slab <= 1024:  # the model's bounds (engine/inputs/scenario.py)
+        out["objs_per_slab"] = int(objs_per_slab)
+    return out
 
 
 def predict(overrides: dict, strategy: str, *, profile: str = DEFAULT_PROFILE, calls: int = MODEL_CALLS,

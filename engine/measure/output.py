@@ -55,6 +55,8 @@ _COLS = [
     ("model_accounted_ratio_low", "float", "", "exact minimum"),
     ("model_accounted_ratio_high", "float", "", "exact maximum"),
     ("not_captured", "str", "", "why a phase is not captured (empty when it is)"),
+    ("top_functions", "str", "", "where the phase's time goes: the 5 functions with the most self time "
+                                 "(sample leaves) and their share of the phase"),
 ]
 _TYPES = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
 
@@ -90,7 +92,7 @@ def _iv(v, lo, hi, nd=1):
     return f"{_f(v, nd)} [{_f(lo, nd)}, {_f(hi, nd)}]"
 
 
-def _lines(m, fmt: str) -> list[str]:
+def _lines(m, fmt: str, top: bool = False) -> list[str]:
     t = m.table.to_pylist()
     p = m.provenance
     head = ["workload", "phase", "samples", "ns/object [95% CI]", "model cycles/object [range]",
@@ -113,7 +115,7 @@ def _lines(m, fmt: str) -> list[str]:
             continue
         seen.append(r["workload"])
         per_wl.append(f"{r['workload']}: {r['objects']} objects in {r['calls']} calls (bulk {r['bulk_size']}, "
-                      f"{r['cache']} {r['object_size']} B), {r['repeats']} repeats, {r['samples_total']} samples; "
+                      f"{r['cache']} {r['object_size']} B), recordings: {r['repeats']}, samples: {r['samples_total']}; "
                       f"hook share {_iv(r['hook_share'], r['hook_share_low'], r['hook_share_high'], 3)} "
                       f"(model {_iv(r['model_hook_share'], r['model_hook_share_low'], r['model_hook_share_high'], 3)}); "
                       f"accounted/unaccounted {_iv(r['accounted_ratio'], r['accounted_ratio_low'], r['accounted_ratio_high'], 2)} "
@@ -121,6 +123,10 @@ def _lines(m, fmt: str) -> list[str]:
         nc = next((x["not_captured"] for x in t if x["workload"] == r["workload"] and x["not_captured"]), "")
         if nc:
             per_wl.append(f"  not captured: {nc}")
+        if top:
+            for x in t:
+                if x["workload"] == r["workload"] and x["top_functions"]:
+                    per_wl.append(f"  {x['phase']}: {x['top_functions']}")
     if fmt == "md":
         out = intro[:1] + [""] + ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         out += ["| " + " | ".join(b) + " |" for b in body]
@@ -136,14 +142,14 @@ def _clean(v):
     return None if isinstance(v, float) and math.isnan(v) else v
 
 
-def measurement_text(m, fmt: str = "table") -> str:
+def measurement_text(m, fmt: str = "table", *, top: bool = False) -> str:
     if fmt == "json":
         return json.dumps({"provenance": m.provenance, "scenarios": m.scenarios,
                            "rows": [{k: _clean(v) for k, v in r.items()} for r in m.table.to_pylist()]},
                           indent=1, sort_keys=True, allow_nan=False)
     if fmt not in ("table", "md"):
         raise BadInputError(f"measure: output format must be table, md or json, got {fmt!r}")
-    return "\n".join(_lines(m, fmt))
+    return "\n".join(_lines(m, fmt, top))
 
 
 def write_measurement(m, path, *, force: bool = False) -> list[Path]:

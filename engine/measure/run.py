@@ -58,6 +58,9 @@ def driver_path(cc_path: str | None = None) -> Path:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    for old in target.parent.glob("driver-*"):  # builds of earlier driver sources
+        if old != target:
+            old.unlink(missing_ok=True)
     return target
 
 

@@ -93,3 +93,13 @@ def test_interval_spans_the_spread_of_repeats():
     one = attribute.estimates(flat, ("post_alloc_hook", "slab_alloc"))["per_object"][0]
     assert est.low < 2000 * 0.15 and est.high > 2000 * 0.35  # ns per object: 200 .. 800
     assert (est.high - est.low) > 2 * (one.high - one.low)  # here 608 against 258 ns
+
+
+def test_where_the_time_of_a_phase_goes():
+    samples = attribute.parse_script("\n\n".join([HOOK, SLAB, NESTED, OTHER]) + "\n")
+    phase, _ = attribute.classify(samples, WORKLOADS["open_close"], SSET)
+    into = {}
+    attribute.leaf_time(samples, phase, into)
+    assert into == {0: {"__account_obj_stock": 1000, "__kmalloc_noprof": 400}, 2: {"___slab_alloc": 2000}}
+    assert attribute.top_text(into[0]) == "__account_obj_stock 71%, __kmalloc_noprof 29%"
+    assert attribute.top_text({}) == ""

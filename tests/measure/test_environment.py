@@ -143,7 +143,8 @@ def test_bad_arguments(monkeypatch, capsys, tmp_path, perf_path):
     for argv, text in ((["--workloads", "nope"], "unknown workload 'nope'"),
                        (["--seconds", "0"], "seconds must be in"),
                        (["--repeats", "x"], "--repeats: expected an integer"),
-                       (["-o", "csv"], "table, md or json")):
+                       (["-o", "csv"], "table, md or json"),
+                       (["--cpu", "4096"], "cpu 4096 is not one this process may run on")):
         rc = main(["measure", "--quiet", *argv])
         err = capsys.readouterr().err
         assert rc == 2 and text in err and len(err.strip().splitlines()) == 1, err

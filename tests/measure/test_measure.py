@@ -47,6 +47,7 @@ def test_every_captured_phase_has_samples(m):
                 assert r["captured"] and r["samples"] > 0, (name, ph)
                 assert 0 < r["ns_per_object_low"] <= r["ns_per_object"] <= r["ns_per_object_high"], (name, ph)
                 assert r["not_captured"] == ""
+                assert r["top_functions"].count("%") >= 1, (name, ph)
             else:
                 assert not r["captured"] and r["samples"] == 0 and math.isnan(r["ns_per_object"])
                 assert "io_ring_exit_work" in r["not_captured"]
@@ -98,6 +99,7 @@ def test_model_column_is_the_matching_scenario(m):
         assert scn["bulk_size"] == w.bulk_size and scn["live_objects"] == w.live_objects
         assert scn["cpus"] == 1 and scn["memcgs"] == 1 and scn["nodes"] == env.numa_nodes()
         assert scn["object_size"] == (env.slab_object_size(w.cache) or w.object_size)
+        assert scn.get("objs_per_slab", 0) == env.slab_attrs(w.cache).get("objs_per_slab", 0)
         pred = predict(scn, "per_object", calls=2000, name=f"measure-{name}")
         clock = float(p["clock_ghz"])
         for ph, r in rows(m, name).items():
@@ -120,6 +122,10 @@ def test_provenance(m):
     assert p["kernel"] == os.uname().release
     assert 0.5 < float(p["clock_ghz"]) < 8
     assert p["memcg"].startswith(("v1 ", "v2 ")) and p["memcg_root"] == "false"
+    caches = json.loads(p["caches"])
+    assert set(caches) == {w.cache for w in WORKLOADS.values()}
+    if os.path.exists("/sys/kernel/slab/filp/sheaf_capacity"):  # 6.18: these caches have no sheaves
+        assert caches["filp"]["sheaf_capacity"] == 0
 
 
 def test_cli_out_json_md_and_validate(tmp_path, capsys):
@@ -147,6 +153,8 @@ def test_cli_out_json_md_and_validate(tmp_path, capsys):
     assert main([*argv, "-o", "md"]) == 0
     md = capsys.readouterr().out
     assert "| open_close | post_alloc_hook |" in md
+    assert main([*argv, "--top"]) == 0
+    assert "  slab_free: " in capsys.readouterr().out
     # validate reads the file as rows of its own
     assert main(["validate", "--calls", "1000", "--rows", "long-2021", "--measured", str(out)]) == 0
     text = capsys.readouterr().out
@@ -155,8 +163,11 @@ def test_cli_out_json_md_and_validate(tmp_path, capsys):
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_interrupt_cleans_up(tmp_path):
-    """SIGINT mid-recording: exit 130, no output file, no temporary folder, no process left."""
+@pytest.mark.parametrize("sig,rc,said", [(signal.SIGINT, 130, "interrupted; nothing was written"),
+                                         (signal.SIGTERM, 143, "terminated (SIGTERM); nothing was written")])
+def test_interrupt_cleans_up(tmp_path, sig, rc, said):
+    """SIGINT or SIGTERM mid-recording: exit 130 or 143, no output file, no temporary folder,
+    no process left."""
     _need_machine()
     cache = tmp_path / "cache"
     envv = dict(os.environ, TMPDIR=str(tmp_path), XDG_CACHE_HOME=str(cache))
@@ -171,10 +182,10 @@ def test_interrupt_cleans_up(tmp_path):
         time.sleep(0.2)
     assert list(tmp_path.glob("bulksim-measure-*")), p.communicate()[1] if p.poll() is not None else "no start"
     time.sleep(1.0)
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     _, err = p.communicate(timeout=60)
-    assert p.returncode == 130, err
-    assert "interrupted; nothing was written" in err
+    assert p.returncode == rc, err
+    assert said in err
     assert not out.exists() and not (tmp_path / "m.units.parquet").exists()
     assert not list(tmp_path.glob("bulksim-measure-*"))
     drivers = [str(d) for d in cache.rglob("driver-*")]
