@@ -419,5 +419,7 @@ def trust_line() -> str:
     """One line for ``bulksim run``: how the model fared on the published test rows."""
     d = cached_summary()
     sc = {"test": tuple(d["test"]), "profiles": {k: tuple(v) for k, v in d["profiles"].items()}}
-    return (f"Model check against published measurements: {score_text(sc)} of the model's range "
-            f"(leave-one-family-out, {d['calls']} calls a row); details: bulksim validate")
+    n_in, n = sc["test"]
+    per = "; ".join(f"{k} {a} of {b}" for k, (a, b) in sc["profiles"].items())
+    return (f"Model check: {n_in} of {n} published test measurements fall inside the model's range "
+            f"({per}; held out by source family, {d['calls']} calls a row): see bulksim validate")
