@@ -426,7 +426,8 @@ def cmd_validate(args, out=None) -> int:
     only = [k.strip() for k in args.rows.split(",") if k.strip()] if args.rows is not None else None
     if only == []:
         raise BulksimError("--rows: no row named (bulksim validate lists them)")
-    rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile, only=only)
+    rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile,
+                    only=only)
     print(validation_text(rows, args.output), file=out)
     bad = strict_failures(rows) if getattr(args, "strict", False) else []
     if bad:

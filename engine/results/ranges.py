@@ -473,7 +473,8 @@ def accounting_cost_text(result) -> str:
             continue
         a = strategy_forms(result, name, prof).total
         dlo, dhi, _ = diff_range(a, base, box)
-        line = f"  {name:11s} {central(a, box) - central(base, box):+8.2f} cycles/object [{dlo:+.2f}, {dhi:+.2f}]"
+        d0 = central(a, box) - central(base, box)
+        line = f"  {name:11s} {d0:+8.2f} cycles/object [{dlo:+.2f}, {dhi:+.2f}]"
         if form_range(base, box)[0] > 0:
             rmin, rmax, _ = ratio_range(a, base, box)
             line += f", {central(a, box) / central(base, box):.2f}x none [{rmin:.2f}, {rmax:.2f}]"

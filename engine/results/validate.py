@@ -218,7 +218,8 @@ ROWS: list[Row] = [
         783_689_984 / 581_390_144, dict(_LOOP, object_size=64), Side("upfront", "total"), _SLAB,
         family="babka-2025"),
     Row("babka-2025-after", BABKA, BABKA_SETUP,
-        "accounted / unaccounted cycles, after the patch (per_object, localtry_lock_irqsave: 2 irq-save sites)",
+        "accounted / unaccounted cycles, after the patch (per_object, localtry_lock_irqsave: "
+        "2 irq-save sites)",
         658_723_808 / 581_390_144, dict(_LOOP, object_size=64),
         Side("per_object", "total", "mainline-2026", "irqsave"), _SLAB, family="babka-2025"),
     Row("babka-2025-gain", BABKA, BABKA_SETUP,
@@ -337,7 +338,8 @@ def validation_text(rows: list[dict], fmt: str = "table") -> str:
         raise BulksimError(f"validate: output format must be table or md, got {fmt!r}")
     head = ["row", "family", "role", "profile", "compared", "measured", "model", "model range", "inside"]
     body = [[r["key"], r["family"], r["role"], r["profile"], r["compared"], f"{r['measured']:.3f}",
-             f"{r['predicted']:.3f}", f"{r['low']:.3f} .. {r['high']:.3f}" + ("" if r["exact"] else " (bound)"),
+             f"{r['predicted']:.3f}",
+             f"{r['low']:.3f} .. {r['high']:.3f}" + ("" if r["exact"] else " (bound)"),
              "yes" if r["inside"] else "NO"] for r in rows]
     if fmt == "md":
         out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

@@ -125,7 +125,8 @@ def test_hook_entry_is_priced_once_per_call_in_the_hook_phase():
     # each phase is a region: the longer of its chain and its issue time
     he = max(SKL.costs["hook_entry"].central, SKL.issue["hook_entry"].central)
     assert cyc[PH_HOOK] == pytest.approx(10 * he)
-    assert cyc[PH_SLAB_ALLOC] == pytest.approx(10 * max(SKL.costs["calls"].central, SKL.issue["calls"].central))
+    calls = max(SKL.costs["calls"].central, SKL.issue["calls"].central)
+    assert cyc[PH_SLAB_ALLOC] == pytest.approx(10 * calls)
     assert cyc[PH_FREE_HOOK] == 0
     per_call = phase_cycles(SKL, "batched", np.zeros((3, N_EVENTS)), depth=2, per_call=True)
     assert list(per_call) == [pytest.approx(he)] * 3
@@ -144,7 +145,7 @@ def test_end_to_end_is_one_region_at_most_the_sum_of_the_phases():
     tot = total_cycles(SKL, "per_object", counters, depth=2)
     phases = phase_cycles(SKL, "per_object", counters, depth=2)
     assert tot <= phases.sum() + 1e-9
-    chain = 10 * (SKL.costs["calls"].central + SKL.costs["sheaf_hits"].central + SKL.costs["hook_entry"].central)
+    chain = 10 * sum(SKL.costs[n].central for n in ("calls", "sheaf_hits", "hook_entry"))
     assert tot == pytest.approx(chain)  # the hook's issue slots hide behind the allocator's chain
 
 
