@@ -462,7 +462,8 @@ def cmd_validate(args, out=None) -> int:
     if only == []:
         raise BulksimError("--rows: no row named (bulksim validate lists them)")
     measured = _measure_cli.validate_rows(args)  # the rows of --measured FILE (read first: fails fast)
-    rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile, only=only)
+    rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile,
+                    only=only)
     rows += measured
     print(validation_text(rows, args.output), file=out)
     bad = strict_failures(rows) if getattr(args, "strict", False) else []

@@ -89,16 +89,18 @@ def C(low: float, central: float, high: float, source: str) -> Cost:
     return Cost(float(low), float(central), float(high), source)
 
 
-def from_evidence(base: Cost, *evidence: Evidence) -> Cost:
+def from_evidence(base: Cost, *evidence: Evidence, high: float | None = None,
+                  why: str = "") -> Cost:
     """A unit cost from in-situ measurements: from the lowest low to the highest high of
-    the evidence, central the median of their centrals; ``base`` (the back-to-back
-    figure and estimates) may only widen the high end: a back-to-back figure is an
-    upper bound of what the primitive adds on a real path."""
+    the evidence, central the median of their centrals; the high end is ``high`` (``why``
+    says how it was chosen) or else ``base``'s, never below the evidence.  ``base`` (the
+    back-to-back figure and estimates: an upper bound of what the primitive adds on a
+    real path) is kept for ``Cost.without``."""
     lo = min(e.low for e in evidence)
     mid = statistics.median(e.central for e in evidence)
-    hi = max(max(e.high for e in evidence), base.high)
+    hi = max(max(e.high for e in evidence), base.high if high is None else high)
     src = "in situ: " + "; ".join(f"{e.source} ({e.low:g}-{e.high:g}, {e.central:g})" for e in evidence)
-    src += f"; high also bounded by: {base.source}"
+    src += f"; high end {hi:g}{why}; without the in-situ figures: {base.source}"
     return Cost(float(lo), float(mid), float(hi), src, tuple(evidence), base)
 
 
@@ -425,11 +427,13 @@ def _lock_costs(ghz: float, b2b_preempt_ns: float, b2b_irq_ns: float, insitu: di
         "preempt": C(0, _ns(b2b_preempt_ns, ghz) / 2, _ns(b2b_preempt_ns, ghz),
                      f"back to back: {SIEWIOR_2022} preempt off/on {b2b_preempt_ns} ns a pair; "
                      f"{BROUER_2017}: 11 cycles with CONFIG_PREEMPT, ~0 without (preempt_disable is "
-                     "barrier() without CONFIG_PREEMPT_COUNT, include/linux/preempt.h)"),
+                     "barrier() without CONFIG_PREEMPT_COUNT, include/linux/preempt.h); without an "
+                     "in-situ figure the central value is half the back-to-back one (estimate)"),
         "irqsave": C(0, _ns(b2b_irq_ns, ghz) / 2, _ns(b2b_irq_ns, ghz),
                      f"back to back: {SIEWIOR_2022} irq save/restore {b2b_irq_ns} ns a pair, measured "
                      f"with interrupts already off (no sti); {BROUER_2017}: 38 cycles, popf era "
-                     f"(before {GROSS_2021})"),
+                     f"(before {GROSS_2021}); without an in-situ figure the central value is half the "
+                     "back-to-back one (estimate)"),
     }
     base["trylock"] = C(0, base["preempt"].central + 1, base["preempt"].high + 3,
                         "back to back: the preempt pair + the ->acquired read and write (3 plain "
@@ -445,9 +449,8 @@ def _lock_costs(ghz: float, b2b_preempt_ns: float, b2b_irq_ns: float, insitu: di
             continue
         b = base[kind]
         cap = min(b.high, 2 * max(e.high for e in ev))
-        out[kind] = from_evidence(replace(b, high=cap, central=min(b.central, cap),
-                                          source=b.source + f"; the high end here: twice the largest "
-                                          f"in-situ figure, at most the back-to-back one ({cap:g})"), *ev)
+        out[kind] = from_evidence(b, *ev, high=cap, why=": twice the largest in-situ figure, at most "
+                                  "the back-to-back one")
     return out
 
 

@@ -311,7 +311,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         description="4 CPUs on 2 nodes, 4 cgroups, bulk 16 of 256-byte objects, 10% remote frees",
     ),
     "io_uring": dict(
-        description="io_uring request cache refill: bulk 8 of 256-byte accounted objects on 1 node (F1, F2)",
+        description="io_uring request cache refill: bulk 8 of 256-byte accounted objects on 1 node "
+                    "(io_uring/io_uring.c IO_REQ_ALLOC_BATCH; io_kiocb ~256 B)",
         cpus=2, nodes=1, memcgs=2, bulk_size=8, object_size=256, live_objects=1024,
         remote_free_prob=0.05, cgroup_switch_prob=0.001,
     ),

@@ -20,7 +20,14 @@ from __future__ import annotations
 from .constants import PAGE_SIZE
 from .events import PH_FREE_HOOK
 from .jit import jit, likely
-from .memcg import _flush_stat, account_obj_stock, cached_bytes, refill_obj_stock, set_cached_bytes, stock_lock
+from .memcg import (
+    _flush_stat,
+    account_obj_stock,
+    cached_bytes,
+    refill_obj_stock,
+    set_cached_bytes,
+    stock_lock,
+)
 from .state import GEN_V59, GEN_V612
 
 

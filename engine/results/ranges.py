@@ -315,11 +315,13 @@ def range_fields():
             f(f"{m}_ns_per_object_high", pa.float64(), "ns/object", f"{what}: high, at the profile's clock"),
             f(f"{m}_ratio", pa.float64(), "", f"{what}: cycles / per_object's, central unit costs"),
             f(f"{m}_ratio_min", pa.float64(), "",
-              f"{what}: exact minimum of the ratio to per_object over the box of unit costs"),
-            f(f"{m}_ratio_max", pa.float64(), "", f"{what}: exact maximum of that ratio"),
+              f"{what}: minimum of the ratio to per_object over the box of unit costs (exact, or a "
+              "proven lower bound where a max form changes regime: docs/costs.md)"),
+            f(f"{m}_ratio_max", pa.float64(), "", f"{what}: maximum of that ratio (exact or a proven bound)"),
             f(f"{m}_diff_low", pa.float64(), "cycles/object",
-              f"{what}: exact minimum of (strategy - per_object) over the box"),
-            f(f"{m}_diff_high", pa.float64(), "cycles/object", f"{what}: exact maximum of that difference"),
+              f"{what}: minimum of (strategy - per_object) over the box (exact or a proven bound)"),
+            f(f"{m}_diff_high", pa.float64(), "cycles/object",
+              f"{what}: maximum of that difference (exact or a proven bound)"),
             f(f"{m}_verdict", pa.string(), "",
               f"{what} against per_object: cheaper, dearer, same, or depends (null without per_object)"),
             f(f"{m}_decided_by", pa.string(), "",
@@ -433,8 +435,8 @@ def ranges_text(table) -> str:
     rows = table.to_pylist()
     if "hook_verdict" not in table.column_names or not any(r["strategy"] == BASE for r in rows):
         return ""
-    out = ["Against per_object over the box of unit costs (low..high of every cost, "
-           "'bulksim profiles --show'):"]
+    out = ["Against per_object over the box of unit costs (low..high of every chain and issue price, "
+           "'bulksim profiles --show'; ranges exact or proven bounds, docs/costs.md):"]
     for r in rows:
         if r["strategy"] == BASE:
             continue
@@ -471,7 +473,8 @@ def accounting_cost_text(result) -> str:
             continue
         a = strategy_forms(result, name, prof).total
         dlo, dhi, _ = diff_range(a, base, box)
-        line = f"  {name:11s} {central(a, box) - central(base, box):+8.2f} cycles/object [{dlo:+.2f}, {dhi:+.2f}]"
+        d0 = central(a, box) - central(base, box)
+        line = f"  {name:11s} {d0:+8.2f} cycles/object [{dlo:+.2f}, {dhi:+.2f}]"
         if form_range(base, box)[0] > 0:
             rmin, rmax, _ = ratio_range(a, base, box)
             line += f", {central(a, box) / central(base, box):.2f}x none [{rmin:.2f}, {rmax:.2f}]"

@@ -130,7 +130,8 @@ def test_v5_generations_and_the_lock_kind():
     up = {k: next(x for x in v if x["strategy"] == "upfront") for k, v in t.items()}
     assert up[("v5.14", "")]["hook_cycles"] < up[("v5.14", "irqsave")]["hook_cycles"]
     with pytest.raises(BadInputError, match="stock_lock=preempt does not exist on kernel v6.12"):
-        engine.simulate(Scenario(name="g", kernel="v6.12", stock_lock="preempt", **base), strategies="upfront")
+        engine.simulate(Scenario(name="g", kernel="v6.12", stock_lock="preempt", **base),
+                        strategies="upfront")
     with pytest.raises(BadInputError, match="stock_lock must be"):
         Scenario(name="g", stock_lock="spin", **base)
     assert cli.main(["run", "--calls", "10", "--strategies", "upfront", "--set", "stock_lock=preempt"]) == 2

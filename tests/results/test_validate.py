@@ -111,11 +111,12 @@ def test_run_prints_the_cached_test_score(tmp_path, monkeypatch, capsys):
     assert cli.main(["run", "--scenario", "single", "--calls", "200", "--quiet",
                      "--strategies", "per_object,none"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines()
-                if x.startswith("Model check against published measurements"))
+                if x.startswith("Model check: "))
     d = V.cached_summary(compute=False)
     assert d is not None and V.summary_path().parent == tmp_path
     sc = scores(validate(calls=300))
-    assert tuple(d["test"]) == sc["test"] and f"{sc['test'][0]} of {sc['test'][1]} test rows" in line
+    assert tuple(d["test"]) == sc["test"]
+    assert f"{sc['test'][0]} of {sc['test'][1]} published test measurements fall inside" in line
     assert "bulksim validate" in line
 
     def boom(**kw):
