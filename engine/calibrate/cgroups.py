@@ -149,73 +149,9 @@ SWITCH_WORKLOAD = "open_close"  # the measure workload whose object and call sit
 
 def switch_driver(cc: str | None = None) -> Path:
     """``switch.c`` compiled once into the measure cache (named after its source hash)."""
-    import hashlib
-    import shutil
-    import subprocess
-    import tempfile
+    from .extra import build_driver
 
-    from ..measure.env import MeasureEnvError
-    from ..measure.run import cache_dir
-
-    digest = hashlib.sha256(SWITCH_SOURCE.read_bytes()).hexdigest()[:16]
-    target = cache_dir() / f"switch-{digest}"
-    if target.is_file() and os.access(target, os.X_OK):
-        return target
-    cc = cc or shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc") or shutil.which("clang")
-    if not cc:
-        raise MeasureEnvError("calibrate: no C compiler (cc, gcc or clang) to build the cgroup-switch "
-                              "workload (engine/calibrate/switch.c); apt-get install gcc")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".switch.", dir=target.parent)
-    os.close(fd)
-    try:
-        r = subprocess.run([cc, "-O2", "-fno-omit-frame-pointer", "-o", tmp, str(SWITCH_SOURCE)],
-                           capture_output=True, text=True, timeout=300)
-        if r.returncode != 0:
-            first = (r.stderr.strip().splitlines() or ["?"])[0]
-            raise MeasureEnvError(f"calibrate: {cc} could not build engine/calibrate/switch.c ({first})")
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
-
-
-def record_switch(perf: str, driver: Path, procs: list[str], *, seconds: float, max_objects: int,
-                  cpu: int, period_ns: int):
-    """One repeat: ``perf record`` of the switch driver (it and the children it forks,
-    nothing else), then ``perf script``; an ``engine.measure.run.Recorded``."""
-    import tempfile
-
-    from ..measure import run as mrun
-
-    with tempfile.TemporaryDirectory(prefix="bulksim-calibrate-") as tmp:
-        data = os.path.join(tmp, "perf.data")
-        argv = [perf, "record", "-q", "--no-buildid-cache", "-e", "cpu-clock", "-c", str(period_ns), "-g",
-                "-o", data, "--", str(driver), repr(float(seconds)), str(int(max_objects)), str(cpu), *procs]
-        r = mrun._run_group(argv, timeout=seconds * 4 + 120)
-        if r.returncode != 0:
-            msg = " ".join((r.stderr or "").split())[:240] or f"exit status {r.returncode}"
-            raise BulksimError(f"calibrate: perf record of the cgroup-switch workload failed: {msg}")
-        counts = mrun.parse_counts(r.stdout)
-        sc = mrun._run_group([perf, "script", "-i", data, "-F", "period,ip,sym"], timeout=600)
-        if sc.returncode != 0:
-            raise BulksimError(f"calibrate: perf script failed: {' '.join((sc.stderr or '').split())[:240]}")
-        return mrun.Recorded(objects=int(counts["objects"]), calls=int(counts["calls"]),
-                             iterations=int(counts["iterations"]), seconds=counts["seconds"],
-                             cpu=int(counts["cpu"]), script=sc.stdout)
-
-
-class SwitchMeasurement:
-    """What ``measure_in_cgroups`` returns: the rows of one workload, as
-    ``engine.measure.Measurement`` has them (``table``, ``scenario``, ``provenance``)."""
-
-    def __init__(self, rows, scenarios, provenance):
-        self.table, self.scenarios, self.provenance = rows, scenarios, provenance
-
-    def scenario(self, workload):
-        return dict(self.scenarios[workload])
+    return build_driver(SWITCH_SOURCE, "switch", cc)
 
 
 def switch_name(n: int) -> str:
@@ -223,7 +159,7 @@ def switch_name(n: int) -> str:
 
 
 def measure_in_cgroups(root, n: int, *, seconds: float = 1.0, repeats: int = 3, progress=None,
-                       cpu: int = -1, period_ns: int | None = None, cgroup_set=None) -> SwitchMeasurement:
+                       cpu: int = -1, period_ns: int | None = None, cgroup_set=None):
     """open()/close() in ``n`` processes, each in its own cgroup created under ``root``,
     taking turns on one CPU at random (``switch.c``): the per-CPU stocks switch objcg
     on most turns.  Sampled and attributed like ``bulksim measure``'s ``open_close``
@@ -234,6 +170,7 @@ def measure_in_cgroups(root, n: int, *, seconds: float = 1.0, repeats: int = 3, 
     from ..measure import run as mrun
     from ..measure.symbols import symbol_set
     from ..measure.workloads import WORKLOADS
+    from .extra import ExtraMeasurement, record_driver, rows_of
 
     w = WORKLOADS[SWITCH_WORKLOAD]
     e = env.check_environment([w])
@@ -247,22 +184,16 @@ def measure_in_cgroups(root, n: int, *, seconds: float = 1.0, repeats: int = 3, 
         procs = [str(cg.procs_file(k)) for k in range(n)]
         for r in range(repeats):
             say(f"calibrate: {switch_name(n)} under {root}, repeat {r + 1} of {repeats} ({seconds:g} s)")
-            rec = record_switch(e.perf, driver, procs, seconds=seconds, max_objects=10**9, cpu=cpu,
-                                period_ns=period)
+            rec = record_driver(e.perf, driver, [repr(float(seconds)), str(10**9), str(cpu), *procs],
+                                what="the cgroup-switch workload", seconds=seconds, period_ns=period)
             samples = attribute.parse_script(rec.script)
             phase, per = attribute.classify(samples, w, sset, filter_sites=True)
             parts.append(attribute.batches(phase, per, rec.objects))
             objects += rec.objects
             calls += rec.calls
-    est = attribute.estimates(attribute.Batches.concat(parts), w.phases_captured)
     name = switch_name(n)
-    rows = []
-    for j, ph in enumerate(("post_alloc_hook", "free_hook", "slab_alloc", "slab_free")):
-        m = est["per_object"][j]
-        rows.append(dict(workload=name, phase=ph, objects=objects, calls=calls,
-                         samples=int(est["samples"][j]), ns_per_object=float(m.value),
-                         ns_per_object_low=float(m.low), ns_per_object_high=float(m.high)))
     size = env.slab_object_size(w.cache) or w.object_size
     over = model.scenario_overrides(w, object_size=size, nodes=env.numa_nodes())
     over.update(memcgs=n, cgroup_switch_prob=1.0)
-    return SwitchMeasurement(rows, {name: over}, {"cgroup_root": str(root), "cgroups": n})
+    return ExtraMeasurement(rows_of(name, w, parts, objects, calls), {name: over},
+                            {"cgroup_root": str(root), "cgroups": n})

@@ -313,13 +313,24 @@ def calibrate(*, workloads=None, seconds: float = 1.0, repeats: int = 3, calls: 
     if measurement_file is not None:
         m = M.read_measurement(measurement_file)
         settings = {"measurement_file": str(measurement_file)}
-    else:
+    from .extra import EXTRA_WORKLOADS, MSG_NAME, measure_msg
+
+    extra = []
+    if measurement_file is None:
+        mine = list(M.WORKLOADS) if workloads is None else [w for w in workloads if w in M.WORKLOADS]
+        extra = list(EXTRA_WORKLOADS) if workloads is None else [w for w in workloads if w in EXTRA_WORKLOADS]
         if workloads is not None:
-            unknown = [w for w in workloads if w not in M.WORKLOADS]
+            unknown = [w for w in workloads if w not in M.WORKLOADS and w not in EXTRA_WORKLOADS]
             if unknown:
-                raise BadInputError(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(M.WORKLOADS)}")
-        m = M.measure(workloads, seconds=seconds, repeats=repeats, progress=progress)
+                raise BadInputError(f"unknown workload(s) {', '.join(unknown)}; known: "
+                                    f"{', '.join([*M.WORKLOADS, *EXTRA_WORKLOADS])}")
+            if not mine:
+                raise BadInputError("--workloads needs at least one workload of bulksim measure "
+                                    f"({', '.join(M.WORKLOADS)}): the clock and provenance come from it")
+        m = M.measure(mine, seconds=seconds, repeats=repeats, progress=progress)
     measurements = {None: m}
+    if MSG_NAME in extra:
+        measurements[MSG_NAME] = measure_msg(seconds=seconds, repeats=repeats, progress=progress)
     if cgroup_root is not None:
         from .cgroups import measure_in_cgroups
 

@@ -14,13 +14,17 @@ from engine import cli
 from engine.calibrate import core
 from engine.inputs.costs import PROFILES, coefficients, get_profile, phase_entries, region_cycles
 from engine.results.ranges import run_pricing
-from engine.measure import WORKLOADS, measure, write_measurement
+from engine.calibrate.extra import msg_workload
+from engine.measure import WORKLOADS as MEASURE_WORKLOADS, measure, write_measurement
+
+# calibrate runs measure's workloads and its own msg_4k (4 KB objects: page charges)
+WORKLOADS = {**MEASURE_WORKLOADS, "msg_4k": msg_workload()}
 from engine.model.events import EVENTS
 
 
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory):
-    """One fresh calibrate: every measure workload, 2 repeats of 0.3 s."""
+    """One fresh calibrate: every measure workload and msg_4k, 2 repeats of 0.3 s."""
     d = tmp_path_factory.mktemp("cal")
     path = d / "host.json"
     import contextlib
@@ -144,3 +148,22 @@ def test_calibrate_from_a_measurement_file_and_bad_input(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("bulksim: error:") and msg in err, err
     assert not (tmp_path / "q.json").exists()
+
+
+def test_msg_4k_is_the_workload_that_charges_pages(calibrated):
+    """msg_4k: 4 KB objects freed in the task: all four phases measured, and in its scenario
+    the model charges pages on most allocations, where measure's 192-byte objects rarely do."""
+    _, doc, _ = calibrated
+    rows = {r["phase"]: r for r in doc["fit"]["residuals"] if r["workload"] == "msg_4k"}
+    assert set(rows) == {"post_alloc_hook", "free_hook", "slab_alloc", "slab_free"}
+    sim = json.loads(doc["provenance"]["simulation"])["scenario_by_workload"]
+    assert sim["msg_4k"]["object_size"] == 4096 and sim["msg_4k"]["bulk_size"] == 1
+    from engine.inputs.scenario import Scenario
+    from engine.run.simulate import simulate
+
+    def misses(w):
+        run = simulate(Scenario(**sim[w]), strategies=["per_object"], calls=2000).runs["per_object"]
+        c = run.counters.sum(axis=0)
+        return c[EVENTS.index("consume_misses")] / c[EVENTS.index("objects")]
+
+    assert misses("msg_4k") > 0.5 > 10 * misses("open_close")

@@ -71,9 +71,10 @@ def test_sweep_validate_and_profiles_show_take_a_file(tmp_path, capsys):
                      "--strategies", "per_object,batched", "--profile", str(path),
                      "--out", str(tmp_path / "sw")]) == 0
     capsys.readouterr()
-    parts = list((tmp_path / "sw").rglob("*.parquet"))
-    assert len(parts) == 4 and all(set(pq.read_table(p).column("profile").to_pylist()) == {str(path)}
-                                   for p in parts)
+    from engine.run.sweep import read_sweep
+
+    t = read_sweep(tmp_path / "sw")  # 2 points x 2 strategies, every row priced by the file
+    assert t.num_rows == 4 and set(t.column("profile").to_pylist()) == {str(path)}
     assert cli.main(["validate", "--calls", "300", "--profile", str(path), "--rows", "zhu-2026-bulk32"]) == 0
     assert "zhu-2026-bulk32" in capsys.readouterr().out
     assert cli.main(["profiles", "--show", str(path)]) == 0
