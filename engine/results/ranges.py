@@ -425,7 +425,8 @@ def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
         lines.append("")
     if not lines:
         return "(sensitivity needs per_object and another strategy)"
-    lines.append("Each unit cost swept over its range with every other at its central value.")
+    lines.append("Each unit cost swept over its range with every other at its central value "
+                 "(NAME: its chain price, NAME:issue: its issue price; docs/costs.md).")
     return "\n".join(lines)
 
 

@@ -419,7 +419,10 @@ def cached_summary(compute: bool = True) -> dict | None:
 
 def trust_line() -> str:
     """One line for ``bulksim run``: how the model fared on the published test rows."""
-    d = cached_summary()
+    try:
+        d = cached_summary()
+    except BulksimError as e:  # the run itself stands; say why the check is missing
+        return f"Model check: not available ({e}); see bulksim validate"
     sc = {"test": tuple(d["test"]), "profiles": {k: tuple(v) for k, v in d["profiles"].items()}}
     n_in, n = sc["test"]
     per = "; ".join(f"{k} {a} of {b}" for k, (a, b) in sc["profiles"].items())

@@ -126,3 +126,15 @@ def test_run_prints_the_cached_test_score(tmp_path, monkeypatch, capsys):
     assert cli.main(["run", "--scenario", "single", "--calls", "200", "--quiet",
                      "--strategies", "per_object,none"]) == 0
     assert line in capsys.readouterr().out
+
+
+def test_run_still_prints_when_the_check_cannot_be_made(tmp_path, monkeypatch):
+    from engine.errors import BulksimError
+
+    monkeypatch.setenv("BULKSIM_CACHE_DIR", str(tmp_path))
+
+    def fail(**kw):
+        raise BulksimError("validate: no rows")
+
+    monkeypatch.setattr(V, "validate", fail)
+    assert V.trust_line() == "Model check: not available (validate: no rows); see bulksim validate"
