@@ -464,8 +464,6 @@ def cmd_validate(args, out=None) -> int:
     measured = _measure_cli.validate_rows(args)  # the rows of --measured FILE (read first: fails fast)
     rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile,
                     only=only)
-    for r in measured:  # this machine's rows: their own family, shown but not scored (not test, not train)
-        r.setdefault("family", "bulksim-measure"), r.setdefault("role", "measured"), r.setdefault("exact", True)
     rows += measured
     print(validation_text(rows, args.output), file=out)
     bad = strict_failures(rows) if getattr(args, "strict", False) else []

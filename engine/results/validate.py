@@ -146,7 +146,7 @@ ROWS: list[Row] = [
     # -- W. Long's series, v1 to v6 (one module, one machine) -----------------------------
     _long("long-2021-v1-before", LONG_V1, "64 B", "on", 6.798 / 1.758, _V59,
           "accounted / unaccounted time, v5.12-rc without the series (v5.9 hooks)"),
-    _long("long-2021-v1-after", LONG_V1, "64 B", "on", 4.254 / 1.758, _V514P,
+    _long("long-2021", LONG_V1, "64 B", "on", 4.254 / 1.758, _V514P,
           "accounted / unaccounted time, with the series (patch 5: preempt_disable in task context)",
           note="the posted series also merged the free side's uncharge and statistics update "
                "(obj_cgroup_uncharge_mod_state): one preempt site and one call fewer per free than v5.14"),
@@ -154,7 +154,7 @@ ROWS: list[Row] = [
           "accounted / unaccounted time, v5.12-rc without the series (v5.9 hooks)"),
     _long("long-2021-v3-p15", LONG_V3, "64 B", "off", 6.801 / 2.848, _V514P,
           "accounted / unaccounted time, patches 1-5 (preempt_disable in task context)",
-          note="as long-2021-v1-after: the posted free side took one site fewer than v5.14"),
+          note="as long-2021: the posted free side took one site fewer than v5.14"),
     _long("long-2021-v4-none", LONG_V4, "32 B", "off", 10.570 / 2.848, _V59,
           "accounted / unaccounted time, without the series (v5.9 hooks)"),
     _long("long-2021-v4-p15", LONG_V4, "32 B", "off", 7.192 / 2.848, _V514P,
@@ -312,11 +312,19 @@ def validate(*, calls: int = 20_000, seed: int = 0, profile: str | None = None,
             for r in table if not only or r.key in only]
 
 
+MEASURED_FAMILY = "bulksim-measure"  # rows of ``validate --measured`` (engine/measure/validate_rows.py)
+
+
+def _role(r: dict) -> str:
+    return r.get("role", "test")
+
+
 def scores(rows: list[dict]) -> dict:
     """Test rows inside, overall and per profile: ``{"test": (inside, n), "train": (...),
-    "profiles": {name: (inside, n)}}``."""
-    test = [r for r in rows if r["role"] == "test"]
-    train = [r for r in rows if r["role"] == "train"]
+    "profiles": {name: (inside, n)}}``.  A result without a role (a row built elsewhere,
+    e.g. ``validate --measured``) is a test row."""
+    test = [r for r in rows if _role(r) == "test"]
+    train = [r for r in rows if _role(r) == "train"]
     per: dict[str, list] = {}
     for r in test:
         per.setdefault(r["profile"], []).append(r["inside"])
@@ -337,9 +345,9 @@ def validation_text(rows: list[dict], fmt: str = "table") -> str:
     if fmt not in ("table", "md"):
         raise BulksimError(f"validate: output format must be table or md, got {fmt!r}")
     head = ["row", "family", "role", "profile", "compared", "measured", "model", "model range", "inside"]
-    body = [[r["key"], r["family"], r["role"], r["profile"], r["compared"], f"{r['measured']:.3f}",
-             f"{r['predicted']:.3f}",
-             f"{r['low']:.3f} .. {r['high']:.3f}" + ("" if r["exact"] else " (bound)"),
+    body = [[r["key"], r.get("family", MEASURED_FAMILY), _role(r), r["profile"], r["compared"],
+             f"{r['measured']:.3f}", f"{r['predicted']:.3f}",
+             f"{r['low']:.3f} .. {r['high']:.3f}" + ("" if r.get("exact", True) else " (bound)"),
              "yes" if r["inside"] else "NO"] for r in rows]
     if fmt == "md":
         out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -365,7 +373,7 @@ def validation_text(rows: list[dict], fmt: str = "table") -> str:
 
 def strict_failures(rows: list[dict]) -> list[str]:
     """The test rows outside their range (``bulksim validate --strict`` fails on any)."""
-    return [r["key"] for r in rows if r["role"] == "test" and not r["inside"]]
+    return [r["key"] for r in rows if _role(r) == "test" and not r["inside"]]
 
 
 # -- the one line ``bulksim run`` prints: cached on disk, keyed by the sources' hash --------
