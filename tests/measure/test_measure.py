@@ -161,7 +161,7 @@ def test_cli_out_json_md_and_validate(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "measured-open_close-post_alloc_hook" in text and "measured-open_close-hook_share" in text
     row = next(ln for ln in text.splitlines() if ln.startswith("measured-open_close-post_alloc_hook"))
-    assert row.split()[1:3] == ["bulksim-measure", "measured"]  # its own family, not scored
+    assert row.split()[1:3] == ["bulksim-measure", "test"]  # its own family, a test row
     assert main(["validate", "--calls", "1000", "--measured", str(tmp_path / "nope.parquet")]) == 2
     assert "cannot read" in capsys.readouterr().err
 
