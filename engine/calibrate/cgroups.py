@@ -104,7 +104,7 @@ class CgroupSet:
         """Move process ``pid`` (default: the calling process, e.g. in a child's
         preexec function) into cgroup ``k``."""
         pid = os.getpid() if pid is None else pid
-        with open(self.procs_file(k), "w") as f:
+        with open(self.procs_file(k), "a") as f:
             f.write(f"{pid}\n")
         self.pids.append(pid)
 
@@ -113,7 +113,7 @@ class CgroupSet:
         path = str(self.procs_file(k))
 
         def _join():
-            with open(path, "w") as f:
+            with open(path, "a") as f:  # O_APPEND, as echo PID >> cgroup.procs
                 f.write(f"{os.getpid()}\n")
         return _join
 
