@@ -76,6 +76,9 @@ def build_driver(source: Path, stem: str, cc: str | None = None) -> Path:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    for old in target.parent.glob(f"{stem}-*"):  # builds of earlier sources of this driver
+        if old != target:
+            old.unlink(missing_ok=True)
     return target
 
 
