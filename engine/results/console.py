@@ -157,5 +157,7 @@ def comparison_text(table) -> str:
         text.append("")
         text.append("(+x%) = difference from per_object, the mainline hook; lower is cheaper.")
         text.append(f"(+x) without % = absolute difference, where per_object's value is below {NEAR_ZERO}.")
+    text.append("Hook, free-hook and slab cycles are each priced alone; end to end is one region in which "
+                "the hooks overlap the allocator, at most their sum (docs/costs.md).")
     text.append(error_note(table))
     return "\n".join(text)

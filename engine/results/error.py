@@ -176,13 +176,12 @@ class Series:
     unit costs) and events (all phases), each ``[B, ...]``."""
 
     def __init__(self, result, profile=None):
-        from ..inputs.costs import coefficients, get_profile
+        from ..inputs.costs import coefficients, get_profile, region_cycles
 
         prof = profile or get_profile(result.profile)
         self.clock_ghz = prof.clock_ghz
         self.names = list(result.runs)
         self.batches = {}
-        vec = prof.vector("central")
         for name, run in result.runs.items():
             b = run.batches
             if b is None or b.shape[0] == 0:
@@ -191,8 +190,14 @@ class Series:
             rows = b.reshape(n * 4, -1)
             entries = np.zeros(n * 4)
             entries[PH_HOOK::4] = b[:, PH_SLAB_ALLOC, _CALLS]
-            cyc = (coefficients(prof, name, rows, depth=result.scenario.depth, entries=entries) @ vec)
-            self.batches[name] = {"counts": b.astype(np.float64), "cycles": cyc.reshape(n, 4)}
+            kernel = run.state.get("kernel", "") if isinstance(run.state, dict) else ""
+            co = coefficients(prof, name, rows, depth=result.scenario.depth, entries=entries, kernel=kernel,
+                              stock_lock=getattr(result.scenario, "stock_lock", ""))
+            # each phase a region of its own, end to end one region (as the summary prices them,
+            # engine.inputs.costs.phase_cycles and total_cycles), batch by batch
+            cyc = region_cycles(prof, co).reshape(n, 4)
+            total = region_cycles(prof, co.reshape(n, 4, -1).sum(axis=1))
+            self.batches[name] = {"counts": b.astype(np.float64), "cycles": cyc, "total": total[:, None]}
         self.n = min(v["counts"].shape[0] for v in self.batches.values())
         self.merges = 0
         self.memory, self.warmup = memory_calls(result)
@@ -239,8 +244,10 @@ class Series:
 
     def cycles(self, s: str, metric: str) -> np.ndarray:
         c = self.batches[s]["cycles"]
+        if metric == "total":
+            return self.batches[s]["total"][:, 0]
         return {"hook": c[:, PH_HOOK], "free_hook": c[:, PH_FREE_HOOK],
-                "slab": c[:, PH_SLAB_ALLOC] + c[:, PH_SLAB_FREE], "total": c.sum(axis=1)}[metric]
+                "slab": c[:, PH_SLAB_ALLOC] + c[:, PH_SLAB_FREE]}[metric]
 
     def event(self, s: str, ev: str) -> np.ndarray:
         c = self.batches[s]["counts"]

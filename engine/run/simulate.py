@@ -333,7 +333,8 @@ class Pass:
         (what a precision-controlled run's stopping rule reads between chunks)."""
         counts, calls = self.batches.final(self.c, self.cumulative())
         return {name: StrategyRun(name, self.A.counters + self.X.counters[k], self.X.run_hist[k].copy(),
-                                  {}, None, self.elapsed, counts[:, k], calls)
+                                  {"kernel": st_mod.GENERATIONS[self.Ps[k].gen]}, None, self.elapsed,
+                                  counts[:, k], calls)
                 for k, name in enumerate(self.names)}
 
     def finish(self, check: bool = True) -> dict[str, StrategyRun]:
@@ -504,7 +505,7 @@ def simulate(
         if not isinstance(v, bool):
             raise BadTypeError(f"{flag} must be True or False, got {v!r}")
     for name in names:  # a strategy asked for on a generation it does not exist on
-        st_mod.resolve_generation(scn.kernel, name)
+        st_mod.resolve_stock_lock(scn.stock_lock, st_mod.resolve_generation(scn.kernel, name), name)
     if precision is not None:
         precision, max_calls = check_precision_args(precision, max_calls, precision_on, calls, trace, scn)
         scn = scn.replace(calls=max_calls)
