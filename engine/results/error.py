@@ -176,7 +176,7 @@ class Series:
     unit costs) and events (all phases), each ``[B, ...]``."""
 
     def __init__(self, result, profile=None):
-        from ..inputs.costs import coefficients, get_profile, region_cycles
+        from ..inputs.costs import coefficients, get_profile
 
         prof = profile or get_profile(result.profile)
         self.clock_ghz = prof.clock_ghz
@@ -193,10 +193,19 @@ class Series:
             kernel = run.state.get("kernel", "") if isinstance(run.state, dict) else ""
             co = coefficients(prof, name, rows, depth=result.scenario.depth, entries=entries, kernel=kernel,
                               stock_lock=getattr(result.scenario, "stock_lock", ""))
-            # each phase a region of its own, end to end one region (as the summary prices them,
-            # engine.inputs.costs.phase_cycles and total_cycles), batch by batch
-            cyc = region_cycles(prof, co).reshape(n, 4)
-            total = region_cycles(prof, co.reshape(n, 4, -1).sum(axis=1))
+            # each phase a region of its own, end to end one region, as the summary prices them
+            # (engine.inputs.costs.phase_cycles, total_cycles: max(chain, issue)).  The max is
+            # taken on the whole run's sums and its active side priced batch by batch (the delta
+            # method's linearisation of the max), so the batches add up to the run's figure;
+            # a max per batch would add noise the run's figure does not have.
+            co = co.reshape(n, 4, -1)
+            chain, issue = prof.vector("central"), prof.issue_vector("central")
+
+            def active(run_co):
+                return chain if run_co @ chain >= run_co @ issue else issue
+            phase_run = co.sum(axis=0)
+            cyc = np.stack([co[:, ph] @ active(phase_run[ph]) for ph in range(4)], axis=1)
+            total = co.sum(axis=1) @ active(phase_run.sum(axis=0))
             self.batches[name] = {"counts": b.astype(np.float64), "cycles": cyc, "total": total[:, None]}
         self.n = min(v["counts"].shape[0] for v in self.batches.values())
         self.merges = 0
