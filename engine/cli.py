@@ -472,6 +472,7 @@ def cmd_sweep(args, out=None) -> int:
         what = ("the new sweep is complete" if getattr(e, "swapped", False)
                 else "the sweep it was to replace is kept as it was" if getattr(e, "replacing", False)
                 else "no point was finished, and nothing is left" if getattr(e, "nothing", False)
+                else "nothing was written: the folder is as it was" if getattr(e, "untouched", False)
                 else "completed points are kept, run the same command to resume")
         _say(f"bulksim: {why}; {what}")
         return 143 if isinstance(e, Terminated) else 130

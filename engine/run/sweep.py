@@ -187,7 +187,11 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     elif max_calls is not None:
         raise BadInputError("max_calls is the cap of a precision-controlled sweep: give precision too")
     # Every point is built and checked (parameters, memory) before --out is created.
-    points = check_sweep(base, grid, seeds, profile, names, workers, max_memory, options)
+    try:
+        points = check_sweep(base, grid, seeds, profile, names, workers, max_memory, options)
+    except KeyboardInterrupt as e:
+        e.untouched = True  # the CLI says the folder was not touched
+        raise
     if scheduler is not None:
         from .cluster import check_scheduler
 
@@ -205,6 +209,17 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
                 "seeds": seeds, "strategies": names, "profile": profile}
     if options:
         manifest["precision"] = dict(options)
+    try:
+        return _write_sweep(out, manifest, base, points, names, grid, force, workers, profile,
+                            progress, scheduler, gather)
+    except KeyboardInterrupt as e:
+        if not getattr(e, "started", False):
+            e.untouched = True  # interrupted before the folder was changed
+        raise
+
+
+def _write_sweep(out: Path, manifest, base, points, names, grid, force, workers, profile,
+                 progress, scheduler, gather) -> SweepReport:
     mpath = out / MANIFEST
     nonempty = out.is_dir() and any(out.iterdir())
     if nonempty and not mpath.exists():
@@ -223,6 +238,7 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     if replacing and out.is_symlink():
         raise BulksimError(f"{out}: is a symbolic link; give the sweep folder itself to replace it")
     created = not out.exists()
+    # from here on the folder (or a build folder beside it) changes: an interrupt says how
     # --force on an existing sweep builds the new one beside it and swaps it in at the
     # end: interrupted or failed, the old sweep stays as it was (never a mix of both)
     work = _new_build_folder(out) if replacing else out
@@ -236,6 +252,8 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         _consolidate(work, base, points, names, grid, manifest)
         old = _swap_in(work, out) if replacing else None
     except BaseException as e:
+        if isinstance(e, KeyboardInterrupt):
+            e.started = True
         if replacing:
             import shutil
 
