@@ -128,7 +128,7 @@ def _check_rows(t: pa.Table, path: Path) -> None:
         if t.column(col).null_count:
             raise BadInputError(f"{path}: column {col!r} has missing values: not a bulksim summary table")
     for v in t.column("strategy").cast(pa.string()).unique().to_pylist():
-        if not v.isprintable():
+        if not v.isprintable() or not v.strip():
             raise BadInputError(f"{path}: column 'strategy' holds {v[:40]!r}, not a strategy name: "
                                 "not a bulksim summary table")
 
