@@ -126,3 +126,31 @@ print(rc, len(calls))
     assert "hung up (SIGHUP); r." in p.stderr and "written in full before it" in p.stderr
     assert sorted(os.listdir(tmp_path)) == [
         "r.calls.parquet", "r.parquet", "r.runs.parquet", "r.units.parquet"]
+
+
+def test_float_parameter_given_as_an_integer_is_one_scenario(tmp_path):
+    """``Scenario(remote_prob=1)`` (or ``np.int64(1)``) kept the int: equal to
+    ``remote_prob=1.0`` but with another provenance (compare said the setups differ)
+    and another sweep point key; a Python sweep over ``[0, 1]`` wrote an int64
+    ``param_remote_prob`` and the same sweep from the command line then recomputed
+    every point ("holds rows of a point that is not in this sweep")."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from engine import Scenario
+    from engine.run.sweep import run_sweep
+
+    for one in (1, np.int64(1), np.uint8(1)):
+        s = Scenario(remote_prob=one)
+        assert type(s.remote_prob) is float
+        assert s.to_json() == Scenario(remote_prob=1.0).to_json()
+    base = Scenario.from_preset("default").replace(calls=200)
+    run_sweep(base, {"remote_prob": [0, np.int8(1)]}, [0], tmp_path / "s",
+              strategies=["per_object", "batched"])
+    assert pq.read_schema(tmp_path / "s" / "summary.parquet").field("param_remote_prob").type == pa.float64()
+    p = bulksim("sweep", "--calls", 200, "--grid", "remote_prob=0,1", "--strategies", "per_object,batched",
+                "--out", "s", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == "" and "2 already done, 0 computed" in p.stdout
+    with pytest.raises(ValueError, match="twice"):
+        run_sweep(base, {"remote_prob": [0, 0.0]}, [0], tmp_path / "t")
