@@ -687,7 +687,7 @@ class _GuardedStdout:
             raise
         except OSError as e:
             _silence_stdout()
-            files = "; any result files were written first" if _PROG[0] == "bulksim" else ""
+            files = _written_first()
             raise _StdoutFailed(f"cannot write to standard output ({e.strerror or e}){files}") from None
 
     def write(self, text):
@@ -698,6 +698,17 @@ class _GuardedStdout:
 
     def __getattr__(self, name):
         return getattr(self._real, name)
+
+
+def _written_first() -> str:
+    """The files this command wrote (all before its first print), for the line on a
+    failed or closed standard output; nothing for a command that wrote none
+    (``scenarios``, ``compare``, the tools), which must not claim any."""
+    tables = sys.modules.get("engine.results.tables")
+    done = list(tables.COMMITTED) if tables is not None else []
+    if not done:
+        return ""
+    return f"; {', '.join(str(p) for p in done)} {'was' if len(done) == 1 else 'were'} written in full before it"
 
 
 def _silence_stdout() -> None:
@@ -721,7 +732,7 @@ def _stdout_closed() -> int:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
-    files = "; files were written before any output" if _PROG[0] == "bulksim" else ""
+    files = _written_first()
     print(f"{_PROG[0]}: error: standard output was closed{files}", file=sys.stderr)
     return 141
 

@@ -154,3 +154,34 @@ def test_float_parameter_given_as_an_integer_is_one_scenario(tmp_path):
     assert p.stderr == "" and "2 already done, 0 computed" in p.stdout
     with pytest.raises(ValueError, match="twice"):
         run_sweep(base, {"remote_prob": [0, 0.0]}, [0], tmp_path / "t")
+
+
+@pytest.mark.parametrize("target", ["full", "closed"])
+def test_stdout_line_names_only_files_really_written(result, target):
+    """``bulksim scenarios | true`` said "files were written before any output" (and
+    ``> /dev/full`` "any result files were written first") for commands that write
+    none; a run --out names the files it did write."""
+    import os
+
+    def go(*args):
+        if target == "full":
+            with open("/dev/full", "w") as full:
+                return subprocess.run([*BULKSIM, *map(str, args)], cwd=result, stdout=full,
+                                      stderr=subprocess.PIPE, text=True,
+                                      env={**os.environ, "PYTHONPATH": str(ROOT)})
+        r, w = os.pipe()
+        os.close(r)  # a reader that is gone: the first write is EPIPE
+        try:
+            return subprocess.run([*BULKSIM, *map(str, args)], cwd=result, stdout=w,
+                                  stderr=subprocess.PIPE, text=True,
+                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
+        finally:
+            os.close(w)
+    rc = 2 if target == "full" else 141
+    for args in (["scenarios"], ["compare", "r.parquet"]):
+        p = go(*args)
+        assert p.returncode == rc, p.stderr
+        assert len(p.stderr.splitlines()) == 1 and "written" not in p.stderr, p.stderr
+    p = go("run", "--calls", 200, "--out", "w.parquet", "--force")
+    assert p.returncode == rc, p.stderr
+    assert p.stderr.strip().endswith("w.units.parquet, w.parquet were written in full before it"), p.stderr
