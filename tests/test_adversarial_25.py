@@ -185,3 +185,23 @@ def test_stdout_line_names_only_files_really_written(result, target):
     p = go("run", "--calls", 200, "--out", "w.parquet", "--force")
     assert p.returncode == rc, p.stderr
     assert p.stderr.strip().endswith("w.units.parquet, w.parquet were written in full before it"), p.stderr
+
+
+def test_report_force_refuses_a_symlinked_report_folder(result):
+    """``report --out LINK --force`` (LINK -> a report folder) swapped a new folder in
+    place of the link and left the old report where the link pointed: the link was
+    lost and the report it named was never replaced.  Refused, as ``sweep --force``
+    refuses a symlinked sweep folder; a dangling link too."""
+    import os
+
+    p = bulksim("report", "r.parquet", "--out", "repA", cwd=result)
+    assert p.returncode == 0, p.stderr
+    before = sorted(os.listdir(result / "repA"))
+    os.symlink("repA", result / "lnrep")
+    os.symlink("nowhere", result / "dangling")
+    for link in ("lnrep", "dangling"):
+        p = bulksim("report", "r.parquet", "--out", link, "--force", cwd=result)
+        assert p.returncode == 2 and "symbolic link" in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
+        assert (result / link).is_symlink()
+    assert sorted(os.listdir(result / "repA")) == before
+    assert not [f for f in os.listdir(result) if f.startswith(".")]

@@ -173,6 +173,8 @@ def write_report(results: str | Path, out: str | Path, *, force: bool = False) -
 
     results, out = Path(results), Path(out)
     _load(results, warn=False)  # bad input before anything is created
+    if out.is_symlink():  # the swap would replace the link, and leave the old report where it points
+        raise BadInputError(f"{out}: is a symbolic link; give the report folder itself")
     if out.exists() and not out.is_dir():
         raise BadInputError(f"{out}: exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not force:
