@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
+from .calibrate import cli as calibrate_cli
 from .errors import BulksimError, InvariantError
 from .measure import cli as _measure_cli
 
@@ -130,6 +131,41 @@ def _add_run(sub) -> None:
                         "Results are identical")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also say how the strategies ran (one pass or one each, and why)")
+    add_precision_arguments(p)
+
+
+def add_precision_arguments(p) -> None:
+    """``--precision``, ``--max-calls``, ``--precision-on`` (run and sweep)."""
+    p.add_argument("--precision", default=None, metavar="REL",
+                   help="run until the 95%% interval of every watched ratio is within +-REL of "
+                        "per_object's cost (e.g. 0.001), instead of --calls; checked at fixed call "
+                        "counts (docs/tables.md, 'Precision-controlled runs')")
+    p.add_argument("--max-calls", default=None, metavar="N",
+                   help="the cap of a --precision run (default 10,000,000)")
+    p.add_argument("--precision-on", default="hook", choices=("hook", "ratios"),
+                   help="what --precision watches: hook (default: each strategy's hook ratio to "
+                        "per_object) or ratios (every ratio printed: hook, end to end, against none)")
+
+
+def precision_arguments(args) -> dict:
+    """The keyword arguments of ``simulate`` for ``--precision``/``--max-calls``/``--precision-on``."""
+    prec = getattr(args, "precision", None)
+    cap = getattr(args, "max_calls", None)
+    if prec is None:
+        if cap is not None:
+            raise BulksimError("--max-calls is the cap of a --precision run: give --precision too")
+        return {}
+    try:
+        value = float(prec)
+    except ValueError:
+        raise BulksimError(f"--precision: expected a number such as 0.001, got {prec!r}") from None
+    if getattr(args, "calls", None) is not None:
+        raise BulksimError("--calls and --precision exclude each other: a --precision run chooses "
+                           "its calls (give the cap as --max-calls)")
+    out = {"precision": value, "precision_on": args.precision_on}
+    if cap is not None:
+        out["max_calls"] = _int(cap, "--max-calls")
+    return out
 
 
 def _int(text: str, what: str) -> int:
@@ -203,7 +239,7 @@ def cmd_run(args, out=None) -> int:
                       seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty(),
                       check_every=_int(args.check_every, "--check-every"), detail="calls" in detail,
                       max_memory=_max_memory(args), calls=None if args.calls is None else scn.calls,
-                      passes=args.passes)
+                      passes=args.passes, **precision_arguments(args))
     if args.verbose:
         print(f"bulksim: {result.passes}", file=sys.stderr)
     table = result.summary
@@ -212,6 +248,10 @@ def cmd_run(args, out=None) -> int:
     # Everything that can still fail before the files; the files before any output:
     # a closed stdout (``| head -1``) must not lose them.
     rtext = ranges_text(table)
+    if result.precision is not None and args.verbose:
+        p = result.precision
+        print(f"bulksim: --precision {p['target']:g}: {p['stop']} at {p['calls']:,} calls "
+              f"(half-width {p['reached']:.5f}, cap {p['max_calls']:,})", file=sys.stderr)
     atext = accounting_cost_text(result)
     stext = sensitivity_text(result, args.sensitivity) if args.sensitivity else None
     wrote = _write_run_outputs(args, result, table, detail) if args.out else []
@@ -220,6 +260,10 @@ def cmd_run(args, out=None) -> int:
         print("\n" + rtext, file=out)
     if atext:
         print("\n" + atext, file=out)
+    if rtext or atext:
+        from .results.validate import trust_line
+
+        print(trust_line(), file=out)
     if stext is not None:
         print("\nSensitivity of the ratio to each unit cost:\n" + stext, file=out)
     for line in wrote:
@@ -281,6 +325,7 @@ def cmd_scenarios(args, out=None) -> int:
 def cmd_profiles(args, out=None) -> int:
     out = out or sys.stdout
     from .inputs.costs import PROFILES, get_profile
+    from .inputs.profile_file import show_lines
 
     names = [args.show] if args.show is not None else list(PROFILES)
     for name in names:
@@ -288,12 +333,20 @@ def cmd_profiles(args, out=None) -> int:
         est = "  [ESTIMATED]" if p.estimated else ""
         print(f"{p.name}: {p.description}; clock {p.clock_ghz} GHz{est}", file=out)
         if args.show or args.verbose:
-            print(f"  {'unit cost':22s} {'low':>7s} {'central':>7s} {'high':>7s}  source", file=out)
+            # chain price (what the event adds to a dependent chain), then its issue price
+            # (instructions over the width) as NAME:issue; a region costs max(chain, issue)
+            print(f"  {'unit cost':28s} {'low':>7s} {'central':>7s} {'high':>7s}  source", file=out)
+            issue = {k: (lo, mid, hi, src) for k, lo, mid, hi, src in p.issue_rows()}
             for ev, lo, mid, hi, src in p.rows():
-                print(f"  {ev:22s} {lo:7.1f} {mid:7.1f} {hi:7.1f}  {src}", file=out)
+                print(f"  {ev:28s} {lo:7.1f} {mid:7.1f} {hi:7.1f}  {src}", file=out)
+                if ev in issue:
+                    ilo, imid, ihi, isrc = issue[ev]
+                    print(f"  {ev + ':issue':28s} {ilo:7.2f} {imid:7.2f} {ihi:7.2f}  {isrc}", file=out)
+            for line in show_lines(name):  # a profile file: its provenance and fit
+                print(line, file=out)
     if not (args.show or args.verbose):
-        print("\n('bulksim profiles --show NAME' lists every unit cost with the id of its source; docs/costs.md says where those come from)",
-              file=out)
+        print("\n('bulksim profiles --show NAME' lists every unit cost, its chain and issue prices and the "
+              "posting, commit or paper each comes from; docs/costs.md explains them)", file=out)
     return 0
 
 
@@ -309,7 +362,8 @@ def make_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("scenarios", help="list the scenario presets")
     s.add_argument("--show", metavar="NAME", help="print every parameter of one preset")
     p = sub.add_parser("profiles", help="list the cost profiles and their sources")
-    p.add_argument("--show", metavar="NAME", help="print every unit cost of one profile")
+    p.add_argument("--show", metavar="NAME|FILE", help="print every unit cost of one profile (a name, "
+                   "or a profile file of 'bulksim calibrate')")
     p.add_argument("-v", "--verbose", action="store_true", help="print every profile in full")
     b = sub.add_parser("bench", help="measure simulation speed (objects/s, vs the reference model)")
     b.add_argument("--scenario", default="default", help="preset name")
@@ -321,6 +375,10 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--ref-calls", default="2000", help="timed calls of the reference model, after the calls that fill its "
                    "live set (0: skip)")
     b.add_argument("--workers", default="2", help="threads for the replica-scaling measurement (1: skip)")
+    b.add_argument("--precision", default=None, metavar="REL",
+                   help="instead: time to a ±REL hook ratio against a fixed run of --calls, A/B in one "
+                        "run, on each of the comma-separated --scenario presets")
+    b.add_argument("--max-calls", default=None, metavar="N", help="with --precision: the cap of its runs")
     w = sub.add_parser("sweep", help="run a grid of scenario parameters x seeds (resumable)")
     w.add_argument("--scenario", default="default", help="base preset")
     w.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -342,6 +400,7 @@ def make_parser() -> argparse.ArgumentParser:
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="memory budget for the points running at once (default: half the machine's memory)")
+    add_precision_arguments(w)
     c = sub.add_parser("compare", help="compare two result tables, or strategies in one (veristat -C style)",
                        description="One FILE: each strategy (B) against --base (A). Two FILEs: the same "
                                    "strategy in A and B, joined on strategy, scenario, seed (+ sweep "
@@ -358,6 +417,8 @@ def make_parser() -> argparse.ArgumentParser:
                    help="output format; csv and parquet: numbers at full precision")
     c.add_argument("--out", default=None, metavar="FILE", help="file for -o parquet (.parquet/.arrow/.feather)")
     c.add_argument("--force", action="store_true", help="replace --out if it exists")
+    c.add_argument("--per-seed", action="store_true",
+                   help="one row per seed (default: rows that differ only in their seed are averaged)")
     r = sub.add_parser("report", help="a static HTML page of plots from a sweep or a result file")
     r.add_argument("results", help="a sweep folder or a summary file")
     r.add_argument("--out", required=True, help="folder for index.html, the SVG plots and their data")
@@ -368,10 +429,13 @@ def make_parser() -> argparse.ArgumentParser:
                                    "over the unit costs (docs/validation.md).")
     v.add_argument("--calls", default="20000", help="calls per simulated row (default 20,000)")
     v.add_argument("--seed", default="0", help="random seed (default 0)")
-    v.add_argument("--profile", default=None, help="cost profile (default intel-skylake)")
+    v.add_argument("--profile", default=None,
+                   help="cost profile for every row (default: each row on the profile its hardware implies)")
+    v.add_argument("--strict", action="store_true", help="exit 1 if a test row falls outside its range (CI)")
     v.add_argument("--rows", default=None, metavar="KEY,KEY", help="only these rows")
     v.add_argument("-o", "--output", default="table", metavar="table|md", help="output format")
     _measure_cli.add_validate_arguments(v)  # --measured FILE (engine/measure/validate_rows.py)
+    calibrate_cli.setup_arguments(sub)
     h = sub.add_parser("history", help="export asv results (results/) as one Arrow table")
     h.add_argument("results", help="the asv results folder, e.g. results/")
     h.add_argument("--out", required=True, help="output file (.parquet, .arrow, .feather)")
@@ -384,6 +448,20 @@ def cmd_bench(args, out=None) -> int:
     from .inputs.scenario import Scenario
     from .run.bench import format_text, measure
 
+    if getattr(args, "precision", None) is not None:
+        from .run.bench import format_precision, measure_precision
+
+        try:
+            prec = float(args.precision)
+        except ValueError:
+            raise BulksimError(f"--precision: expected a number such as 0.001, got {args.precision!r}") from None
+        scns = [Scenario.from_preset(n.strip()) for n in args.scenario.split(",") if n.strip()]
+        scns = [s.with_settings(args.set) if args.set else s for s in scns]
+        res = measure_precision(scns, args.strategies, precision=prec, fixed_calls=_int(args.calls, "--calls"),
+                                repeat=_int(args.repeat, "--repeat"),
+                                max_calls=None if args.max_calls is None else _int(args.max_calls, "--max-calls"))
+        print(format_precision(res), file=out)
+        return 0
     scn = Scenario.from_preset(args.scenario)
     scn = scn.with_settings(args.set) if args.set else scn
     if args.calls is not None:
@@ -413,7 +491,8 @@ def cmd_sweep(args, out=None) -> int:
                         profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                         workers=workers, force=args.force,
                         progress=not args.quiet and sys.stderr.isatty(),
-                        scheduler=args.scheduler, gather=args.gather, max_memory=_max_memory(args))
+                        scheduler=args.scheduler, gather=args.gather, max_memory=_max_memory(args),
+                        **precision_arguments(args))
     except KeyboardInterrupt as e:
         _SIGNALS["late"] = True
         why, status = _stop(e)
@@ -455,32 +534,41 @@ def cmd_compare(args, out=None) -> int:
     from .results.compare import run_compare
 
     print(run_compare(args.files, base=args.base, emit=args.emit, sort=args.sort, filters=args.filter,
-                      fmt=args.output, out=args.out, force=args.force), file=out)
+                      fmt=args.output, out=args.out, force=args.force,
+                      per_seed=getattr(args, "per_seed", False)), file=out)
     return 0
 
 
 def cmd_validate(args, out=None) -> int:
     out = out or sys.stdout
-    from .inputs.costs import DEFAULT_PROFILE, get_profile
-    from .results.validate import validate, validation_text
+    from .inputs.costs import get_profile
+    from .results.validate import strict_failures, validate, validation_text
 
-    profile = DEFAULT_PROFILE if args.profile is None else args.profile
-    get_profile(profile)
+    profile = args.profile  # None: each row on the profile its hardware implies
+    if profile is not None:
+        get_profile(profile)
     if args.output not in ("table", "md"):
         raise BulksimError(f"validate: output format must be table or md, got {args.output!r}")
     only = [k.strip() for k in args.rows.split(",") if k.strip()] if args.rows is not None else None
     if only == []:
         raise BulksimError("--rows: no row named (bulksim validate lists them)")
     measured = _measure_cli.validate_rows(args)  # the rows of --measured FILE (read first: fails fast)
-    rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile, only=only)
+    rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile,
+                    only=only)
     rows += measured
     print(validation_text(rows, args.output), file=out)
+    bad = strict_failures(rows) if getattr(args, "strict", False) else []
+    if bad:
+        print(f"bulksim: validate --strict: {len(bad)} test row(s) outside the model's range: "
+              f"{', '.join(bad)}", file=sys.stderr)
+        return 1
     return 0
 
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles,
             "history": cmd_history, "bench": cmd_bench, "sweep": cmd_sweep, "report": cmd_report,
-            "compare": cmd_compare, "measure": lambda args: _measure_cli.run(args)}
+            "compare": cmd_compare, "measure": lambda args: _measure_cli.run(args),
+            "calibrate": calibrate_cli.run}
 
 
 def main(argv: Sequence[str] | None = None, *, _restore_handlers: bool = True) -> int:

@@ -76,8 +76,11 @@ class Scenario:
     free_hook: str = "per_object"
     # the kernel generation ("" = each strategy's own; docs/model.md §5a)
     kernel: str = ""
+    # the obj stock's lock kind ("" = the generation's own; v5.14 also has "irqsave":
+    # docs/model.md §5a).  Counts do not depend on it; the cost profile prices it.
+    stock_lock: str = ""
     # SLUB
-    remote_prob: float = 1000 / 1024  # remote_node_defrag_ratio 1000 (CALIBRATION F5)
+    remote_prob: float = 1000 / 1024  # remote_node_defrag_ratio default 1000 (mm/slub.c)
     kfence_prob: float = 0.0
     exts_at_creation: float = 1.0
     exts_fail_prob: float = 0.0
@@ -279,6 +282,9 @@ def _validate(s: Scenario) -> None:
     need(s.kernel in ("",) + GENERATIONS,
          f"kernel must be one of {', '.join(GENERATIONS)} (or empty: each strategy's own), "
          f"got {s.kernel!r}")
+    need(s.stock_lock in ("", "irqsave", "preempt", "trylock"),
+         f"stock_lock must be irqsave, preempt or trylock (or empty: the generation's own), "
+         f"got {str(s.stock_lock)[:40]!r}")
     if s.memcg_max_pages and s.pagecache_pages > s.memcg_max_pages:
         need(False, "pagecache_pages cannot exceed memcg_max_pages")
     # Every ancestor counter starts with the page cache of all the leaves below it: a
@@ -307,7 +313,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         description="4 CPUs on 2 nodes, 4 cgroups, bulk 16 of 256-byte objects, 10% remote frees",
     ),
     "io_uring": dict(
-        description="io_uring request cache refill: bulk 8 of 256-byte accounted objects on 1 node (F1, F2)",
+        description="io_uring request cache refill: bulk 8 of 256-byte accounted objects on 1 node "
+                    "(io_uring/io_uring.c IO_REQ_ALLOC_BATCH; io_kiocb ~256 B)",
         cpus=2, nodes=1, memcgs=2, bulk_size=8, object_size=256, live_objects=1024,
         remote_free_prob=0.05, cgroup_switch_prob=0.001,
     ),

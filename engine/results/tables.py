@@ -19,12 +19,15 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import BadInputError, BulksimError, OutputError
-from ..inputs.costs import get_profile, phase_cycles
+from ..inputs.costs import get_profile, phase_cycles, total_cycles
 from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE, RUN_HIST_BUCKETS
+from .error import add_error_columns, error_fields
 from .ranges import add_range_columns, range_fields
 
-SCHEMA_VERSION = "3"  # 2: cost-range columns, free-hook and slab cycles per object;
+SCHEMA_VERSION = "5"  # 2: cost-range columns, free-hook and slab cycles per object;
 #                       3: free_hook, free_bulk, free_runs
+#                       4: irq_saves (the v5.x generations)
+#                       5: simulation-error columns (*_se, engine.results.error)
 
 _EVENT_DOC = {
     "calls": "kmem_cache_alloc_bulk() calls",
@@ -45,6 +48,8 @@ _EVENT_DOC = {
     "objcg_uncharge_pages": "obj_cgroup_uncharge_pages calls (whole pages returned to the memcg)",
     "drain_uncharge_pages": "obj-stock drains that released whole pages",
     "free_runs": "uncharge runs of the batched free hook (0 with the per-object free hook)",
+    "irq_saves": "irq-save pairs outside the obj stock's lock: the v5.x memcg stock and "
+                 "mod_memcg_lruvec_state (0 on v6.12 and later)",
 }
 
 
@@ -82,7 +87,8 @@ def summary_schema() -> pa.Schema:
         _field("total_cycles_per_object", pa.float64(), "cycles/object", "total_cycles / objects"),
         _field("free_hook_cycles_per_object", pa.float64(), "cycles/object", "free_hook_cycles / objects"),
         _field("slab_cycles_per_object", pa.float64(), "cycles/object",
-               "slab_cycles / objects (hook + free hook + slab = total)"),
+               "slab_cycles / objects (hook + free hook + slab >= total: end to end is one region, "
+               "where the hooks overlap the allocator; docs/costs.md)"),
         _field("hook_ns_per_object", pa.float64(), "ns/object", "at the profile's clock"),
         _field("total_ns_per_object", pa.float64(), "ns/object", "at the profile's clock"),
         _field("hook_cycles_per_object_diff", pa.float64(), "cycles/object",
@@ -93,6 +99,7 @@ def summary_schema() -> pa.Schema:
         _field("sim_seconds", pa.float64(), "s", "host time the simulation took"),
     ]
     fields += range_fields()
+    fields += error_fields()
     return pa.schema(fields)
 
 
@@ -146,7 +153,17 @@ def provenance(result) -> dict[str, str]:
         "host_cpu": _cpu_model(),
         # one pass over the allocator for every strategy, or one each (and why)
         "passes": getattr(result, "passes", "") or "",
+        **_precision_provenance(getattr(result, "precision", None)),
     }
+
+
+def _precision_provenance(prec: dict | None) -> dict[str, str]:
+    """What a precision-controlled run aimed at and reached (``simulate(precision=...)``)."""
+    if not prec:
+        return {}
+    return {"precision_target": repr(prec["target"]), "precision_on": prec["on"],
+            "precision_reached": repr(prec["reached"]), "precision_stop": prec["stop"],
+            "precision_max_calls": str(prec["max_calls"]), "precision_confidence": repr(prec["confidence"])}
 
 
 def summary_rows(result) -> list[dict]:
@@ -154,7 +171,8 @@ def summary_rows(result) -> list[dict]:
     rows = []
     for name, run in result.runs.items():
         tot = run.counters.sum(axis=0)
-        cyc = phase_cycles(prof, name, run.counters, depth=result.scenario.depth)
+        pricing = {"kernel": run.kernel, "stock_lock": result.scenario.stock_lock}
+        cyc = phase_cycles(prof, name, run.counters, depth=result.scenario.depth, **pricing)
         objects = max(int(tot[EVENTS.index("objects")]), 1)
         row = {"scenario": result.scenario.name, "strategy": name, "profile": result.profile,
                "seed": result.seed, "kernel": run.kernel, "free_hook": result.scenario.free_hook,
@@ -165,7 +183,8 @@ def summary_rows(result) -> list[dict]:
         row["hook_cycles"] = float(cyc[PH_HOOK])
         row["free_hook_cycles"] = float(cyc[PH_FREE_HOOK])
         row["slab_cycles"] = float(cyc[PH_SLAB_ALLOC] + cyc[PH_SLAB_FREE])
-        row["total_cycles"] = float(cyc.sum())
+        # one region end to end: the hooks overlap the allocator (docs/costs.md)
+        row["total_cycles"] = total_cycles(prof, name, run.counters, depth=result.scenario.depth, **pricing)
         row["hook_cycles_per_object"] = row["hook_cycles"] / objects
         row["total_cycles_per_object"] = row["total_cycles"] / objects
         row["free_hook_cycles_per_object"] = row["free_hook_cycles"] / objects
@@ -183,6 +202,7 @@ def summary_rows(result) -> list[dict]:
                 r[key + "_diff"] = r[key] - base[key]
                 r[key + "_pct"] = (100.0 * (r[key] - base[key]) / base[key]) if base[key] else None
     add_range_columns(result, rows)
+    add_error_columns(result, rows, prof)
     return rows
 
 
@@ -456,7 +476,8 @@ def calls_table(result) -> pa.Table:
     prof = get_profile(result.profile)
     for name, run in runs:
         ev = run.per_call[:, PER_CALL_FIXED:]
-        cycles = phase_cycles(prof, name, ev, depth=result.scenario.depth, per_call=True)
+        cycles = phase_cycles(prof, name, ev, depth=result.scenario.depth, per_call=True,
+                              kernel=run.kernel, stock_lock=result.scenario.stock_lock)
         for col, vals, typ, unit, doc in [
             ("stock_locks", ev[:, EVENTS.index("stock_locks")], pa.int32(), "events", "hook stock locks"),
             ("stat_flushes", ev[:, EVENTS.index("stat_flushes")], pa.int32(), "events", "hook stat flushes"),
