@@ -175,8 +175,9 @@ def check_input(table: pa.Table, label: str) -> None:
         if _is_text(f.type):
             for v in table.column(f.name).cast(pa.string()).unique().to_pylist():
                 if v is not None and not v.isprintable():
-                    raise BadInputError(f"{label}: column {f.name!r} holds {v[:40]!r}, which is not "
-                                        "printable: not a bulksim result table")
+                    what = "not a strategy name" if f.name == "strategy" else "which is not printable"
+                    raise BadInputError(f"{label}: column {f.name!r} holds {v[:40]!r}, {what}: "
+                                        "not a bulksim summary table")
     if "strategy" in table.column_names and _is_text(table.schema.field("strategy").type):
         if any(not str(v).strip() for v in table.column("strategy").cast(pa.string()).unique().to_pylist()):
             raise BadInputError(f"{label}: a row whose strategy is empty")
