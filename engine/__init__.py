@@ -35,6 +35,8 @@ if _started_as_command():
     if _threading.current_thread() is _threading.main_thread():
         _signal.signal(_signal.SIGINT, _record_early_signal)
         _signal.signal(_signal.SIGTERM, _record_early_signal)
+        if _signal.getsignal(_signal.SIGHUP) != _signal.SIG_IGN:  # nohup: stays ignored
+            _signal.signal(_signal.SIGHUP, _record_early_signal)
 
 from .model.jit import configure_cache as _configure_cache  # noqa: E402
 

@@ -21,6 +21,31 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an exception so files being written are cleaned up."""
 
 
+class HungUp(Terminated):
+    """SIGHUP (the terminal was closed), handled as SIGTERM is, with status 129.  Left
+    alone when it starts ignored (``nohup``)."""
+
+
+def _stop(e) -> tuple[str, int]:
+    """The words and the exit status for a signal (an exception, or a signal number)."""
+    import signal
+
+    if isinstance(e, HungUp) or e == signal.SIGHUP:
+        return "hung up (SIGHUP)", 129
+    if isinstance(e, Terminated) or e == signal.SIGTERM:
+        return "terminated (SIGTERM)", 143
+    return "interrupted", 130
+
+
+def _catch(signum: int, handler) -> None:
+    """Install ``handler`` for ``signum``; SIGHUP only where it is not ignored (nohup)."""
+    import signal
+
+    if signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN:
+        return
+    signal.signal(signum, handler)
+
+
 # Once the command's outcome is decided (done, or being reported as interrupted), a
 # signal no longer raises: it is recorded here and sets the exit status, so a signal at
 # the last print or at exit is never a traceback ("Exception ignored ...").
@@ -33,7 +58,8 @@ def _on_signal(signum, frame):
     if _SIGNALS["late"]:
         _SIGNALS["got"] = _SIGNALS["got"] or signum
         return
-    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+    raise (HungUp() if signum == signal.SIGHUP else Terminated() if signum == signal.SIGTERM
+           else KeyboardInterrupt())
 
 
 _on_sigterm = _on_signal  # the name older callers use
@@ -50,7 +76,8 @@ def _unraisable(hook):
             import signal
             import threading
 
-            sig = signal.SIGTERM if issubclass(u.exc_type, Terminated) else signal.SIGINT
+            sig = (signal.SIGHUP if issubclass(u.exc_type, HungUp) else
+                   signal.SIGTERM if issubclass(u.exc_type, Terminated) else signal.SIGINT)
             # from another thread, a moment later: raised here, it would be swallowed again
             threading.Timer(0.02, os.kill, (os.getpid(), sig)).start()
             return
@@ -468,14 +495,14 @@ def cmd_sweep(args, out=None) -> int:
                         **precision_arguments(args))
     except KeyboardInterrupt as e:
         _SIGNALS["late"] = True
-        why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        why, status = _stop(e)
         what = ("the new sweep is complete" if getattr(e, "swapped", False)
                 else "the sweep it was to replace is kept as it was" if getattr(e, "replacing", False)
                 else "no point was finished, and nothing is left" if getattr(e, "nothing", False)
                 else "nothing was written: the folder is as it was" if getattr(e, "untouched", False)
                 else "completed points are kept, run the same command to resume")
         _say(f"bulksim: {why}; {what}")
-        return 143 if isinstance(e, Terminated) else 130
+        return status
     print(f"{rep.total} points: {rep.done_before} already done, {rep.computed} computed; "
           f"dataset in {rep.out}", file=out)
     return 0
@@ -574,6 +601,8 @@ def guarded(body, prog: str = "bulksim", *, _restore_handlers: bool = True) -> i
         # A shell starts background jobs with SIGINT ignored, and Python then keeps it
         # ignored; bulksim always stops cleanly on SIGINT (nothing half-written).
         saved = signal.signal(signal.SIGTERM, _on_signal), signal.signal(signal.SIGINT, _on_signal)
+        saved_hup = signal.getsignal(signal.SIGHUP)
+        _catch(signal.SIGHUP, _on_signal)
     saved_hook = sys.unraisablehook
     sys.unraisablehook = _unraisable(saved_hook)
     import engine
@@ -583,7 +612,8 @@ def guarded(body, prog: str = "bulksim", *, _restore_handlers: bool = True) -> i
         if early:  # a signal during start-up (the imports): nothing was started
             early_signum = early[0]
             early.clear()
-            raise Terminated() if early_signum == signal.SIGTERM else KeyboardInterrupt()
+            raise (HungUp() if early_signum == signal.SIGHUP else Terminated()
+                   if early_signum == signal.SIGTERM else KeyboardInterrupt())
         rc = _run_guarded(body)
     except KeyboardInterrupt as e:  # a signal while an error was being reported
         rc = _interrupted(e)
@@ -594,6 +624,7 @@ def guarded(body, prog: str = "bulksim", *, _restore_handlers: bool = True) -> i
     if saved is not None and _restore_handlers:  # called from Python: leave its handlers as they were
         signal.signal(signal.SIGTERM, saved[0])
         signal.signal(signal.SIGINT, saved[1])
+        signal.signal(signal.SIGHUP, saved_hup)
     return rc
 
 
@@ -659,8 +690,7 @@ def tool_parser(prog: str, description: str) -> argparse.ArgumentParser:
 def _interrupted(e: KeyboardInterrupt) -> int:
     """The line and status of a command stopped by SIGINT or SIGTERM."""
     _SIGNALS["late"] = True
-    term = isinstance(e, Terminated)
-    why = "terminated (SIGTERM)" if term else "interrupted"
+    why, status = _stop(e)
     tables = sys.modules.get("engine.results.tables")
     done = list(tables.COMMITTED) if tables is not None else []
     if done:
@@ -669,19 +699,18 @@ def _interrupted(e: KeyboardInterrupt) -> int:
     else:
         what = "nothing was written"
     _say(f"{_PROG[0]}: {why}; {what}")
-    return 143 if term else 130
+    return status
 
 
 def _late_status(rc: int) -> int:
-    """``rc``, or 130/143 when a signal arrived after the outcome was decided."""
-    import signal
+    """``rc``, or 129/130/143 when a signal arrived after the outcome was decided."""
 
     got = _SIGNALS["got"]
-    if got is None or rc in (130, 143):
+    if got is None or rc in (129, 130, 143):
         return rc
-    _say(f"{_PROG[0]}: " + ("terminated (SIGTERM)" if got == signal.SIGTERM else "interrupted")
-         + " as it finished; what it printed and wrote is complete")
-    return 143 if got == signal.SIGTERM else 130
+    why, status = _stop(got)
+    _say(f"{_PROG[0]}: {why} as it finished; what it printed and wrote is complete")
+    return status
 
 
 def _say(line: str) -> None:
@@ -747,7 +776,7 @@ class _GuardedStdout:
             raise
         except OSError as e:
             _silence_stdout()
-            files = "; any result files were written first" if _PROG[0] == "bulksim" else ""
+            files = _written_first()
             raise _StdoutFailed(f"cannot write to standard output ({e.strerror or e}){files}") from None
 
     def write(self, text):
@@ -758,6 +787,17 @@ class _GuardedStdout:
 
     def __getattr__(self, name):
         return getattr(self._real, name)
+
+
+def _written_first() -> str:
+    """The files this command wrote (all before its first print), for the line on a
+    failed or closed standard output; nothing for a command that wrote none
+    (``scenarios``, ``compare``, the tools), which must not claim any."""
+    tables = sys.modules.get("engine.results.tables")
+    done = list(tables.COMMITTED) if tables is not None else []
+    if not done:
+        return ""
+    return f"; {', '.join(str(p) for p in done)} {'was' if len(done) == 1 else 'were'} written in full before it"
 
 
 def _silence_stdout() -> None:
@@ -781,7 +821,7 @@ def _stdout_closed() -> int:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
-    files = "; files were written before any output" if _PROG[0] == "bulksim" else ""
+    files = _written_first()
     print(f"{_PROG[0]}: error: standard output was closed{files}", file=sys.stderr)
     return 141
 

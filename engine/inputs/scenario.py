@@ -240,6 +240,8 @@ def _validate(s: Scenario) -> None:
             # an int compares exactly (10**400 would overflow math.isfinite)
             need(isinstance(v, int) or math.isfinite(v), f"{f.name} must be a finite number, got {v!r}")
             need(0 <= v <= 1, f"{f.name} is a probability and must be in [0, 1], got {_short(v)}")
+            if isinstance(v, int):  # 1 and 1.0 are one scenario: one provenance, one point key
+                object.__setattr__(s, f.name, float(v))
         elif f.type in ("bool", bool):
             need_type(isinstance(v, bool), f"{f.name} must be true or false, got {_short(v)}")
         else:

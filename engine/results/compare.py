@@ -168,6 +168,19 @@ def check_input(table: pa.Table, label: str) -> None:
                                     "a result is a finite number or null")
     if "strategy" in table.column_names and table.column("strategy").null_count:
         raise BadInputError(f"{label}: a row without a strategy")
+    # The text columns are the row labels of the printed table: a newline in one splits
+    # a row, an escape sequence rewrites the terminal, an empty strategy is a row
+    # without a strategy.  bulksim writes none of these (report refuses them too).
+    for f in table.schema:
+        if _is_text(f.type):
+            for v in table.column(f.name).cast(pa.string()).unique().to_pylist():
+                if v is not None and not v.isprintable():
+                    what = "not a strategy name" if f.name == "strategy" else "which is not printable"
+                    raise BadInputError(f"{label}: column {f.name!r} holds {v[:40]!r}, {what}: "
+                                        "not a bulksim summary table")
+    if "strategy" in table.column_names and _is_text(table.schema.field("strategy").type):
+        if any(not str(v).strip() for v in table.column("strategy").cast(pa.string()).unique().to_pylist()):
+            raise BadInputError(f"{label}: a row whose strategy is empty")
 
 
 def _is_num(t: pa.DataType) -> bool:

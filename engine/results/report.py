@@ -128,7 +128,7 @@ def _check_rows(t: pa.Table, path: Path) -> None:
         if t.column(col).null_count:
             raise BadInputError(f"{path}: column {col!r} has missing values: not a bulksim summary table")
     for v in t.column("strategy").cast(pa.string()).unique().to_pylist():
-        if not v.isprintable():
+        if not v.isprintable() or not v.strip():
             raise BadInputError(f"{path}: column 'strategy' holds {v[:40]!r}, not a strategy name: "
                                 "not a bulksim summary table")
 
@@ -177,6 +177,8 @@ def write_report(results: str | Path, out: str | Path, *, force: bool = False) -
 
     results, out = Path(results), Path(out)
     _load(results, warn=False)  # bad input before anything is created
+    if out.is_symlink():  # the swap would replace the link, and leave the old report where it points
+        raise BadInputError(f"{out}: is a symbolic link; give the report folder itself")
     if out.exists() and not out.is_dir():
         raise BadInputError(f"{out}: exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not force:

@@ -285,7 +285,8 @@ def signals_held():
     def record(signum, frame):
         got.append(signum)
 
-    old = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
+    old = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+           if signal.getsignal(s) != signal.SIG_IGN}
     try:
         yield
     finally:

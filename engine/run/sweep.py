@@ -114,6 +114,11 @@ def check_grid(grid: Any) -> dict[str, list[Any]]:
         if isinstance(vals, (str, bytes)) or not isinstance(vals, (list, tuple)):
             raise BadTypeError(f"grid {key!r}: needs a list of values, got {type(vals).__name__}")
         vals = [_plain(v) for v in vals]
+        if _float_fields().get(key):
+            # a float parameter (a probability) given as 0 or 1: the points and the
+            # param_ column of 0.0 and 1.0, as the command line gives (never an int64
+            # column, or one of int64 and double parts)
+            vals = [float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in vals]
         if not vals:
             raise BadInputError(f"grid {key!r}: needs a non-empty list of values")
         dup = next((v for k, v in enumerate(vals) if v in vals[:k]), None)
@@ -121,6 +126,14 @@ def check_grid(grid: Any) -> dict[str, list[Any]]:
             raise BadInputError(f"--grid {key} gives the value {short(dup)} twice (a point is computed once)")
         out[key] = vals
     return out
+
+
+def _float_fields() -> dict[str, bool]:
+    from dataclasses import fields
+
+    from ..inputs.scenario import Scenario
+
+    return {f.name: f.type in ("float", float) for f in fields(Scenario)}
 
 
 def _plain(v: Any) -> Any:
