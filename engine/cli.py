@@ -133,7 +133,10 @@ def first_compile_notice() -> str | None:
 
     from .model.jit import cache_dir
 
-    d = Path(cache_dir())
+    import os
+
+    # where Numba will look: a NUMBA_CACHE_DIR the user (or a parent bulksim) chose wins
+    d = Path(os.environ.get("NUMBA_CACHE_DIR") or cache_dir())
     if d.is_dir() and any(d.rglob("*.nbc")):
         return None
     return (f"bulksim: compiling the simulation kernels for this CPU (first run only: {COMPILE_TIME}); "

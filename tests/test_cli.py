@@ -123,6 +123,7 @@ def test_first_compile_notice_only_while_the_kernel_cache_is_empty(tmp_path, mon
     from engine.cli import first_compile_notice
 
     monkeypatch.setenv("BULKSIM_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     notice = first_compile_notice()
     assert notice is not None and "first run only" in notice and "20-60 s" in notice
     from engine.model.jit import cache_dir
@@ -133,6 +134,10 @@ def test_first_compile_notice_only_while_the_kernel_cache_is_empty(tmp_path, mon
     assert first_compile_notice() is not None  # an index without code is not a cache
     (d / "kernel-1.py311.nbc").write_bytes(b"")
     assert first_compile_notice() is None
+    # the folder Numba really uses decides: an inherited NUMBA_CACHE_DIR (a parent process's
+    # choice) that is empty means a compile, whatever bulksim's own folder holds
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "elsewhere"))
+    assert first_compile_notice() is not None
 
 
 def test_sensitivity_of_a_run_with_nothing_to_rank(tmp_path, capsys):
