@@ -23,15 +23,34 @@ def short(v: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def need_int(value: Any, what: str, lo: int, hi: int) -> int:
-    """An integer (not a bool) in ``lo..hi``."""
+def as_int(value: Any) -> int | None:
+    """``value`` as a Python int if it is an integer of any kind a user can pass (int,
+    numpy's int8..uint64, anything with ``__index__``), else None; a boolean (Python's
+    or numpy's) is never an integer here, and neither is a float, even 2.0."""
+    import operator
+
     import numpy as np
 
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float) or not hasattr(type(value), "__index__"):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def need_int(value: Any, what: str, lo: int, hi: int) -> int:
+    """An integer (not a bool; numpy's integers too) in ``lo..hi``."""
+    v = as_int(value)
+    if v is None:
         raise BadTypeError(f"{what} must be an integer, got {type(value).__name__} {short(value)}")
-    if not lo <= value <= hi:
-        raise BadInputError(f"{what} must be in {lo}..{hi}, got {short(int(value))}")
-    return int(value)
+    if not lo <= v <= hi:
+        raise BadInputError(f"{what} must be in {lo}..{hi}, got {short(v)}")
+    return v
 
 
 def need_bool(value: Any, what: str) -> bool:

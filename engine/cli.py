@@ -13,14 +13,48 @@ from pathlib import Path
 from typing import NoReturn, Sequence
 
 from .errors import BulksimError, InvariantError
+from .measure import cli as _measure_cli
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an exception so files being written are cleaned up."""
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated()
+# Once the command's outcome is decided (done, or being reported as interrupted), a
+# signal no longer raises: it is recorded here and sets the exit status, so a signal at
+# the last print or at exit is never a traceback ("Exception ignored ...").
+_SIGNALS = {"late": False, "got": None}
+
+
+def _on_signal(signum, frame):
+    import signal
+
+    if _SIGNALS["late"]:
+        _SIGNALS["got"] = _SIGNALS["got"] or signum
+        return
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+_on_sigterm = _on_signal  # the name older callers use
+
+
+def _unraisable(hook):
+    """``sys.unraisablehook`` for one command: the exception a signal raised inside a
+    ``__del__`` (an llvmlite object collected at that moment) is swallowed by Python,
+    with an "Exception ignored" traceback; deliver the signal again instead, so that it
+    stops the command at the next step, as everywhere else."""
+    def unraisable(u):
+        if u.exc_type is not None and issubclass(u.exc_type, KeyboardInterrupt):
+            import os
+            import signal
+            import threading
+
+            sig = signal.SIGTERM if issubclass(u.exc_type, Terminated) else signal.SIGINT
+            # from another thread, a moment later: raised here, it would be swallowed again
+            threading.Timer(0.02, os.kill, (os.getpid(), sig)).start()
+            return
+        hook(u)
+    return unraisable
 
 
 class _Parser(argparse.ArgumentParser):
@@ -258,8 +292,9 @@ def _max_memory(args):
 
 
 def _write_run_outputs(args, result, table, detail) -> list[str]:
-    """Write ``run --out`` and its detail tables; the lines to print afterwards."""
-    from .results.tables import calls_table_long, sidecar_path, units_table, with_identity, write_table
+    """Write ``run --out`` and its detail tables as one result (all or nothing, also on a
+    signal: ``engine.results.tables.write_tables``); the lines to print afterwards."""
+    from .results.tables import calls_table_long, sidecar_path, units_table, with_identity, write_tables
 
     extra = []
     if "calls" in detail:
@@ -269,26 +304,16 @@ def _write_run_outputs(args, result, table, detail) -> list[str]:
     units = {"summary": table}
     for t, q in extra:
         units[Path(q).stem.rsplit(".", 1)[-1]] = t
-    lines, done = [], []
-    try:
-        for t, q in extra:
-            done.append(write_table(t, q, force=args.force))
-            lines.append(f"wrote {q} ({t.num_rows} rows)")
-        done.append(write_table(units_table(units), sidecar_path(args.out, "units"), force=args.force))
-        path = write_table(table, args.out, force=args.force)
-        WRITTEN.extend(str(q) for q in [path, *done])
-    except BaseException:
-        for q in done:  # all or nothing: no detail table without its summary
-            q.unlink(missing_ok=True)
-        raise
     # --force replaces the result: a detail table of an earlier run under the same name,
     # not written this time, would be read as this run's (bulksim report draws it)
-    for d in ("calls", "runs"):
-        stale = sidecar_path(args.out, d)
-        if d not in detail and stale.exists():
-            stale.unlink()
-            lines.append(f"removed {stale} (a detail table of the run this one replaces)")
-    lines.append(f"\nwrote {path} ({table.num_rows} rows)")
+    stale = [sidecar_path(args.out, d) for d in ("calls", "runs")
+             if d not in detail and sidecar_path(args.out, d).exists()]
+    items = extra + [(units_table(units), sidecar_path(args.out, "units")), (table, args.out)]
+    paths = write_tables(items, force=args.force, remove=stale, record=True)
+    WRITTEN.extend(str(q) for q in paths)
+    lines = [f"wrote {q} ({t.num_rows} rows)" for (t, _), q in zip(extra, paths)]
+    lines += [f"removed {q} (a detail table of the run this one replaces)" for q in stale]
+    lines.append(f"\nwrote {paths[-1]} ({table.num_rows} rows)")
     return lines
 
 
@@ -367,6 +392,7 @@ def make_parser() -> argparse.ArgumentParser:
                         help="the version and the commit of the running code")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_run(sub)
+    _measure_cli.setup_arguments(sub)  # bulksim measure (engine/measure/cli.py)
     s = sub.add_parser("scenarios", help="list the scenario presets", formatter_class=_Help)
     s.add_argument("--show", metavar="NAME", help="print every parameter of one preset")
     p = sub.add_parser("profiles", help="list the cost profiles and their sources")
@@ -444,6 +470,7 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("--rows", default=None, metavar="KEY,KEY", help="only these rows")
     v.add_argument("-o", "--output", default="table", metavar="table|md|json",
                    help="output format (json: docs/tables.md, 'JSON output')")
+    _measure_cli.add_validate_arguments(v)  # --measured FILE (engine/measure/validate_rows.py)
     h = sub.add_parser("history", help="export asv results (results/) as one Arrow table",
                        formatter_class=_Help)
     h.add_argument("results", help="the asv results folder, e.g. results/")
@@ -511,9 +538,11 @@ def cmd_sweep(args, out=None) -> int:
                             progress=sweep_progress if beat.enabled else bar,
                             scheduler=args.scheduler, gather=args.gather, max_memory=_max_memory(args))
     except KeyboardInterrupt as e:
+        _SIGNALS["late"] = True
         why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
-        print(f"bulksim: {why}; completed points are kept, run the same command to resume",
-              file=sys.stderr)
+        what = ("the sweep it was to replace is kept as it was" if args.force and getattr(e, "replacing", False)
+                else "completed points are kept, run the same command to resume")
+        _say(f"bulksim: {why}; {what}")
         return 143 if isinstance(e, Terminated) else 130
     WRITTEN.append(str(rep.out))
     print(f"{rep.total} points: {rep.done_before} already done, {rep.computed} computed; "
@@ -584,7 +613,9 @@ def cmd_validate(args, out=None) -> int:
     only = [k.strip() for k in args.rows.split(",") if k.strip()] if args.rows is not None else None
     if only == []:
         raise BulksimError("--rows: no row named (bulksim validate lists them)")
+    measured = _measure_cli.validate_rows(args)  # the rows of --measured FILE (read first: fails fast)
     rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile, only=only)
+    rows += measured
     if args.output == "json":
         from .results.jsonout import dumps, validate_document
 
@@ -596,52 +627,161 @@ def cmd_validate(args, out=None) -> int:
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles,
             "history": cmd_history, "bench": cmd_bench, "sweep": cmd_sweep, "report": cmd_report,
-            "compare": cmd_compare}
+            "compare": cmd_compare, "measure": lambda args: _measure_cli.run(args)}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, _restore_handlers: bool = True) -> int:
+    """Run one command; the exit status (docs/errors.md).  SIGINT (130) and SIGTERM (143)
+    at any moment end with their status and one line saying which files, if any, were
+    written: all of a result or none of it (``engine.results.tables.write_tables``)."""
+    return guarded(lambda: _dispatch(argv), "bulksim", _restore_handlers=_restore_handlers)
+
+
+_PROG = ["bulksim"]  # the name on every line guarded() prints
+
+
+def guarded(body, prog: str = "bulksim", *, _restore_handlers: bool = True) -> int:
+    """Run ``body()`` (which returns an exit status) under the command-line contract:
+    bad input (``BulksimError``) one line ``PROG: error: ...`` and 2, a broken invariant
+    3, SIGINT 130 and SIGTERM 143 at any moment with one line, a failed standard output
+    (``> /dev/full``) one line and 2, a closed one (``| true``) 141.  ``bulksim`` and the
+    scripts in tools/ share it."""
     import signal
     import threading
 
+    _PROG[0] = prog
+    _SIGNALS.update(late=False, got=None)
+    tables = sys.modules.get("engine.results.tables")
+    if tables is not None:
+        tables.COMMITTED.clear()
+    WRITTEN.clear()
+    saved = None
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
         # A shell starts background jobs with SIGINT ignored, and Python then keeps it
         # ignored; bulksim always stops cleanly on SIGINT (nothing half-written).
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    WRITTEN.clear()
+        saved = signal.signal(signal.SIGTERM, _on_signal), signal.signal(signal.SIGINT, _on_signal)
+    saved_hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable(saved_hook)
+    import engine
+
     try:
-        parser = make_parser()
-        args, extra = parser.parse_known_args(argv)
-        if extra:  # argparse would say it without the command's name
-            cmd = f"{args.command}: " if args.command else ""
-            hint = f" ('bulksim {args.command} --help' lists the options)" if args.command else ""
-            raise BulksimError(f"{cmd}unrecognized arguments: {' '.join(extra)}{hint}")
-        if not args.command:
-            parser.print_help()
-            return 2
-        _check_path_options(args)
+        early = engine._EARLY_SIGNALS
+        if early:  # a signal during start-up (the imports): nothing was started
+            early_signum = early[0]
+            early.clear()
+            raise Terminated() if early_signum == signal.SIGTERM else KeyboardInterrupt()
+        rc = _run_guarded(body)
+    except KeyboardInterrupt as e:  # a signal while an error was being reported
+        rc = _interrupted(e)
+    _SIGNALS["late"] = True
+    rc = _late_status(rc)
+    if _restore_handlers:
+        sys.unraisablehook = saved_hook
+    if saved is not None and _restore_handlers:  # called from Python: leave its handlers as they were
+        signal.signal(signal.SIGTERM, saved[0])
+        signal.signal(signal.SIGINT, saved[1])
+    return rc
+
+
+def _dispatch(argv) -> int:
+    parser = make_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse would say it without the command's name
+        cmd = f"{args.command}: " if args.command else ""
+        hint = f" ('bulksim {args.command} --help' lists the options)" if args.command else ""
+        raise BulksimError(f"{cmd}unrecognized arguments: {' '.join(extra)}{hint}")
+    if not args.command:
+        parser.print_help()
+        return 2
+    _check_path_options(args)
+    return COMMANDS[args.command](args)
+
+
+def _run_guarded(body) -> int:
+    prog = _PROG[0]
+    try:
         real = sys.stdout
         sys.stdout = _GuardedStdout(real)
         try:
-            rc = COMMANDS[args.command](args)
+            rc = body()
             sys.stdout.flush()  # a full device fails here, inside the contract, not at exit
+            _SIGNALS["late"] = True  # the outcome is decided
         finally:
             sys.stdout = real
         return rc
     except InvariantError as e:
-        print(f"bulksim: error: {one_line(str(e))}", file=sys.stderr)
+        _SIGNALS["late"] = True
+        print(f"{prog}: error: {one_line(str(e))}", file=sys.stderr)
         return 3
     except BulksimError as e:
-        print(f"bulksim: error: {one_line(str(e))}", file=sys.stderr)
+        _SIGNALS["late"] = True
+        print(f"{prog}: error: {one_line(str(e))}", file=sys.stderr)
         return 2
-    except Terminated:
-        print("bulksim: terminated (SIGTERM); nothing was written", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("bulksim: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        return _interrupted(e)
     except BrokenPipeError:
+        _SIGNALS["late"] = True
         return _stdout_closed()
+
+
+class _ToolParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line through guarded(), no usage dump
+        raise BulksimError(message)
+
+
+def tool_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """An argument parser for a script in tools/: a bad argument is one line and exit 2
+    (through ``guarded``), never a usage dump."""
+    return _ToolParser(prog=prog, description=description)
+
+
+def _interrupted(e: KeyboardInterrupt) -> int:
+    """The line and status of a command stopped by SIGINT or SIGTERM."""
+    _SIGNALS["late"] = True
+    term = isinstance(e, Terminated)
+    why = "terminated (SIGTERM)" if term else "interrupted"
+    tables = sys.modules.get("engine.results.tables")
+    done = list(tables.COMMITTED) if tables is not None else []
+    if done:
+        shown = ", ".join(str(p) for p in done)
+        what = f"{shown} {'was' if len(done) == 1 else 'were'} written in full before it"
+    else:
+        what = "nothing was written"
+    _say(f"{_PROG[0]}: {why}; {what}")
+    return 143 if term else 130
+
+
+def _late_status(rc: int) -> int:
+    """``rc``, or 130/143 when a signal arrived after the outcome was decided."""
+    import signal
+
+    got = _SIGNALS["got"]
+    if got is None or rc in (130, 143):
+        return rc
+    _say(f"{_PROG[0]}: " + ("terminated (SIGTERM)" if got == signal.SIGTERM else "interrupted")
+         + " as it finished; what it printed and wrote is complete")
+    return 143 if got == signal.SIGTERM else 130
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def entry() -> None:
+    """The ``bulksim`` command: ``main()``, then exit without the interpreter's clean-up,
+    where a signal or a failed flush could only be a traceback."""
+    import os
+
+    rc = main(_restore_handlers=False)
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(_late_status(rc))
 
 
 def one_line(message: str) -> str:
@@ -721,14 +861,16 @@ def _stdout_closed() -> int:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
-    if WRITTEN:
-        shown = ", ".join(WRITTEN[:3]) + (f" and {len(WRITTEN) - 3} more" if len(WRITTEN) > 3 else "")
+    tables = sys.modules.get("engine.results.tables")
+    done = list(dict.fromkeys([str(p) for p in (tables.COMMITTED if tables is not None else [])] + WRITTEN))
+    if done:
+        shown = ", ".join(done[:3]) + (f" and {len(done) - 3} more" if len(done) > 3 else "")
         what = f"the files were written before any output: {shown}"
     else:
         what = "the output was cut short; this command wrote no file"
-    print(f"bulksim: standard output was closed early; {what}", file=sys.stderr)
+    print(f"{_PROG[0]}: standard output was closed early; {what}", file=sys.stderr)
     return 141
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -192,7 +192,8 @@ def test_a_closed_pipe_says_which_files_were_written(tmp_path):
     out = tmp_path / "r.parquet"
     gone = subprocess.run(f"{' '.join(cmd)} --out {out} | true", shell=True, capture_output=True,
                           text=True, timeout=600, executable="/bin/bash")
-    assert f"written before any output: {out}" in gone.stderr and out.exists(), gone.stderr
+    assert "files were written before any output: " in gone.stderr and out.exists(), gone.stderr
+    assert f"{out}" in gone.stderr and f"{tmp_path / 'r.units.parquet'}" in gone.stderr
 
 
 # -- 7. progress off a terminal --------------------------------------------------------

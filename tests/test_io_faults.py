@@ -94,10 +94,22 @@ def test_full_disk_during_a_sweep_and_a_report(tmp_path, capsys, monkeypatch):
     assert cli.main(["report", str(tmp_path / "s"), "--out", str(tmp_path / "rep")]) == 0
     page = (tmp_path / "rep" / "index.html").read_text()
     capsys.readouterr()
+    from pyarrow import feather
+
     monkeypatch.setattr(pq, "write_table", _enospc)
+    monkeypatch.setattr(feather, "write_feather", _enospc)
     assert cli.main(["sweep", "--quiet", "--grid", "bulk_size=3", "--calls", "20", "--workers", "1",
                      "--out", str(tmp_path / "s2")]) == 2
+    err = capsys.readouterr().err
+    _one_line(err)
+    assert "No space left" in err
+    assert not (tmp_path / "s2").exists()  # no empty tree left behind
+    (tmp_path / "s3").mkdir()  # a folder the user made stays as it was: empty
+    assert cli.main(["sweep", "--quiet", "--grid", "bulk_size=3", "--calls", "20", "--workers", "1",
+                     "--out", str(tmp_path / "s3")]) == 2
     _one_line(capsys.readouterr().err)
+    assert list((tmp_path / "s3").iterdir()) == []
+    (tmp_path / "s3").rmdir()
     monkeypatch.undo()
 
     from pathlib import Path
@@ -152,63 +164,114 @@ def test_results_follow_the_umask(tmp_path, mask, mode):
 # -- sweeps: resume verifies what it finds ------------------------------------------
 
 def _parts(out):
-    return sorted(out.glob("scenario=*/strategy=*/point-*.parquet"))
+    return sorted(out.glob(".parts/point-*.arrow"))
+
+
+def _staged_sweep(out, base, grid, monkeypatch):
+    """A sweep stopped after computing every point but before merging them: all staged."""
+    from engine.run import sweep as sweep_mod
+
+    with monkeypatch.context() as m:
+        m.setattr(sweep_mod, "_consolidate", lambda *a, **k: None)
+        run_sweep(base, grid, [0], out, workers=1)
+    return _parts(out)
+
+
+def _sweep_rows(out):
+    return read_sweep(out).drop_columns(["sim_seconds"]).sort_by("point")  # stable: strategy order
 
 
 @pytest.mark.parametrize("damage", ["truncate", "foreign", "other_point", "empty", "two_rows",
-                                    "other_strategy", "other_scenario"])
-def test_resume_recomputes_a_bad_part(tmp_path, capsys, damage):
+                                    "other_strategies", "other_scenario", "no_stamp"])
+def test_resume_recomputes_a_bad_part(tmp_path, capsys, monkeypatch, damage):
+    from pyarrow import feather
+
     base, grid = Scenario(calls=30), {"bulk_size": [1, 2]}
     out = tmp_path / "s"
-    run_sweep(base, grid, [0], out, workers=1)
-    want = read_sweep(out).drop_columns(["sim_seconds"]).sort_by([("point", "ascending"),
-                                                                  ("strategy", "ascending")])
-    parts = _parts(out)
-    victim = parts[0]
+    parts = _staged_sweep(out, base, grid, monkeypatch)
+    assert len(parts) == 2 and not (out / "summary.parquet").exists()
+    want = _sweep_rows(out)
+    victim, other = parts
+    t = feather.read_table(victim)
     if damage == "truncate":
         victim.write_bytes(victim.read_bytes()[:200])
     elif damage == "foreign":
-        pq.write_table(pa.table({"a": [1]}), victim)
+        feather.write_feather(pa.table({"a": [1]}), victim)
     elif damage == "other_point":
-        other = next(p for p in parts if p.parent == victim.parent and p != victim)
         victim.write_bytes(other.read_bytes())
     elif damage == "empty":
         victim.write_bytes(b"")
-    elif damage == "other_strategy":  # the same point of another strategy, filed under this one
-        other = next(p for p in parts if p.parent != victim.parent and p.name == victim.name)
-        victim.write_bytes(other.read_bytes())
-    elif damage == "other_scenario":  # the right strategy, but stamped as another scenario's
-        t = pq.read_table(victim)
+    elif damage == "other_strategies":  # one strategy's row missing
+        feather.write_feather(t.slice(1), victim)
+    elif damage == "other_scenario":  # the right rows, but stamped as another scenario's
         meta = dict(t.schema.metadata)
         stamp = json.loads(meta[b"sweep_part"])
         meta[b"sweep_part"] = json.dumps({**stamp, "scenario": "other"}).encode()
-        pq.write_table(t.replace_schema_metadata(meta), victim)
+        feather.write_feather(t.replace_schema_metadata(meta), victim)
+    elif damage == "no_stamp":
+        meta = {k: v for k, v in t.schema.metadata.items() if k != b"sweep_part"}
+        feather.write_feather(t.replace_schema_metadata(meta), victim)
     else:
-        t = pq.read_table(victim)
-        pq.write_table(pa.concat_tables([t, t]), victim)
+        feather.write_feather(pa.concat_tables([t, t]), victim)
     with pytest.raises(errors.BadInputError):
         read_sweep(out)  # never dropped or doubled silently
     assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 2
+    assert cli.main(["compare", str(out)]) == 2
     capsys.readouterr()
     rep = run_sweep(base, grid, [0], out, workers=1)
     assert rep.computed == 1 and rep.done_before == 1
     assert "recomputing" in capsys.readouterr().err
-    got = read_sweep(out).drop_columns(["sim_seconds"]).sort_by([("point", "ascending"),
-                                                                 ("strategy", "ascending")])
+    got = _sweep_rows(out)
+    assert got.num_rows == want.num_rows and got.column("objects") == want.column("objects")
+    assert sorted(p.name for p in out.iterdir()) == ["_sweep.json", "summary.parquet", "summary.units.parquet"]
+
+
+@pytest.mark.parametrize("damage", ["foreign_point", "doubled_point", "not_parquet"])
+def test_a_damaged_dataset_is_refused_then_repaired(tmp_path, capsys, damage):
+    """The merged summary.parquet is verified too: rows of a point not in the sweep, a
+    point twice, an unreadable file; refused by readers, repaired by a rerun."""
+    import pyarrow.compute as pc
+
+    base, grid = Scenario(calls=30), {"bulk_size": [1, 2]}
+    out = tmp_path / "s"
+    run_sweep(base, grid, [0], out, workers=1)
+    want = _sweep_rows(out)
+    data = out / "summary.parquet"
+    t = pq.read_table(data)
+    one = t.filter(pc.equal(t.column("point"), t.column("point")[0]))
+    if damage == "foreign_point":
+        i = t.schema.get_field_index("point")
+        pq.write_table(pa.concat_tables([t, one.set_column(i, "point", pa.array(["f" * 16] * one.num_rows))]),
+                       data)
+    elif damage == "doubled_point":
+        pq.write_table(pa.concat_tables([t, one]), data)
+    else:
+        data.write_bytes(b"PAR1 not really")
+    with pytest.raises(errors.BadInputError):
+        read_sweep(out)
+    assert cli.main(["compare", str(out)]) == 2
+    _one_line(capsys.readouterr().err)
+    rep = run_sweep(base, grid, [0], out, workers=1)
+    assert rep.done_before + rep.computed == 2
+    assert "recomputing" in capsys.readouterr().err
+    got = _sweep_rows(out)
     assert got.num_rows == want.num_rows and got.column("objects") == want.column("objects")
 
 
-def test_resume_removes_temporaries_of_a_killed_sweep(tmp_path, capsys):
+def test_resume_removes_temporaries_of_a_killed_sweep(tmp_path, capsys, monkeypatch):
     base, grid = Scenario(calls=20), {"bulk_size": [1, 2]}
     out = tmp_path / "s"
-    run_sweep(base, grid, [0], out, workers=1)
-    victim = _parts(out)[0]
+    victim = _staged_sweep(out, base, grid, monkeypatch)[0]
     # what write_table leaves when SIGKILL hits between mkstemp and the rename
     stale = victim.parent / f".{victim.name}.k3j9x2.tmp"
     stale.write_bytes(victim.read_bytes()[:100])
     victim.unlink()
+    # and the folders of a --force sweep killed before its swap
+    build = tmp_path / ".s.new-abc123"
+    build.mkdir()
+    (build / "_sweep.json").write_text("{}")
     rep = run_sweep(base, grid, [0], out, workers=1)
-    assert rep.computed == 1 and not stale.exists()
+    assert rep.computed == 1 and not stale.exists() and not build.exists()
     assert not list(out.rglob("*.tmp"))
     read_sweep(out)
 

@@ -130,8 +130,12 @@ def _child(args) -> int:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    return _pk.run_guarded("branch_sim", lambda: _main(argv))
+
+
+def _main(argv=None) -> int:
+    ap = _pk.OneLineParser(prog="branch_sim", description=__doc__.split("\n\n")[0],
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", default="default")
     ap.add_argument("--strategy", default="batched")
     ap.add_argument("--calls", type=int, default=20000, help="calls run under valgrind (default 20000)")
@@ -157,6 +161,8 @@ def main(argv=None) -> int:
         _fail(str(e))
     if args.calls < 1:
         _fail(f"--calls must be >= 1, got {args.calls}")
+    if args.top < 1:
+        _fail(f"--top must be >= 1, got {args.top}")
     for tool in ("valgrind", "objdump"):
         if shutil.which(tool) is None:
             _fail(f"'{tool}' not found on PATH")

@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -39,6 +40,56 @@ PKG = ROOT / "engine" / "model"  # the kernel sources
 def _fail(msg: str) -> None:
     print(f"profile_kernel: {msg}", file=sys.stderr)
     sys.exit(2)
+
+
+class _Terminated(KeyboardInterrupt):
+    pass
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with a bad argument as one line and exit 2 (no usage dump)."""
+
+    def error(self, message):
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def run_guarded(prog: str, fn) -> int:
+    """``fn()`` under bulksim's command-line contract, without importing the engine
+    first (these tools set Numba's environment before it loads): SIGINT 130 and SIGTERM
+    143 with one line, a full standard output one line and 2, a closed one 141."""
+    def term(signum, frame):
+        raise _Terminated()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, term)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        rc = fn()
+        sys.stdout.flush()
+        return rc
+    except KeyboardInterrupt as e:
+        term_ = isinstance(e, _Terminated)
+        print(f"{prog}: {'terminated (SIGTERM)' if term_ else 'interrupted'}", file=sys.stderr)
+        return 143 if term_ else 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        print(f"{prog}: error: standard output was closed", file=sys.stderr)
+        return 141
+    except OSError as e:
+        if e.filename is not None:
+            raise
+        _quiet_stdout()
+        print(f"{prog}: error: cannot write to standard output ({e.strerror or e})", file=sys.stderr)
+        return 2
+
+
+def _quiet_stdout() -> None:
+    try:  # no second failure when Python flushes stdout at exit
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _line_table(obj: Path) -> tuple[list[int], list[tuple[str, int]]]:
@@ -124,7 +175,11 @@ def function_of(file: str, line: int, cache: dict, pkg: Path = PKG) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    return run_guarded("profile_kernel", lambda: _main(argv))
+
+
+def _main(argv=None) -> int:
+    ap = OneLineParser(prog="profile_kernel", description=__doc__.split("\n\n")[0])
     ap.add_argument("--scenario", default="default")
     ap.add_argument("--strategy", default="batched")
     ap.add_argument("--calls", type=int, default=3_000_000)
@@ -134,6 +189,9 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", metavar="DIR", help="keep kernel.o (with line tables), perf.data and the "
                     "kernel's load address there, for objdump -dl / perf annotate")
     args = ap.parse_args(argv)
+    for flag, v, lo in (("--calls", args.calls, 1), ("--top", args.top, 1), ("--freq", args.freq, 1)):
+        if v < lo:
+            _fail(f"{flag} must be at least {lo}, got {v}")
 
     scratch = Path(tempfile.mkdtemp(prefix="bulksim-profile-"))
     os.environ["NUMBA_DEBUGINFO"] = "1"

@@ -95,6 +95,7 @@ class Scenario:
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        _normalise_numbers(self)
         _validate(self)
 
     # -- derived values -------------------------------------------------------
@@ -250,6 +251,26 @@ def parse_value(key: str, text: str) -> Any:
         return text
     except ValueError:
         raise BadInputError(f"{key}: expected {kind}, got {text!r}") from None
+
+
+def _normalise_numbers(s: Scenario) -> None:
+    """Integers of any kind (numpy's ``np.int64(4)`` included) become Python ints, and
+    numpy floats Python floats, so that every check, the JSON provenance and the kernels
+    see one type; booleans stay refused where an integer is expected."""
+    import numpy as np
+
+    from ..checks import as_int
+
+    for f in fields(s):
+        v = getattr(s, f.name)
+        if f.type in ("int", int, "float", float) and not isinstance(v, (int, float)):
+            n = as_int(v)
+            if n is None and f.type in ("float", float) and isinstance(v, np.floating):
+                n = float(v)
+            if n is not None:
+                object.__setattr__(s, f.name, n)
+        elif f.type in ("bool", bool) and isinstance(v, np.bool_):
+            object.__setattr__(s, f.name, bool(v))
 
 
 def _validate(s: Scenario) -> None:

@@ -86,8 +86,14 @@ def _int_column(table, name: str, path) -> np.ndarray:
     col = table.column(name)
     if col.null_count:
         raise BadInputError(f"trace {path}: column {name!r} has missing values")
-    if not (pa.types.is_boolean(col.type) or pa.types.is_integer(col.type)):
+    flag = name == "has_exts"  # the one column a boolean fits
+    if not ((flag and pa.types.is_boolean(col.type)) or pa.types.is_integer(col.type)):
         raise BadInputError(f"trace {path}: column {name!r} must be integer, got {col.type}")
+    if pa.types.is_uint64(col.type) and len(col):
+        import pyarrow.compute as pc
+
+        if pc.max(col).as_py() > 2**63 - 1:  # would wrap to a negative int64
+            raise BadInputError(f"trace {path}: column {name!r} holds {pc.max(col).as_py()}, out of range")
     # A writeable copy: Arrow's zero-copy arrays are read-only, which Numba types
     # differently (a second compiled signature of the kernel).
     return np.array(col.to_numpy(zero_copy_only=False), dtype=np.int64)

@@ -76,6 +76,7 @@ class Comparison:
     metrics: list[str]
     rows: list[Row]
     numeric_keys: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)  # how the two inputs' setups differ
 
 
 def pct(a: Num, b: Num) -> float:
@@ -110,12 +111,55 @@ def load_table(path: str | Path) -> pa.Table:
             from ..run.sweep import MANIFEST, read_sweep
 
             if (p / MANIFEST).exists():  # every part verified: none dropped silently
-                return read_sweep(p)
-            return ds.dataset(p, format="parquet", partitioning="hive").to_table()
-        return pq.read_table(p) if suffix == ".parquet" else feather.read_table(p)
+                table = read_sweep(p)
+            else:
+                table = ds.dataset(p, format="parquet", partitioning="hive").to_table()
+            check_input(table, str(p))
+            return table
+        table = pq.read_table(p) if suffix == ".parquet" else feather.read_table(p)
     except (OSError, ValueError, pa.ArrowException) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise BulksimError(f"{p}: cannot read ({first})") from None
+    check_input(table, str(p))
+    return table
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return (pa.types.is_string(t) or pa.types.is_large_string(t)
+            or pa.types.is_dictionary(t) and (pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)))
+
+
+def check_input(table: pa.Table, label: str) -> None:
+    """Refuse, in one line, a table compare cannot read as a result table: a column
+    that is not flat (a list, a struct, a map: no key and no metric), a column of the
+    summary schema with another kind of type (a text ``seed``, a list ``stock_locks``),
+    or a metric that is infinite (bulksim writes finite numbers or null)."""
+    import pyarrow.compute as pc
+
+    from ..errors import BadInputError
+    from .tables import summary_schema
+
+    known = summary_schema()
+    for f in table.schema:
+        t = f.type
+        if pa.types.is_nested(t) or pa.types.is_dictionary(t) and pa.types.is_nested(t.value_type):
+            raise BadInputError(f"{label}: column {f.name!r} is {t}, not a number, text or boolean; "
+                                "not a bulksim result table")
+        if f.name in known.names:
+            want = known.field(f.name).type
+            ok = (_is_text(t) if pa.types.is_dictionary(want) or pa.types.is_string(want)
+                  else _is_num(t) and not pa.types.is_boolean(t))
+            if not ok:
+                kind = "text" if _is_text(known.field(f.name).type) or pa.types.is_dictionary(want) else "a number"
+                raise BadInputError(f"{label}: column {f.name!r} is {t}, where bulksim writes {kind}")
+        if pa.types.is_floating(t) and f.name not in IDENTITY:
+            bad = pc.is_inf(table.column(f.name))
+            if pc.any(bad).as_py():
+                row = pc.index(bad, True).as_py()
+                raise BadInputError(f"{label}: column {f.name!r} is infinite in row {row}; "
+                                    "a result is a finite number or null")
+    if "strategy" in table.column_names and table.column("strategy").null_count:
+        raise BadInputError(f"{label}: a row without a strategy")
 
 
 def _is_num(t: pa.DataType) -> bool:
@@ -219,6 +263,11 @@ def compare_tables(table_a: pa.Table, table_b: pa.Table, label_a: str = "A",
     """
     ma, mb = metric_columns(table_a), metric_columns(table_b)
     metrics = [m for m in ma if m in mb]
+    # A column that says what ran (the kernel, the free side, a swept parameter) in one
+    # file only is a difference between the setups, never a key silently dropped: it is
+    # shown on every row (``N/A -> 8``) and named under the table.
+    one_sided = [c for c in _setup_columns(table_a, table_b)
+                 if (c in table_a.column_names) != (c in table_b.column_names)]
     keys = [c for c in _key_columns(table_a, ma)
             if c != "profile" and c in table_b.column_names and c not in mb and c not in SHOWN]
     missing = [c for c in ("strategy", "scenario", "seed") if c not in keys]
@@ -232,15 +281,44 @@ def compare_tables(table_a: pa.Table, table_b: pa.Table, label_a: str = "A",
             shown: dict = _kernel_key(r, other)
             for col in SHOWN:
                 shown |= _kernel_key(r, other, col)
+            shown |= {c: _one_sided(r, other, c) for c in one_sided}
             rows.append(Row({c: r[c] for c in keys} | shown,
                             {m: r[m] for m in metrics}, {m: other[m] for m in metrics}))
     if not rows:
-        raise BulksimError(f"{label_a} and {label_b} have no rows in common (joined on {', '.join(keys)})")
+        differ = []
+        for c in keys:
+            va = sorted({_key_text(v) for v in table_a.column(c).to_pylist()})
+            vb = sorted({_key_text(v) for v in table_b.column(c).to_pylist()})
+            if not set(va) & set(vb):
+                differ.append(f"{c}: A {', '.join(va[:3])}, B {', '.join(vb[:3])}")
+        why = f"; they differ in {'; '.join(differ)}" if differ else ""
+        raise BulksimError(f"{label_a} and {label_b} have no rows in common (joined on {', '.join(keys)})"
+                           f"{why}")
     for col in ("kernel",) + SHOWN:
         if col in table_a.column_names and col in table_b.column_names:
             keys = keys + [col]
     keys = _without_blank_overrides(keys, rows)
-    return Comparison(keys, metrics, rows, {k for k in keys if _is_num(table_a.schema.field(k).type)})
+    notes = []
+    for c in one_sided:
+        side, other_label, t = ("A", "B", table_b) if c not in table_a.column_names else ("B", "A", table_a)
+        values = sorted({_key_text(v) for v in t.column(c).to_pylist()})
+        notes.append(f"Setups differ: {side} has no {c!r} column ({other_label}: {', '.join(values[:5])}"
+                     f"{', ...' if len(values) > 5 else ''}); its rows were matched without it")
+    return Comparison(keys + one_sided, metrics, rows,
+                      {k for k in keys if _is_num(table_a.schema.field(k).type)}, notes)
+
+
+def _setup_columns(table_a: pa.Table, table_b: pa.Table) -> list[str]:
+    """The columns that describe what ran, of either table, in order: the kernel, the
+    free side, the swept parameters."""
+    names = list(dict.fromkeys(table_a.column_names + table_b.column_names))
+    return [c for c in ("kernel",) + SHOWN + PARAMETERS if c in names] + \
+        [c for c in names if c.startswith("param_")]
+
+
+def _one_sided(a: dict, b: dict, col: str) -> str:
+    """A setup column in one row only: ``N/A -> 8`` (A lacks it) or ``8 -> N/A``."""
+    return f"{_key_text(a.get(col))} -> {_key_text(b.get(col))}"
 
 
 def _hint(name: str, choices: Sequence[str]) -> str:
@@ -403,7 +481,8 @@ def bucket(p: float) -> tuple[int, int]:
 
 def summary_lines(rows: Sequence[Row], metric: str) -> list[str]:
     """``Rows compared``, min/max percent difference of ``metric`` and its histogram."""
-    ps = [round(p, 2) for r in rows if (p := r.value(metric, "pct")) is not None]
+    # a ratio of finite values can still overflow (1e300 / 1e-300): left out of the histogram
+    ps = [round(p, 2) for r in rows if (p := r.value(metric, "pct")) is not None and math.isfinite(p)]
     out = [f"Rows compared: {len(rows)}"]
     if not ps:
         return out + [f"{metric} diff min: N/A", f"{metric} diff max: N/A"]
@@ -549,7 +628,7 @@ def compare_checked(paths: Sequence[str], *, base: str | None = None, emit: str 
                "fail_above": fail_above, "failed_rows": len(failed or []), "failure": verdict}
         return dumps(doc), verdict
     text = render_rows(comp, rows, metrics, fmt)
-    summary = "\n".join(summary_lines(rows, metrics[0])
+    summary = "\n".join(comp.notes + summary_lines(rows, metrics[0])
                         + range_lines(comp, rows, metrics, within=len(paths) == 1)
                         + ["", f"A: {source_a}", f"B: {source_b}"])
     return (f"{text}\n{summary}" if fmt == "table" else f"{text}\n\n```\n{summary}\n```"), verdict

@@ -154,10 +154,70 @@ def _checked_rows(path: Path, d: dict, machine: str, benchmarks: dict) -> list[d
     return rows
 
 
+_PER_COMBO = ("stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75", "stats_number",
+              "stats_repeat", "samples")
+
+
+def _number(v, what: str):
+    """A measured value: a number or null; a boolean (``[true]``) or text is malformed."""
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"{what} is {json.dumps(v)[:40]}, not a number")
+    return float(v)
+
+
+def _check_row(name: str, cols: list, values, n_combos: int, rec: dict) -> None:
+    """asv's layout (asv/results.py, format version 2): one row per benchmark, its
+    values in the order of ``result_columns``; asv drops trailing nulls, so a row may
+    be shorter, but never so short that ``result`` or ``params`` is missing, and never
+    longer.  ``result`` and each per-combination statistic hold one value per
+    parameter combination."""
+    if not isinstance(values, list):
+        raise ValueError(f"{name}: a result row that is not a list")
+    if len(values) > len(cols):
+        raise ValueError(f"{name}: {len(values)} values in a row of {len(cols)} result_columns")
+    for need in ("result", "params"):
+        if need not in cols or cols.index(need) >= len(values):
+            raise ValueError(f"{name}: a short row without {need!r}")
+    result = rec.get("result")
+    if result is not None:
+        if not isinstance(result, list) or len(result) != n_combos:
+            got = len(result) if isinstance(result, list) else "a single"
+            raise ValueError(f"{name}: {got} result value(s) for {n_combos} parameter combination(s)")
+        for k, v in enumerate(result):
+            _number(v, f"{name}: result {k}")
+    for key in _PER_COMBO:
+        v = rec.get(key)
+        if v is None:
+            continue
+        if not isinstance(v, list) or len(v) != n_combos:
+            raise ValueError(f"{name}: {key} does not hold one value per parameter combination")
+        for k, x in enumerate(v):
+            if key == "samples":
+                if x is not None and not isinstance(x, list):
+                    raise ValueError(f"{name}: samples {k} is not a list")
+                for y in x or []:
+                    _number(y, f"{name}: a sample of {k}")
+            elif key in ("stats_number", "stats_repeat"):
+                if x is not None and (isinstance(x, bool) or not isinstance(x, int)):
+                    raise ValueError(f"{name}: {key} {k} is {json.dumps(x)[:40]}, not an integer")
+            else:
+                _number(x, f"{name}: {key} {k}")
+    for key in ("started_at", "duration"):
+        _number(rec.get(key), f"{name}: {key}")
+
+
 def _rows_of(d: dict, machine: str, benchmarks: dict) -> list[dict]:
     cols = d["result_columns"]
+    if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+        raise ValueError("result_columns is not a list of names")
+    if not isinstance(d["results"], dict):
+        raise ValueError("results is not an object")
     out = []
     for name, values in d["results"].items():
+        if not isinstance(values, list):
+            raise ValueError(f"{name}: a result row that is not a list")
         rec = dict(zip(cols, values))
         meta = benchmarks.get(name, {})
         param_names = meta.get("param_names", [])
@@ -172,9 +232,13 @@ def _rows_of(d: dict, machine: str, benchmarks: dict) -> list[dict]:
             if n_combos > MAX_COMBOS:
                 raise ValueError(f"{name}: more than {MAX_COMBOS:,} parameter combinations")
         combos = list(itertools.product(*params)) if params else [()]
+        for p in params:  # each value's bound first (its own message)
+            for v in p:
+                _param(v)
+        _check_row(name, cols, values, len(combos), rec)
         result = rec.get("result")
-        if not isinstance(result, list):
-            result = [result] * len(combos)
+        if result is None:  # the whole benchmark failed or was skipped
+            result = [None] * len(combos)
 
         def at(key, k, rec=rec):
             v = rec.get(key)
@@ -194,7 +258,7 @@ def _rows_of(d: dict, machine: str, benchmarks: dict) -> list[dict]:
                 "benchmark_type": meta.get("type"),
                 "params": pmap,
                 "params_json": json.dumps(dict(pmap), sort_keys=True),
-                "value": float(value) if isinstance(value, (int, float)) else None,
+                "value": _number(value, name),
                 "unit": meta.get("unit"),
                 "ci_99_low": at("stats_ci_99_a", k),
                 "ci_99_high": at("stats_ci_99_b", k),

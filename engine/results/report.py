@@ -37,19 +37,20 @@ def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Tab
         if not (path / MANIFEST).exists():
             raise BulksimError(f"{path}: not a sweep folder (no {MANIFEST})")
         t = read_sweep(path)
+        from .compare import check_input
+
+        check_input(t, str(path))  # finite metrics, flat columns: what the plots rely on
         params = [c for c in t.column_names if c.startswith("param_")]
         return t, params, None
     if not path.exists():
         from ..checks import why_missing
 
         raise BulksimError(f"{path}: {why_missing(path)}")
-    import pyarrow.feather as feather
-    import pyarrow.parquet as pq
-
     from .tables import sidecar_path
 
     try:
-        read = pq.read_table if path.suffix == ".parquet" else feather.read_table
+        from .tables import read_table_file as read
+
         t = read(path)
         runs_path = sidecar_path(path, "runs")
         runs = read(runs_path) if runs_path.exists() else None
@@ -58,6 +59,9 @@ def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Tab
     if "strategy" not in t.column_names or "total_cycles_per_object" not in t.column_names:
         raise BulksimError(f"{path}: not a bulksim summary table")
     _check_summary_types(t, path)
+    from .compare import check_input
+
+    check_input(t, str(path))  # no nested column, no infinite metric (a foreign table)
     _check_rows(t, path)
     if runs is not None and not _same_run(t, runs):
         import sys
@@ -169,10 +173,14 @@ def write_report(results: str | Path, out: str | Path, *, force: bool = False) -
     try:
         os.chmod(tmp, 0o777 & ~_umask())
         build_report(results, tmp, force=True)
+        from .tables import signals_held
+
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
-            os.replace(out, old / "report")
-        os.replace(tmp, out)
+        with signals_held():  # both renames or neither: old report or new, never none
+            if old is not None:
+                os.replace(out, old / "report")
+            os.replace(tmp, out)
     except OSError as e:
         if old is not None and not out.exists():
             os.replace(old / "report", out)
@@ -201,6 +209,8 @@ def check_replaceable(results: Path, out: Path) -> None:
         raise BadInputError(f"{out}: cannot resolve the path ({e})") from None
     if res == dst or dst in res.parents:
         raise BadInputError(f"{out}: holds the input {results}; a report never replaces its input")
+    if results.is_dir() and res in dst.parents:
+        raise BadInputError(f"{out}: is inside the sweep folder {results}; write the report elsewhere")
     if out.is_dir() and any(out.iterdir()) and not (out / REPORT_MARKER).is_file():
         raise BadInputError(f"{out}: is not a bulksim report folder (no {REPORT_MARKER}); "
                             "--force replaces only a report")
@@ -546,15 +556,17 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
         if len(numeric) >= 2 and {"per_object", "batched"} <= {r["strategy"] for r in rows}:
             y = numeric[1]
             means = _mean_by(rows, ["strategy", x, y], lambda r: r["total_cycles_per_object"])
+            # a point where per_object costs nothing (--calls 0) has no ratio: left out
             cells = {(xv, yv): means[("batched", xv, yv)] / means[("per_object", xv, yv)]
-                     for (s, xv, yv) in means if s == "batched" and ("per_object", xv, yv) in means}
+                     for (s, xv, yv) in means if s == "batched" and means.get(("per_object", xv, yv))}
             xs = sorted({k[0] for k in cells})
             ys = sorted({k[1] for k in cells})
             ly = y.removeprefix("param_")
-            emit(f"ratio_{label}_{ly}", heatmap(cells, xs, ys, label, ly), [label, ly, "ratio"],
-                 [(a, b, v) for (a, b), v in sorted(cells.items())],
-                 f"End-to-end cycles per object of batched divided by per_object, over {label} and "
-                 f"{ly} (below 1: batching is cheaper).")
+            if cells:
+                emit(f"ratio_{label}_{ly}", heatmap(cells, xs, ys, label, ly), [label, ly, "ratio"],
+                     [(a, b, v) for (a, b), v in sorted(cells.items())],
+                     f"End-to-end cycles per object of batched divided by per_object, over {label} and "
+                     f"{ly} (below 1: batching is cheaper).")
     text = [p for p in params if p not in numeric]
     if text:
         # a parameter without an axis (a kernel generation, a GFP flag): one group of bars

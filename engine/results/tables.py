@@ -7,6 +7,7 @@ a temporary file in the target folder, then a rename.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
@@ -230,13 +231,64 @@ def run_length_table(result) -> pa.Table:
     }, schema=schema)
 
 
-def write_table(table: pa.Table, path: str | os.PathLike, *, force: bool = False) -> Path:
-    """Write Parquet (``.parquet``) or Arrow IPC (``.arrow``/``.feather``) atomically."""
+# The one rule for table file names, shared by every writer and reader: the extension,
+# in any letter case (``X.PARQUET`` is Parquet), says the format.
+TABLE_SUFFIXES = {".parquet": "parquet", ".arrow": "arrow", ".feather": "arrow"}
+
+
+def table_format(path: str | os.PathLike) -> str | None:
+    """``"parquet"``, ``"arrow"`` (Arrow IPC / Feather v2) or None, from the extension."""
+    return TABLE_SUFFIXES.get(Path(path).suffix.lower())
+
+
+def read_table_file(path: str | os.PathLike, columns: list[str] | None = None) -> pa.Table:
+    """Read a table file by the extension rule (``table_format``); pyarrow's errors pass
+    through (OSError, ValueError, ArrowException) for the caller to name the file."""
     import pyarrow.feather as feather
     import pyarrow.parquet as pq
 
-    path = check_output_path(path, force=force)
-    suffix = path.suffix.lower()
+    fmt = table_format(path)
+    if fmt is None:
+        raise BadInputError(f"{path}: expected a .parquet, .arrow or .feather file")
+    return pq.read_table(path, columns=columns) if fmt == "parquet" else feather.read_table(path, columns=columns)
+
+
+# Output files made whole by a commit; the CLI names them when a signal arrives after it.
+COMMITTED: list[Path] = []
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Hold SIGINT and SIGTERM for a few renames, so that they happen all or none: a
+    signal that arrives meanwhile is recorded and raised again, to the handler that was
+    in place, right after.  (Python-level handlers, not a thread's signal mask: the
+    kernel may deliver a process signal to any thread that does not block it.)"""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+
+    def record(signum, frame):
+        got.append(signum)
+
+    old = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        for s in dict.fromkeys(got):
+            signal.raise_signal(s)
+
+
+def _write_temporary(table: pa.Table, path: Path) -> str:
+    """``table`` in a temporary file next to ``path`` (removed again on any failure)."""
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
     folder = path.parent if str(path.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
@@ -244,27 +296,81 @@ def write_table(table: pa.Table, path: str | os.PathLike, *, force: bool = False
         raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
     os.close(fd)
     try:
-        if suffix == ".parquet":
+        if table_format(path) == "parquet":
             pq.write_table(table, tmp, compression="zstd")
         else:
             feather.write_feather(table, tmp, compression="zstd")
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results follow the umask
-        os.replace(tmp, path)
     except (OSError, pa.ArrowException) as e:
         _unlink_quietly(tmp)
         raise OutputError(f"{path}: cannot write it ({_os_reason(e)}); nothing was written") from None
     except BaseException:
         _unlink_quietly(tmp)
         raise
-    return path
+    return tmp
+
+
+def write_table(table: pa.Table, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write Parquet (``.parquet``) or Arrow IPC (``.arrow``/``.feather``) atomically."""
+    return write_tables([(table, path)], force=force)[0]
+
+
+def write_tables(items: list[tuple[pa.Table, str | os.PathLike]], *, force: bool = False,
+                 remove: list[Path] = (), record: bool = False) -> list[Path]:
+    """Write several tables as one result: every file to a temporary first, then all the
+    renames (and the removal of ``remove``, stale files of the result being replaced)
+    with SIGINT and SIGTERM held.  Interrupted or failed anywhere, the old files stay
+    as they were and no temporary is left; done, only the new ones are there.
+    ``record``: add the paths to ``COMMITTED`` (the CLI's last word on a late signal)."""
+    paths = [check_output_path(p, force=force) for _, p in items]
+    tmps: list[str] = []
+    # a signal between mkstemp and the bookkeeping must not leave a temporary either:
+    # on failure, every temporary of these names made since now is removed
+    before = {q for p in paths for q in _temporaries(p)}
+    try:
+        for (table, _), path in zip(items, paths):
+            tmps.append(_write_temporary(table, path))
+        with signals_held():
+            for tmp, path in zip(tmps, paths):
+                os.replace(tmp, path)
+            tmps = []
+            for stale in remove:
+                Path(stale).unlink(missing_ok=True)
+            if record:
+                COMMITTED.extend(paths)
+    except OutputError:
+        raise
+    except OSError as e:
+        raise OutputError(f"{paths[0]}: cannot write it ({_os_reason(e)}); nothing was written") from None
+    finally:
+        for tmp in tmps:
+            _unlink_quietly(tmp)
+        if tmps:
+            for p in paths:
+                for q in _temporaries(p) - before:
+                    _unlink_quietly(str(q))
+    return paths
+
+
+def _temporaries(path: Path) -> set[Path]:
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        return set(folder.glob(f".{glob_escape(path.name)}.*.tmp"))
+    except OSError:
+        return set()
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
 
 
 def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:
     """Refuse an output path before anything is computed: the extension, an existing
     file without ``force``, a folder in its place, a missing folder."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".arrow", ".feather"):
+    if table_format(path) is None:
         raise BadInputError(f"{path}: output must end in .parquet, .arrow or .feather")
     check_utf8_path(path)
     try:

@@ -157,6 +157,9 @@ def check_measure_args(scn: Scenario, strategies="all", *, repeat: int = 5, ref_
         raise BulksimError(f"--calls must be at least 1 (a speed needs calls to time), got {scn.calls}")
     if not 0 <= ref_calls <= 10**7:
         raise BulksimError(f"--ref-calls must be in 0..10000000, got {ref_calls}")
+    if scn.trace:  # never silently ignored: the timed runs and the reference are the SLUB model's
+        raise BulksimError(f"bench times the SLUB model, not a trace replay; drop trace={scn.trace[:60]!r} "
+                           "(bulksim run --trace replays it)")
     from .budget import check_memory
 
     # every replica thread holds its own state at once

@@ -126,8 +126,11 @@ def check_budget_arg(max_memory) -> int:
     """The budget in bytes from ``None`` (the default) or a positive integer."""
     if max_memory is None:
         return default_budget()
-    if isinstance(max_memory, bool) or not isinstance(max_memory, int):
+    from ..checks import as_int
+
+    if as_int(max_memory) is None:  # numpy's integers too, never a bool
         raise BadTypeError(f"max_memory must be an integer number of bytes, got {max_memory!r}")
+    max_memory = as_int(max_memory)
     if max_memory < 1:
         raise BadInputError(f"max_memory must be >= 1 byte, got {max_memory}")
     return max_memory

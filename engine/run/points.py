@@ -20,28 +20,30 @@ import pyarrow as pa
 from ..inputs.scenario import Scenario
 from .simulate import simulate
 
-PART_STAMP = "sweep_part"  # schema metadata key of a sweep part: what it holds
+PART_STAMP = "sweep_part"  # schema metadata key of a staged point: what it holds
+PARTS = ".parts"  # staging folder of a sweep: points computed since the last consolidation
 
 
-def part_stamp(scenario: str, strategy: str, point_key: str) -> str:
-    """The identity a sweep part carries in its schema metadata (``PART_STAMP``)."""
-    return json.dumps({"scenario": scenario, "strategy": strategy, "point": point_key}, sort_keys=True)
+def part_stamp(scenario: str, strategies: list[str], point_key: str) -> str:
+    """The identity a staged point carries in its schema metadata (``PART_STAMP``)."""
+    return json.dumps({"scenario": scenario, "strategies": list(strategies), "point": point_key},
+                      sort_keys=True)
 
 
-def part_stamp_problem(meta: dict | None, scenario: str, strategy: str, point_key: str) -> str | None:
-    """Why a part's schema metadata does not say it holds (scenario, strategy, point), or None."""
+def part_stamp_problem(meta: dict | None, scenario: str, strategies: list[str], point_key: str) -> str | None:
+    """Why a part's schema metadata does not say it holds (scenario, strategies, point), or None."""
     raw = (meta or {}).get(PART_STAMP.encode())
     if raw is None:
-        return "carries no record of its strategy and scenario"
+        return "carries no record of its point, strategies and scenario"
     try:
         got = json.loads(raw.decode())
     except (UnicodeDecodeError, ValueError):
-        return "has an unreadable record of its strategy and scenario"
+        return "has an unreadable record of its point, strategies and scenario"
     if not isinstance(got, dict):
-        return "has an unreadable record of its strategy and scenario"
-    for k, want in (("scenario", scenario), ("strategy", strategy), ("point", point_key)):
+        return "has an unreadable record of its point, strategies and scenario"
+    for k, want in (("scenario", scenario), ("strategies", list(strategies)), ("point", point_key)):
         if got.get(k) != want:
-            return f"holds {k} {str(got.get(k))[:40]!r}, but is filed under {want[:40]!r}"
+            return f"holds {k} {str(got.get(k))[:40]!r}, but {str(want)[:40]!r} is expected"
     return None
 
 
@@ -61,16 +63,23 @@ def make_points(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], pr
         params = dict(zip(keys, combo))
         scn = base.replace(**params)
         for seed in seeds:
-            ident = json.dumps({"scenario": scn.to_dict(), "seed": seed, "profile": profile,
+            # the values define a point, not the description (compare=False on the field):
+            # the manifest records a description written from the values (docs/tables.md)
+            values = {k: v for k, v in scn.to_dict().items() if k != "description"}
+            ident = json.dumps({"scenario": values, "seed": seed, "profile": profile,
                                 "strategies": strategies}, sort_keys=True, default=str)
             key = hashlib.sha256(ident.encode()).hexdigest()[:16]
             points.append(Point(params, seed, scn, key))
     return points
 
 
+def part_path(out: Path, point: Point) -> Path:
+    """Where a computed point waits until the sweep consolidates it (``summary.parquet``)."""
+    return out / PARTS / f"point-{point.key}.arrow"
+
+
 def point_files(out: Path, base: Scenario, point: Point, strategies: list[str]) -> list[Path]:
-    return [out / f"scenario={base.name}" / f"strategy={s}" / f"point-{point.key}.parquet"
-            for s in strategies]
+    return [part_path(out, point)]
 
 
 def _point_table(point: Point, summary: pa.Table, grid_types: dict[str, Any]) -> pa.Table:
@@ -88,31 +97,23 @@ def _point_table(point: Point, summary: pa.Table, grid_types: dict[str, Any]) ->
 
 def compute_point(point: Point, strategies: list[str], profile: str, base: Scenario,
                    grid_types) -> list[tuple[str, bytes]]:
-    """Simulate one point; return (relative path, Arrow IPC bytes) per strategy.
+    """Simulate one point; return its (relative path, Arrow IPC bytes): one table with a
+    row per strategy, the columns and types of ``run --out`` plus ``param_*`` and ``point``.
 
     Runs anywhere: in a local thread, or on a Dask worker (pickled by reference).
     """
-    import pyarrow.compute as pc
-
     result = simulate(point.scenario, strategies=strategies, profile=profile, seed=point.seed)
     table = _point_table(point, result.summary, grid_types)
-    items = []
-    for path, name in zip(point_files(Path("."), base, point, strategies), strategies):
-        row = table.filter(pc.equal(table.column("strategy").cast(pa.string()), name))
-        row = row.drop_columns(["scenario", "strategy"])  # they are the hive partition keys
-        # The partition keys are only the folder names: the part also says inside itself
-        # which strategy, scenario and point it holds, so a part filed in the wrong folder
-        # is caught on resume and by read_sweep (docs/errors.md).
-        meta = dict(row.schema.metadata or {})
-        meta[PART_STAMP.encode()] = part_stamp(base.name, name, point.key).encode()
-        row = row.replace_schema_metadata(meta)
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, row.schema) as w:
-            w.write_table(row)
-        items.append((str(path), sink.getvalue().to_pybytes()))
-    return items
-
-
+    # The part says inside itself which point, strategies and scenario it holds, so a
+    # part renamed or copied from another sweep is caught on resume and by read_sweep.
+    meta = dict(table.schema.metadata or {})
+    meta[PART_STAMP.encode()] = part_stamp(base.name, strategies, point.key).encode()
+    table = table.replace_schema_metadata(meta)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    rel = part_path(Path("."), point)
+    return [(str(rel), sink.getvalue().to_pybytes())]
 def write_point(out: Path, items: list[tuple[str, bytes]]) -> list[Path]:
     """Write a computed point's files (each atomically)."""
     from ..results.tables import write_table

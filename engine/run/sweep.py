@@ -1,11 +1,19 @@
 """``bulksim sweep``: a grid of scenario parameters x seeds, every strategy at each point.
 
-Each point is simulated independently (all strategies on the identical stream) and
-written as soon as it completes, one Parquet file per (point, strategy), into a
-hive-partitioned dataset ``OUT/scenario=NAME/strategy=S/point-KEY.parquet``.  A
-point whose files all exist is complete: an interrupted sweep keeps what finished,
-and running the same command again resumes.  ``OUT/_sweep.json`` records the sweep
-definition so a different sweep cannot be mixed into the same folder.
+Each point is simulated independently (all strategies on the identical stream).  The
+dataset is one folder::
+
+    OUT/_sweep.json            the sweep definition (a different sweep is never mixed in)
+    OUT/summary.parquet        one row per (point, strategy): the columns and types of
+                               ``run --out`` plus param_* and point; provenance once
+    OUT/summary.units.parquet  type, unit and description of every column
+    OUT/.parts/point-KEY.arrow a point computed since the last consolidation
+
+A point is staged in ``.parts`` as soon as it completes, so an interrupted sweep keeps
+what finished, and running the same command again resumes; when every point is done
+the staged points are merged into ``summary.parquet`` (with its units sidecar, all or
+nothing) and removed.  ``--force`` builds the new sweep in a folder beside ``OUT`` and
+swaps it in at the end: interrupted or failed, the old sweep stays whole.
 """
 
 from __future__ import annotations
@@ -25,11 +33,13 @@ import pyarrow as pa
 from ..errors import BadInputError, BadTypeError, BulksimError
 from ..inputs.scenario import Scenario, _check_names, parse_value, split_setting
 from . import simulate as _simulate
-from .points import PART_STAMP, make_points, part_stamp_problem, point_files, run_point
+from .points import PART_STAMP, PARTS, make_points, part_stamp_problem, run_point
 from .simulate import parse_strategies
 
 MANIFEST = "_sweep.json"
-SWEEP_FORMAT_VERSION = 1
+DATA = "summary.parquet"
+UNITS = "summary.units.parquet"
+SWEEP_FORMAT_VERSION = 2  # 2: one summary.parquet (+ units), was one file per (point, strategy)
 MAX_POINTS = 1_000_000  # grid points x seeds of one sweep
 MAX_WORKERS = 1024
 
@@ -102,7 +112,7 @@ def check_grid(grid: Any) -> dict[str, list[Any]]:
         _check_names({key: None})  # a scenario field (with a suggestion)
         if isinstance(vals, (str, bytes)) or not isinstance(vals, (list, tuple)):
             raise BadTypeError(f"grid {key!r}: needs a list of values, got {type(vals).__name__}")
-        vals = list(vals)
+        vals = [_plain(v) for v in vals]
         if not vals:
             raise BadInputError(f"grid {key!r}: needs a non-empty list of values")
         dup = next((v for k, v in enumerate(vals) if v in vals[:k]), None)
@@ -110,6 +120,21 @@ def check_grid(grid: Any) -> dict[str, list[Any]]:
             raise BadInputError(f"--grid {key} gives the value {short(dup)} twice (a point is computed once)")
         out[key] = vals
     return out
+
+
+def _plain(v: Any) -> Any:
+    """A grid value as the Python type of its kind: numpy's integers, floats and
+    booleans (``np.int64(4)``) are accepted wherever Python's are."""
+    import numpy as np
+
+    from ..checks import as_int
+
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    n = as_int(v)
+    return v if n is None or isinstance(v, int) else n
 
 
 def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out: str | os.PathLike, *,
@@ -137,13 +162,17 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     for flag, v in (("force", force), ("progress", progress), ("gather", gather)):
         if not (flag == "progress" and callable(v)):  # or (done, total, eta_s), off a terminal
             need_bool(v, flag)
-    if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, int)):
+    from ..checks import as_int
+
+    if max_memory is not None and as_int(max_memory) is None:
         raise BadTypeError(f"max_memory must be an integer number of bytes or None, got {max_memory!r}")
+    max_memory = None if max_memory is None else as_int(max_memory)
     names = parse_strategies(strategies)
     if workers is None:
         workers = os.cpu_count() or 1
-    if isinstance(workers, bool) or not isinstance(workers, int):
+    if as_int(workers) is None:
         raise BadTypeError(f"--workers must be an integer, got {workers!r}")
+    workers = as_int(workers)
     if not 1 <= workers <= MAX_WORKERS:
         raise BadInputError(f"--workers must be in 1..{MAX_WORKERS}, got {workers}")
     # Every point is built and checked (parameters, memory) before --out is created.
@@ -161,8 +190,13 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     if not out.parent.is_dir():
         raise BulksimError(f"{out}: folder {out.parent} does not exist")
     manifest = {"format_version": SWEEP_FORMAT_VERSION, "base": base.provenance_dict(), "grid": grid,
+                "grid_order": list(grid),  # the file's keys are sorted; the columns keep this order
                 "seeds": seeds, "strategies": names, "profile": profile}
     mpath = out / MANIFEST
+    nonempty = out.is_dir() and any(out.iterdir())
+    if nonempty and not mpath.exists():
+        raise BulksimError(f"{out}: folder is not empty and holds no sweep; --force replaces only "
+                           "a sweep folder (use another --out)")
     if mpath.exists() and not force:
         try:
             old = json.loads(mpath.read_text())
@@ -170,15 +204,39 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
             raise BulksimError(f"{mpath}: unreadable sweep manifest (use --force to start over)") from None
         if old != json.loads(json.dumps(manifest, default=str)):
             raise BulksimError(f"{out}: holds a different sweep; use another --out, or --force to "
-                               "start over")
-    elif out.exists() and any(out.iterdir()) and not mpath.exists() and not force:
-        raise BulksimError(f"{out}: folder is not empty and holds no sweep (use --force)")
+                               "replace it")
+    _remove_stale_builds(out)
+    replacing = force and nonempty
     created = not out.exists()
-    _write_manifest(out, mpath, manifest)
-    _remove_stale_temporaries(out)
+    # --force on an existing sweep builds the new one beside it and swaps it in at the
+    # end: interrupted or failed, the old sweep stays as it was (never a mix of both)
+    work = _new_build_folder(out) if replacing else out
+    try:
+        _write_manifest(work, work / MANIFEST, manifest)
+        _remove_stale_temporaries(work)
+        done = {} if replacing else _done_points(work, base, points, names, grid, warn=True)
+        todo = [p for p in points if p.key not in done]
+        report = SweepReport(out, len(points), len(points) - len(todo))
+        _compute(report, todo, names, profile, work, base, grid, workers, progress, scheduler, gather)
+        _consolidate(work, base, points, names, grid, manifest)
+        if replacing:
+            _swap_in(work, out)
+    except BaseException as e:
+        if replacing:
+            import shutil
 
-    todo = points if force else [p for p in points if not _point_done(out, base, p, names, grid)]
-    report = SweepReport(out, len(points), len(points) - len(todo))
+            shutil.rmtree(work, ignore_errors=True)
+            if isinstance(e, KeyboardInterrupt):
+                e.replacing = True  # the CLI says the old sweep is kept
+        elif not nonempty and not _has_results(work):
+            _remove_empty_sweep(work, created)  # a full disk, a lost scheduler: no empty tree left
+        raise
+    return report
+
+
+def _compute(report: SweepReport, todo, names, profile, out: Path, base, grid, workers, progress,
+             scheduler, gather) -> None:
+    """Compute the points ``todo`` into ``out``'s staging folder, ``workers`` at a time."""
     t0 = time.perf_counter()
 
     def show():
@@ -197,6 +255,8 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         sys.stderr.flush()
 
     grid_types = {k: type(v[0]) for k, v in grid.items()}
+    if not todo:
+        return
     if scheduler:
         from .cluster import run_points
 
@@ -208,14 +268,10 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         show()
         try:
             run_points(scheduler, todo, names, profile, out, base, grid_types, gather, done)
-        except BulksimError:
-            if created and not report.computed:  # e.g. the scheduler cannot be reached
-                _remove_empty_sweep(out, mpath)
-            raise
         finally:
             if progress is True:
                 sys.stderr.write("\n")
-        return report
+        return
     pool = ThreadPoolExecutor(max_workers=workers)
     pending = set()
     it = iter(todo)
@@ -244,14 +300,59 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         _simulate._STOP.clear()
         if progress is True:
             sys.stderr.write("\n")
-    return report
+
+
+def _new_build_folder(out: Path) -> Path:
+    import tempfile
+
+    from ..errors import OutputError
+
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    except OSError as e:
+        raise OutputError(f"{out}: cannot build the new sweep beside it ({e.strerror or e})") from None
+
+
+def _remove_stale_builds(out: Path) -> None:
+    """Folders of a ``--force`` sweep killed with SIGKILL before its swap (one sweep per
+    folder at a time): ``.OUT.new-*`` and ``.OUT.old-*`` beside ``out``, holding a sweep."""
+    import shutil
+
+    for d in list(out.parent.glob(f".{out.name}.new-*")) + list(out.parent.glob(f".{out.name}.old-*")):
+        if d.is_dir() and not d.is_symlink() and ((d / MANIFEST).is_file() or not any(d.iterdir())):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _swap_in(new: Path, out: Path) -> None:
+    """Replace the sweep ``out`` by ``new`` with two renames, SIGINT and SIGTERM held."""
+    import shutil
+
+    from ..errors import OutputError
+    from ..results.tables import signals_held
+
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    try:
+        with signals_held():
+            os.replace(out, old)
+            try:
+                os.replace(new, out)
+            except OSError:
+                os.replace(old, out)
+                raise
+    except OSError as e:
+        raise OutputError(f"{out}: cannot replace it ({e.strerror or e}); the old sweep is kept") from None
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _has_results(out: Path) -> bool:
+    return (out / DATA).is_file() or any((out / PARTS).glob("point-*.arrow"))
 
 
 def _remove_stale_temporaries(out: Path) -> None:
     """Remove the temporary files of writes that never finished (a sweep killed with
-    SIGKILL mid-write): ``.point-*.parquet.*.tmp`` in the partition folders.  Only this
+    SIGKILL mid-write): ``.*.tmp`` in the folder and its staging folder.  Only this
     sweep's writers make them, and none is running when a sweep starts."""
-    for tmp in out.glob("scenario=*/strategy=*/.point-*.tmp"):
+    for tmp in list(out.glob(".*.tmp")) + list((out / PARTS).glob(".point-*.tmp")):
         try:
             if tmp.is_file() and not tmp.is_symlink():
                 tmp.unlink()
@@ -259,17 +360,19 @@ def _remove_stale_temporaries(out: Path) -> None:
             pass
 
 
-def _remove_empty_sweep(out: Path, mpath: Path) -> None:
-    """Remove a sweep folder this call created when nothing was computed into it."""
-    try:
-        if any(p.is_file() for p in out.rglob("*") if p != mpath):
-            return
-        mpath.unlink(missing_ok=True)
-        for d in sorted((p for p in out.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-            d.rmdir()
-        out.rmdir()
-    except OSError:
-        pass
+def _remove_empty_sweep(out: Path, created: bool) -> None:
+    """Undo a sweep that computed nothing: remove the folder this call created, or empty
+    again the one it found empty (its manifest, staging folder and temporaries)."""
+    import shutil
+
+    if created:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for p in list(out.iterdir()) if out.is_dir() else []:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
 
 
 def _write_manifest(out: Path, mpath: Path, manifest: dict) -> None:
@@ -278,7 +381,7 @@ def _write_manifest(out: Path, mpath: Path, manifest: dict) -> None:
     from ..errors import OutputError
 
     created = not out.exists()
-    tmp = mpath.with_suffix(".tmp")
+    tmp = out / f".{MANIFEST}.tmp"
     try:
         out.mkdir(exist_ok=True)
         tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str))
@@ -317,104 +420,209 @@ def check_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], pr
     return points
 
 
-def _part_problem(path: Path, point, grid: dict, scenario: str, strategy: str) -> str | None:
-    """Why a part file cannot be kept as the point's result, or None if it can."""
-    import pyarrow.parquet as pq
+_DICT_COLUMNS = ("scenario", "strategy", "profile", "kernel", "free_hook")
 
+
+def _want_columns(grid_keys) -> list[str]:
     from ..results.tables import summary_schema
 
-    try:
-        t = pq.read_table(path)
-    except (OSError, ValueError, pa.ArrowException) as e:
-        return f"unreadable ({(str(e).strip().splitlines() or [type(e).__name__])[0][:120]})"
-    want = ([f.name for f in summary_schema() if f.name not in ("scenario", "strategy")]
-            + [f"param_{k}" for k in grid] + ["point"])
-    missing = [c for c in want if c not in t.column_names]
+    return [f.name for f in summary_schema()] + [f"param_{k}" for k in grid_keys] + ["point"]
+
+
+def _table_problem(t: pa.Table, grid_keys) -> str | None:
+    """Why a table does not have the rows of a sweep: columns and the types it relies on."""
+    from ..results.tables import summary_schema
+
+    missing = [c for c in _want_columns(grid_keys) if c not in t.column_names]
     if missing:
         return f"not a part of this sweep (missing column {missing[0]!r})"
-    if t.num_rows != 1:
-        return f"{t.num_rows} rows where one is expected"
-    row = t.to_pylist()[0]
-    if row["point"] != point.key or row["seed"] != point.seed:
-        return "belongs to another point or sweep"
-    return part_stamp_problem(t.schema.metadata, scenario, strategy, point.key)
+    for f in summary_schema():
+        got = t.schema.field(f.name).type
+        if pa.types.is_dictionary(f.type):
+            ok = pa.types.is_dictionary(got) and pa.types.is_string(got.value_type) or pa.types.is_string(got)
+        else:
+            ok = got == f.type
+        if not ok:
+            return f"column {f.name!r} is {got}, not {f.type}"
+    if t.schema.field("point").type != pa.string():
+        return "column 'point' is not a string"
+    return None
 
 
-def _point_done(out: Path, base: Scenario, point, names: list[str], grid: dict) -> bool:
-    """Whether every part of ``point`` exists and verifies; a bad part is reported on
-    stderr and the point is recomputed (never kept as done)."""
-    files = point_files(out, base, point, names)
-    if not all(f.exists() for f in files):
-        return False
-    for f, name in zip(files, names):
-        why = _part_problem(f, point, grid, base.name, name)
-        if why is not None:
-            print(f"bulksim: warning: {f}: {why}; recomputing the point", file=sys.stderr)
-            return False
-    return True
+def _read(path: Path) -> tuple[pa.Table | None, str | None]:
+    from ..results.tables import read_table_file
 
-
-def read_sweep(out: str | os.PathLike) -> pa.Table:
-    """The whole dataset as one table (scenario and strategy come back as columns).
-
-    Every part file must be readable and have the sweep's columns: a damaged or
-    foreign part is refused (BadInputError naming it), never dropped silently.
-    """
-    import pyarrow.dataset as ds
-
-    out = Path(out)
-    if not (out / MANIFEST).exists():
-        raise BadInputError(f"{out}: not a sweep folder (no {MANIFEST})")
     try:
-        manifest = json.loads((out / MANIFEST).read_text())
-        grid_keys = list(manifest["grid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        raise BadInputError(f"{out / MANIFEST}: unreadable sweep manifest") from None
-    parts = sorted(p for p in out.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
-    if not parts:
-        raise BadInputError(f"{out}: the sweep has no results yet")
-    from ..results.tables import summary_schema
+        return read_table_file(path), None
+    except (OSError, ValueError, pa.ArrowException) as e:
+        return None, f"unreadable ({(str(e).strip().splitlines() or [type(e).__name__])[0][:120]})"
 
-    want = ([f.name for f in summary_schema() if f.name not in ("scenario", "strategy")]
-            + [f"param_{k}" for k in grid_keys] + ["point"])
-    bad = []
-    metas = []
-    for p in parts:
-        rel = p.relative_to(out).parts
-        if (len(rel) != 3 or not rel[0].startswith("scenario=") or not rel[1].startswith("strategy=")
-                or p.suffix != ".parquet"):
-            bad.append((p, "not a part of a sweep"))
-            continue
-        try:
-            import pyarrow.parquet as pq
 
-            schema = pq.read_schema(p)
-            names = schema.names
-            metas.append(schema.metadata or {})
-            if any(c not in names for c in want):
-                bad.append((p, "columns do not fit the sweep"))
-                continue
-            keys = pq.read_table(p, columns=["point"]).column("point").to_pylist()
-        except (OSError, ValueError, pa.ArrowException):
-            bad.append((p, "unreadable"))
-            continue
-        if keys != [p.stem[len("point-"):]]:
-            bad.append((p, "holds another point than its name says"))
-            continue
-        why = part_stamp_problem(schema.metadata, rel[0][len("scenario="):], rel[1][len("strategy="):],
-                                 keys[0])
+def _point_problem(t: pa.Table, point, names: list[str], scenario: str) -> str | None:
+    """Why the rows ``t`` are not exactly point ``point``'s (one per strategy), or None."""
+    if t.num_rows != len(names):
+        return f"{t.num_rows} rows where {len(names)} (one per strategy) are expected"
+    rows = t.select(["scenario", "strategy", "seed", "point"]).to_pylist()
+    if [r["strategy"] for r in rows] != list(names):
+        return "holds other strategies than the sweep's"
+    if any(r["point"] != point.key or r["seed"] != point.seed for r in rows):
+        return "belongs to another point or sweep"
+    if any(r["scenario"] != scenario for r in rows):
+        return f"holds scenario {str(rows[0]['scenario'])[:40]!r}, not {scenario[:40]!r}"
+    return None
+
+
+def _done_points(out: Path, base: Scenario, points: list, names: list[str], grid: dict, *,
+                 warn: bool | None) -> dict[str, pa.Table]:
+    """The points of this sweep found complete and verified in ``out``, by key: the rows
+    of ``summary.parquet``, then the staged points.  With ``warn``, whatever cannot be
+    kept (damaged, foreign, another point's) is reported on stderr and recomputed;
+    without, it is refused (BadInputError naming it): never dropped or doubled silently."""
+    by_key = {p.key: p for p in points}
+    done: dict[str, pa.Table] = {}
+    bad: list[tuple[Path, str]] = []
+
+    def problem(path: Path, why: str) -> None:
+        if warn:
+            print(f"bulksim: warning: {path}: {why}; recomputing the point", file=sys.stderr)
+        elif warn is not None:  # None: keep what verifies, quietly (consolidation)
+            bad.append((path, why))
+
+    data = out / DATA
+    if data.exists():
+        t, why = _read(data)
+        why = why or _table_problem(t, grid)
         if why is not None:
-            bad.append((p, why))
+            problem(data, why)
+        else:
+            keys = t.column("point").to_pylist()
+            order: dict[str, list[int]] = {}
+            for i, k in enumerate(keys):
+                order.setdefault(k, []).append(i)
+            for k, idx in order.items():
+                p = by_key.get(k)
+                rows = t.take(idx)
+                why = "holds rows of a point that is not in this sweep" if p is None else \
+                    _point_problem(rows, p, names, base.name)
+                if why is not None:
+                    problem(data, f"point {k[:16]!r} {why}")
+                else:
+                    done[k] = rows
+    parts = out / PARTS
+    found = sorted(parts.iterdir()) if parts.is_dir() else []
+    for path in found:
+        if path.name.startswith("."):
+            continue
+        key = path.name[len("point-"):-len(".arrow")] if path.name.startswith("point-") and \
+            path.name.endswith(".arrow") else None
+        p = by_key.get(key)
+        if p is None or not path.is_file():
+            problem(path, "not a point of this sweep")
+            continue
+        t, why = _read(path)
+        why = why or _table_problem(t, grid) or _point_problem(t, p, names, base.name) \
+            or part_stamp_problem(t.schema.metadata, base.name, names, p.key)
+        if why is not None:
+            problem(path, why)
+        elif key not in done:
+            done[key] = t
     if bad:
         p, why = bad[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise BadInputError(f"{p}: {why}{more}; rerun the sweep command to recompute damaged points, "
                             "or remove foreign files")
+    return done
+
+
+def _as_dataset(tables: list[pa.Table], grid_keys) -> pa.Table:
+    """One table of the sweep's rows, every column typed as ``run --out`` (and its
+    field metadata: units, descriptions) plus ``param_*`` and ``point``."""
+    from ..results.tables import summary_schema
+
+    want = _want_columns(grid_keys)
+    plain = []
+    for t in tables:
+        t = t.select(want).replace_schema_metadata(None)
+        for c in _DICT_COLUMNS:
+            i = t.schema.get_field_index(c)
+            t = t.set_column(i, pa.field(c, pa.string()), t.column(c).cast(pa.string()))
+        plain.append(t)
+    table = pa.concat_tables(plain, promote_options="permissive") if len(plain) > 1 else plain[0]
+    schema = summary_schema()
+    fields, cols = [], []
+    for c in want:
+        f = schema.field(c) if c in schema.names else next(
+            t.schema.field(c) for t in tables)
+        col = table.column(c)
+        if pa.types.is_dictionary(f.type):
+            col = col.combine_chunks().dictionary_encode().cast(f.type)
+        fields.append(f.with_type(f.type if c in schema.names else col.type))
+        cols.append(col)
+    return pa.Table.from_arrays(cols, schema=pa.schema(fields))
+
+
+def _consolidate(out: Path, base: Scenario, points: list, names: list[str], grid: dict,
+                 manifest: dict) -> None:
+    """Merge every verified point into ``summary.parquet`` and its units sidecar (one
+    commit, all or nothing), then remove the staged points."""
+    from ..results.tables import units_table, write_tables
+
+    staged = sorted((out / PARTS).iterdir()) if (out / PARTS).is_dir() else []
+    if (out / DATA).exists() and (out / UNITS).exists() and not staged:
+        try:
+            _done_points(out, base, points, names, grid, warn=False)
+            return  # nothing to merge, nothing foreign to drop
+        except BadInputError:
+            pass
+    done = _done_points(out, base, points, names, grid, warn=None)
+    if len(done) < len(points):
+        return  # an incomplete sweep stays staged (resume)
+    metas = [t.schema.metadata or {} for t in done.values()]
+    table = _as_dataset([done[p.key] for p in points], grid)
+    table = table.replace_schema_metadata(sweep_provenance(manifest, metas, table))
+    write_tables([(table, out / DATA), (units_table({"summary": table}), out / UNITS)], force=True)
+    for f in staged:
+        if f.is_dir() and not f.is_symlink():
+            import shutil
+
+            shutil.rmtree(f, ignore_errors=True)
+        else:
+            f.unlink(missing_ok=True)
     try:
-        table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
-    except (OSError, ValueError, pa.ArrowException) as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise BadInputError(f"{out}: cannot read the sweep ({first})") from None
+        (out / PARTS).rmdir()
+    except OSError:
+        pass
+
+
+def read_sweep(out: str | os.PathLike) -> pa.Table:
+    """The whole dataset as one table, typed as ``run --out`` (plus param_* and point).
+
+    Every row must be verified: a damaged or foreign part is refused (BadInputError
+    naming it), never dropped silently.  Points still staged (an interrupted sweep) are
+    read too.
+    """
+    out = Path(out)
+    if not (out / MANIFEST).exists():
+        raise BadInputError(f"{out}: not a sweep folder (no {MANIFEST})")
+    try:
+        manifest = json.loads((out / MANIFEST).read_text())
+        order = manifest.get("grid_order") or list(manifest["grid"])
+        grid = {k: manifest["grid"][k] for k in order}
+        names = list(manifest["strategies"])
+        base = Scenario(**manifest["base"])
+        seeds = list(manifest["seeds"])
+        points = make_points(base, grid, seeds, manifest["profile"], names)
+        if manifest.get("format_version") != SWEEP_FORMAT_VERSION:
+            raise ValueError
+    except (OSError, ValueError, KeyError, TypeError, BulksimError):
+        raise BadInputError(f"{out / MANIFEST}: unreadable sweep manifest, or one of an older "
+                            "bulksim (rerun the sweep command with --force)") from None
+    done = _done_points(out, base, points, names, grid, warn=False)
+    if not done:
+        raise BadInputError(f"{out}: the sweep has no results yet")
+    keep = [done[p.key] for p in points if p.key in done]
+    metas = [t.schema.metadata or {} for t in keep]
+    table = _as_dataset(keep, grid)
     return table.replace_schema_metadata(sweep_provenance(manifest, metas, table))
 
 
@@ -428,11 +636,12 @@ def sweep_provenance(manifest: dict, metas: list[dict], table: pa.Table) -> dict
     number of points, and a value the parts do not agree on (a commit, when a sweep
     was resumed after a change) lists every value found."""
     def values(key: bytes) -> str:
-        found = sorted({m[key].decode() for m in metas if key in m})
+        found = sorted({v for m in metas if key in m for v in _mixed(m[key].decode())})
         return found[0] if len(found) == 1 else "mixed: " + ", ".join(found)
 
     meta = {k.decode(): values(k) for k in sorted({k for m in metas for k in m})
-            if k not in (b"scenario", b"seed", b"scenario_label", b"scenario_overrides", PART_STAMP.encode())}
+            if k not in (b"scenario", b"seed", b"sweep", b"scenario_label", b"scenario_overrides",
+                         PART_STAMP.encode())}
     scenario = dict(manifest.get("base", {}))
     scenario.update({k: list(v) for k, v in manifest["grid"].items()})
     meta["scenario"] = json.dumps(scenario, sort_keys=True, default=str)
@@ -441,3 +650,8 @@ def sweep_provenance(manifest: dict, metas: list[dict], table: pa.Table) -> dict
     meta["sweep"] = json.dumps({**manifest, "points": len(points), "rows": table.num_rows},
                                sort_keys=True, default=str)
     return meta
+
+
+def _mixed(value: str) -> list[str]:
+    """The values of a provenance entry: one, or those of ``mixed: a, b``."""
+    return value[len("mixed: "):].split(", ") if value.startswith("mixed: ") else [value]

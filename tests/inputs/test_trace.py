@@ -107,3 +107,26 @@ def test_unreadable_traces(tmp_path, capsys):
         load(tmp_path / "missing.csv", SCN)
     assert cli.main(["run", "--trace", str(bad)]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_foreign_trace_columns_are_one_line(tmp_path, capsys):
+    """Nested, text, float, boolean (outside has_exts) and wrapping uint64 columns of a
+    trace file are refused by name, in one line, before anything runs."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from engine import cli
+
+    base = {"call": [0, 0, 1], "slab": [0, 0, 1], "node": [0, 0, 0], "has_exts": [1, 1, 1]}
+    cases = {"call": pa.array([[0], [0], [1]]), "slab": pa.array([{"a": 1}] * 3),
+             "node": pa.array([True, True, False]), "cpu": pa.array(["0", "0", "1"])}
+    for col, arr in cases.items():
+        pq.write_table(pa.table({**base, col: arr}), tmp_path / "t.parquet")
+        assert cli.main(["run", "--quiet", "--trace", str(tmp_path / "t.parquet")]) == 2, col
+        err = capsys.readouterr().err
+        assert f"column {col!r} must be integer" in err and len(err.strip().splitlines()) == 1, err
+    pq.write_table(pa.table({**base, "call": pa.array([0, 0, 2**64 - 1], pa.uint64())}), tmp_path / "t.parquet")
+    assert cli.main(["run", "--quiet", "--trace", str(tmp_path / "t.parquet")]) == 2
+    assert "out of range" in capsys.readouterr().err
+    pq.write_table(pa.table({**base, "has_exts": pa.array([True, True, False])}), tmp_path / "ok.parquet")
+    assert cli.main(["run", "--quiet", "--calls", "2", "--trace", str(tmp_path / "ok.parquet")]) == 0

@@ -145,3 +145,15 @@ def test_measure_compares_one_pass_for_all_with_one_pass_each():
     assert "not run in one pass: a memory limit is set" in format_text(lim)
     # one strategy: nothing to compare
     assert measure(Scenario(calls=50), "batched", repeat=1, ref_calls=0, workers=1)["whole"] is None
+
+
+def test_bench_refuses_a_trace_it_would_ignore(tmp_path, capsys):
+    from engine import cli
+
+    trace = tmp_path / "t.csv"
+    trace.write_text("call,cpu,memcg,node\n0,0,0,0\n")
+    for argv in (["bench", "--set", f"trace={trace}", "--calls", "10", "--repeat", "1"],
+                 ["bench", "--set", "trace=nosuch.csv", "--calls", "10", "--repeat", "1"]):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert "not a trace replay" in err and len(err.strip().splitlines()) == 1

@@ -65,22 +65,26 @@ def test_killed_worker_loses_and_duplicates_nothing(tmp_path, local_result, clus
     th = threading.Thread(target=sweep)
     th.start()
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(out.rglob("*.parquet"))) < 8:
+    while time.time() < deadline and len(list(out.glob(".parts/point-*.arrow"))) < 8:
         time.sleep(0.05)
     nanny = next(iter(cluster.workers.values()))
     nanny.process.process.kill()  # the worker process dies mid-sweep
     th.join(300)
     assert "err" not in box, box.get("err")
-    files = list(out.rglob("*.parquet"))
-    assert len(files) == 20 * len(STRATEGIES) and len({f.name for f in files}) == 20
+    assert not (out / ".parts").exists()  # every point consolidated, each once (read_sweep verifies)
+    assert read_sweep(out).num_rows == 20 * len(STRATEGIES)
     assert _sorted(read_sweep(out)).equals(local_result)
 
 
 def test_resume_on_the_cluster(tmp_path, local_result):
     out = tmp_path / "s"
     run_sweep(BASE, GRID, [0, 1], out, workers=2)
-    for f in sorted(out.rglob("*.parquet"))[::7]:
-        f.unlink()
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(out / "summary.parquet")
+    gone = sorted(set(t.column("point").to_pylist()))[::7]
+    pq.write_table(t.filter(pc.invert(pc.is_in(t.column("point"), pa.array(gone)))), out / "summary.parquet")
     rep = run_sweep(BASE, GRID, [0, 1], out, scheduler="local:2")
     assert 0 < rep.computed < 20 and rep.done_before + rep.computed == 20
     assert _sorted(read_sweep(out)).equals(local_result)
@@ -100,14 +104,14 @@ def test_scheduler_going_away_stops_clearly_and_a_rerun_resumes(tmp_path, local_
     th = threading.Thread(target=sweep)
     th.start()
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(out.rglob("*.parquet"))) < 8:
+    while time.time() < deadline and len(list(out.glob(".parts/point-*.arrow"))) < 8:
         time.sleep(0.05)
     cluster.close()
     th.join(120)
     assert not th.is_alive()
     assert "lost the Dask scheduler" in str(box.get("err")), box
-    kept = len(list(out.rglob("*.parquet")))
-    assert 8 <= kept < 80 * len(STRATEGIES)
+    kept = len(list(out.glob(".parts/point-*.arrow")))
+    assert 8 <= kept < 80
     rep = run_sweep(BASE.replace(calls=20000), big, [0], out, workers=2)
     assert rep.done_before >= 1 and rep.done_before + rep.computed == 80
 

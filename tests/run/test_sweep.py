@@ -40,20 +40,44 @@ def test_sweep_writes_one_row_per_point_and_strategy(tmp_path):
 
 
 def test_every_consumer_reads_the_dataset(tmp_path):
+    """One summary.parquet with the units sidecar; every reader gets the rows, and the
+    same column types as from a ``run --out`` file (dictionary where that has one)."""
     run_sweep(BASE, {"bulk_size": [4, 16]}, [0], tmp_path / "s", workers=1)
+    assert cli.main(["run", "--calls", "400", "--quiet", "--out", str(tmp_path / "r.parquet")]) == 0
     import duckdb
     import pandas as pd
     import polars as pl
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
 
-    files = sorted(str(p) for p in (tmp_path / "s").rglob("*.parquet"))
+    s = tmp_path / "s"
+    assert sorted(p.name for p in s.iterdir()) == ["_sweep.json", "summary.parquet", "summary.units.parquet"]
+    data, run = s / "summary.parquet", tmp_path / "r.parquet"
     rows = 2 * len(STRATEGIES)
-    assert len(files) == rows
     n = duckdb.connect().execute(
-        f"select count(*), count(distinct strategy) from read_parquet('{tmp_path}/s/*/*/*.parquet', "
-        "hive_partitioning=1)").fetchone()
+        f"select count(*), count(distinct strategy) from read_parquet('{data}')").fetchone()
     assert n == (rows, len(STRATEGIES))
-    assert len(pd.read_parquet(tmp_path / "s")) == rows
-    assert pl.scan_parquet(f"{tmp_path}/s/**/*.parquet", hive_partitioning=True).collect().height == rows
+    assert len(pd.read_parquet(data)) == rows and pl.read_parquet(data).height == rows
+    shared = pq.read_schema(run).names
+    for name, read in [("read_sweep", lambda p: read_sweep(s) if p == data else pq.read_table(p)),
+                       ("pyarrow", pq.read_table), ("dataset", lambda p: ds.dataset(p).to_table())]:
+        a, b = read(data).schema, read(run).schema
+        assert [a.field(c).type for c in shared] == [b.field(c).type for c in shared], name
+    pa_, pr = pd.read_parquet(data).dtypes, pd.read_parquet(run).dtypes
+    assert [str(pa_[c]) for c in shared] == [str(pr[c]) for c in shared]
+    assert str(pa_["strategy"]) == "category"
+    la, lr = pl.read_parquet(data).schema, pl.read_parquet(run).schema
+    assert [la[c] for c in shared] == [lr[c] for c in shared]
+    def duck(p):
+        return {r[0]: r[1] for r in duckdb.connect().execute(f"describe select * from read_parquet('{p}')").fetchall()}
+    da, dr = duck(data), duck(run)
+    assert [da[c] for c in shared] == [dr[c] for c in shared]
+    # the units sidecar, as run --out writes one
+    units = pq.read_table(s / "summary.units.parquet").to_pylist()
+    unit = {r["column"]: r["unit"] for r in units if r["table"] == "summary"}
+    assert unit["hook_cycles_per_object"] == "cycles/object" and "param_bulk_size" in unit and "point" in unit
+    # metadata once: the file is far smaller than one file per point and strategy was
+    assert data.stat().st_size < 150_000
 
 
 def test_worker_count_does_not_change_results(tmp_path):
@@ -63,16 +87,20 @@ def test_worker_count_does_not_change_results(tmp_path):
 
 
 def test_resume_computes_only_missing_points(tmp_path):
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     out = tmp_path / "s"
     run_sweep(BASE, GRID, [0], out, workers=2)
     full = _sorted(read_sweep(out))
-    victims = sorted(out.rglob("*.parquet"))[::5]
-    for v in victims:
-        v.unlink()
+    t = pq.read_table(out / "summary.parquet")
+    keys = sorted(set(t.column("point").to_pylist()))
+    gone = keys[::3]
+    pq.write_table(t.filter(pc.invert(pc.is_in(t.column("point"), pa.array(gone)))), out / "summary.parquet")
     rep = run_sweep(BASE, GRID, [0], out, workers=2)
-    broken_points = {v.name for v in victims}
-    assert rep.computed == len(broken_points) and rep.done_before == 6 - len(broken_points)
+    assert rep.computed == len(gone) and rep.done_before == 6 - len(gone)
     assert _sorted(read_sweep(out)).equals(full)
+    assert not (out / ".parts").exists()
 
 
 def test_a_different_sweep_is_refused_unless_forced(tmp_path):
@@ -116,7 +144,7 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path):
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120
-        while time.time() < deadline and len(list(out.rglob("*.parquet"))) < 8:
+        while time.time() < deadline and len(list(out.glob(".parts/point-*.arrow"))) < 8:
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
@@ -126,9 +154,10 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path):
             proc.communicate()
     assert proc.returncode == 130, err
     assert "resume" in err and len(err.strip().splitlines()) == 1
-    kept = list(out.rglob("*.parquet"))
-    assert 8 <= len(kept) < 40 * len(STRATEGIES)
-    assert not [p for p in out.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+    kept = list(out.glob(".parts/point-*.arrow"))
+    assert 8 <= len(kept) < 40 and not (out / "summary.parquet").exists()
+    assert not [p for p in out.rglob("*") if p.suffix == ".tmp"]
+    assert read_sweep(out).num_rows == len(kept) * len(STRATEGIES)  # a partial sweep reads
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "40 points" in done.stdout and "0 already done" not in done.stdout
@@ -170,21 +199,14 @@ def test_sweep_provenance_lists_values_the_parts_disagree_on():
 
 
 def test_sweep_points_run_their_strategies_in_one_pass(tmp_path):
-    """Each point simulates every strategy in one pass where that is exact, and each
-    part says how it ran (its provenance); a limited point runs one pass each."""
-    import pyarrow.parquet as pq
-
+    """Each point simulates every strategy in one pass where that is exact; the
+    dataset's provenance names both ways the points ran (a limited point runs one pass
+    each)."""
     run_sweep(BASE, {"memcg_max_pages": [0, 12]}, [0], tmp_path / "s", workers=1)
-    parts = sorted((tmp_path / "s").rglob("point-*.parquet"))
-    assert len(parts) == 2 * len(STRATEGIES)
-    seen = {}
-    for part in parts:
-        t = pq.read_table(part)
-        limit = t.column("param_memcg_max_pages")[0].as_py()
-        seen.setdefault(limit, set()).add(t.schema.metadata[b"passes"].decode())
-    assert seen[0] == {"one pass for 5 strategies (fused)"}
-    (how,) = seen[12]
-    assert how.startswith("one pass per strategy (separate: a memory limit is set")
+    meta = read_sweep(tmp_path / "s").schema.metadata[b"passes"].decode()
+    assert meta.startswith("mixed: ")
+    assert "one pass for 5 strategies (fused)" in meta
+    assert "one pass per strategy (separate: a memory limit is set" in meta
 
 
 def test_sweep_over_the_free_hook_and_its_report(tmp_path):
@@ -208,3 +230,69 @@ def test_sweep_over_the_free_hook_and_its_report(tmp_path):
     assert n_po["total_cycles_per_object"] == n_bt["total_cycles_per_object"] and n_po["stock_locks"] == 0
     page = build_report(out, tmp_path / "rep")
     assert "free_hook" in page.read_text()
+
+
+def test_force_replaces_the_whole_sweep(tmp_path, capsys):
+    """``sweep --force`` with another grid leaves only the new sweep: the dataset, the
+    manifest and what compare reads agree (the old points are gone, not read as new)."""
+    import json
+
+    out = tmp_path / "s"
+    base = ["sweep", "--quiet", "--calls", "200", "--out", str(out)]
+    assert cli.main(base + ["--grid", "bulk_size=1,2"]) == 0
+    assert cli.main(base + ["--grid", "bulk_size=4", "--force"]) == 0
+    assert json.loads((out / "_sweep.json").read_text())["grid"] == {"bulk_size": [4]}
+    t = read_sweep(out)
+    assert set(t.column("param_bulk_size").to_pylist()) == {4} and t.num_rows == len(STRATEGIES)
+    capsys.readouterr()
+    assert cli.main(["compare", str(out), "-o", "csv"]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()[1:]
+    assert len(rows) == len(STRATEGIES) - 1  # each strategy against per_object, at one point
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no build folder left
+    # a folder that is not a sweep is never replaced, --force or not
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    assert cli.main(["sweep", "--quiet", "--calls", "20", "--grid", "bulk_size=1", "--force",
+                     "--out", str(tmp_path / "mine")]) == 2
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+def test_force_that_fails_keeps_the_old_sweep(tmp_path, capsys, monkeypatch):
+    from engine.errors import OutputError
+    from engine.run import points
+
+    out = tmp_path / "s"
+    run_sweep(BASE, {"bulk_size": [1, 2]}, [0], out, workers=1)
+    before = read_sweep(out)
+
+    def fail(*a, **k):
+        raise OutputError("disk gone")
+    monkeypatch.setattr(points, "write_point", fail)
+    with pytest.raises(OutputError):
+        run_sweep(BASE, {"bulk_size": [4]}, [0], out, workers=1, force=True)
+    assert read_sweep(out).column("objects") == before.column("objects")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+def test_report_of_a_sweep_of_zero_calls(tmp_path, capsys):
+    """``--calls 0``: per_object costs nothing, so there is no batched / per_object ratio
+    to draw; the report is written without the heatmap (it divided by zero)."""
+    out = tmp_path / "s"
+    assert cli.main(["sweep", "--quiet", "--calls", "0", "--grid", "bulk_size=1,2", "--grid", "nodes=1,2",
+                     "--out", str(out)]) == 0
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
+    assert not list((tmp_path / "rep").glob("ratio_*"))
+    assert cli.main(["sweep", "--quiet", "--calls", "200", "--grid", "bulk_size=1,2", "--grid", "nodes=1,2",
+                     "--out", str(tmp_path / "t")]) == 0
+    assert cli.main(["report", str(tmp_path / "t"), "--out", str(tmp_path / "rep2")]) == 0
+    assert list((tmp_path / "rep2").glob("ratio_*"))  # with calls, the heatmap is there
+
+
+@pytest.mark.parametrize("name", ["a/b", "../x", ".hidden"])
+def test_a_name_that_is_a_path_is_refused_by_run_and_sweep_alike(tmp_path, capsys, name):
+    assert cli.main(["run", "--quiet", "--calls", "20", "--set", f"name={name}"]) == 2
+    run_err = capsys.readouterr().err
+    assert cli.main(["sweep", "--quiet", "--calls", "20", "--grid", "bulk_size=1", "--set", f"name={name}",
+                     "--out", str(tmp_path / "s")]) == 2
+    assert capsys.readouterr().err == run_err and "name must be" in run_err
+    assert not (tmp_path / "s").exists()

@@ -1,0 +1,196 @@
+"""The measurement table: Arrow schema with units, console / Markdown / JSON text,
+``--out`` (atomic, with the units sidecar) and reading a file back."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..errors import BadInputError
+from ..results.tables import _dict_str, _field
+
+SCHEMA_VERSION = "measure-1"
+
+_COLS = [
+    ("workload", "str", "", "workload (engine.measure.WORKLOADS)"),
+    ("phase", "str", "", "post_alloc_hook, free_hook, slab_alloc or slab_free (docs/measure.md)"),
+    ("captured", "bool", "", "false: this phase runs outside the recorded process (see not_captured)"),
+    ("cache", "str", "", "slab cache of the workload's object"),
+    ("object_size", "int", "bytes", "object size of the cache (/proc/slabinfo objsize)"),
+    ("bulk_size", "int", "objects", "objects per slab allocation call"),
+    ("live_objects", "int", "objects", "objects live at once (the model's live set)"),
+    ("objects", "int", "objects", "objects the workload allocated, all repeats"),
+    ("calls", "int", "calls", "slab allocation calls of those objects, all repeats"),
+    ("repeats", "int", "", "perf recordings of the workload"),
+    ("samples", "int", "samples", "cpu-clock samples attributed to this phase, all repeats"),
+    ("samples_total", "int", "samples", "all samples of the workload's recordings"),
+    ("ns_per_object", "float", "ns/object", "measured time of the phase per object"),
+    ("ns_per_object_low", "float", "ns/object", "2.5th percentile of the batch bootstrap"),
+    ("ns_per_object_high", "float", "ns/object", "97.5th percentile of the batch bootstrap"),
+    ("cycles_per_object", "float", "cycles/object", "ns_per_object at the measured clock"),
+    ("hook_share", "float", "", "workload: (post-alloc + free hook) / (hooks + slab), captured phases"),
+    ("hook_share_low", "float", "", "2.5th percentile"),
+    ("hook_share_high", "float", "", "97.5th percentile"),
+    ("accounted_ratio", "float", "", "workload: (slab + hooks) / slab, captured phases"),
+    ("accounted_ratio_low", "float", "", "2.5th percentile"),
+    ("accounted_ratio_high", "float", "", "97.5th percentile"),
+    ("model_kernel", "str", "", "kernel generation of the model's prediction (docs/model.md §5a)"),
+    ("model_strategy", "str", "", "hook strategy of the model's prediction"),
+    ("model_cycles_per_object", "float", "cycles/object", "model, central unit costs"),
+    ("model_cycles_low", "float", "cycles/object", "model, exact minimum over the unit-cost box"),
+    ("model_cycles_high", "float", "cycles/object", "model, exact maximum over the unit-cost box"),
+    ("model_ns_per_object", "float", "ns/object", "model cycles at the measured clock"),
+    ("model_ns_low", "float", "ns/object", "model minimum at the measured clock"),
+    ("model_ns_high", "float", "ns/object", "model maximum at the measured clock"),
+    ("ratio", "float", "", "measured / model (central)"),
+    ("ratio_low", "float", "", "measured / model maximum"),
+    ("ratio_high", "float", "", "measured / model minimum"),
+    ("model_hook_share", "float", "", "model's hook share over the captured phases (central)"),
+    ("model_hook_share_low", "float", "", "exact minimum over the unit-cost box"),
+    ("model_hook_share_high", "float", "", "exact maximum over the unit-cost box"),
+    ("model_accounted_ratio", "float", "", "model's (slab + hooks) / slab over the captured phases"),
+    ("model_accounted_ratio_low", "float", "", "exact minimum"),
+    ("model_accounted_ratio_high", "float", "", "exact maximum"),
+    ("not_captured", "str", "", "why a phase is not captured (empty when it is)"),
+    ("top_functions", "str", "", "where the phase's time goes: the 5 functions with the most self time "
+                                 "(sample leaves) and their share of the phase"),
+]
+_TYPES = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+
+
+def schema(prov: dict | None = None) -> pa.Schema:
+    fields = [_dict_str(n, d) if t == "str" else _field(n, _TYPES[t], u, d) for n, t, u, d in _COLS]
+    meta = {"schema_version": SCHEMA_VERSION, "table": "measurement"}
+    if prov:
+        meta.update({k: str(v) for k, v in prov.items()})
+        meta["provenance"] = json.dumps(prov, sort_keys=True)
+    return pa.schema(fields, metadata=meta)
+
+
+def build_table(rows: list[dict], prov: dict) -> pa.Table:
+    sch = schema(prov)
+    cols = {}
+    for f in sch:
+        vals = [r[f.name] for r in rows]
+        if pa.types.is_dictionary(f.type):
+            cols[f.name] = pa.array(vals, pa.string()).dictionary_encode()
+        else:
+            cols[f.name] = pa.array(vals, f.type)
+    return pa.table(cols, schema=sch)
+
+
+def _f(v, nd=1):
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{nd}f}"
+
+
+def _iv(v, lo, hi, nd=1):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "not captured"
+    return f"{_f(v, nd)} [{_f(lo, nd)}, {_f(hi, nd)}]"
+
+
+def _lines(m, fmt: str, top: bool = False) -> list[str]:
+    t = m.table.to_pylist()
+    p = m.provenance
+    head = ["workload", "phase", "samples", "ns/object [95% CI]", "model cycles/object [range]",
+            "model ns/object [range]", "measured/model [range]"]
+    body = []
+    for r in t:
+        body.append([r["workload"], r["phase"], str(r["samples"]),
+                     _iv(r["ns_per_object"], r["ns_per_object_low"], r["ns_per_object_high"]),
+                     _iv(r["model_cycles_per_object"], r["model_cycles_low"], r["model_cycles_high"]),
+                     _iv(r["model_ns_per_object"], r["model_ns_low"], r["model_ns_high"]),
+                     _iv(r["ratio"], r["ratio_low"], r["ratio_high"], 2) if r["captured"] else "-"])
+    intro = [f"kernel {p['kernel']} ({p['preempt']}; memcg {p['memcg']}); {p['cpu']} at "
+             f"{float(p['clock_ghz']):.2f} GHz (measured); perf {p['perf_version']}",
+             f"model: {p['strategy']} on {p['generation']}, profile {p['profile']}, {p['model_calls']} calls "
+             f"per workload; {p['generation_note']}"]
+    per_wl = []
+    seen = []
+    for r in t:
+        if r["workload"] in seen:
+            continue
+        seen.append(r["workload"])
+        per_wl.append(f"{r['workload']}: {r['objects']} objects in {r['calls']} calls (bulk {r['bulk_size']}, "
+                      f"{r['cache']} {r['object_size']} B), recordings: {r['repeats']}, samples: {r['samples_total']}; "
+                      f"hook share {_iv(r['hook_share'], r['hook_share_low'], r['hook_share_high'], 3)} "
+                      f"(model {_iv(r['model_hook_share'], r['model_hook_share_low'], r['model_hook_share_high'], 3)}); "
+                      f"accounted/unaccounted {_iv(r['accounted_ratio'], r['accounted_ratio_low'], r['accounted_ratio_high'], 2)} "
+                      f"(model {_iv(r['model_accounted_ratio'], r['model_accounted_ratio_low'], r['model_accounted_ratio_high'], 2)})")
+        nc = next((x["not_captured"] for x in t if x["workload"] == r["workload"] and x["not_captured"]), "")
+        if nc:
+            per_wl.append(f"  not captured: {nc}")
+        if top:
+            for x in t:
+                if x["workload"] == r["workload"] and x["top_functions"]:
+                    per_wl.append(f"  {x['phase']}: {x['top_functions']}")
+    if fmt == "md":
+        out = intro[:1] + [""] + ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(b) + " |" for b in body]
+        return out + [""] + ["- " + x.strip() for x in per_wl] + ["", intro[1]]
+    w = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
+    out = intro + [""] + ["  ".join(c.ljust(w[i]) for i, c in enumerate(head)).rstrip(),
+                          "  ".join("-" * x for x in w)]
+    out += ["  ".join(c.ljust(w[i]) for i, c in enumerate(b)).rstrip() for b in body]
+    return out + [""] + per_wl
+
+
+def _clean(v):
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def measurement_text(m, fmt: str = "table", *, top: bool = False) -> str:
+    if fmt == "json":
+        return json.dumps({"provenance": m.provenance, "scenarios": m.scenarios,
+                           "rows": [{k: _clean(v) for k, v in r.items()} for r in m.table.to_pylist()]},
+                          indent=1, sort_keys=True, allow_nan=False)
+    if fmt not in ("table", "md"):
+        raise BadInputError(f"measure: output format must be table, md or json, got {fmt!r}")
+    return "\n".join(_lines(m, fmt, top))
+
+
+def write_measurement(m, path, *, force: bool = False) -> list[Path]:
+    """``path`` and its units sidecar (``NAME.units.parquet``), all or nothing."""
+    from ..results.tables import check_output_path, sidecar_path, units_table, write_table
+
+    units = sidecar_path(path, "units")
+    for q in (path, units):
+        check_output_path(q, force=force)
+    done = []
+    try:
+        done.append(write_table(units_table({"measurement": m.table}), units, force=force))
+        done.append(write_table(m.table, path, force=force))
+    except BaseException:
+        for q in done:
+            q.unlink(missing_ok=True)
+        raise
+    return done
+
+
+def read_measurement(path):
+    """A measurement written by ``bulksim measure --out`` (or ``write_measurement``)."""
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    from .core import Measurement
+
+    p = Path(path)
+    try:
+        table = pq.read_table(p) if p.suffix.lower() == ".parquet" else feather.read_table(p)
+    except (OSError, pa.ArrowException) as e:
+        raise BadInputError(f"{p}: cannot read it as a table ({str(e).splitlines()[0][:160]})") from None
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    if meta.get("table") != "measurement" or "provenance" not in meta:
+        raise BadInputError(f"{p}: not a measurement of 'bulksim measure --out' (no measurement provenance)")
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise BadInputError(f"{p}: measurement schema {meta.get('schema_version')!r}, this bulksim reads "
+                            f"{SCHEMA_VERSION!r}")
+    missing = [n for n, *_ in _COLS if n not in table.column_names]
+    if missing:
+        raise BadInputError(f"{p}: measurement lacks column(s) {', '.join(missing[:5])}")
+    prov = json.loads(meta["provenance"])
+    scen = json.loads(prov.get("scenarios", "{}"))
+    return Measurement(table, prov, scen)
