@@ -132,6 +132,10 @@ def need_scenario(value: Any, what: str = "scenario", *, preset_names: bool = Tr
 
 def need_seeds(seeds: Any, what: str = "seeds") -> list[int]:
     """A non-empty list of distinct integer seeds in [0, 2**63)."""
+    import numpy as np
+
+    if isinstance(seeds, np.ndarray) and seeds.ndim == 1:  # np.arange(3): a list of integers too
+        seeds = seeds.tolist()
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (list, tuple, range)):
         raise BadTypeError(f"{what} must be a list of integers, got {type(seeds).__name__} {short(seeds)}")
     out = [need_int(s, what[:-1] if what.endswith("s") else what, 0, 2**63 - 1) for s in seeds]

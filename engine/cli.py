@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
+from .calibrate import cli as calibrate_cli
 from .errors import BulksimError, InvariantError
 from .measure import cli as _measure_cli
 
@@ -277,6 +278,10 @@ def cmd_run(args, out=None) -> int:
         print("\n" + rtext, file=out)
     if atext:
         print("\n" + atext, file=out)
+    if rtext or atext:
+        from .results.validate import trust_line
+
+        print(trust_line(), file=out)
     if stext is not None:
         print("\nSensitivity of the ratio to each unit cost:\n" + stext, file=out)
     for line in wrote:
@@ -306,8 +311,8 @@ def _write_run_outputs(args, result, table, detail) -> list[str]:
         units[Path(q).stem.rsplit(".", 1)[-1]] = t
     # --force replaces the result: a detail table of an earlier run under the same name,
     # not written this time, would be read as this run's (bulksim report draws it)
-    stale = [sidecar_path(args.out, d) for d in ("calls", "runs")
-             if d not in detail and sidecar_path(args.out, d).exists()]
+    stale = [q for q in (sidecar_path(args.out, d) for d in ("calls", "runs") if d not in detail)
+             if q.is_file() or q.is_symlink()]  # a folder of that name is never removed
     items = extra + [(units_table(units), sidecar_path(args.out, "units")), (table, args.out)]
     paths = write_tables(items, force=args.force, remove=stale, record=True)
     WRITTEN.extend(str(q) for q in paths)
@@ -344,6 +349,7 @@ def cmd_scenarios(args, out=None) -> int:
 def cmd_profiles(args, out=None) -> int:
     out = out or sys.stdout
     from .inputs.costs import PROFILES, get_profile
+    from .inputs.profile_file import show_lines
 
     names = [args.show] if args.show is not None else list(PROFILES)
     for name in names:
@@ -351,12 +357,20 @@ def cmd_profiles(args, out=None) -> int:
         est = "  [ESTIMATED]" if p.estimated else ""
         print(f"{p.name}: {p.description}; clock {p.clock_ghz} GHz{est}", file=out)
         if args.show or args.verbose:
-            print(f"  {'unit cost':22s} {'low':>7s} {'central':>7s} {'high':>7s}  source", file=out)
+            # chain price (what the event adds to a dependent chain), then its issue price
+            # (instructions over the width) as NAME:issue; a region costs max(chain, issue)
+            print(f"  {'unit cost':28s} {'low':>7s} {'central':>7s} {'high':>7s}  source", file=out)
+            issue = {k: (lo, mid, hi, src) for k, lo, mid, hi, src in p.issue_rows()}
             for ev, lo, mid, hi, src in p.rows():
-                print(f"  {ev:22s} {lo:7.1f} {mid:7.1f} {hi:7.1f}  {src}", file=out)
+                print(f"  {ev:28s} {lo:7.1f} {mid:7.1f} {hi:7.1f}  {src}", file=out)
+                if ev in issue:
+                    ilo, imid, ihi, isrc = issue[ev]
+                    print(f"  {ev + ':issue':28s} {ilo:7.2f} {imid:7.2f} {ihi:7.2f}  {isrc}", file=out)
+            for line in show_lines(name):  # a profile file: its provenance and fit
+                print(line, file=out)
     if not (args.show or args.verbose):
-        print("\n('bulksim profiles --show NAME' lists every unit cost with the id of its source; docs/costs.md says where those come from)",
-              file=out)
+        print("\n('bulksim profiles --show NAME' lists every unit cost, its chain and issue prices and the "
+              "posting, commit or paper each comes from; docs/costs.md explains them)", file=out)
     return 0
 
 
@@ -396,7 +410,8 @@ def make_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("scenarios", help="list the scenario presets", formatter_class=_Help)
     s.add_argument("--show", metavar="NAME", help="print every parameter of one preset")
     p = sub.add_parser("profiles", help="list the cost profiles and their sources")
-    p.add_argument("--show", metavar="NAME", help="print every unit cost of one profile")
+    p.add_argument("--show", metavar="NAME|FILE", help="print every unit cost of one profile (a name, "
+                   "or a profile file of 'bulksim calibrate')")
     p.add_argument("-v", "--verbose", action="store_true", help="print every profile in full")
     b = sub.add_parser("bench", help="measure simulation speed (objects/s, vs the reference model)",
                        formatter_class=_Help)
@@ -466,11 +481,14 @@ def make_parser() -> argparse.ArgumentParser:
                        formatter_class=_Help)
     v.add_argument("--calls", default="20000", help="calls per simulated row")
     v.add_argument("--seed", default="0", help="random seed")
-    v.add_argument("--profile", default=None, help="cost profile (default intel-skylake)")
+    v.add_argument("--profile", default=None,
+                   help="cost profile for every row (default: each row on the profile its hardware implies)")
+    v.add_argument("--strict", action="store_true", help="exit 1 if a test row falls outside its range (CI)")
     v.add_argument("--rows", default=None, metavar="KEY,KEY", help="only these rows")
     v.add_argument("-o", "--output", default="table", metavar="table|md|json",
                    help="output format (json: docs/tables.md, 'JSON output')")
     _measure_cli.add_validate_arguments(v)  # --measured FILE (engine/measure/validate_rows.py)
+    calibrate_cli.setup_arguments(sub)
     h = sub.add_parser("history", help="export asv results (results/) as one Arrow table",
                        formatter_class=_Help)
     h.add_argument("results", help="the asv results folder, e.g. results/")
@@ -540,7 +558,9 @@ def cmd_sweep(args, out=None) -> int:
     except KeyboardInterrupt as e:
         _SIGNALS["late"] = True
         why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
-        what = ("the sweep it was to replace is kept as it was" if args.force and getattr(e, "replacing", False)
+        what = ("the new sweep is complete" if getattr(e, "swapped", False)
+                else "the sweep it was to replace is kept as it was" if getattr(e, "replacing", False)
+                else "no point was finished, and nothing is left" if getattr(e, "nothing", False)
                 else "completed points are kept, run the same command to resume")
         _say(f"bulksim: {why}; {what}")
         return 143 if isinstance(e, Terminated) else 130
@@ -603,31 +623,39 @@ def cmd_compare(args, out=None) -> int:
 
 def cmd_validate(args, out=None) -> int:
     out = out or sys.stdout
-    from .inputs.costs import DEFAULT_PROFILE, get_profile
-    from .results.validate import validate, validation_text
+    from .inputs.costs import get_profile
+    from .results.validate import strict_failures, validate, validation_text
 
-    profile = DEFAULT_PROFILE if args.profile is None else args.profile
-    get_profile(profile)
+    profile = args.profile  # None: each row on the profile its hardware implies
+    if profile is not None:
+        get_profile(profile)
     if args.output not in ("table", "md", "json"):
         raise BulksimError(f"validate: output format must be table, md or json, got {args.output!r}")
     only = [k.strip() for k in args.rows.split(",") if k.strip()] if args.rows is not None else None
     if only == []:
         raise BulksimError("--rows: no row named (bulksim validate lists them)")
     measured = _measure_cli.validate_rows(args)  # the rows of --measured FILE (read first: fails fast)
-    rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile, only=only)
+    rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile,
+                    only=only)
     rows += measured
     if args.output == "json":
         from .results.jsonout import dumps, validate_document
 
         print(dumps(validate_document(rows)), file=out)
-        return 0
-    print(validation_text(rows, args.output), file=out)
+    else:
+        print(validation_text(rows, args.output), file=out)
+    bad = strict_failures(rows) if getattr(args, "strict", False) else []
+    if bad:
+        print(f"bulksim: validate --strict: {len(bad)} test row(s) outside the model's range: "
+              f"{', '.join(bad)}", file=sys.stderr)
+        return 1
     return 0
 
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "scenarios": cmd_scenarios, "profiles": cmd_profiles,
             "history": cmd_history, "bench": cmd_bench, "sweep": cmd_sweep, "report": cmd_report,
-            "compare": cmd_compare, "measure": lambda args: _measure_cli.run(args)}
+            "compare": cmd_compare, "measure": lambda args: _measure_cli.run(args),
+            "calibrate": calibrate_cli.run}
 
 
 def main(argv: Sequence[str] | None = None, *, _restore_handlers: bool = True) -> int:
@@ -722,6 +750,17 @@ def _run_guarded(body) -> int:
     except BrokenPipeError:
         _SIGNALS["late"] = True
         return _stdout_closed()
+    except SystemExit as e:  # --help, --version: done, and still under the contract
+        _SIGNALS["late"] = True
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _stdout_closed()
+        except OSError as err:
+            _silence_stdout()
+            print(f"{prog}: error: cannot write to standard output ({err.strerror or err})", file=sys.stderr)
+            return 2
+        return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
 
 
 class _ToolParser(argparse.ArgumentParser):
@@ -826,8 +865,8 @@ class _GuardedStdout:
             raise
         except OSError as e:
             _silence_stdout()
-            raise _StdoutFailed(f"cannot write to standard output ({e.strerror or e}); "
-                                "any result files were written first") from None
+            files = "; any result files were written first" if _PROG[0] == "bulksim" else ""
+            raise _StdoutFailed(f"cannot write to standard output ({e.strerror or e}){files}") from None
 
     def write(self, text):
         return self._guard(self._real.write, text)
@@ -868,6 +907,8 @@ def _stdout_closed() -> int:
         what = f"the files were written before any output: {shown}"
     else:
         what = "the output was cut short; this command wrote no file"
+    if _PROG[0] != "bulksim":  # a script in tools/: it writes no result files
+        what = "the output was cut short"
     print(f"{_PROG[0]}: standard output was closed early; {what}", file=sys.stderr)
     return 141
 

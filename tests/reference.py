@@ -36,11 +36,11 @@ _PH = {name: i for i, name in enumerate(PHASES)}
 STRATEGIES = ("per_object", "batched_v1", "batched", "upfront", "none")
 # Kernel generations (model.md section 5a) and where each strategy exists; the
 # first one listed is the strategy's own.
-GENERATIONS = ("v6.12", "mainline-2026", "mm-2026")
+GENERATIONS = ("v5.9", "v5.14", "v6.12", "mainline-2026", "mm-2026")
 EXISTS_ON = {"per_object": ["mainline-2026", "mm-2026"], "batched_v1": ["mainline-2026", "mm-2026"],
-             "batched": ["mainline-2026", "mm-2026"], "upfront": ["v6.12"],
+             "batched": ["mainline-2026", "mm-2026"], "upfront": ["v6.12", "v5.9", "v5.14"],
              # no accounting: nothing of a generation's memcg machinery is used
-             "none": ["mainline-2026", "v6.12", "mm-2026"]}
+             "none": ["mainline-2026", "v6.12", "mm-2026", "v5.9", "v5.14"]}
 FREE_HOOKS = ("per_object", "batched")
 NR_OBJ_STOCK = 5          # mm-2026 obj stock slots
 U16_MAX, S16_MAX = 65535, 32767
@@ -154,9 +154,12 @@ class Sim:
         if kernel not in EXISTS_ON[strategy]:
             raise ValueError(f"{strategy} does not exist on {kernel}")
         self.gen = kernel
-        self.current_gen = kernel != "v6.12"  # trylock generation
+        self.current_gen = kernel in ("mainline-2026", "mm-2026")  # trylock generation
+        # v5.9-v5.13 / v5.14-v6.6: the memcg stock's own local_irq_save, one in
+        # mod_memcg_lruvec_state, and an objcg reference across the pre/post hooks.
+        self.v5 = kernel in ("v5.9", "v5.14")
         # Per-node objcg from 2026 on: objcg = memcg * nodes + node.
-        self.objcgs_per_memcg = int(P["nodes"]) if kernel != "v6.12" else 1
+        self.objcgs_per_memcg = int(P["nodes"]) if self.current_gen else 1
         self.pending = [0] * int(P["cpus"])  # queued drain work: 1 memcg stock, 2 obj stock
         for k in ("cpus", "nodes", "memcgs", "depth", "reclaim_pages", "reclaim_retries",
                   "objs_per_slab", "sheaf_capacity", "barn_max_full", "bulk_size",
@@ -314,6 +317,8 @@ class Sim:
         if n <= MEMCG_CHARGE_BATCH:
             if self.gen == "v6.12":
                 self.count("stock_locks")  # local_lock_irqsave(&memcg_stock.stock_lock)
+            elif self.v5:
+                self.count("irq_saves")  # v5.x consume_stock(): local_irq_save()
             for i in range(NR_MEMCG_STOCK):
                 if ms.memcg[i] == m:
                     if ms.pages[i] >= n:
@@ -349,8 +354,9 @@ class Sim:
             self.drain_slot(cpu, 0)       # all of it, the new pages too
 
     def refill_stock(self, cpu, m, n):
-        if self.gen == "v6.12":
-            self.count("stock_locks")
+        if not self.current_gen:
+            # v6.12: the shared stock_lock; v5.x: refill_stock()'s local_irq_save()
+            self.count("irq_saves" if self.v5 else "stock_locks")
             self.refill_stock_v612(cpu, m, n)
             return
         self.count("memcg_stock_refills")
@@ -398,7 +404,7 @@ class Sim:
             st = self.ostock[k]
             cached = st.slots if self.gen == "mm-2026" else [st.objcg]
             obj_needed = any(o >= 0 and self.in_subtree(self.memcg_of(o), over) for o in cached)
-            if self.gen == "v6.12":
+            if not self.current_gen:
                 want = 3 if (memcg_needed or obj_needed) else 0
             else:
                 want = (1 if memcg_needed else 0) + (2 if obj_needed else 0)
@@ -409,7 +415,7 @@ class Sim:
                 self.drain_local(k, want)
             else:
                 self.pending[k] |= want
-                if self.gen == "v6.12" or want != 3:
+                if not self.current_gen or want != 3:
                     self.count("drain_works")
                 else:
                     self.count("drain_works", 2)  # two work items
@@ -418,7 +424,7 @@ class Sim:
         """drain_local_memcg_stock() (1) / drain_local_obj_stock() (2) on CPU k;
         v6.12's drain_local_stock() does the obj stock, then the memcg stock."""
         ms = self.mstock[k]
-        if self.gen == "v6.12":
+        if not self.current_gen:
             self.drain(k)
             if ms.memcg[0] >= 0:
                 self.drain_slot(k, 0)
@@ -432,7 +438,7 @@ class Sim:
 
     def try_charge_memcg(self, cpu, m, n):
         """try_charge_memcg() for n pages of memcg m; True on success."""
-        if self.allow_spin or self.gen == "v6.12":
+        if self.allow_spin or not self.current_gen:
             batch = max(MEMCG_CHARGE_BATCH, n)
         else:
             batch = n
@@ -506,6 +512,8 @@ class Sim:
     def stat_flush(self, cpu, m, pgdat, nbytes):
         """mod_objcg_mlstate(): write the memcg's per-node slab statistic."""
         self.count("stat_flushes")
+        if self.v5:
+            self.count("irq_saves")  # mod_memcg_lruvec_state(): local_irq_save()
         memcg = self.memcg_of(m)   # m is the objcg
         self.stat[memcg][pgdat] += nbytes
         # The kernel adds to this CPU's own counters here: no shared line changes hands.
@@ -558,7 +566,10 @@ class Sim:
             np_, rest = divmod(st.nr_bytes, PAGE_SIZE)
             if np_:
                 self.count("drain_uncharge_pages")
-            if np_ and self.gen == "v6.12":
+            if np_ and self.v5:
+                # v5.x: refill_stock(), with its own local_irq_save()
+                self.refill_stock(cpu, self.memcg_of(old), np_)
+            elif np_ and self.gen == "v6.12":
                 # v6.12: __refill_stock() into this CPU's memcg stock (lock held)
                 self.refill_stock_v612(cpu, self.memcg_of(old), np_)
             elif np_:
@@ -624,6 +635,10 @@ class Sim:
             self.adopt(cpu, objcg)
             allow_uncharge = True
         st.nr_bytes += n
+        if self.gen == "v5.9":
+            if st.nr_bytes > PAGE_SIZE:  # v5.9 refill_obj_stock(): drain it all
+                self.drain(cpu)
+            return
         if allow_uncharge and st.nr_bytes > PAGE_SIZE:
             np_ = st.nr_bytes // PAGE_SIZE
             st.nr_bytes %= PAGE_SIZE
@@ -869,6 +884,10 @@ class Sim:
         ofs = self.ofs
         # obj_cgroup_charge(objcg, flags, size * obj_full_size(s))
         self.count_run(size)
+        if self.v5:
+            # get_obj_cgroup_from_current() (obj_cgroup_tryget) in the pre-alloc
+            # hook, obj_cgroup_put() at the end of the post-alloc hook
+            self.count("objcg_ref_ops", 2)
         nbytes = size * ofs
         self.lock(cpu)
         if self.consume(cpu, objcg, nbytes):
@@ -893,7 +912,11 @@ class Sim:
         return True
 
     def mod_objcg_state(self, cpu, objcg, nbytes, pgdat):
-        """Old-generation mod_objcg_state(): irq-save lock, switch objcg, account."""
+        """Old-generation mod_objcg_state(): irq-save lock, switch objcg, account.
+        v5.9: no stock at all, mod_memcg_lruvec_state() at once."""
+        if self.gen == "v5.9":
+            self.stat_flush(cpu, objcg, pgdat, nbytes)
+            return
         self.lock(cpu)
         if self.ostock[cpu].objcg != objcg:
             self.adopt(cpu, objcg)

@@ -223,7 +223,7 @@ def test_resume_recomputes_a_bad_part(tmp_path, capsys, monkeypatch, damage):
     assert "recomputing" in capsys.readouterr().err
     got = _sweep_rows(out)
     assert got.num_rows == want.num_rows and got.column("objects") == want.column("objects")
-    assert sorted(p.name for p in out.iterdir()) == ["_sweep.json", "summary.parquet", "summary.units.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["_sweep.json", "_units.parquet", "summary.parquet"]
 
 
 @pytest.mark.parametrize("damage", ["foreign_point", "doubled_point", "not_parquet"])
@@ -421,3 +421,21 @@ def test_signal_is_handled_while_the_state_is_initialised(monkeypatch):
         timer.cancel()
         signal.signal(signal.SIGUSR1, old)
     assert took < 0.2 + min(0.5, slow / 2), (took, slow)
+
+
+def test_full_disk_at_the_merge_keeps_the_points_for_the_rerun(tmp_path, capsys, monkeypatch):
+    """ENOSPC when the staged points are merged into summary.parquet: one line, exit 2,
+    the computed points kept; the rerun computes nothing and merges them."""
+    out = tmp_path / "s"
+    argv = ["sweep", "--quiet", "--grid", "bulk_size=1,2", "--calls", "20", "--workers", "1", "--out", str(out)]
+    monkeypatch.setattr(pq, "write_table", _enospc)  # the staged points are Arrow IPC, the merge Parquet
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    _one_line(err)
+    assert "No space left" in err
+    assert len(_parts(out)) == 2 and not (out / "summary.parquet").exists()
+    assert not list(out.rglob("*.tmp"))
+    monkeypatch.undo()
+    assert cli.main(argv) == 0
+    assert "2 already done, 0 computed" in capsys.readouterr().out
+    assert read_sweep(out).num_rows == 2 * 5 and _parts(out) == []

@@ -77,6 +77,9 @@ class Scenario:
     free_hook: str = "per_object"
     # the kernel generation ("" = each strategy's own; docs/model.md §5a)
     kernel: str = ""
+    # the obj stock's lock kind ("" = the generation's own; v5.14 also has "irqsave":
+    # docs/model.md §5a).  Counts do not depend on it; the cost profile prices it.
+    stock_lock: str = ""
     # SLUB
     # remote_node_defrag_ratio's default of 1000 out of 1024 (mm/slub.c: kmem_cache_open
     # sets s->remote_node_defrag_ratio = 1000; get_any_partial compares it with
@@ -334,6 +337,9 @@ def _validate(s: Scenario) -> None:
     need(s.kernel in ("",) + GENERATIONS,
          f"kernel must be one of {', '.join(GENERATIONS)} (or empty: each strategy's own), "
          f"got {s.kernel!r}")
+    need(s.stock_lock in ("", "irqsave", "preempt", "trylock"),
+         f"stock_lock must be irqsave, preempt or trylock (or empty: the generation's own), "
+         f"got {str(s.stock_lock)[:40]!r}")
     if s.memcg_max_pages and s.pagecache_pages > s.memcg_max_pages:
         need(False, "pagecache_pages cannot exceed memcg_max_pages")
     # Every ancestor counter starts with the page cache of all the leaves below it: a
@@ -372,7 +378,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
     "io_uring": dict(
         description="io_uring request cache refill: bulk 8 of 256-byte accounted objects on 1 node "
-                    "(io_uring/io_uring.c: __io_alloc_req_refill)",
+                    "(io_uring/io_uring.c IO_REQ_ALLOC_BATCH; io_kiocb ~256 B)",
         cpus=2, nodes=1, memcgs=2, bulk_size=8, object_size=256, live_objects=1024,
         remote_free_prob=0.05, cgroup_switch_prob=0.001,
     ),
@@ -455,6 +461,9 @@ PARAM_DOCS: dict[str, tuple[str, str]] = {
                                         "of a free call's objects with one objcg and node"),
     "kernel": ("generation", "kernel generation for every strategy: v6.12, mainline-2026 or mm-2026 "
                              "('': each strategy's own; docs/model.md §5a)"),
+    "stock_lock": ("lock kind", "the obj stock's lock where a generation had two: v5.14 preempt (its "
+                                "own) or irqsave, mainline-2026 trylock (its own) or irqsave ('': the "
+                                "generation's own; docs/model.md §5a)"),
     "remote_prob": ("probability per refill step", "take a remote node's partial slab once the local "
                                                    "node has none (remote_node_defrag_ratio / 1024)"),
     "kfence_prob": ("probability per call", "the call gets one KFENCE object at a random position"),

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..inputs.costs import DEFAULT_PROFILE, coefficients, get_profile, phase_entries
 from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE
-from ..results.ranges import linear_range, ratio_extremes
+from ..results.ranges import Box, central, form_range, ratio_range
 from .symbols import release_tuple
 from .workloads import PHASES
 
@@ -67,7 +67,7 @@ def scenario_overrides(workload, *, object_size: int, nodes: int, objs_per_slab:
 
 def predict(overrides: dict, strategy: str, *, profile: str = DEFAULT_PROFILE, calls: int = MODEL_CALLS,
             seed: int = 0, name: str = "measure") -> dict:
-    """Per phase: cycles per object at central unit costs and its exact range; the hook
+    """Per phase: cycles per object at central unit costs and its exact range (max(chain, issue)); the hook
     share and accounted/unaccounted ratio (over ``phases``) with their ranges."""
     from ..inputs.scenario import Scenario
     from ..run.simulate import simulate
@@ -76,31 +76,34 @@ def predict(overrides: dict, strategy: str, *, profile: str = DEFAULT_PROFILE, c
     res = simulate(scn, strategies=[strategy], profile=profile, seed=seed)
     prof = get_profile(profile)
     run = res.runs[strategy]
-    co = coefficients(prof, strategy, run.counters, depth=scn.depth, entries=phase_entries(run.counters))
+    co = coefficients(prof, strategy, run.counters, depth=scn.depth, entries=phase_entries(run.counters),
+                      kernel=run.kernel)
     objects = max(int(run.counters[:, EVENTS.index("objects")].sum()), 1)
-    lo, mid, hi = prof.vector("low"), prof.vector("central"), prof.vector("high")
+    box = Box.of(prof)  # each phase a region: max(chain, issue) (docs/costs.md)
     out = {"kernel": run.kernel, "strategy": strategy, "profile": profile, "calls": calls, "seed": seed,
            "objects": objects, "phases": {}, "forms": {}}
     for ph in PHASES:
         c = co[PHASE_INDEX[ph]] / objects
-        a, b = linear_range(c, lo, hi)
-        out["phases"][ph] = (float(c @ mid), a, b)
+        a, b = form_range(c, box)
+        out["phases"][ph] = (central(c, box), a, b)
         out["forms"][ph] = c
     return out
 
 
 def derived(pred: dict, phases: tuple[str, ...]) -> dict:
-    """Hook share and accounted/unaccounted over ``phases``, central with exact ranges."""
+    """Hook share and accounted/unaccounted over ``phases``, central with ranges (exact or proven bounds)."""
     prof = get_profile(pred["profile"])
-    lo, mid, hi = prof.vector("low"), prof.vector("central"), prof.vector("high")
+    box = Box.of(prof)
+    zero = np.zeros(len(prof.names))
     f = pred["forms"]
-    hooks = sum((f[p] for p in phases if p in ("post_alloc_hook", "free_hook")), np.zeros_like(lo))
-    slab = sum((f[p] for p in phases if p in ("slab_alloc", "slab_free")), np.zeros_like(lo))
+    hooks = sum((f[p] for p in phases if p in ("post_alloc_hook", "free_hook")), zero)
+    slab = sum((f[p] for p in phases if p in ("slab_alloc", "slab_free")), zero)
     out = {}
+    # the captured phases as one region each side (max forms): exact or proven bounds
     for key, num, den in (("hook_share", hooks, hooks + slab), ("accounted_ratio", hooks + slab, slab)):
-        if float(den @ mid) <= 0:
+        if not form_range(den, box)[0] > 0:
             out[key] = (float("nan"),) * 3
             continue
-        a, _, b, _ = ratio_extremes(num, den, lo, hi, start=mid)
-        out[key] = (float(num @ mid) / float(den @ mid), a, b)
+        a, b, _ = ratio_range(num, den, box)
+        out[key] = (central(num, box) / central(den, box), a, b)
     return out

@@ -153,21 +153,14 @@ def measurement_text(m, fmt: str = "table", *, top: bool = False) -> str:
 
 
 def write_measurement(m, path, *, force: bool = False) -> list[Path]:
-    """``path`` and its units sidecar (``NAME.units.parquet``), all or nothing."""
-    from ..results.tables import check_output_path, sidecar_path, units_table, write_table
+    """``path`` and its units sidecar (``NAME.units.parquet``), all or nothing: one commit
+    (engine.results.tables.write_tables), also on a signal and with ``force``."""
+    from ..results.tables import check_output_path, sidecar_path, units_table, write_tables
 
     units = sidecar_path(path, "units")
     for q in (path, units):
         check_output_path(q, force=force)
-    done = []
-    try:
-        done.append(write_table(units_table({"measurement": m.table}), units, force=force))
-        done.append(write_table(m.table, path, force=force))
-    except BaseException:
-        for q in done:
-            q.unlink(missing_ok=True)
-        raise
-    return done
+    return write_tables([(units_table({"measurement": m.table}), units), (m.table, path)], force=force)
 
 
 def read_measurement(path):
@@ -191,6 +184,28 @@ def read_measurement(path):
     missing = [n for n, *_ in _COLS if n not in table.column_names]
     if missing:
         raise BadInputError(f"{p}: measurement lacks column(s) {', '.join(missing[:5])}")
-    prov = json.loads(meta["provenance"])
-    scen = json.loads(prov.get("scenarios", "{}"))
+    _check_measurement_types(table, p)
+    try:
+        prov = json.loads(meta["provenance"])
+        scen = json.loads(prov.get("scenarios", "{}")) if isinstance(prov, dict) else None
+    except (ValueError, TypeError, RecursionError):
+        prov = scen = None
+    if not isinstance(prov, dict) or not isinstance(scen, dict):
+        raise BadInputError(f"{p}: the measurement's provenance is not readable JSON objects")
     return Measurement(table, prov, scen)
+
+
+def _check_measurement_types(table: pa.Table, p: Path) -> None:
+    """Each column of the kind the rows rely on (validate --measured reads them as
+    numbers, text, flags), and no null where the writer writes a value (NaN, not null,
+    is its "not measured")."""
+    for name, kind, *_ in _COLS:
+        t = table.schema.field(name).type
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        ok = {"str": pa.types.is_string(t) or pa.types.is_large_string(t), "bool": pa.types.is_boolean(t),
+              "int": pa.types.is_integer(t), "float": pa.types.is_floating(t)}[kind]
+        if not ok:
+            raise BadInputError(f"{p}: measurement column {name!r} is {t}, where bulksim measure writes {kind}")
+        if table.column(name).null_count:
+            raise BadInputError(f"{p}: measurement column {name!r} has missing values")

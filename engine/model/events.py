@@ -64,6 +64,7 @@ EVENTS = (
     "objcg_uncharge_pages",  # obj_cgroup_uncharge_pages calls
     "drain_uncharge_pages",  # obj-stock drains that release whole pages
     "free_runs",  # the batched free hook: uncharge runs (docs/model.md §7a)
+    "irq_saves",  # v5.x: irq-save pairs outside the obj stock's lock (memcg stock, mod_memcg_lruvec_state)
 )
 N_EVENTS = len(EVENTS)
 EV = {name: i for i, name in enumerate(EVENTS)}
@@ -82,7 +83,7 @@ EV = {name: i for i, name in enumerate(EVENTS)}
     E_SLAB_DISCARDS, E_REMOTE_OBJECTS, E_KFENCE_OBJECTS, E_FREES, E_REMOTE_FREES,
     E_LINE_XFER_LOCAL, E_LINE_XFER_REMOTE, E_STAT_GUARD_FLUSHES, E_U16_RELEASES,
     E_DRAIN_WORKS, E_MEMCG_OOMS, E_OBJCG_UNCHARGE_PAGES, E_DRAIN_UNCHARGE_PAGES,
-    E_FREE_RUNS,
+    E_FREE_RUNS, E_IRQ_SAVES,
 ) = range(N_EVENTS)
 
 RUN_HIST_BUCKETS = 64  # bucket k counts runs of length k+1; the last is "64 or more"

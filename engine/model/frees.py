@@ -20,8 +20,15 @@ from __future__ import annotations
 from .constants import PAGE_SIZE
 from .events import PH_FREE_HOOK
 from .jit import jit, likely
-from .memcg import account_obj_stock, cached_bytes, refill_obj_stock, set_cached_bytes, stock_lock
-from .state import GEN_V612
+from .memcg import (
+    _flush_stat,
+    account_obj_stock,
+    cached_bytes,
+    refill_obj_stock,
+    set_cached_bytes,
+    stock_lock,
+)
+from .state import GEN_V59, GEN_V612
 
 
 @jit(inline="always")
@@ -40,12 +47,16 @@ def uncharge_run(P, S, cpu, objcg, node, n):
     S.counters[ph].obj_to_index += n
     locked = stock_lock(P, S, cpu, ph)
     refill_obj_stock(P, S, cpu, locked, objcg, nbytes, True, ph)
-    if P.gen == GEN_V612:
-        # That generation: refill_obj_stock, then mod_objcg_state under a second
-        # lock round trip (its irq-save lock never fails: ``locked`` is True, and
-        # the refill has just switched the stock to ``objcg``).
-        stock_lock(P, S, cpu, ph)
-    account_obj_stock(P, S, cpu, locked, objcg, -nbytes, node, ph)
+    if P.gen == GEN_V59:
+        # v5.9-v5.13: mod_objcg_state is mod_memcg_lruvec_state at once (mm/slab.h)
+        _flush_stat(P, S, objcg, node, -nbytes, cpu, ph)
+    else:
+        if P.gen <= GEN_V612:
+            # v5.14-v6.15: refill_obj_stock, then mod_objcg_state under a second
+            # lock round trip (that lock never fails: ``locked`` is True, and
+            # the refill has just switched the stock to ``objcg``).
+            stock_lock(P, S, cpu, ph)
+        account_obj_stock(P, S, cpu, locked, objcg, -nbytes, node, ph)
     S.memcg[objcg].refs -= n
     S.counters[ph].objcg_ref_ops += 1
 
@@ -75,8 +86,8 @@ def quiet_frees(P, S, lo, i, nq, cpu, objcg, node):
     earlier call, mostly one CPU's and one objcg's, and the full path's lock, refill
     and accounting calls per object cost ~3 ns of the simulation's ~17.
     """
-    if P.gen != GEN_V612 and P.irq_prob_t > 0:
-        return 0  # a trylock that can fail: the full path
+    if (P.gen > GEN_V612 and P.irq_prob_t > 0) or P.gen == GEN_V59:
+        return 0  # a trylock that can fail, or v5.9's direct statistics: the full path
     slot, left, cached = cached_bytes(P, S, cpu, objcg)
     if not cached or S.cpu[cpu].pgdat != node:
         return 0
@@ -97,7 +108,7 @@ def quiet_frees(P, S, lo, i, nq, cpu, objcg, node):
         set_cached_bytes(S, cpu, slot, left)
         ph = PH_FREE_HOOK
         S.counters[ph].obj_to_index += n
-        S.counters[ph].stock_locks += n if P.gen != GEN_V612 else 2 * n
+        S.counters[ph].stock_locks += n if P.gen > GEN_V612 else 2 * n
         S.counters[ph].refills += n
         S.counters[ph].stat_updates += n
         S.counters[ph].objcg_ref_ops += n

@@ -24,6 +24,8 @@ from .memcg import (
 )
 from .rng import S_EXTS_FAIL, chance
 from .state import (
+    GEN_V59,
+    GEN_V612,
     OBJ_SHIFT,
     ST_BATCHED,
     ST_BATCHED_V1,
@@ -154,8 +156,8 @@ def _quiet_objects(P, S, cpu, objcg, j, size, charge):
     The objcg is stored in the scan itself: ``_assign_run`` after it (same counts, a
     second pass over ``p[]``) made per_object ~4% slower.
     """
-    if charge and P.irq_prob_t > 0:
-        return 0  # a trylock that can fail: the full path
+    if (charge and P.irq_prob_t > 0) or (not charge and P.gen == GEN_V59):
+        return 0  # a trylock that can fail, or v5.9's direct statistics: the full path
     slot, left, cached = cached_bytes(P, S, cpu, objcg)
     if not cached:
         return 0  # a stock switch (or mm-2026's accumulators on another slot): the full path
@@ -235,8 +237,12 @@ def hook_per_object(P, S, c, cpu, objcg, size):
 
 @jit(inline="always")
 def hook_upfront(P, S, c, cpu, objcg, size):
-    """v6.10-v6.15: charge ``size * ofs`` up front, then per-object statistics."""
+    """v5.9-v6.15: charge ``size * ofs`` up front, then per-object statistics.  Before
+    v6.7 the pre-alloc hook took a reference on the objcg (get_obj_cgroup_from_current:
+    obj_cgroup_tryget) and the post-alloc hook dropped it (obj_cgroup_put)."""
     _count_run(P, S, size)
+    if P.gen < GEN_V612:
+        S.counters[PH_HOOK].objcg_ref_ops += 2
     if not obj_cgroup_charge(P, S, cpu, objcg, size * P.ofs, PH_HOOK):
         return False
     j = 0

@@ -22,6 +22,7 @@ from .jit import jit, likely, unlikely
 from .rng import S_EVICT, S_IRQ, chance, draw_below
 from .state import (
     GEN_MM,
+    GEN_V59,
     GEN_V612,
     M_EVICT_SERIAL,
     M_FORCED,
@@ -140,6 +141,8 @@ def consume_stock(P, S, cpu, m, n, ph):
     if n <= MEMCG_CHARGE_BATCH:
         if P.gen == GEN_V612:
             S.counters[ph].stock_locks += 1  # the shared stock_lock
+        elif P.gen < GEN_V612:
+            S.counters[ph].irq_saves += 1  # v5.x: consume_stock's own local_irq_save
         i, _ = _stock_slot(S, cpu, m)
         if i >= 0 and S.ms[cpu].pages[i] >= n:
             S.ms[cpu].pages[i] -= n
@@ -177,8 +180,11 @@ def refill_stock_locked(P, S, cpu, m, n, ph):
 def refill_stock(P, S, cpu, m, n, ph):
     """``refill_stock``: park ``n`` pages; evict a slot when all are taken (random
     in mainline, round-robin in mm-2026)."""
-    if P.gen == GEN_V612:
-        S.counters[ph].stock_locks += 1  # the shared stock_lock
+    if P.gen <= GEN_V612:
+        if P.gen == GEN_V612:
+            S.counters[ph].stock_locks += 1  # the shared stock_lock
+        else:
+            S.counters[ph].irq_saves += 1  # v5.x: refill_stock's own local_irq_save
         refill_stock_locked(P, S, cpu, m, n, ph)
         return
     S.counters[ph].memcg_stock_refills += 1
@@ -213,7 +219,7 @@ def stock_lock(P, S, cpu, ph):
     Current kernels use ``local_trylock``, which fails when an interrupt on this CPU
     re-entered the allocator; the ``upfront`` generation used an irq-save lock.
     """
-    if P.gen != GEN_V612 and P.irq_prob_t > 0:
+    if P.gen > GEN_V612 and P.irq_prob_t > 0:
         # The trylock serial only indexes IRQ draws: without re-entry it is not kept.
         k = S.misc[M_TRYLOCK_SERIAL]
         S.misc[M_TRYLOCK_SERIAL] = k + 1
@@ -232,6 +238,8 @@ def _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph):
     m = S.memcg[objcg].memcg
     S.stat[m, pgdat] += nbytes
     S.counters[ph].stat_flushes += 1
+    if P.gen < GEN_V612:
+        S.counters[ph].irq_saves += 1  # v5.x mod_memcg_lruvec_state: local_irq_save
 
 
 @jit
@@ -321,6 +329,9 @@ def drain_obj_stock(P, S, cpu, ph):
                 # v6.12: the pages go to this CPU's memcg stock (__refill_stock,
                 # stock_lock already held), not to the page counters.
                 refill_stock_locked(P, S, cpu, S.memcg[old].memcg, np_, ph)
+            elif P.gen < GEN_V612:
+                # v5.x: the same through refill_stock(), with its own local_irq_save
+                refill_stock(P, S, cpu, S.memcg[old].memcg, np_, ph)
             else:
                 page_counter_uncharge(P, S, S.memcg[old].memcg, np_, cpu, ph)
         _nr_charged_add(P, S, old, nbytes % PAGE_SIZE, cpu, ph)
@@ -406,7 +417,9 @@ def refill_obj_stock(P, S, cpu, locked, objcg, nbytes, allow_uncharge, ph):
             _adopt(P, S, cpu, objcg, ph)
             allow_uncharge = True
         S.cpu[cpu].bytes += nbytes
-        if unlikely(allow_uncharge and S.cpu[cpu].bytes > PAGE_SIZE):
+        if unlikely(P.gen == GEN_V59 and S.cpu[cpu].bytes > PAGE_SIZE):
+            drain_obj_stock(P, S, cpu, ph)  # v5.9-v5.13: the whole stock goes
+        elif unlikely(allow_uncharge and S.cpu[cpu].bytes > PAGE_SIZE):
             np_ = S.cpu[cpu].bytes // PAGE_SIZE
             S.cpu[cpu].bytes = S.cpu[cpu].bytes % PAGE_SIZE
     if unlikely(np_ > 0):
@@ -471,7 +484,11 @@ def account_obj_stock(P, S, cpu, locked, objcg, nbytes, pgdat, ph):
 
 @jit(inline="always")
 def mod_objcg_state(P, S, cpu, objcg, nbytes, pgdat, ph):
-    """The ``upfront`` generation's separate statistics update (one lock)."""
+    """The ``upfront`` generation's separate statistics update (one lock); v5.9-v5.13:
+    no stock, ``mod_memcg_lruvec_state`` at once (mm/slab.h mod_objcg_state)."""
+    if P.gen == GEN_V59:
+        _flush_stat(P, S, objcg, pgdat, nbytes, cpu, ph)
+        return
     stock_lock(P, S, cpu, ph)
     if S.cpu[cpu].objcg != objcg:
         _adopt(P, S, cpu, objcg, ph)
@@ -504,7 +521,7 @@ def drain_local(P, S, c, bits, ph):
     """The drain work of CPU ``c`` (``drain_local_memcg_stock`` for bit 0,
     ``drain_local_obj_stock`` for bit 1; v6.12's ``drain_local_stock`` does both,
     the obj stock first, whose pages go into the memcg stock)."""
-    if P.gen == GEN_V612:
+    if P.gen <= GEN_V612:
         drain_obj_stock(P, S, c, ph)
         if S.ms[c].memcg[0] >= 0:
             drain_stock_slot(P, S, c, 0, ph)
@@ -530,7 +547,7 @@ def drain_all_stock(P, S, cpu, over, ph):
             if S.ms[c].pages[i] > 0 and _in_subtree(P, S, S.ms[c].memcg[i], over):
                 need_m = True
         need_o = _obj_stock_in_subtree(P, S, c, over)
-        if P.gen == GEN_V612:
+        if P.gen <= GEN_V612:
             bits = 3 if need_m or need_o else 0  # one stock, one FLUSHING bit
         else:
             bits = (1 if need_m else 0) | (2 if need_o else 0)
@@ -541,7 +558,7 @@ def drain_all_stock(P, S, cpu, over, ph):
             drain_local(P, S, c, bits, ph)
         else:
             S.cpu[c].pending |= bits
-            S.counters[ph].drain_works += 1 if P.gen == GEN_V612 or bits != 3 else 2
+            S.counters[ph].drain_works += 1 if P.gen <= GEN_V612 or bits != 3 else 2
 
 
 @jit(forceinline=False)  # rare: only after a drain_all_stock on another CPU
@@ -557,7 +574,7 @@ def try_charge_memcg(P, S, cpu, m, n, ph):
     """``try_charge_memcg`` for ``n`` pages of memcg ``m``; returns False on failure.
     Its first attempt here; once that fails, the limit path (``_try_charge_limited``)."""
     batch = n
-    if (P.gfp_allow_spin or P.gen == GEN_V612) and n < MEMCG_CHARGE_BATCH:
+    if (P.gfp_allow_spin or P.gen <= GEN_V612) and n < MEMCG_CHARGE_BATCH:
         batch = MEMCG_CHARGE_BATCH
     if consume_stock(P, S, cpu, m, n, ph):
         return True

@@ -27,19 +27,46 @@ ST_PER_OBJECT, ST_BATCHED_V1, ST_BATCHED, ST_UPFRONT, ST_NONE = range(5)
 FREE_HOOKS = ("per_object", "batched")
 
 # Kernel generations (docs/model.md §5a): whose memcg machinery a run follows.
-GENERATIONS = ("v6.12", "mainline-2026", "mm-2026")
+# In release order, so that ``P.gen <= GEN_V612`` is "the one-slot memcg stock under
+# the obj stock's irq-off lock" (v5.9 to v6.15) and ``P.gen < GEN_V612`` the v5.x hooks.
+GENERATIONS = ("v5.9", "v5.14", "v6.12", "mainline-2026", "mm-2026")
 GEN_CODE = {name: i for i, name in enumerate(GENERATIONS)}
-GEN_V612, GEN_MAINLINE, GEN_MM = range(3)
+GEN_V59, GEN_V514, GEN_V612, GEN_MAINLINE, GEN_MM = range(5)
 # The generations each strategy exists on; the first is its own (the default).
 STRATEGY_GENERATIONS = {
     "per_object": ("mainline-2026", "mm-2026"),
     "batched_v1": ("mainline-2026", "mm-2026"),
     "batched": ("mainline-2026", "mm-2026"),
-    "upfront": ("v6.12",),
+    # charge up front, then statistics per object: v5.9 to v6.15
+    "upfront": ("v6.12", "v5.9", "v5.14"),
     # No accounting: the allocator alone, the baseline of the cost of accounting.  It
     # does no memcg work, so it runs unchanged on every generation.
-    "none": ("mainline-2026", "v6.12", "mm-2026"),
+    "none": ("mainline-2026", "v6.12", "mm-2026", "v5.9", "v5.14"),
 }
+# The obj stock's lock kind (scenario ``stock_lock``): the kernels count the same
+# events either way, the cost profile prices them (engine.inputs.costs).  v5.14 to
+# v5.18 took preempt_disable() in task context (W. Long, "mm/memcg: Optimize user
+# context object stock access"); the same code with local_irq_save() is what v5.19 to
+# v6.6 ran and what S. A. Siewior's and W. Long's postings compared it with.  On
+# mainline-2026 "irqsave" is v6.16's localtry_lock_irqsave (bc730030f956, V. Babka): the
+# same sites as local_trylock, each an irq-save pair.
+STOCK_LOCKS = {"v5.9": ("irqsave",), "v5.14": ("preempt", "irqsave"), "v6.12": ("irqsave",),
+               "mainline-2026": ("trylock", "irqsave"), "mm-2026": ("trylock",)}
+
+
+def resolve_stock_lock(stock_lock: str, kernel: str, strategy: str) -> str:
+    """The lock kind ``strategy`` pays on ``kernel`` (already resolved) for the scenario's
+    ``stock_lock`` ("" = the generation's own); a BulksimError if that generation never
+    had it.  ``none`` takes no lock: any kind is accepted and ignored."""
+    from ..errors import BadInputError
+
+    kinds = STOCK_LOCKS[kernel]
+    if not stock_lock or strategy == "none":
+        return kinds[0]
+    if stock_lock not in kinds:
+        raise BadInputError(f"stock_lock={stock_lock} does not exist on kernel {kernel} "
+                            f"(it has: {', '.join(kinds)})")
+    return stock_lock
 
 
 def resolve_generation(kernel: str, strategy: str) -> str:
@@ -293,7 +320,7 @@ def cpu_nodes(cpus: int, nodes: int) -> np.ndarray:
 
 def _strategy_params(scn: Scenario, strategy: str, k: int) -> dict:
     gen = GEN_CODE[resolve_generation(scn.kernel, strategy)]
-    objcg_nodes = 1 if gen == GEN_V612 else scn.nodes
+    objcg_nodes = 1 if gen <= GEN_V612 else scn.nodes
     return dict(strategy=STRATEGY_CODE[strategy], gen=gen, objcg_nodes=objcg_nodes,
                 n_objcgs=scn.memcgs * objcg_nodes, exts_bit=1 << k)
 

@@ -304,8 +304,33 @@ def compare_tables(table_a: pa.Table, table_b: pa.Table, label_a: str = "A",
         values = sorted({_key_text(v) for v in t.column(c).to_pylist()})
         notes.append(f"Setups differ: {side} has no {c!r} column ({other_label}: {', '.join(values[:5])}"
                      f"{', ...' if len(values) > 5 else ''}); its rows were matched without it")
+    notes += _scenario_differences(table_a, table_b)
     return Comparison(keys + one_sided, metrics, rows,
                       {k for k in keys if _is_num(table_a.schema.field(k).type)}, notes)
+
+
+def _scenario_differences(table_a: pa.Table, table_b: pa.Table) -> list[str]:
+    """The scenario parameters (provenance ``scenario``) the two inputs ran with that
+    differ, beyond name and description: two runs called alike need not be one setup."""
+    import json
+
+    def scenario(t):
+        raw = (t.schema.metadata or {}).get(b"scenario")
+        try:
+            d = json.loads(raw.decode()) if raw else None
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return None
+        return d if isinstance(d, dict) else None
+
+    a, b = scenario(table_a), scenario(table_b)
+    if a is None or b is None:
+        return []
+    differ = [k for k in sorted(set(a) | set(b)) if k not in ("name", "description") and a.get(k) != b.get(k)]
+    if not differ:
+        return []
+    shown = "; ".join(f"{k}: A {str(a.get(k, 'N/A'))[:40]}, B {str(b.get(k, 'N/A'))[:40]}" for k in differ[:6])
+    more = f" (and {len(differ) - 6} more)" if len(differ) > 6 else ""
+    return [f"Setups differ in scenario parameters: {shown}{more}"]
 
 
 def _setup_columns(table_a: pa.Table, table_b: pa.Table) -> list[str]:
@@ -628,7 +653,7 @@ def compare_checked(paths: Sequence[str], *, base: str | None = None, emit: str 
                "fail_above": fail_above, "failed_rows": len(failed or []), "failure": verdict}
         return dumps(doc), verdict
     text = render_rows(comp, rows, metrics, fmt)
-    summary = "\n".join(comp.notes + summary_lines(rows, metrics[0])
+    summary = "\n".join(summary_lines(rows, metrics[0]) + comp.notes
                         + range_lines(comp, rows, metrics, within=len(paths) == 1)
                         + ["", f"A: {source_a}", f"B: {source_b}"])
     return (f"{text}\n{summary}" if fmt == "table" else f"{text}\n\n```\n{summary}\n```"), verdict

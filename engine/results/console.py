@@ -162,4 +162,6 @@ def comparison_text(table, width: int = WIDTH) -> str:
         text.append("")
         text.append("(+x%) = difference from per_object, the mainline hook; lower is cheaper.")
         text.append(f"(+x) without % = absolute difference, where per_object's value is below {NEAR_ZERO}.")
+    text += textwrap.wrap("Hook, free-hook and slab cycles are each priced alone; end to end is one region "
+                          "in which the hooks overlap the allocator, at most their sum (docs/costs.md).", width)
     return "\n".join(text)

@@ -122,6 +122,10 @@ def read_results(results_dir: str | Path) -> list[dict]:
     benchmarks = _load(bench_path)
     if not isinstance(benchmarks, dict):
         raise BadInputError(f"{bench_path}: not an asv benchmarks.json (expected a JSON object)")
+    bad = next((k for k, v in benchmarks.items() if k != "version" and not isinstance(v, dict)), None)
+    if bad is not None:  # its type and unit would be lost from every row, silently
+        raise BadInputError(f"{bench_path}: entry {str(bad)[:80]!r} is not an object (asv describes each "
+                            "benchmark by one)")
     rows: list[dict] = []
     for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for path in sorted(machine_dir.glob("*.json")):

@@ -97,30 +97,36 @@ def pooled_sensitivity(results: Path, table, rows: list[dict], strategy: str, to
     """End-to-end ratio ``strategy / per_object`` of the rows' pooled counts, each unit
     cost swept over its range with the others central (the summary holds counts over
     all phases, so this is the end-to-end ratio)."""
+    from .ranges import Box, central, fval
+
     prof = get_profile(str(rows[0]["profile"]))
-    lo, mid, hi = prof.vector("low"), prof.vector("central"), prof.vector("high")
+    box = Box.of(prof)
     forms = {}
     for s in (strategy, BASE):
         mine = [r for r in rows if r["strategy"] == s]
         co = np.zeros(len(prof.names))
         objects = 0
         for r in mine:
-            counts = np.array([[float(r[e]) for e in EVENTS]])
-            co += coefficients(prof, s, counts, depth=_depth(results, table, r), entries=[r["calls"]])[0]
+            counts = np.array([[float(r.get(e) or 0) for e in EVENTS]])
+            co += coefficients(prof, s, counts, depth=_depth(results, table, r), entries=[r["calls"]],
+                               kernel=str(r.get("kernel") or ""))[0]
             objects += r["objects"]
         forms[s] = co / max(objects, 1)
     a, b = forms[strategy], forms[BASE]
-    if not (float(b @ lo) > 0 and float(a @ mid) > 0):  # no rows of one of them here
+    if not (fval(b, box.xl, box.yl) > 0 and central(a, box) > 0):  # no rows of one of them here
         return 0.0, []
-    r0 = float(a @ mid) / float(b @ mid)
+    r0 = central(a, box) / central(b, box)
     out = []
-    for i, name in enumerate(prof.names):
-        v = []
-        for end in (lo[i], hi[i]):
-            x = mid.copy()
-            x[i] = end
-            v.append(float(a @ x) / float(b @ x))
-        out.append({"unit_cost": name, "ratio_at_low": v[0], "ratio_at_high": v[1], "swing": abs(v[1] - v[0])})
+    for which, (lo, mid, hi) in (("chain", (box.xl, box.xm, box.xh)), ("issue", (box.yl, box.ym, box.yh))):
+        for i, name in enumerate(prof.names):
+            v = []
+            for end in (lo[i], hi[i]):
+                m = mid.copy()
+                m[i] = end
+                x, y = (m, box.ym) if which == "chain" else (box.xm, m)
+                v.append(fval(a, x, y) / fval(b, x, y))
+            out.append({"unit_cost": name if which == "chain" else f"{name}:issue",
+                        "ratio_at_low": v[0], "ratio_at_high": v[1], "swing": abs(v[1] - v[0])})
     out.sort(key=lambda d: -d["swing"])
     return r0, [d for d in out if d["swing"] > 0][:top]
 

@@ -1,18 +1,32 @@
-"""Exact ranges of cycles and of ratios between strategies over the box of unit costs.
+"""Ranges of cycles and of ratios between strategies over the box of unit costs.
 
-Cycles are linear in the unit costs (``engine.inputs.costs.coefficients``): a figure is
-``a . x`` for a coefficient vector ``a`` and unit costs ``x`` in the box
-``low <= x <= high``.  Its range is exact coordinate by coordinate.  A ratio of two
-strategies is ``(a . x) / (b . x)``, a linear-fractional function: over a box it is
-quasi-linear, so its extremes are at vertices, and Dinkelbach's method finds them
-without enumerating the 2^n vertices: at the current ratio ``t``, the vertex that
-maximises ``(a - t b) . x`` takes ``high`` where ``a_i - t b_i > 0`` and ``low`` where it
-is negative; its ratio is at least ``t``, and equal only at the optimum.  The ratio
-strictly increases from vertex to vertex, so the loop ends after finitely many steps
-(in practice two or three).
+A figure is a *max form* (engine.inputs.costs, the overlap model): for a coefficient
+vector ``a`` it is ``F(a) = max(a . x, a . y)``, the longer of the dependent chain
+(``x``: chain prices) and the issue time (``y``: issue prices), with ``x`` and ``y``
+each anywhere in its own box ``low <= . <= high``.  Because ``x`` and ``y`` vary
+independently:
 
-A verdict of a strategy against ``per_object`` is the sign of the difference
-``(a - b) . x`` over the whole box: "cheaper" or "dearer" when it keeps one sign,
+- **a figure's range is exact**: ``min F = max(min a.x, min a.y)`` (take the ``x`` that
+  minimises ``a.x`` and the ``y`` that minimises ``a.y`` at once), ``max F = max(max
+  a.x, max a.y)``; each linear range is exact coordinate by coordinate.
+- a **difference** ``F(a) - F(b)`` and a **ratio** ``F(a) / F(b)`` are exact when each
+  of the two forms is in one regime over the whole box (chain-bound: ``min a.x >= max
+  a.y``, or issue-bound): then each is linear in ``(x, y)`` and the linear tools below
+  apply (a linear-fractional ratio over a box takes its extremes at vertices: Dinkelbach's
+  method, or the quotient of independent ranges when the two forms use different
+  vectors).  Otherwise they are **proven bounds**: for positive ``p, q, r, s``,
+  ``min(p - r, q - s) <= max(p, q) - max(r, s) <= max(p - r, q - s)`` and ``min(p/r, q/s)
+  <= max(p, q) / max(r, s) <= max(p/r, q/s)``, intersected with the quotient of the two
+  figures' own ranges.  The tests check both against brute force.
+
+Dinkelbach's method for ``(a . x) / (b . x)``: at the current ratio ``t``, the vertex
+that maximises ``(a - t b) . x`` takes ``high`` where ``a_i - t b_i > 0`` and ``low``
+where it is negative; its ratio is at least ``t``, and equal only at the optimum.  The
+ratio strictly increases from vertex to vertex, so the loop ends after finitely many
+steps (in practice two or three).
+
+A verdict of a strategy against ``per_object`` is the sign of the difference over the
+whole box: "cheaper" or "dearer" when its (exact or bounding) range keeps one sign,
 otherwise "depends on" the unit costs whose ranges are needed to change the sign.
 """
 
@@ -81,51 +95,195 @@ def ratio_extremes_brute(a, b, lo, hi) -> tuple[float, float]:
     return min(vals), max(vals)
 
 
+# -- max forms: F(a) = max(a . x, a . y), x in the chain box, y in the issue box ----------
+
+@dataclass(frozen=True)
+class Box:
+    """The chain box ``xl <= x <= xh`` and the issue box ``yl <= y <= yh``, with the
+    central values ``xm``, ``ym`` and the unit-cost names (one coordinate order)."""
+
+    xl: np.ndarray
+    xm: np.ndarray
+    xh: np.ndarray
+    yl: np.ndarray
+    ym: np.ndarray
+    yh: np.ndarray
+    names: tuple = ()
+
+    @classmethod
+    def of(cls, prof: Profile) -> "Box":
+        return cls(prof.vector("low"), prof.vector("central"), prof.vector("high"),
+                   prof.issue_vector("low"), prof.issue_vector("central"), prof.issue_vector("high"),
+                   tuple(prof.names))
+
+
+def fval(a, x, y) -> float:
+    """``max(a . x, a . y)``."""
+    a = np.asarray(a, dtype=np.float64)
+    return max(float(a @ x), float(a @ y))
+
+
+def central(a, box: Box) -> float:
+    return fval(a, box.xm, box.ym)
+
+
+def _regime(a, box: Box) -> str:
+    """"chain" if ``a.x >= a.y`` on the whole box, "issue" if ``a.y >= a.x``, else "mixed"."""
+    cx, cy = linear_range(a, box.xl, box.xh), linear_range(a, box.yl, box.yh)
+    if cx[0] >= cy[1]:
+        return "chain"
+    if cy[0] >= cx[1]:
+        return "issue"
+    return "mixed"
+
+
+def form_range(a, box: Box) -> tuple[float, float]:
+    """Exact min and max of ``max(a . x, a . y)`` over the box."""
+    cx, cy = linear_range(a, box.xl, box.xh), linear_range(a, box.yl, box.yh)
+    return max(cx[0], cy[0]), max(cx[1], cy[1])
+
+
+def _side(box: Box, which: str):
+    return (box.xl, box.xh) if which == "chain" else (box.yl, box.yh)
+
+
+def diff_range(a, b, box: Box) -> tuple[float, float, bool]:
+    """Range of ``F(a) - F(b)`` over the box: ``(low, high, exact)``."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ra, rb = _regime(a, box), _regime(b, box)
+    if ra != "mixed" and rb != "mixed":
+        if ra == rb:
+            return (*linear_range(a - b, *_side(box, ra)), True)
+        la, lb = linear_range(a, *_side(box, ra)), linear_range(b, *_side(box, rb))
+        return la[0] - lb[1], la[1] - lb[0], True  # independent vectors
+    fa, fb = form_range(a, box), form_range(b, box)
+    dx, dy = linear_range(a - b, box.xl, box.xh), linear_range(a - b, box.yl, box.yh)
+    lo = max(min(dx[0], dy[0]), fa[0] - fb[1])
+    hi = min(max(dx[1], dy[1]), fa[1] - fb[0])
+    return lo, hi, False
+
+
+def ratio_range(a, b, box: Box) -> tuple[float, float, bool]:
+    """Range of ``F(a) / F(b)`` over the box: ``(low, high, exact)``.  ``F(b)`` must be
+    positive on the whole box."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    fa, fb = form_range(a, box), form_range(b, box)
+    if not fb[0] > 0:
+        raise BulksimError("ratio_range: the denominator is not positive on the whole box")
+    ra, rb = _regime(a, box), _regime(b, box)
+    if ra != "mixed" and rb != "mixed":
+        if ra == rb:
+            lo_v, hi_v = _side(box, ra)
+            mid = box.xm if ra == "chain" else box.ym
+            if linear_range(b, lo_v, hi_v)[0] > 0:
+                tmin, _, tmax, _ = ratio_extremes(a, b, lo_v, hi_v, start=mid)
+                return tmin, tmax, True
+        else:
+            la, lb = linear_range(a, *_side(box, ra)), linear_range(b, *_side(box, rb))
+            if lb[0] > 0:
+                return la[0] / lb[1], la[1] / lb[0], True
+    lo, hi = fa[0] / fb[1], fa[1] / fb[0]  # the quotient of the two ranges always bounds it
+    parts = []
+    for lo_v, hi_v, mid in ((box.xl, box.xh, box.xm), (box.yl, box.yh, box.ym)):
+        if linear_range(b, lo_v, hi_v)[0] > 0:
+            tmin, _, tmax, _ = ratio_extremes(a, b, lo_v, hi_v, start=mid)
+            parts.append((tmin, tmax))
+        else:
+            parts = None
+            break
+    if parts:
+        lo = max(lo, min(p[0] for p in parts))
+        hi = min(hi, max(p[1] for p in parts))
+    return lo, hi, False
+
+
+def brute_force_points(box: Box, rng: np.random.Generator, n: int):
+    """Points of the box for tests: every vertex of a small box, then ``n`` random points
+    (each coordinate a vertex or uniform in its range)."""
+    import itertools
+
+    k = len(box.xl)
+    pts = []
+    if 2 * k <= 12:
+        for bits in itertools.product((0, 1), repeat=2 * k):
+            bx, by = np.array(bits[:k]), np.array(bits[k:])
+            pts.append((np.where(bx, box.xh, box.xl), np.where(by, box.yh, box.yl)))
+    for _ in range(n):
+        ux, uy = rng.random(k), rng.random(k)
+        vx, vy = rng.random(k) < 0.5, rng.random(k) < 0.5
+        ux = np.where(vx, np.round(ux), ux)
+        uy = np.where(vy, np.round(uy), uy)
+        pts.append((box.xl + ux * (box.xh - box.xl), box.yl + uy * (box.yh - box.yl)))
+    return pts
+
+
 @dataclass
 class Forms:
-    """One strategy's per-object linear forms over a profile's unit costs."""
+    """One strategy's per-object coefficient vectors over a profile's unit costs: the
+    post-alloc hook's (a region of its own) and the end-to-end one (one region)."""
 
     hook: np.ndarray
     total: np.ndarray
+
+
+def run_pricing(result, name: str) -> dict:
+    """The keywords that price strategy ``name`` of ``result`` on its generation and lock kind."""
+    run = result.runs[name]
+    return {"kernel": getattr(run, "kernel", "") or "",
+            "stock_lock": getattr(result.scenario, "stock_lock", "") or ""}
 
 
 def strategy_forms(result, name: str, profile: Profile | None = None) -> Forms:
     prof = profile or get_profile(result.profile)
     run = result.runs[name]
     co = coefficients(prof, name, run.counters, depth=result.scenario.depth,
-                      entries=phase_entries(run.counters))
+                      entries=phase_entries(run.counters), **run_pricing(result, name))
     objects = max(int(run.counters[:, EVENTS.index("objects")].sum()), 1)
     return Forms(co[PH_HOOK] / objects, co.sum(axis=0) / objects)
 
 
-def verdict(d: np.ndarray, prof: Profile) -> tuple[str, list[str]]:
-    """Sign of ``d . x`` over the box: ("cheaper"|"dearer"|"same"|"depends", deciding costs).
+def verdict(a: np.ndarray, b: np.ndarray, prof: Profile) -> tuple[str, list[str]]:
+    """Sign of ``F(a) - F(b)`` over the box: ("cheaper"|"dearer"|"same"|"depends", deciding costs).
 
     For "depends", the deciding unit costs are the fewest whose moves from central
-    towards one end change the sign of the central difference (largest swing first)."""
-    lo, mid, hi = prof.vector("low"), prof.vector("central"), prof.vector("high")
-    dmin, dmax = linear_range(d, lo, hi)
+    towards one end change the sign of the central difference (largest swing first),
+    in the regime (chain or issue) that binds at central; an issue price is named
+    ``name:issue``."""
+    box = Box.of(prof)
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    dmin, dmax, _ = diff_range(a, b, box)
     if dmax < 0:
         return "cheaper", []
     if dmin > 0:
         return "dearer", []
     if dmin == 0 == dmax:
         return "same", []
-    d0 = float(d @ mid)
-    if d0 < 0:  # moves that increase the difference
-        swing = np.maximum(d * (hi - mid), d * (lo - mid))
-    else:
-        swing = -np.minimum(d * (hi - mid), d * (lo - mid))
-    order = np.argsort(-swing, kind="stable")
-    names, acc = [], abs(d0)
+    d0 = central(a, box) - central(b, box)
+    # the swing of each chain and each issue price, the others central
+    names, swings = [], []
+    for which, (lo, mid, hi) in (("chain", (box.xl, box.xm, box.xh)), ("issue", (box.yl, box.ym, box.yh))):
+        for i, n in enumerate(box.names):
+            if lo[i] == hi[i]:
+                continue
+            vals = []
+            for end in (lo[i], hi[i]):
+                v = mid.copy()
+                v[i] = end
+                x, y = (v, box.ym) if which == "chain" else (box.xm, v)
+                vals.append(fval(a, x, y) - fval(b, x, y))
+            sw = max(vals) - d0 if d0 < 0 else d0 - min(vals)
+            names.append(n if which == "chain" else f"{n}:issue")
+            swings.append(sw)
+    order = np.argsort(-np.array(swings), kind="stable") if swings else []
+    out, acc = [], abs(d0)
     for i in order:
-        if swing[i] <= 0:
+        if swings[i] <= 0:
             break
-        names.append(prof.names[i])
-        acc -= swing[i]
+        out.append(names[i])
+        acc -= swings[i]
         if acc < 0:
             break
-    return "depends", names
+    return "depends", out
 
 
 def verdict_text(v: str, names: list[str]) -> str:
@@ -157,11 +315,13 @@ def range_fields():
             f(f"{m}_ns_per_object_high", pa.float64(), "ns/object", f"{what}: high, at the profile's clock"),
             f(f"{m}_ratio", pa.float64(), "", f"{what}: cycles / per_object's, central unit costs"),
             f(f"{m}_ratio_min", pa.float64(), "",
-              f"{what}: exact minimum of the ratio to per_object over the box of unit costs"),
-            f(f"{m}_ratio_max", pa.float64(), "", f"{what}: exact maximum of that ratio"),
+              f"{what}: minimum of the ratio to per_object over the box of unit costs (exact, or a "
+              "proven lower bound where a max form changes regime: docs/costs.md)"),
+            f(f"{m}_ratio_max", pa.float64(), "", f"{what}: maximum of that ratio (exact or a proven bound)"),
             f(f"{m}_diff_low", pa.float64(), "cycles/object",
-              f"{what}: exact minimum of (strategy - per_object) over the box"),
-            f(f"{m}_diff_high", pa.float64(), "cycles/object", f"{what}: exact maximum of that difference"),
+              f"{what}: minimum of (strategy - per_object) over the box (exact or a proven bound)"),
+            f(f"{m}_diff_high", pa.float64(), "cycles/object",
+              f"{what}: maximum of that difference (exact or a proven bound)"),
             f(f"{m}_verdict", pa.string(), "",
               f"{what} against per_object: cheaper, dearer, same, or depends (null without per_object)"),
             f(f"{m}_decided_by", pa.string(), "",
@@ -173,14 +333,13 @@ def range_fields():
 def add_range_columns(result, rows: list[dict]) -> None:
     """Fill the range columns of ``summary_rows``' rows in place."""
     prof = get_profile(result.profile)
-    lo, hi = prof.vector("low"), prof.vector("high")
-    mid = prof.vector("central")
+    box = Box.of(prof)
     forms = {r["strategy"]: strategy_forms(result, r["strategy"], prof) for r in rows}
     base = forms.get(BASE)
     for r in rows:
         fs = forms[r["strategy"]]
         for m, a in (("hook", fs.hook), ("total", fs.total)):
-            lo_v, hi_v = linear_range(a, lo, hi)
+            lo_v, hi_v = form_range(a, box)
             r[f"{m}_cycles_per_object_low"] = lo_v
             r[f"{m}_cycles_per_object_high"] = hi_v
             r[f"{m}_ns_per_object_low"] = lo_v / prof.clock_ghz
@@ -191,45 +350,51 @@ def add_range_columns(result, rows: list[dict]) -> None:
             if base is None:
                 continue
             b = base.hook if m == "hook" else base.total
-            d = a - b
-            r[f"{m}_diff_low"], r[f"{m}_diff_high"] = linear_range(d, lo, hi)
-            v, names = verdict(d, prof)
+            r[f"{m}_diff_low"], r[f"{m}_diff_high"], _ = diff_range(a, b, box)
+            v, names = verdict(a, b, prof)
             r[f"{m}_verdict"] = v
             r[f"{m}_decided_by"] = ",".join(names) if names else None
-            if linear_range(b, lo, hi)[0] > 0:
-                rmin, _, rmax, _ = ratio_extremes(a, b, lo, hi, start=mid)
-                r[f"{m}_ratio"] = float(a @ mid) / float(b @ mid)
+            if form_range(b, box)[0] > 0:
+                rmin, rmax, _ = ratio_range(a, b, box)
+                r[f"{m}_ratio"] = central(a, box) / central(b, box)
                 # cycles are >= 0 over the box, so is the ratio: no -0.0 (none's hook is 0)
                 r[f"{m}_ratio_min"], r[f"{m}_ratio_max"] = max(rmin, 0.0) + 0.0, rmax + 0.0
 
 
 def sensitivity(result, strategy: str, metric: str = "hook", base: str = BASE) -> list[dict]:
-    """Each unit cost swept over its range with the others central: the ratio
-    ``strategy / base`` of ``metric`` ("hook" or "total") at its low and high value,
-    sorted by how far it moves the ratio (largest first)."""
+    """Each unit cost (chain price, and issue price as ``name:issue``) swept over its
+    range with the others central: the ratio ``strategy / base`` of ``metric`` ("hook"
+    or "total") at its low and high value, sorted by how far it moves the ratio
+    (largest first)."""
     if metric not in ("hook", "total"):
         raise BulksimError(f"sensitivity metric must be hook or total, got {metric!r}")
     for s in (strategy, base):
         if s not in result.runs:
             raise BulksimError(f"sensitivity needs strategy {s!r} in the result")
     prof = get_profile(result.profile)
-    lo, mid, hi = prof.vector("low"), prof.vector("central"), prof.vector("high")
+    box = Box.of(prof)
     fa, fb = strategy_forms(result, strategy, prof), strategy_forms(result, base, prof)
     a, b = (fa.hook, fb.hook) if metric == "hook" else (fa.total, fb.total)
-    if not float(b @ mid) > 0:
+    if not central(b, box) > 0:
         raise NothingToRank(f"{base} costs nothing in this result (no {metric} cycles), so there is "
                             "no ratio to rank")
-    r0 = float(a @ mid) / float(b @ mid)
+    r0 = central(a, box) / central(b, box)
     out = []
-    for i, name in enumerate(prof.names):
-        vals = []
-        for end in (lo[i], hi[i]):
-            x = mid.copy()
-            x[i] = end
-            vals.append(float(a @ x) / float(b @ x))
-        out.append({"unit_cost": name, "low": float(lo[i]), "central": float(mid[i]), "high": float(hi[i]),
-                    "ratio_at_low": vals[0], "ratio_at_high": vals[1], "ratio_central": r0,
-                    "swing": abs(vals[1] - vals[0])})
+    for which, (lo, mid, hi) in (("chain", (box.xl, box.xm, box.xh)), ("issue", (box.yl, box.ym, box.yh))):
+        for i, name in enumerate(prof.names):
+            vals = []
+            for end in (lo[i], hi[i]):
+                v = mid.copy()
+                v[i] = end
+                x, y = (v, box.ym) if which == "chain" else (box.xm, v)
+                fbv = fval(b, x, y)
+                vals.append(fval(a, x, y) / fbv if fbv > 0 else float("nan"))
+            if which == "issue" and lo[i] == hi[i] == 0:
+                continue
+            out.append({"unit_cost": name if which == "chain" else f"{name}:issue",
+                        "low": float(lo[i]), "central": float(mid[i]), "high": float(hi[i]),
+                        "ratio_at_low": vals[0], "ratio_at_high": vals[1], "ratio_central": r0,
+                        "swing": abs(vals[1] - vals[0])})
     out.sort(key=lambda d: -d["swing"])
     return out
 
@@ -260,7 +425,8 @@ def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
         lines.append("")
     if not lines:
         return "(sensitivity needs per_object and another strategy)"
-    lines.append("Each unit cost swept over its range with every other at its central value.")
+    lines.append("Each unit cost swept over its range with every other at its central value "
+                 "(NAME: its chain price, NAME:issue: its issue price; docs/costs.md).")
     return "\n".join(lines)
 
 
@@ -270,8 +436,8 @@ def ranges_text(table) -> str:
     rows = table.to_pylist()
     if "hook_verdict" not in table.column_names or not any(r["strategy"] == BASE for r in rows):
         return ""
-    out = ["Against per_object over the box of unit costs (low..high of every cost, "
-           "'bulksim profiles --show'):"]
+    out = ["Against per_object over the box of unit costs (low..high of every chain and issue price, "
+           "'bulksim profiles --show'; ranges exact or proven bounds, docs/costs.md):"]
     for r in rows:
         if r["strategy"] == BASE:
             continue
@@ -294,12 +460,12 @@ NO_ACCOUNTING = "none"  # the strategy without memcg accounting (engine.model.st
 def accounting_cost_text(result) -> str:
     """Per strategy, the cost of memcg accounting: its end-to-end cycles per object minus
     those of ``none`` (the same object stream without accounting), the difference's
-    exact range over the box of unit costs, and the ratio to ``none`` with its exact
-    range.  Empty unless the run has ``none`` and another strategy."""
+    range over the box of unit costs, and the ratio to ``none`` with its range.  Empty
+    unless the run has ``none`` and another strategy."""
     if NO_ACCOUNTING not in result.runs or len(result.runs) < 2:
         return ""
     prof = get_profile(result.profile)
-    lo, mid, hi = prof.vector("low"), prof.vector("central"), prof.vector("high")
+    box = Box.of(prof)
     base = strategy_forms(result, NO_ACCOUNTING, prof).total
     out = ["Cost of accounting, end-to-end: each strategy minus none (no memcg accounting), over the "
            "box of unit costs:"]
@@ -307,11 +473,11 @@ def accounting_cost_text(result) -> str:
         if name == NO_ACCOUNTING:
             continue
         a = strategy_forms(result, name, prof).total
-        d = a - base
-        dlo, dhi = linear_range(d, lo, hi)
-        line = f"  {name:11s} {float(d @ mid):+8.2f} cycles/object [{dlo:+.2f}, {dhi:+.2f}]"
-        if linear_range(base, lo, hi)[0] > 0:
-            rmin, _, rmax, _ = ratio_extremes(a, base, lo, hi, start=mid)
-            line += f", {float(a @ mid) / float(base @ mid):.2f}x none [{rmin:.2f}, {rmax:.2f}]"
+        dlo, dhi, _ = diff_range(a, base, box)
+        d0 = central(a, box) - central(base, box)
+        line = f"  {name:11s} {d0:+8.2f} cycles/object [{dlo:+.2f}, {dhi:+.2f}]"
+        if form_range(base, box)[0] > 0:
+            rmin, rmax, _ = ratio_range(a, base, box)
+            line += f", {central(a, box) / central(base, box):.2f}x none [{rmin:.2f}, {rmax:.2f}]"
         out.append(line)
     return "\n".join(out)

@@ -63,14 +63,31 @@ def _load(path: Path, *, warn: bool = True) -> tuple[pa.Table, list[str], pa.Tab
 
     check_input(t, str(path))  # no nested column, no infinite metric (a foreign table)
     _check_rows(t, path)
-    if runs is not None and not _same_run(t, runs):
+    why = None if runs is None else _runs_problem(runs)
+    if runs is not None and why is None and not _same_run(t, runs):
+        why = "belongs to another run than " + str(path) + " (its scenario, seed or profile differ)"
+    if why is not None:
         import sys
 
         runs = None
         if warn:
-            print(f"bulksim: warning: {runs_path} belongs to another run than {path} (its scenario, "
-                  "seed or profile differ); the run-length chart is left out", file=sys.stderr)
-    return t, [], runs
+            print(f"bulksim: warning: {runs_path} {why}; the run-length chart is left out", file=sys.stderr)
+    # a sweep's summary.parquet read as a file: its points are drawn as a sweep's
+    params = [c for c in t.column_names if c.startswith("param_")]
+    return t, params, None if params else runs
+
+
+def _runs_problem(runs: pa.Table) -> str | None:
+    """Why a run-length sidecar cannot be drawn (not the table ``run --detail runs``
+    writes: text strategy, integer run_length and runs, no missing value), or None."""
+    from .compare import _is_text
+
+    for name, ok in (("strategy", _is_text), ("run_length", pa.types.is_integer), ("runs", pa.types.is_integer)):
+        if name not in runs.column_names:
+            return f"has no {name!r} column"
+        if not ok(runs.schema.field(name).type) or runs.column(name).null_count:
+            return f"has a column {name!r} of type {runs.schema.field(name).type} or with missing values"
+    return None
 
 
 def _same_run(summary: pa.Table, detail: pa.Table) -> bool:
@@ -181,6 +198,9 @@ def write_report(results: str | Path, out: str | Path, *, force: bool = False) -
             if old is not None:
                 os.replace(out, old / "report")
             os.replace(tmp, out)
+            from .tables import committed
+
+            committed(out)
     except OSError as e:
         if old is not None and not out.exists():
             os.replace(old / "report", out)
@@ -401,13 +421,17 @@ def cost_bars(rows: list[dict]) -> str:
         vals = np.array([get(by[n]) / max(by[n]["objects"], 1) for n in names])
         ax.barh(names, vals, left=left, label=label, color=colour)
         left += vals
+    # Each phase is priced alone; end to end is one region where the hooks overlap the
+    # allocator (docs/costs.md), so the total is at most the bar: a mark and its number.
     for k, n in enumerate(names):
-        ax.text(by[n]["total_cycles_per_object"], k, f" {by[n]['total_cycles_per_object']:.1f}",
-                va="center", fontsize=9)
+        tot = by[n]["total_cycles_per_object"]
+        ax.plot([tot, tot], [k - 0.42, k + 0.42], color="black", linewidth=2)
+        ax.text(float(left[k]), k, f" {tot:.1f}", va="center", fontsize=9)
     ax.invert_yaxis()
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
-    ax.set_xlim(0, max(float(max(left)) * 1.15, 1.0))  # a run of 0 calls costs 0: still a scale
-    ax.set_xlabel("cycles / object (end-to-end total at the end of each bar)")
+    ax.set_xlim(0, max(float(max(left)) * 1.2, 1.0))  # a run of 0 calls costs 0: still a scale
+    ax.set_xlabel("cycles / object: phases each priced alone; black mark and number: end to end "
+                  "(overlapped)", fontsize=8)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False, fontsize=9)
     return _svg(fig)
 
@@ -604,7 +628,9 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
              [(r["strategy"], r["hook_cycles"] / max(r["objects"], 1), r["free_hook_cycles"] / max(r["objects"], 1),
                r["slab_cycles"] / max(r["objects"], 1), r["total_cycles_per_object"]) for r in rows_one],
              "Cycles per object of each strategy, split into the post-alloc hook, the free hook and "
-             "the slab allocator (seed " + str(rows_one[0].get("seed")) + ", central unit costs).",
+             "the slab allocator, each priced alone; the black mark is the end-to-end cost, one "
+             "region in which the hooks overlap the allocator's own chain (docs/costs.md; seed "
+             + str(rows_one[0].get("seed")) + ").",
              title="Where each strategy's cycles go")
     body = [f"<h1>bulksim report: {html.escape(str(results))}</h1>",
             f"<p>{len(rows)} rows; strategies: {', '.join(_order({r['strategy'] for r in rows}))}.</p>",

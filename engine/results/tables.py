@@ -19,12 +19,14 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import BadInputError, BulksimError, OutputError
-from ..inputs.costs import get_profile, phase_cycles
+from ..inputs.costs import get_profile, phase_cycles, total_cycles
 from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE, RUN_HIST_BUCKETS
 from .ranges import add_range_columns, range_fields
 
-SCHEMA_VERSION = "4"  # 2: cost-range columns, free-hook and slab cycles per object;
-#                       3: free_hook, free_bulk, free_runs; 4: overrides
+SCHEMA_VERSION = "5"  # 2: cost-range columns, free-hook and slab cycles per object;
+#                       3: free_hook, free_bulk, free_runs
+#                       4: irq_saves (the v5.x generations)
+#                       5: overrides
 
 _EVENT_DOC = {
     "calls": "kmem_cache_alloc_bulk() calls",
@@ -45,6 +47,8 @@ _EVENT_DOC = {
     "objcg_uncharge_pages": "obj_cgroup_uncharge_pages calls (whole pages returned to the memcg)",
     "drain_uncharge_pages": "obj-stock drains that released whole pages",
     "free_runs": "uncharge runs of the batched free hook (0 with the per-object free hook)",
+    "irq_saves": "irq-save pairs outside the obj stock's lock: the v5.x memcg stock and "
+                 "mod_memcg_lruvec_state (0 on v6.12 and later)",
 }
 
 
@@ -87,7 +91,8 @@ def summary_schema() -> pa.Schema:
         _field("total_cycles_per_object", pa.float64(), "cycles/object", "total_cycles / objects"),
         _field("free_hook_cycles_per_object", pa.float64(), "cycles/object", "free_hook_cycles / objects"),
         _field("slab_cycles_per_object", pa.float64(), "cycles/object",
-               "slab_cycles / objects (hook + free hook + slab = total)"),
+               "slab_cycles / objects (hook + free hook + slab >= total: end to end is one region, "
+               "where the hooks overlap the allocator; docs/costs.md)"),
         _field("hook_ns_per_object", pa.float64(), "ns/object", "at the profile's clock"),
         _field("total_ns_per_object", pa.float64(), "ns/object", "at the profile's clock"),
         _field("hook_cycles_per_object_diff", pa.float64(), "cycles/object",
@@ -162,7 +167,8 @@ def summary_rows(result) -> list[dict]:
     rows = []
     for name, run in result.runs.items():
         tot = run.counters.sum(axis=0)
-        cyc = phase_cycles(prof, name, run.counters, depth=result.scenario.depth)
+        pricing = {"kernel": run.kernel, "stock_lock": result.scenario.stock_lock}
+        cyc = phase_cycles(prof, name, run.counters, depth=result.scenario.depth, **pricing)
         objects = max(int(tot[EVENTS.index("objects")]), 1)
         row = {"scenario": result.scenario.name, "overrides": result.scenario.overrides_text(),
                "strategy": name, "profile": result.profile,
@@ -174,7 +180,8 @@ def summary_rows(result) -> list[dict]:
         row["hook_cycles"] = float(cyc[PH_HOOK])
         row["free_hook_cycles"] = float(cyc[PH_FREE_HOOK])
         row["slab_cycles"] = float(cyc[PH_SLAB_ALLOC] + cyc[PH_SLAB_FREE])
-        row["total_cycles"] = float(cyc.sum())
+        # one region end to end: the hooks overlap the allocator (docs/costs.md)
+        row["total_cycles"] = total_cycles(prof, name, run.counters, depth=result.scenario.depth, **pricing)
         row["hook_cycles_per_object"] = row["hook_cycles"] / objects
         row["total_cycles_per_object"] = row["total_cycles"] / objects
         row["free_hook_cycles_per_object"] = row["free_hook_cycles"] / objects
@@ -310,34 +317,42 @@ def _write_temporary(table: pa.Table, path: Path) -> str:
     return tmp
 
 
+def committed(*paths) -> None:
+    """Record outputs made whole (the CLI names them if a signal comes after)."""
+    COMMITTED.extend(Path(p) for p in paths)
+    del COMMITTED[:-64]  # a long-lived Python process: only the latest matter
+
+
 def write_table(table: pa.Table, path: str | os.PathLike, *, force: bool = False) -> Path:
     """Write Parquet (``.parquet``) or Arrow IPC (``.arrow``/``.feather``) atomically."""
     return write_tables([(table, path)], force=force)[0]
 
 
 def write_tables(items: list[tuple[pa.Table, str | os.PathLike]], *, force: bool = False,
-                 remove: list[Path] = (), record: bool = False) -> list[Path]:
+                 remove: list[Path] = (), record: bool = True) -> list[Path]:
     """Write several tables as one result: every file to a temporary first, then all the
     renames (and the removal of ``remove``, stale files of the result being replaced)
     with SIGINT and SIGTERM held.  Interrupted or failed anywhere, the old files stay
     as they were and no temporary is left; done, only the new ones are there.
-    ``record``: add the paths to ``COMMITTED`` (the CLI's last word on a late signal)."""
+    ``record``: add the paths to ``COMMITTED`` (the CLI's last word on a late signal);
+    off for the staged parts of a sweep, which are not a result of their own."""
     paths = [check_output_path(p, force=force) for _, p in items]
     tmps: list[str] = []
     # a signal between mkstemp and the bookkeeping must not leave a temporary either:
     # on failure, every temporary of these names made since now is removed
     before = {q for p in paths for q in _temporaries(p)}
+    done = False
     try:
         for (table, _), path in zip(items, paths):
             tmps.append(_write_temporary(table, path))
         with signals_held():
             for tmp, path in zip(tmps, paths):
                 os.replace(tmp, path)
-            tmps = []
+            tmps, done = [], True
             for stale in remove:
                 Path(stale).unlink(missing_ok=True)
             if record:
-                COMMITTED.extend(paths)
+                committed(*paths)
     except OutputError:
         raise
     except OSError as e:
@@ -345,7 +360,7 @@ def write_tables(items: list[tuple[pa.Table, str | os.PathLike]], *, force: bool
     finally:
         for tmp in tmps:
             _unlink_quietly(tmp)
-        if tmps:
+        if not done:
             for p in paths:
                 for q in _temporaries(p) - before:
                     _unlink_quietly(str(q))
@@ -355,15 +370,11 @@ def write_tables(items: list[tuple[pa.Table, str | os.PathLike]], *, force: bool
 def _temporaries(path: Path) -> set[Path]:
     folder = path.parent if str(path.parent) else Path(".")
     try:
-        return set(folder.glob(f".{glob_escape(path.name)}.*.tmp"))
+        import glob
+
+        return set(folder.glob(f".{glob.escape(path.name)}.*.tmp"))
     except OSError:
         return set()
-
-
-def glob_escape(name: str) -> str:
-    import glob
-
-    return glob.escape(name)
 
 
 def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:
@@ -460,7 +471,8 @@ def calls_table(result) -> pa.Table:
     prof = get_profile(result.profile)
     for name, run in runs:
         ev = run.per_call[:, PER_CALL_FIXED:]
-        cycles = phase_cycles(prof, name, ev, depth=result.scenario.depth, per_call=True)
+        cycles = phase_cycles(prof, name, ev, depth=result.scenario.depth, per_call=True,
+                              kernel=run.kernel, stock_lock=result.scenario.stock_lock)
         for col, vals, typ, unit, doc in [
             ("stock_locks", ev[:, EVENTS.index("stock_locks")], pa.int32(), "events", "hook stock locks"),
             ("stat_flushes", ev[:, EVENTS.index("stat_flushes")], pa.int32(), "events", "hook stat flushes"),

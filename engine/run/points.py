@@ -116,7 +116,7 @@ def compute_point(point: Point, strategies: list[str], profile: str, base: Scena
     return [(str(rel), sink.getvalue().to_pybytes())]
 def write_point(out: Path, items: list[tuple[str, bytes]]) -> list[Path]:
     """Write a computed point's files (each atomically)."""
-    from ..results.tables import write_table
+    from ..results.tables import write_tables
 
     written = []
     for rel, data in items:
@@ -127,7 +127,7 @@ def write_point(out: Path, items: list[tuple[str, bytes]]) -> list[Path]:
             from ..errors import OutputError
 
             raise OutputError(f"{path.parent}: cannot create it ({e.strerror or e})") from None
-        write_table(pa.ipc.open_stream(data).read_all(), path, force=True)
+        write_tables([(pa.ipc.open_stream(data).read_all(), path)], force=True, record=False)
         written.append(path)
     return written
 

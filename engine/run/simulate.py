@@ -448,7 +448,7 @@ def simulate(
             raise BadTypeError(f"{flag} must be True or False{' or a callable' * (flag == 'progress')}, "
                                f"got {v!r}")
     for name in names:  # a strategy asked for on a generation it does not exist on
-        st_mod.resolve_generation(scn.kernel, name)
+        st_mod.resolve_stock_lock(scn.stock_lock, st_mod.resolve_generation(scn.kernel, name), name)
     if calls is not None:
         from ..inputs.scenario import MAX_CALLS
 

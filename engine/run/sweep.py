@@ -6,7 +6,8 @@ dataset is one folder::
     OUT/_sweep.json            the sweep definition (a different sweep is never mixed in)
     OUT/summary.parquet        one row per (point, strategy): the columns and types of
                                ``run --out`` plus param_* and point; provenance once
-    OUT/summary.units.parquet  type, unit and description of every column
+    OUT/_units.parquet         type, unit and description of every column (the "_" keeps
+                               it out of readers of OUT as a dataset, like _sweep.json)
     OUT/.parts/point-KEY.arrow a point computed since the last consolidation
 
 A point is staged in ``.parts`` as soon as it completes, so an interrupted sweep keeps
@@ -38,7 +39,7 @@ from .simulate import parse_strategies
 
 MANIFEST = "_sweep.json"
 DATA = "summary.parquet"
-UNITS = "summary.units.parquet"
+UNITS = "_units.parquet"
 SWEEP_FORMAT_VERSION = 2  # 2: one summary.parquet (+ units), was one file per (point, strategy)
 MAX_POINTS = 1_000_000  # grid points x seeds of one sweep
 MAX_WORKERS = 1024
@@ -207,6 +208,8 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
                                "replace it")
     _remove_stale_builds(out)
     replacing = force and nonempty
+    if replacing and out.is_symlink():
+        raise BulksimError(f"{out}: is a symbolic link; give the sweep folder itself to replace it")
     created = not out.exists()
     # --force on an existing sweep builds the new one beside it and swaps it in at the
     # end: interrupted or failed, the old sweep stays as it was (never a mix of both)
@@ -219,8 +222,7 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         report = SweepReport(out, len(points), len(points) - len(todo))
         _compute(report, todo, names, profile, work, base, grid, workers, progress, scheduler, gather)
         _consolidate(work, base, points, names, grid, manifest)
-        if replacing:
-            _swap_in(work, out)
+        old = _swap_in(work, out) if replacing else None
     except BaseException as e:
         if replacing:
             import shutil
@@ -230,7 +232,17 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
                 e.replacing = True  # the CLI says the old sweep is kept
         elif not nonempty and not _has_results(work):
             _remove_empty_sweep(work, created)  # a full disk, a lost scheduler: no empty tree left
+            if isinstance(e, KeyboardInterrupt):
+                e.nothing = True  # the CLI says nothing was computed
         raise
+    if old is not None:
+        import shutil
+
+        try:
+            shutil.rmtree(old, ignore_errors=True)
+        except KeyboardInterrupt as e:  # the new sweep is in place; a rerun removes the rest
+            e.swapped = True
+            raise
     return report
 
 
@@ -318,15 +330,19 @@ def _remove_stale_builds(out: Path) -> None:
     folder at a time): ``.OUT.new-*`` and ``.OUT.old-*`` beside ``out``, holding a sweep."""
     import shutil
 
-    for d in list(out.parent.glob(f".{out.name}.new-*")) + list(out.parent.glob(f".{out.name}.old-*")):
-        if d.is_dir() and not d.is_symlink() and ((d / MANIFEST).is_file() or not any(d.iterdir())):
+    import glob
+
+    name = glob.escape(out.name)
+    for d in list(out.parent.glob(f".{name}.new-*")) + list(out.parent.glob(f".{name}.old-*")):
+        # an old one may be half removed already (a signal during its removal)
+        if d.is_dir() and not d.is_symlink() and ((d / MANIFEST).is_file() or ".old-" in d.name
+                                                   or not any(d.iterdir())):
             shutil.rmtree(d, ignore_errors=True)
 
 
-def _swap_in(new: Path, out: Path) -> None:
-    """Replace the sweep ``out`` by ``new`` with two renames, SIGINT and SIGTERM held."""
-    import shutil
-
+def _swap_in(new: Path, out: Path) -> Path:
+    """Replace the sweep ``out`` by ``new`` with two renames, SIGINT and SIGTERM held;
+    returns where the old sweep went (for the caller to remove)."""
     from ..errors import OutputError
     from ..results.tables import signals_held
 
@@ -341,7 +357,7 @@ def _swap_in(new: Path, out: Path) -> None:
                 raise
     except OSError as e:
         raise OutputError(f"{out}: cannot replace it ({e.strerror or e}); the old sweep is kept") from None
-    shutil.rmtree(old, ignore_errors=True)
+    return old
 
 
 def _has_results(out: Path) -> bool:
@@ -580,7 +596,8 @@ def _consolidate(out: Path, base: Scenario, points: list, names: list[str], grid
     metas = [t.schema.metadata or {} for t in done.values()]
     table = _as_dataset([done[p.key] for p in points], grid)
     table = table.replace_schema_metadata(sweep_provenance(manifest, metas, table))
-    write_tables([(table, out / DATA), (units_table({"summary": table}), out / UNITS)], force=True)
+    write_tables([(table, out / DATA), (units_table({"summary": table}), out / UNITS)], force=True,
+                 record=False)  # the sweep's own line says what is kept
     for f in staged:
         if f.is_dir() and not f.is_symlink():
             import shutil

@@ -44,3 +44,13 @@ def test_numpy_numbers_through_simulate_and_sweep(tmp_path):
                     workers=np.int64(1), max_memory=np.int64(10**9))
     assert rep.computed == 2
     assert sorted(set(read_sweep(tmp_path / "s").column("param_bulk_size").to_pylist())) == [2, 3]
+
+
+def test_seeds_as_numpy_values_and_arrays():
+    from engine.checks import need_seeds
+
+    assert need_seeds([np.int64(1), np.uint8(2)]) == [1, 2]
+    assert need_seeds(np.arange(3)) == [0, 1, 2]
+    for bad in (np.array([1.0]), np.array([True]), [np.bool_(True)]):
+        with pytest.raises(BadTypeError):
+            need_seeds(bad)

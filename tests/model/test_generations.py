@@ -94,3 +94,44 @@ def test_pending_drain_matches_reference_on_a_remote_cpu():
         run = run_strategy(scn.replace(kernel=kernel), strategy, seed=9)
         assert_same_state(run.state, run_reference(scn.replace(kernel=kernel), strategy, 9),
                           f"async/{strategy}@{kernel}")
+
+
+def test_v5_generations_and_the_lock_kind():
+    """v5.9 and v5.14 run upfront; the lock kind changes no count, only the price; a kind
+    a generation never had is one clear error."""
+    import engine
+    from engine import cli
+    from engine.errors import BadInputError
+    from engine.model.events import EV, PH_HOOK
+
+    base = dict(cpus=1, nodes=1, memcgs=1, bulk_size=4, live_objects=0, calls=300)
+    from engine.inputs.scenario import Scenario
+
+    runs = {}
+    for kernel, lock in (("v5.9", ""), ("v5.14", ""), ("v5.14", "irqsave"), ("v6.12", "")):
+        scn = Scenario(name="g", kernel=kernel, stock_lock=lock, **base)
+        res = engine.simulate(scn, strategies="upfront,none", seed=1)
+        runs[(kernel, lock)] = res
+        assert res.runs["upfront"].kernel == kernel
+    c = {k: r.runs["upfront"].counters for k, r in runs.items()}
+    assert (c[("v5.14", "")] == c[("v5.14", "irqsave")]).all()
+    calls = 300
+    # the pre/post hook reference: two more objcg ops a call than v6.12
+    d = c[("v5.14", "")][PH_HOOK, EV["objcg_ref_ops"]] - c[("v6.12", "")][PH_HOOK, EV["objcg_ref_ops"]]
+    assert d == 2 * calls
+    # v5.9: every object's statistics flushed at once, each with its own irq-save
+    objects = 4 * calls
+    assert c[("v5.9", "")][PH_HOOK, EV["stat_flushes"]] == objects
+    assert c[("v5.9", "")][PH_HOOK, EV["stat_updates"]] == 0
+    assert c[("v5.9", "")][PH_HOOK, EV["irq_saves"]] >= objects
+    assert c[("v6.12", "")][:, EV["irq_saves"]].sum() == 0
+    # priced: v5.14's own preempt lock is cheaper than its irq-save at central prices
+    t = {k: r.summary.to_pylist() for k, r in runs.items()}
+    up = {k: next(x for x in v if x["strategy"] == "upfront") for k, v in t.items()}
+    assert up[("v5.14", "")]["hook_cycles"] < up[("v5.14", "irqsave")]["hook_cycles"]
+    with pytest.raises(BadInputError, match="stock_lock=preempt does not exist on kernel v6.12"):
+        engine.simulate(Scenario(name="g", kernel="v6.12", stock_lock="preempt", **base),
+                        strategies="upfront")
+    with pytest.raises(BadInputError, match="stock_lock must be"):
+        Scenario(name="g", stock_lock="spin", **base)
+    assert cli.main(["run", "--calls", "10", "--strategies", "upfront", "--set", "stock_lock=preempt"]) == 2

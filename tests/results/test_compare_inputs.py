@@ -114,3 +114,45 @@ def test_no_rows_in_common_says_what_differs(summaries, capsys):
     assert cli.main(["compare", str(d / "one.parquet"), str(d / "eight.parquet")]) == 2
     err = capsys.readouterr().err
     assert "they differ in free_bulk: A 1, B 8" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("damage", ["text run_length", "list runs", "null runs", "no strategy"])
+def test_a_foreign_run_length_sidecar_is_left_out_with_a_warning(tmp_path, capsys, damage):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "r.parquet"
+    assert cli.main(["run", "--calls", "300", "--quiet", "--detail", "runs", "--out", str(out)]) == 0
+    side = tmp_path / "r.runs.parquet"
+    t = pq.read_table(side)
+    meta = t.schema.metadata
+    if damage == "text run_length":
+        t = _put(t, "run_length", t.column("run_length").cast(pa.string()))
+    elif damage == "list runs":
+        t = _put(t, "runs", pa.array([[1]] * t.num_rows))
+    elif damage == "null runs":
+        t = _put(t, "runs", pa.array([None] * t.num_rows, pa.int64()))
+    else:
+        t = t.drop_columns(["strategy"])
+    pq.write_table(t.replace_schema_metadata(meta), side)
+    capsys.readouterr()
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
+    err = capsys.readouterr().err
+    assert "run-length chart is left out" in err and len(err.strip().splitlines()) == 1
+    assert not list((tmp_path / "rep").glob("run_lengths*"))
+
+
+def test_runs_of_different_scenario_parameters_say_so(tmp_path, capsys):
+    """Two runs under one scenario name but with other parameters (their provenance
+    says which) are compared with a line naming each difference; the same setup under
+    two profiles gets none."""
+    a, b, c = (tmp_path / f"{n}.parquet" for n in "abc")
+    base = ["run", "--calls", "300", "--quiet", "--strategies", STRATS]
+    assert cli.main(base + ["--out", str(a)]) == 0
+    assert cli.main(base + ["--object-size", "64", "--set", "cgroup_switch_prob=0.3", "--out", str(b)]) == 0
+    assert cli.main(base + ["--profile", "amd-zen2", "--out", str(c)]) == 0
+    capsys.readouterr()
+    assert cli.main(["compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("Setups differ in scenario parameters"))
+    assert "object_size: A 256, B 64" in line and "cgroup_switch_prob: A" in line
+    assert cli.main(["compare", str(a), str(c)]) == 0
+    assert "Setups differ" not in capsys.readouterr().out

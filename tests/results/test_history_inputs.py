@@ -75,3 +75,15 @@ def test_rows_without_trailing_nulls_are_asvs_own_and_read(tmp_path, capsys):
     assert len(plain) == 1 and plain[0]["value"] is not None and plain[0]["duration_s"] is None
     param = [r for r in rows if r["benchmark"] == PARAM]
     assert len(param) == 8 and len({r["params_json"] for r in param}) == 8
+
+
+def test_a_benchmarks_json_entry_that_is_not_an_object_is_refused(tmp_path, capsys):
+    asv = tmp_path / "asv"
+    shutil.copytree(FIXTURE, asv)
+    b = json.loads((asv / "benchmarks.json").read_text())
+    b[PARAM] = [1, 2]
+    (asv / "benchmarks.json").write_text(json.dumps(b))
+    assert cli.main(["history", str(asv), "--out", str(tmp_path / "h.parquet")]) == 2
+    err = capsys.readouterr().err
+    assert "is not an object" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "h.parquet").exists()

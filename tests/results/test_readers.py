@@ -59,7 +59,9 @@ def test_run_table_explains_end_to_end_cost(written):
     assert "free-hook cycles / object" in text and "slab alloc+free cycles / object" in text
     for r in table.to_pylist():
         parts = (r["hook_cycles"] + r["free_hook_cycles"] + r["slab_cycles"]) / r["objects"]
-        assert parts == pytest.approx(r["total_cycles_per_object"], rel=1e-12)
+        # each phase priced alone bounds the one end-to-end region (docs/costs.md)
+        assert parts >= r["total_cycles_per_object"] * (1 - 1e-12)
+    assert "at most their sum" in text
 
 
 def test_near_zero_base_shows_an_absolute_difference():

@@ -58,7 +58,9 @@ def test_calls_table_matches_the_summary(written):
         assert [r["call"] for r in mine] == list(range(500))
         assert sum(r["stock_locks"] for r in mine) == row["hook_stock_locks"]
         assert sum(r["runs"] for r in mine) == row["runs"]
-        assert sum(r["hook_cycles"] for r in mine) == pytest.approx(row["hook_cycles"])
+        # each call alone is a region (max of chain and issue); the run's hook is one
+        # region over all calls, where calls overlap: a sum of maxima >= the max of sums
+        assert sum(r["hook_cycles"] for r in mine) >= row["hook_cycles"] * (1 - 1e-12)
         assert sum(r["bulk_size"] for r in mine) == row["objects"]
         # identity columns: every detail row says which run it belongs to
         assert {(r["scenario"], r["profile"], r["seed"]) for r in mine} == \
@@ -110,14 +112,17 @@ def test_docs_list_every_summary_column():
 
 
 def test_per_object_columns_add_up_to_the_total():
-    """hook + free hook + slab cycles per object is the end-to-end figure, per strategy."""
+    """hook + free hook + slab cycles per object bound the end-to-end figure, per
+    strategy: each phase is a region of its own, end to end is one region (the hooks
+    overlap the allocator, docs/costs.md), and the chain alone is additive."""
     import engine
 
     t = engine.simulate("default", calls=300, seed=2).summary.to_pylist()
     for r in t:
         parts = (r["hook_cycles_per_object"] + r["free_hook_cycles_per_object"]
                  + r["slab_cycles_per_object"])
-        assert parts == pytest.approx(r["total_cycles_per_object"], rel=1e-12)
+        assert parts >= r["total_cycles_per_object"] * (1 - 1e-12)
+        assert r["total_cycles_per_object"] >= max(r["hook_cycles_per_object"], r["slab_cycles_per_object"])
         assert r["free_hook_cycles_per_object"] == pytest.approx(r["free_hook_cycles"] / r["objects"])
         assert r["slab_cycles_per_object"] > 0
         # none: no accounting, so no hook work at either end

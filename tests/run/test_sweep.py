@@ -51,13 +51,15 @@ def test_every_consumer_reads_the_dataset(tmp_path):
     import pyarrow.parquet as pq
 
     s = tmp_path / "s"
-    assert sorted(p.name for p in s.iterdir()) == ["_sweep.json", "summary.parquet", "summary.units.parquet"]
+    assert sorted(p.name for p in s.iterdir()) == ["_sweep.json", "_units.parquet", "summary.parquet"]
     data, run = s / "summary.parquet", tmp_path / "r.parquet"
     rows = 2 * len(STRATEGIES)
     n = duckdb.connect().execute(
         f"select count(*), count(distinct strategy) from read_parquet('{data}')").fetchone()
     assert n == (rows, len(STRATEGIES))
     assert len(pd.read_parquet(data)) == rows and pl.read_parquet(data).height == rows
+    # the folder as a dataset: the manifest, the units table and staging are skipped
+    assert len(pd.read_parquet(s)) == rows and pq.read_table(s).num_rows == rows
     shared = pq.read_schema(run).names
     for name, read in [("read_sweep", lambda p: read_sweep(s) if p == data else pq.read_table(p)),
                        ("pyarrow", pq.read_table), ("dataset", lambda p: ds.dataset(p).to_table())]:
@@ -73,7 +75,7 @@ def test_every_consumer_reads_the_dataset(tmp_path):
     da, dr = duck(data), duck(run)
     assert [da[c] for c in shared] == [dr[c] for c in shared]
     # the units sidecar, as run --out writes one
-    units = pq.read_table(s / "summary.units.parquet").to_pylist()
+    units = pq.read_table(s / "_units.parquet").to_pylist()
     unit = {r["column"]: r["unit"] for r in units if r["table"] == "summary"}
     assert unit["hook_cycles_per_object"] == "cycles/object" and "param_bulk_size" in unit and "point" in unit
     # metadata once: the file is far smaller than one file per point and strategy was
@@ -296,3 +298,17 @@ def test_a_name_that_is_a_path_is_refused_by_run_and_sweep_alike(tmp_path, capsy
                      "--out", str(tmp_path / "s")]) == 2
     assert capsys.readouterr().err == run_err and "name must be" in run_err
     assert not (tmp_path / "s").exists()
+
+
+def test_report_of_the_summary_file_is_the_report_of_the_folder(tmp_path, capsys):
+    """``report DIR/summary.parquet`` draws the sweep (its param_* columns), the same
+    figures as ``report DIR``, never the points as one run's strategies."""
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "s"
+    run_sweep(BASE, {"bulk_size": [1, 4], "nodes": [1, 2]}, [0], out, workers=1)
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "a")]) == 0
+    assert cli.main(["report", str(out / "summary.parquet"), "--out", str(tmp_path / "b")]) == 0
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
+    assert any(n.startswith("ratio_bulk_size_nodes") for n in names)
+    assert not any(n.startswith("cost_per_strategy") for n in names)

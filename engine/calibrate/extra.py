@@ -1,0 +1,158 @@
+"""Workloads calibrate adds to ``bulksim measure``'s, for unit costs those cannot pin.
+
+``msg_4k``: System V messages of 4000 bytes (``msg.c``): one 4 KB accounted object per
+message (kmalloc-cg-4k), so the obj stock runs dry on nearly every allocation and the
+hooks charge and uncharge pages: the page-charge costs (``consume_misses``,
+``charge_pages_work``, the memcg stock, the page counters) that 192- and 256-byte objects
+reach only once every ~20 objects.  Allocated and freed in the task itself, so all four
+phases are captured.  Sampled with ``perf record -e cpu-clock -g`` of the driver only and
+attributed by ``engine.measure.attribute`` with this workload's call sites, like the
+measure workloads (docs/measure.md); the matching scenario is one CPU, one memcg, bulk 1,
+object size 4096, nothing live.
+
+Also the helpers ``engine.calibrate.cgroups`` uses for its switch workload: building a C
+driver of this package and recording it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import BulksimError
+
+MSG_SOURCE = Path(__file__).with_name("msg.c")
+MSG_NAME = "msg_4k"
+EXTRA_WORKLOADS = (MSG_NAME,)
+
+
+def msg_workload():
+    from ..measure.workloads import Workload
+
+    return Workload(
+        name=MSG_NAME,
+        description="msgsnd() + msgrcv() of 4000 bytes on a private System V message queue",
+        cache="kmalloc-cg-4k", object_size=4096, bulk_size=1, live_objects=0,
+        # ipc/msgutil.c load_msg -> alloc_msg (inlined, no symbol on 6.18) -> kmalloc(48 + 4000,
+        # GFP_KERNEL_ACCOUNT), which 6.18 compiles to __kmalloc_node_noprof (sampled here:
+        # __memcg_slab_post_alloc_hook <- __kmalloc_node_noprof <- load_msg); ipc/msg.c
+        # do_msgrcv -> free_msg -> kfree
+        alloc_sites=frozenset({(e, c) for e in ("__kmalloc_node_noprof", "__kmalloc_noprof")
+                               for c in ("load_msg", "alloc_msg")}),
+        free_sites=frozenset({("kfree", "free_msg")}),
+        reason="a 4 KB accounted object: page charges on nearly every allocation")
+
+
+def build_driver(source: Path, stem: str, cc: str | None = None) -> Path:
+    """A C source of this package compiled once into the measure cache (named after the
+    source's hash; built into a temporary file and renamed: never half-built)."""
+    import hashlib
+    import shutil
+    import subprocess
+    import tempfile
+
+    from ..measure.env import MeasureEnvError
+    from ..measure.run import cache_dir
+
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    target = cache_dir() / f"{stem}-{digest}"
+    if target.is_file() and os.access(target, os.X_OK):
+        return target
+    cc = cc or shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        raise MeasureEnvError(f"calibrate: no C compiler (cc, gcc or clang) to build {source.name}; "
+                              "apt-get install gcc")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", dir=target.parent)
+    os.close(fd)
+    try:
+        r = subprocess.run([cc, "-O2", "-fno-omit-frame-pointer", "-o", tmp, str(source)],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            first = (r.stderr.strip().splitlines() or ["?"])[0]
+            raise MeasureEnvError(f"calibrate: {cc} could not build engine/calibrate/{source.name} ({first})")
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    for old in target.parent.glob(f"{stem}-*"):  # builds of earlier sources of this driver
+        if old != target:
+            old.unlink(missing_ok=True)
+    return target
+
+
+def record_driver(perf: str, driver: Path, args: list[str], *, what: str, seconds: float, period_ns: int):
+    """One repeat: ``perf record`` of ``driver ARGS`` (it and the children it forks,
+    nothing else), then ``perf script``; an ``engine.measure.run.Recorded``."""
+    import tempfile
+
+    from ..measure import run as mrun
+
+    with tempfile.TemporaryDirectory(prefix="bulksim-calibrate-") as tmp:
+        data = os.path.join(tmp, "perf.data")
+        argv = [perf, "record", "-q", "--no-buildid-cache", "-e", "cpu-clock", "-c", str(period_ns), "-g",
+                "-o", data, "--", str(driver), *args]
+        r = mrun._run_group(argv, timeout=seconds * 4 + 120)
+        if r.returncode != 0:
+            msg = " ".join((r.stderr or "").split())[:240] or f"exit status {r.returncode}"
+            raise BulksimError(f"calibrate: perf record of {what} failed: {msg}")
+        counts = mrun.parse_counts(r.stdout)
+        sc = mrun._run_group([perf, "script", "-i", data, "-F", "period,ip,sym"], timeout=600)
+        if sc.returncode != 0:
+            raise BulksimError(f"calibrate: perf script failed: {' '.join((sc.stderr or '').split())[:240]}")
+        return mrun.Recorded(objects=int(counts["objects"]), calls=int(counts["calls"]),
+                             iterations=int(counts["iterations"]), seconds=counts["seconds"],
+                             cpu=int(counts["cpu"]), script=sc.stdout)
+
+
+class ExtraMeasurement:
+    """Rows of calibrate's own workloads, shaped as ``engine.measure.Measurement``'s
+    (``table``, ``scenario(workload)``, ``provenance``)."""
+
+    def __init__(self, rows, scenarios, provenance):
+        self.table, self.scenarios, self.provenance = rows, scenarios, provenance
+
+    def scenario(self, workload):
+        return dict(self.scenarios[workload])
+
+
+def rows_of(name: str, w, parts, objects: int, calls: int) -> list[dict]:
+    from ..measure import attribute
+    from ..measure.workloads import PHASES
+
+    est = attribute.estimates(attribute.Batches.concat(parts), w.phases_captured)
+    rows = []
+    for j, ph in enumerate(PHASES):
+        m = est["per_object"][j]
+        rows.append(dict(workload=name, phase=ph, objects=objects, calls=calls,
+                         samples=int(est["samples"][j]), ns_per_object=float(m.value),
+                         ns_per_object_low=float(m.low), ns_per_object_high=float(m.high)))
+    return rows
+
+
+def measure_msg(*, seconds: float = 1.0, repeats: int = 3, progress=None, cpu: int = -1,
+                period_ns: int | None = None) -> ExtraMeasurement:
+    """The ``msg_4k`` workload, ``repeats`` recordings of ``seconds``."""
+    from ..measure import attribute, env, model
+    from ..measure import run as mrun
+    from ..measure.symbols import symbol_set
+
+    w = msg_workload()
+    e = env.check_environment([w])
+    sset = symbol_set(e.release)
+    driver = build_driver(MSG_SOURCE, "msg")
+    period = period_ns or mrun.PERIOD_NS
+    say = progress or (lambda line: None)
+    parts, objects, calls = [], 0, 0
+    for r in range(repeats):
+        say(f"calibrate: {MSG_NAME}, repeat {r + 1} of {repeats} ({seconds:g} s)")
+        rec = record_driver(e.perf, driver, [repr(float(seconds)), str(10**9), str(cpu)], what=MSG_NAME,
+                            seconds=seconds, period_ns=period)
+        phase, per = attribute.classify(attribute.parse_script(rec.script), w, sset, filter_sites=True)
+        parts.append(attribute.batches(phase, per, rec.objects))
+        objects += rec.objects
+        calls += rec.calls
+    size = env.slab_object_size(w.cache) or w.object_size
+    over = model.scenario_overrides(w, object_size=size, nodes=env.numa_nodes())
+    return ExtraMeasurement(rows_of(MSG_NAME, w, parts, objects, calls), {MSG_NAME: over}, {})
