@@ -120,3 +120,43 @@ class CompileTime:
             return min(_fresh_interpreter_seconds(d) for _ in range(3))
 
     track_warm_cache_seconds.unit = "seconds"
+
+
+class TimeToPrecision:
+    """Host time to a +-0.1% hook ratio of batched against per_object (``simulate(
+    precision=0.001)``: runs until the 95% interval is that narrow, checked at fixed call
+    counts) against the fixed run of one million calls it replaces; both timed in the
+    same benchmark run, as a pair of parameters (``bulksim bench --precision`` does the
+    same A/B interleaved)."""
+
+    params = [["precision", "fixed"], ["default", "io_uring"]]
+    param_names = ["run", "scenario"]  # to +-0.1% or 1 M calls; preset
+    precision = 0.001
+    fixed_calls = 1_000_000
+    number = 1
+    repeat = (3, 7, 60.0)
+    warmup_time = 0.0
+    timeout = 600
+
+    def setup(self, run, scenario):
+        engine = engine_or_skip()
+        import inspect
+
+        if "precision" not in inspect.signature(engine.simulate).parameters:
+            raise NotImplementedError("no precision-controlled runs at this commit")
+        self.engine = engine
+        self.scn = engine.Scenario.from_preset(scenario)
+        engine.simulate(self.scn, strategies="per_object,batched", calls=50)
+
+    def _run(self, run):
+        if run == "precision":
+            return self.engine.simulate(self.scn, strategies="per_object,batched", precision=self.precision)
+        return self.engine.simulate(self.scn, strategies="per_object,batched", calls=self.fixed_calls)
+
+    def time_to_hook_ratio(self, run, scenario):
+        self._run(run)
+
+    def track_calls(self, run, scenario):
+        return self._run(run).scenario.calls
+
+    track_calls.unit = "calls"

@@ -134,6 +134,41 @@ def _add_run(sub) -> None:
                         "Results are identical")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also say how the strategies ran (one pass or one each, and why)")
+    add_precision_arguments(p)
+
+
+def add_precision_arguments(p) -> None:
+    """``--precision``, ``--max-calls``, ``--precision-on`` (run and sweep)."""
+    p.add_argument("--precision", default=None, metavar="REL",
+                   help="run until the 95%% interval of every watched ratio is within +-REL of "
+                        "per_object's cost (e.g. 0.001), instead of --calls; checked at fixed call "
+                        "counts (docs/tables.md, 'Precision-controlled runs')")
+    p.add_argument("--max-calls", default=None, metavar="N",
+                   help="the cap of a --precision run (default 10,000,000)")
+    p.add_argument("--precision-on", default="hook", choices=("hook", "ratios"),
+                   help="what --precision watches: hook (default: each strategy's hook ratio to "
+                        "per_object) or ratios (every ratio printed: hook, end to end, against none)")
+
+
+def precision_arguments(args) -> dict:
+    """The keyword arguments of ``simulate`` for ``--precision``/``--max-calls``/``--precision-on``."""
+    prec = getattr(args, "precision", None)
+    cap = getattr(args, "max_calls", None)
+    if prec is None:
+        if cap is not None:
+            raise BulksimError("--max-calls is the cap of a --precision run: give --precision too")
+        return {}
+    try:
+        value = float(prec)
+    except ValueError:
+        raise BulksimError(f"--precision: expected a number such as 0.001, got {prec!r}") from None
+    if getattr(args, "calls", None) is not None:
+        raise BulksimError("--calls and --precision exclude each other: a --precision run chooses "
+                           "its calls (give the cap as --max-calls)")
+    out = {"precision": value, "precision_on": args.precision_on}
+    if cap is not None:
+        out["max_calls"] = _int(cap, "--max-calls")
+    return out
 
 
 def _int(text: str, what: str) -> int:
@@ -256,7 +291,7 @@ def cmd_run(args, out=None) -> int:
                           seed=seed, chunk_calls=chunk, progress=beat.progress if beat.enabled else bar,
                           check_every=_int(args.check_every, "--check-every"), detail="calls" in detail,
                           max_memory=_max_memory(args), calls=None if args.calls is None else scn.calls,
-                          passes=args.passes)
+                          passes=args.passes, **precision_arguments(args))
     if args.verbose:
         print(f"bulksim: {result.passes}", file=sys.stderr)
     table = result.summary
@@ -265,6 +300,10 @@ def cmd_run(args, out=None) -> int:
     # Everything that can still fail before the files; the files before any output:
     # a closed stdout (``| head -1``) must not lose them.
     rtext = ranges_text(table)
+    if result.precision is not None and args.verbose:
+        p = result.precision
+        print(f"bulksim: --precision {p['target']:g}: {p['stop']} at {p['calls']:,} calls "
+              f"(half-width {p['reached']:.5f}, cap {p['max_calls']:,})", file=sys.stderr)
     atext = accounting_cost_text(result)
     stext = sensitivity_text(result, args.sensitivity) if args.sensitivity else None
     wrote = _write_run_outputs(args, result, table, detail) if args.out else []
@@ -426,6 +465,10 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", default="2", help="threads for the replica-scaling measurement (1: skip)")
     b.add_argument("-o", "--output", default="table", choices=("table", "json"),
                    help="what to print: the text, or one JSON document (docs/tables.md, 'JSON output')")
+    b.add_argument("--precision", default=None, metavar="REL",
+                   help="instead: time to a ±REL hook ratio against a fixed run of --calls, A/B in one "
+                        "run, on each of the comma-separated --scenario presets")
+    b.add_argument("--max-calls", default=None, metavar="N", help="with --precision: the cap of its runs")
     w = sub.add_parser("sweep", help="run a grid of scenario parameters x seeds (resumable)",
                        formatter_class=_Help)
     w.add_argument("--scenario", default="default", help="base preset")
@@ -449,6 +492,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="no progress (at a terminal a progress bar; elsewhere a line every 15 s)")
     w.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="memory budget for the points running at once (default: half the machine's memory)")
+    add_precision_arguments(w)
     c = sub.add_parser("compare", help="compare two result tables, or strategies in one (veristat -C style)",
                        formatter_class=_Help,
                        description="One FILE: each strategy (B) against --base (A). Two FILEs: the same "
@@ -469,6 +513,8 @@ def make_parser() -> argparse.ArgumentParser:
                         "grew by more than PCT percent from A to B (for CI)")
     c.add_argument("--out", default=None, metavar="FILE", help="file for -o parquet (.parquet/.arrow/.feather)")
     c.add_argument("--force", action="store_true", help="replace --out if it exists")
+    c.add_argument("--per-seed", action="store_true",
+                   help="one row per seed (default: rows that differ only in their seed are averaged)")
     r = sub.add_parser("report", help="a static HTML page of plots from a sweep or a result file",
                        formatter_class=_Help)
     r.add_argument("results", help="a sweep folder or a summary file")
@@ -502,6 +548,20 @@ def cmd_bench(args, out=None) -> int:
     from .inputs.scenario import Scenario
     from .run.bench import format_text, measure
 
+    if getattr(args, "precision", None) is not None:
+        from .run.bench import format_precision, measure_precision
+
+        try:
+            prec = float(args.precision)
+        except ValueError:
+            raise BulksimError(f"--precision: expected a number such as 0.001, got {args.precision!r}") from None
+        scns = [Scenario.from_preset(n.strip()) for n in args.scenario.split(",") if n.strip()]
+        scns = [s.with_settings(args.set) if args.set else s for s in scns]
+        res = measure_precision(scns, args.strategies, precision=prec, fixed_calls=_int(args.calls, "--calls"),
+                                repeat=_int(args.repeat, "--repeat"),
+                                max_calls=None if args.max_calls is None else _int(args.max_calls, "--max-calls"))
+        print(format_precision(res), file=out)
+        return 0
     scn = Scenario.from_preset(args.scenario)
     scn = scn.with_settings(args.set) if args.set else scn
     if args.calls is not None:
@@ -554,13 +614,15 @@ def cmd_sweep(args, out=None) -> int:
                             profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                             workers=workers, force=args.force,
                             progress=sweep_progress if beat.enabled else bar,
-                            scheduler=args.scheduler, gather=args.gather, max_memory=_max_memory(args))
+                            scheduler=args.scheduler, gather=args.gather, max_memory=_max_memory(args),
+                            **precision_arguments(args))
     except KeyboardInterrupt as e:
         _SIGNALS["late"] = True
         why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
         what = ("the new sweep is complete" if getattr(e, "swapped", False)
                 else "the sweep it was to replace is kept as it was" if getattr(e, "replacing", False)
                 else "no point was finished, and nothing is left" if getattr(e, "nothing", False)
+                else "nothing was written: the folder is as it was" if getattr(e, "untouched", False)
                 else "completed points are kept, run the same command to resume")
         _say(f"bulksim: {why}; {what}")
         return 143 if isinstance(e, Terminated) else 130
@@ -610,7 +672,7 @@ def cmd_compare(args, out=None) -> int:
             raise BulksimError(f"--fail-above takes a percentage (e.g. 5 or 2.5), got {args.fail_above!r}")
     text, failure = compare_checked(args.files, base=args.base, emit=args.emit, sort=args.sort,
                                     filters=args.filter, fmt=args.output, out=args.out, force=args.force,
-                                    fail_above=limit)
+                                    fail_above=limit, per_seed=getattr(args, "per_seed", False))
     if args.out and args.output == "parquet":
         WRITTEN.append(str(args.out))
     print(text, file=out)

@@ -53,3 +53,31 @@ def test_all_strategies_benchmark_runs_both_ways():
             bench.setup(passes, scenario)
             assert bench.scn.calls * bench.scn.bulk_size == 4000
             bench.time_million_objects_all_strategies(passes, scenario)
+
+
+def test_time_to_precision_benchmark_runs_both_ways():
+    """The asv A/B of a precision-controlled run against the fixed run, for real on a
+    loose target and a short fixed run (asv runs +-0.1% against 1 M calls)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.bench_engine import TimeToPrecision
+    finally:
+        sys.path.remove(str(ROOT))
+    bench = TimeToPrecision()
+    bench.precision, bench.fixed_calls = 0.005, 20_000
+    for run in ("precision", "fixed"):
+        bench.setup(run, "default")
+        bench.time_to_hook_ratio(run, "default")
+    assert bench.track_calls("fixed", "default") == 20_000
+    assert 16_384 <= bench.track_calls("precision", "default") < 1_000_000
+
+
+def test_bench_precision_measures_both_and_reports_medians(capsys):
+    from engine import cli
+
+    assert cli.main(["bench", "--precision", "0.005", "--scenario", "default,io_uring", "--calls", "30000",
+                     "--repeat", "2", "--strategies", "per_object,batched"]) == 0
+    out = capsys.readouterr().out
+    assert "time to a ±0.005 hook ratio" in out and "medians of 2 interleaved rounds" in out
+    rows = [ln for ln in out.splitlines() if ln.startswith(("default", "io_uring"))]
+    assert len(rows) == 2 and all(ln.rstrip().endswith("x") for ln in rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -22,7 +23,9 @@ def test_run_prints_four_strategy_table(capsys):
     # with none in the run: one line per other strategy, the cost of accounting
     cost = out[out.index("Cost of accounting"):].splitlines()[1:5]
     assert [line.split()[0] for line in cost] == ["per_object", "batched_v1", "batched", "upfront"]
-    assert all(float(line.split()[1]) > 0 and "x none [" in line for line in cost)
+    # "5.63x ±0.06 none [3.12, 11.95]": the factor, its simulation error, its range (none of
+    # them at 300 calls: too few batches for an estimate, "5.63x none [...]")
+    assert all(float(line.split()[1]) > 0 and re.search(r"x( ±[0-9.]+)? none \[", line) for line in cost)
 
 
 def test_run_names_the_free_hook_and_the_cost_of_accounting(capsys):

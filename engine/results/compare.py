@@ -38,6 +38,8 @@ IDENTITY = ("scenario", "strategy", "profile", "seed")
 IGNORED = ("point", "kernel")  # a sweep point's hash covers the profile; a strategy's kernel describes it
 # text results of the range columns (engine.results.ranges): results, not keys
 IGNORED += ("hook_verdict", "hook_decided_by", "total_verdict", "total_decided_by")
+# and of the simulation-error columns (engine.results.error)
+IGNORED += ("se_short", "precision_stop")
 # scenario parameters the summary table carries: keys, never metrics
 PARAMETERS = ("free_bulk",)
 # Shown but not joined on by a two-file compare, like the kernel: the same strategies
@@ -59,6 +61,10 @@ class Row:
     key: dict[str, Any]
     a: dict[str, Num | None]
     b: dict[str, Num | None]
+    # seed-aggregated rows (``aggregate_seeds``): how many seeds, and per metric the
+    # standard deviation of B - A across them
+    seeds: int = 1
+    spread: dict[str, float | None] = field(default_factory=dict)
 
     def value(self, metric: str, variant: str) -> Num | None:
         """The value of ``metric`` for ``variant`` (one of VARIANTS); None if missing."""
@@ -77,6 +83,8 @@ class Comparison:
     rows: list[Row]
     numeric_keys: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # how the two inputs' setups differ
+    within: bool = False  # one file: B and A ran on the same stream (paired errors)
+    base: str = "per_object"
 
 
 def pct(a: Num, b: Num) -> float:
@@ -147,10 +155,13 @@ def check_input(table: pa.Table, label: str) -> None:
                                 "not a bulksim result table")
         if f.name in known.names:
             want = known.field(f.name).type
-            ok = (_is_text(t) if pa.types.is_dictionary(want) or pa.types.is_string(want)
-                  else _is_num(t) and not pa.types.is_boolean(t))
+            ok = (pa.types.is_null(t)  # every value missing (e.g. a short run's error columns)
+                  or (pa.types.is_boolean(t) if pa.types.is_boolean(want)
+                      else _is_text(t) if pa.types.is_dictionary(want) or pa.types.is_string(want)
+                      else _is_num(t) and not pa.types.is_boolean(t)))
             if not ok:
-                kind = "text" if _is_text(known.field(f.name).type) or pa.types.is_dictionary(want) else "a number"
+                kind = ("a boolean" if pa.types.is_boolean(want) else
+                        "text" if _is_text(known.field(f.name).type) or pa.types.is_dictionary(want) else "a number")
                 raise BadInputError(f"{label}: column {f.name!r} is {t}, where bulksim writes {kind}")
         if pa.types.is_floating(t) and f.name not in IDENTITY:
             bad = pc.is_inf(table.column(f.name))
@@ -225,7 +236,8 @@ def compare_within(table: pa.Table, base: str = "per_object", label: str = "inpu
         raise BulksimError(f"{label}: no rows to compare with strategy {base!r}")
     keys = keys + (["kernel"] if "kernel" in table.column_names else [])
     keys = _without_blank_overrides(keys, rows)
-    return Comparison(keys, metrics, rows, {k for k in keys if _is_num(table.schema.field(k).type)})
+    return Comparison(keys, metrics, rows, {k for k in keys if _is_num(table.schema.field(k).type)},
+                      within=True, base=base)
 
 
 def _without_blank_overrides(keys: list[str], rows: list[Row]) -> list[str]:
@@ -465,15 +477,100 @@ def _key_text(v: Any) -> str:
 def _cells(comp: Comparison, row: Row, metrics: Sequence[str]) -> list[str]:
     out = [_key_text(row.key[k]) for k in comp.keys]
     for m in metrics:
-        out += [format_number(row.a[m]), format_number(row.b[m]), format_diff(row.a[m], row.b[m])]
-    return out
+        diff = format_diff(row.a[m], row.b[m])
+        hw = diff_halfwidth(comp, row, m)
+        if hw is not None and diff != "N/A":
+            diff += f" ±{format_number(hw)}"
+        if row.seeds > 1 and row.spread.get(m) is not None:
+            diff += f" sd {format_number(row.spread[m])}"
+        out += [format_number(row.a[m]), format_number(row.b[m]), diff]
+    return out + [SIG_MARK[significant(comp, row, metrics[0])]]
+
+
+# The marker of the last column: the first metric's difference is larger than its
+# simulation error (95%), within it, or no error is known for it.
+SIG_MARK = {True: "*", False: "", None: "?"}
+SIG_HEAD = "SIG"
+
+
+def _t(d: dict) -> float | None:
+    t = d.get("se_t95")
+    return None if t is None else float(t)
+
+
+def _se(d: dict, metric: str) -> float | None:
+    """The standard error of ``metric`` in a summary row ``d`` (engine.results.error
+    columns), or None when the row does not carry one."""
+    def g(k):
+        v = d.get(k)
+        return None if v is None else float(v)
+    if f"{metric}_se" in d:
+        return g(f"{metric}_se")
+    if metric in ("hook_cycles", "total_cycles", "free_hook_cycles", "slab_cycles"):
+        se, n = g(f"{metric}_per_object_se"), g("objects")
+        return None if se is None or n is None else se * n
+    if f"{metric}_per_object_se" in d:  # an event count: its rate's error times the objects
+        se, n = g(f"{metric}_per_object_se"), g("objects")
+        return None if se is None or n is None else se * n
+    return None
+
+
+def diff_halfwidth(comp: Comparison, row: Row, metric: str) -> float | None:
+    """The 95% half-width of B - A from the simulation error, or None if unknown.
+
+    One file against per_object: the paired error of the same run (``*_diff_se``,
+    ``*_ratio_se``) where the summary has it.  Otherwise A and B are taken as independent
+    (exact for different seeds or scenarios, conservative for the same stream):
+    ``sqrt(hw_A^2 + hw_B^2)``.  Seed-aggregated rows: the mean's half-width from the
+    spread of B - A across the seeds (Student t with seeds - 1 degrees of freedom)."""
+    if row.seeds > 1:
+        sd = row.spread.get(metric)
+        if sd is None:
+            return None
+        from .error import t_quantile
+
+        return t_quantile(0.975, row.seeds - 1) * sd / math.sqrt(row.seeds)
+    a, b = row.a, row.b
+    ta, tb = _t(a), _t(b)
+    if comp.within and comp.base == "per_object" and tb is not None:
+        paired = {"hook_cycles_per_object": "hook_cycles_per_object_diff_se",
+                  "total_cycles_per_object": "total_cycles_per_object_diff_se"}.get(metric)
+        if paired is not None and b.get(paired) is not None:
+            return tb * float(b[paired])
+    sa, sb = _se(a, metric), _se(b, metric)
+    if sa is None or sb is None or ta is None or tb is None:
+        return None
+    return math.hypot(ta * sa, tb * sb)
+
+
+def significant(comp: Comparison, row: Row, metric: str) -> bool | None:
+    """Whether ``metric``'s B - A is larger than its simulation error (None: unknown)."""
+    hw = diff_halfwidth(comp, row, metric)
+    d = row.value(metric, "diff")
+    if hw is None or d is None:
+        return None
+    return abs(d) > hw
+
+
+def significance_lines(comp: Comparison, rows: Sequence[Row], metric: str) -> list[str]:
+    """The count under the table: rows whose difference exceeds the simulation error."""
+    flags = [significant(comp, r, metric) for r in rows]
+    known = [f for f in flags if f is not None]
+    if not known:
+        return [f"{metric}: no simulation error in the input (SIG ?): an older result file"]
+    how = ("seed-aggregated: from the spread across seeds" if any(r.seeds > 1 for r in rows) else
+           "paired, one run" if comp.within and comp.base == "per_object" else "A and B independent")
+    line = (f"Differences larger than the simulation error (95%, {how}): {sum(known)} of {len(known)} "
+            f"rows (SIG *)")
+    return [line] + ([f"  without an error estimate: {len(flags) - len(known)} rows (SIG ?)"]
+                     if len(known) < len(flags) else [])
 
 
 def render_rows(comp: Comparison, rows: Sequence[Row], metrics: Sequence[str], fmt: str = "table") -> str:
     """The comparison as an aligned text table, CSV or a GitHub markdown table."""
-    head = list(comp.keys) + [f"{m} ({s})" for m in metrics for s in ("A", "B", "DIFF")]
+    head = list(comp.keys) + [f"{m} ({s})" for m in metrics for s in ("A", "B", "DIFF")] + [SIG_HEAD]
     body = [_cells(comp, r, metrics) for r in rows]
-    left = [k not in comp.numeric_keys for k in comp.keys] + [False] * (3 * len(metrics))
+    left = [k not in comp.numeric_keys for k in comp.keys] + [False] * (3 * len(metrics)) + [True]
     if fmt == "csv":
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows([head] + body)
@@ -504,11 +601,18 @@ def bucket(p: float) -> tuple[int, int]:
     return EDGES[i], EDGES[i + 1]
 
 
+NONE = "none"  # the strategy without accounting: its -100% would fill the histogram
+
+
 def summary_lines(rows: Sequence[Row], metric: str) -> list[str]:
-    """``Rows compared``, min/max percent difference of ``metric`` and its histogram."""
+    """``Rows compared``, min/max percent difference of ``metric`` and its histogram;
+    rows of strategy ``none`` (B or A) are left out of min, max and the histogram."""
+    kept = [r for r in rows if str(r.key.get("strategy", "")).split(" -> ")[-1] != NONE]
     # a ratio of finite values can still overflow (1e300 / 1e-300): left out of the histogram
-    ps = [round(p, 2) for r in rows if (p := r.value(metric, "pct")) is not None and math.isfinite(p)]
+    ps = [round(p, 2) for r in kept if (p := r.value(metric, "pct")) is not None and math.isfinite(p)]
     out = [f"Rows compared: {len(rows)}"]
+    if len(kept) < len(rows):
+        out.append(f"Rows of strategy none (no accounting) left out of the histogram: {len(rows) - len(kept)}")
     if not ps:
         return out + [f"{metric} diff min: N/A", f"{metric} diff max: N/A"]
     out += [f"{metric} diff min: {min(ps) + 0.0:.2f}%", f"{metric} diff max: {max(ps) + 0.0:.2f}%"]
@@ -516,6 +620,57 @@ def summary_lines(rows: Sequence[Row], metric: str) -> list[str]:
     for p in ps:
         counts[bucket(p)] = counts.get(bucket(p), 0) + 1
     return out + [f"{lo} .. {hi} %: {n}" for (lo, hi), n in sorted(counts.items())]
+
+
+def param_keys(comp: Comparison) -> list[str]:
+    """The sweep's grid parameters among the key columns (``param_*``)."""
+    return [k for k in comp.keys if k.startswith("param_")]
+
+
+def sort_by_grid(comp: Comparison, rows: Sequence[Row]) -> list[Row]:
+    """A sweep's rows in the order of its grid parameters (then strategy, seed)."""
+    order = param_keys(comp) + [k for k in ("strategy", "seed") if k in comp.keys]
+    if not param_keys(comp):
+        return list(rows)
+
+    def key(r: Row):
+        return tuple((0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool)
+                     else (1, 0, _key_text(v)) for v in (r.key.get(k) for k in order))
+    return sorted(rows, key=key)
+
+
+def aggregate_seeds(comp: Comparison, rows: Sequence[Row]) -> tuple[Comparison, list[Row]]:
+    """Rows that differ only in ``seed`` become one: the mean of A, of B, and the
+    standard deviation of B - A across the seeds (``Row.spread``).  The ``seed`` key
+    then reads ``mean of N``.  Unchanged when no two rows share their other keys."""
+    if "seed" not in comp.keys:
+        return comp, list(rows)
+    rest = [k for k in comp.keys if k != "seed"]
+    groups: dict[tuple, list[Row]] = {}
+    for r in rows:
+        groups.setdefault(tuple(_key_text(r.key.get(k)) for k in rest), []).append(r)
+    if all(len(g) == 1 for g in groups.values()):
+        return comp, list(rows)
+    out = []
+    for g in groups.values():
+        key = dict(g[0].key)
+        key["seed"] = f"mean of {len(g)}"
+        a, b, spread = {}, {}, {}
+        for m in comp.metrics:
+            va = [r.a.get(m) for r in g]
+            vb = [r.b.get(m) for r in g]
+            if any(v is None for v in va + vb):
+                a[m] = b[m] = spread[m] = None
+                continue
+            a[m] = sum(va) / len(g)
+            b[m] = sum(vb) / len(g)
+            d = [y - x for x, y in zip(va, vb)]
+            mean = sum(d) / len(d)
+            spread[m] = math.sqrt(sum((x - mean) ** 2 for x in d) / (len(d) - 1)) if len(d) > 1 else None
+        out.append(Row(key, a, b, len(g), spread))
+    numeric = set(comp.numeric_keys) - {"seed"}
+    return Comparison(comp.keys, comp.metrics, out, numeric, notes=comp.notes, within=comp.within,
+                      base=comp.base), out
 
 
 def sources(paths: Sequence[str], base: str | None) -> tuple[str, str]:
@@ -550,6 +705,12 @@ def comparison_table(comp: Comparison, rows: Sequence[Row], metrics: Sequence[st
         cols[f"{m}_b"] = pa.array([f(r.b.get(m)) for r in rows], pa.float64())
         cols[f"{m}_diff"] = pa.array([f(r.value(m, "diff")) for r in rows], pa.float64())
         cols[f"{m}_pct"] = pa.array([_pct_or_none(r.a.get(m), r.b.get(m)) for r in rows], pa.float64())
+        cols[f"{m}_diff_halfwidth"] = pa.array([diff_halfwidth(comp, r, m) for r in rows], pa.float64())
+        cols[f"{m}_significant"] = pa.array([significant(comp, r, m) for r in rows], pa.bool_())
+        if any(r.seeds > 1 for r in rows):
+            cols[f"{m}_diff_sd"] = pa.array([r.spread.get(m) for r in rows], pa.float64())
+    if any(r.seeds > 1 for r in rows):
+        cols["seeds"] = pa.array([r.seeds for r in rows], pa.int64())
     cols["a_source"] = pa.array([source_a] * len(rows), pa.string())
     cols["b_source"] = pa.array([source_b] * len(rows), pa.string())
     table = pa.table(cols)
@@ -575,10 +736,10 @@ def render_numeric(table: pa.Table, fmt: str, out: str | None, force: bool = Fal
 
 def run_compare(paths: Sequence[str], *, base: str | None = None, emit: str | None = None,
                 sort: Sequence[str] = (), filters: Sequence[str] = (), fmt: str = "table",
-                out: str | None = None, force: bool = False) -> str:
+                out: str | None = None, force: bool = False, per_seed: bool = False) -> str:
     """:func:`compare_checked` without a threshold: the text to print."""
     return compare_checked(paths, base=base, emit=emit, sort=sort, filters=filters, fmt=fmt,
-                           out=out, force=force)[0]
+                           out=out, force=force, per_seed=per_seed)[0]
 
 
 def above_threshold(rows: Sequence[Row], metric: str, limit: float) -> list[tuple[Row, float]]:
@@ -592,7 +753,8 @@ def above_threshold(rows: Sequence[Row], metric: str, limit: float) -> list[tupl
 def compare_checked(paths: Sequence[str], *, base: str | None = None, emit: str | None = None,
                     sort: Sequence[str] = (), filters: Sequence[str] = (), fmt: str = "table",
                     out: str | None = None, force: bool = False,
-                    fail_above: float | None = None) -> tuple[str, str | None]:
+                    fail_above: float | None = None,
+                    per_seed: bool = False) -> tuple[str, str | None]:
     """Load, compare, filter, sort and render: the whole of ``bulksim compare``.
 
     Parameters
@@ -607,6 +769,8 @@ def compare_checked(paths: Sequence[str], *, base: str | None = None, emit: str 
     out, force : the file ``parquet`` writes, and whether it may replace one.
     fail_above : a percentage: the rows whose first metric grew by more are failures
         (``bulksim compare --fail-above``, for CI).
+    per_seed : keep one row per seed; by default rows that differ only in their seed
+        (a sweep of several seeds) are aggregated (:func:`aggregate_seeds`).
 
     Returns
     -------
@@ -626,8 +790,9 @@ def compare_checked(paths: Sequence[str], *, base: str | None = None, emit: str 
     names = [m.strip() for m in emit.split(",") if m.strip()] if emit is not None else list(DEFAULT_METRICS)
     metrics = check_metrics(comp, names)
     rows = filter_rows(comp.rows, [parse_filter(comp, f) for f in filters])
-    if sort:
-        rows = sort_rows(comp, rows, ",".join(sort))
+    if not per_seed:
+        comp, rows = aggregate_seeds(comp, rows)
+    rows = sort_rows(comp, rows, ",".join(sort)) if sort else sort_by_grid(comp, rows)
     if fmt not in FORMATS:
         raise _unknown("output format", fmt, FORMATS)
     source_a, source_b = sources(paths, base)
@@ -653,7 +818,7 @@ def compare_checked(paths: Sequence[str], *, base: str | None = None, emit: str 
                "fail_above": fail_above, "failed_rows": len(failed or []), "failure": verdict}
         return dumps(doc), verdict
     text = render_rows(comp, rows, metrics, fmt)
-    summary = "\n".join(summary_lines(rows, metrics[0]) + comp.notes
+    summary = "\n".join(summary_lines(rows, metrics[0]) + significance_lines(comp, rows, metrics[0]) + comp.notes
                         + range_lines(comp, rows, metrics, within=len(paths) == 1)
                         + ["", f"A: {source_a}", f"B: {source_b}"])
     return (f"{text}\n{summary}" if fmt == "table" else f"{text}\n\n```\n{summary}\n```"), verdict

@@ -77,6 +77,39 @@ def _delta(v: float, base: float) -> str:
     return _pct(v, base)
 
 
+# rows whose difference from per_object has a standard error column (engine.results.error)
+PCT_SE = {"hook_cycles_per_object": "hook_cycles_per_object_pct_se",
+          "total_cycles_per_object": "total_cycles_per_object_pct_se",
+          "hook_ns_per_object": "hook_cycles_per_object_pct_se",
+          "total_ns_per_object": "total_cycles_per_object_pct_se"}
+
+
+def _with_pm(delta: str, r: dict, col: str) -> str:
+    """``(-28.5%)`` -> ``(-28.5±0.1%)``: the 95% half-width of the simulation error of a
+    percentage difference from per_object (paired batches)."""
+    se, t = r.get(PCT_SE.get(col, ""), None), r.get("se_t95")
+    if se is None or t is None or not delta.endswith("%)"):
+        return delta
+    hw = t * se
+    return delta[:-2] + (f"±{hw:.1f}%)" if hw >= 0.05 else "±<0.1%)" if hw > 0 else "±0%)")
+
+
+def error_note(table) -> str:
+    """The line under the table that says what ± is and where it comes from."""
+    rows = table.to_pylist()
+    if not rows or rows[0].get("se_batches") is None:
+        return "± : no estimate of the simulation error (too few calls for batch means)."
+    r = rows[0]
+    line = (f"± = 95% interval of the simulation (Monte-Carlo) error: batch means over {r['se_batches']} "
+            f"batches of {r['se_batch_calls']:,} calls")
+    if r.get("se_short"):
+        line += " (shorter than the model's memory: ± may be optimistic, run longer)"
+    if r.get("precision_target") is not None:
+        line += (f"; run to ±{r['precision_target']:g} on the ratios: reached ±{r['precision_reached']:.4f}"
+                 f" ({'target met' if r['precision_stop'] == 'reached' else 'stopped at the call cap'})")
+    return line + "."
+
+
 def header_lines(table, width: int = WIDTH) -> list[str]:
     """What ran, first: the preset, every parameter changed from it (the ``overrides``
     column), the description true of those values (the provenance's), profile and seed."""
@@ -135,7 +168,7 @@ def comparison_text(table, width: int = WIDTH) -> str:
                     b /= max(base["calls"], 1)
                 elif scale == "object":
                     b /= max(base["objects"], 1)
-                cell += " " + _delta(v, b)
+                cell += " " + _with_pm(_delta(v, b), r, col)
             line.append(cell)
         out.append(line)
     widths = [max(len(row[i]) for row in out) for i in range(len(out[0]))]
@@ -164,4 +197,5 @@ def comparison_text(table, width: int = WIDTH) -> str:
         text.append(f"(+x) without % = absolute difference, where per_object's value is below {NEAR_ZERO}.")
     text += textwrap.wrap("Hook, free-hook and slab cycles are each priced alone; end to end is one region "
                           "in which the hooks overlap the allocator, at most their sum (docs/costs.md).", width)
+    text += textwrap.wrap(error_note(table), width)
     return "\n".join(text)

@@ -403,6 +403,17 @@ class NothingToRank(BulksimError):
     """The baseline costs nothing (e.g. a run of 0 calls): no ratio exists to rank."""
 
 
+def _ratio_pm(result, strategy: str, metric: str) -> str:
+    """`` ±h``: the 95% half-width of ``strategy / per_object`` from the simulation error."""
+    from .error import MIN_ESTIMATE_BATCHES, estimate
+
+    err = estimate(result)
+    if err.n < MIN_ESTIMATE_BATCHES:
+        return ""
+    hw = err.halfwidth(err.cycles(strategy, metric), err.cycles(BASE, metric))
+    return f" ±{hw:.4f}" if hw == hw else ""
+
+
 def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
     """The sensitivity table of every strategy against per_object (``bulksim run --sensitivity``)."""
     lines = []
@@ -415,6 +426,7 @@ def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
             lines += [f"{s} / {BASE}, {metric} cycles: {e}", ""]
             continue
         lines.append(f"{s} / {BASE}, {metric} cycles: central ratio {rows[0]['ratio_central']:.3f}"
+                     + _ratio_pm(result, s, metric)
                      if rows else f"{s} / {BASE}, {metric} cycles: no unit cost moves the ratio")
         if rows:  # no header over an empty table
             lines.append(f"  {'unit cost':22s} {'low':>7s} {'high':>7s}  {'ratio@low':>9s} "
@@ -430,6 +442,21 @@ def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
     return "\n".join(lines)
 
 
+def _pm(r: dict, col: str, digits: int) -> str:
+    """`` ±h``: the 95% half-width of the simulation error of column ``col`` (its ``_se``
+    column times ``se_t95``; engine.results.error), or '' without an estimate."""
+    from .error import pm
+
+    text = pm(r.get(col), r.get("se_t95"), digits)
+    return f" {text}" if text else ""
+
+
+def _hw(r: dict, col: str) -> str:
+    """`` ±h`` for a half-width column, or '' without one."""
+    v = r.get(col)
+    return f" ±{v:.4f}" if v is not None else ""
+
+
 def ranges_text(table) -> str:
     """Per strategy against per_object: central difference, its range, the ratio's exact
     range and the verdict (printed under the ``bulksim run`` table)."""
@@ -437,7 +464,8 @@ def ranges_text(table) -> str:
     if "hook_verdict" not in table.column_names or not any(r["strategy"] == BASE for r in rows):
         return ""
     out = ["Against per_object over the box of unit costs (low..high of every chain and issue price, "
-           "'bulksim profiles --show'; ranges exact or proven bounds, docs/costs.md):"]
+           "'bulksim profiles --show'; ranges exact or proven bounds, docs/costs.md);",
+           "± = 95% interval of the simulation error at the central costs:"]
     for r in rows:
         if r["strategy"] == BASE:
             continue
@@ -445,10 +473,10 @@ def ranges_text(table) -> str:
             d = r[f"{m}_cycles_per_object_diff"]
             ratio = r[f"{m}_ratio"]
             # + 0.0: a ratio of 0 (none's hook) found as -0.0 prints 0.000, not -0.000
-            rr = (f"ratio {ratio + 0.0:.3f} [{max(r[f'{m}_ratio_min'], 0.0) + 0.0:.3f}, "
+            rr = (f"ratio {ratio + 0.0:.3f}{_hw(r, f'{m}_ratio_halfwidth')} [{max(r[f'{m}_ratio_min'], 0.0) + 0.0:.3f}, "
                   f"{r[f'{m}_ratio_max'] + 0.0:.3f}]" if ratio is not None else "ratio -")
             names = r[f"{m}_decided_by"].split(",") if r[f"{m}_decided_by"] else []
-            out.append(f"  {r['strategy']:11s} {label:10s} {d:+8.2f} cycles/object "
+            out.append(f"  {r['strategy']:11s} {label:10s} {d:+8.2f}{_pm(r, f'{m}_cycles_per_object_diff_se', 2)} cycles/object "
                        f"[{r[f'{m}_diff_low']:+.2f}, {r[f'{m}_diff_high']:+.2f}], {rr}: "
                        f"{verdict_text(r[f'{m}_verdict'], names)}")
     return "\n".join(out)
@@ -467,17 +495,25 @@ def accounting_cost_text(result) -> str:
     prof = get_profile(result.profile)
     box = Box.of(prof)
     base = strategy_forms(result, NO_ACCOUNTING, prof).total
+    from .error import estimate, pm, ratio_se, t95
+
+    err = estimate(result, prof)
+    t = t95(err.n)
     out = ["Cost of accounting, end-to-end: each strategy minus none (no memcg accounting), over the "
-           "box of unit costs:"]
+           "box of unit costs (± = 95% simulation error at the central costs):"]
     for name in result.runs:
         if name == NO_ACCOUNTING:
             continue
         a = strategy_forms(result, name, prof).total
         dlo, dhi, _ = diff_range(a, base, box)
         d0 = central(a, box) - central(base, box)
-        line = f"  {name:11s} {d0:+8.2f} cycles/object [{dlo:+.2f}, {dhi:+.2f}]"
+        yd = err.cycles(name, "total") - err.cycles(NO_ACCOUNTING, "total")
+        e_d = " " + pm(ratio_se(yd, err.objects(name)), t, 2) if err.n >= 8 else ""
+        line = f"  {name:11s} {d0:+8.2f}{e_d} cycles/object [{dlo:+.2f}, {dhi:+.2f}]"
         if form_range(base, box)[0] > 0:
             rmin, rmax, _ = ratio_range(a, base, box)
-            line += f", {central(a, box) / central(base, box):.2f}x none [{rmin:.2f}, {rmax:.2f}]"
+            e_r = (" " + pm(ratio_se(err.cycles(name, "total"), err.cycles(NO_ACCOUNTING, "total")), t, 2)
+                   if err.n >= 8 else "")
+            line += f", {central(a, box) / central(base, box):.2f}x{e_r} none [{rmin:.2f}, {rmax:.2f}]"
         out.append(line)
     return "\n".join(out)

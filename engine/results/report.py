@@ -148,10 +148,14 @@ def _check_summary_types(t: pa.Table, path: Path) -> None:
                 got = got.value_type
             if pa.types.is_dictionary(want):
                 want = want.value_type
+            if pa.types.is_null(got):  # all values missing (a generic writer's type for it),
+                continue               # e.g. the error columns of a run too short to estimate them
             textual = pa.types.is_string(want) or pa.types.is_large_string(want)
             numeric = pa.types.is_integer(got) or pa.types.is_floating(got)
             if textual:
                 bad = not (pa.types.is_string(got) or pa.types.is_large_string(got))
+            elif pa.types.is_boolean(want):
+                bad = not pa.types.is_boolean(got)
             else:
                 bad = not numeric or (pa.types.is_integer(want) and not pa.types.is_integer(got))
             if bad:
@@ -285,6 +289,53 @@ def _metric_value(r: dict, metric: str) -> float:
     return r[metric]
 
 
+# the simulation-error column of each plotted metric (engine.results.error), per object
+SE_OF = {"total_cycles_per_object": "total_cycles_per_object_se",
+         "hook_cycles_per_object": "hook_cycles_per_object_se",
+         "stock_locks": "stock_locks_per_object_se"}
+
+
+def _halfwidth_of_seeds(vals: list[float], rows: list[dict], metric: str) -> float | None:
+    """The 95% half-width of the mean of ``vals`` (one per seed): from their spread with
+    two seeds or more, else from the one run's simulation error (``*_se`` columns)."""
+    import math
+
+    from .error import t95, t_quantile
+
+    if len(vals) >= 2:
+        m = sum(vals) / len(vals)
+        sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
+        return t_quantile(0.975, len(vals) - 1) * sd / math.sqrt(len(vals))
+    r = rows[0]
+    se, b = r.get(SE_OF.get(metric, "")), r.get("se_batches")
+    return None if se is None or b is None else t95(b) * se
+
+
+def cell_stats(rows: list[dict], keys: list[str], cells: list[str], metric: str) -> dict[tuple, dict]:
+    """Per value of ``keys`` (strategy, x): the mean over the grid dimensions ``cells`` and
+    the seeds, its 95% half-width, and the range over ``cells`` (each cell a mean over its
+    seeds), so a chart that averages a dimension away still shows how much it varies."""
+    import math
+
+    by = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        by[tuple(r[k] for k in keys)][tuple(r[c] for c in cells)].append(r)
+    out = {}
+    for k, groups in by.items():
+        means, hws = [], []
+        seeds = 0
+        for grp in groups.values():
+            vals = [_metric_value(r, metric) for r in grp]
+            means.append(sum(vals) / len(vals))
+            hws.append(_halfwidth_of_seeds(vals, grp, metric))
+            seeds = max(seeds, len(grp))
+        n = len(means)
+        hw = None if any(h is None for h in hws) else math.sqrt(sum(h * h for h in hws)) / n
+        out[k] = {"mean": sum(means) / n, "halfwidth": hw, "lo": min(means), "hi": max(means),
+                  "cells": n, "seeds": seeds}
+    return out
+
+
 def _left_out(rows, drawn) -> str:
     """The caption's note on strategies without a point (no charges: no run length)."""
     left = _order({r["strategy"] for r in rows} - {r["strategy"] for r in drawn})
@@ -297,8 +348,11 @@ def _order(names):
 
 
 def line_plot(series: dict[str, list[tuple[float, float]]], xlabel: str, ylabel: str,
-              *, ylog: bool | None = None) -> str:
-    """One line per strategy; log2 x when x spans 16x or more, log y when y spans decades."""
+              *, ylog: bool | None = None, errors: dict[str, list[tuple]] | None = None) -> str:
+    """One line per strategy; log2 x when x spans 16x or more, log y when y spans decades.
+    ``errors[name]``: per point ``(x, halfwidth, lo, hi)``: error bars of the 95%
+    half-width (seeds and simulation error) and a band from lo to hi (the range over the
+    grid dimensions the line averages away)."""
     plt = _plt()
     from matplotlib.ticker import LogLocator, MaxNLocator, ScalarFormatter
 
@@ -308,9 +362,20 @@ def line_plot(series: dict[str, list[tuple[float, float]]], xlabel: str, ylabel:
     for name in _order(series):
         marker, ls, size = STYLES.get(name, ("x", "-", 6))
         pts = sorted(series[name])
-        ax.plot([x for x, _ in pts], [y for _, y in pts], label=name, color=COLORS.get(name, "#555"),
+        colour = COLORS.get(name, "#555")
+        ax.plot([x for x, _ in pts], [y for _, y in pts], label=name, color=colour,
                 marker=marker, linestyle=ls, markersize=size, markerfacecolor="none" if size >= 7 else None,
                 linewidth=1.6)
+        err = sorted((errors or {}).get(name, []))
+        if err:
+            if any(hi > lo for _, _, lo, hi in err):
+                ax.fill_between([e[0] for e in err], [e[2] for e in err], [e[3] for e in err], color=colour,
+                                alpha=0.12, linewidth=0)
+                ys += [e[2] for e in err] + [e[3] for e in err]
+            have = [(x, y, e[1]) for (x, y), e in zip(pts, err) if e[1] is not None]
+            if have:
+                ax.errorbar([x for x, _, _ in have], [y for _, y, _ in have], yerr=[h for _, _, h in have],
+                            fmt="none", ecolor=colour, elinewidth=1.2, capsize=3)
     if min(xs) > 0 and max(xs) / min(xs) >= 16:
         ax.set_xscale("log", base=2)
         ax.xaxis.set_major_formatter(ScalarFormatter())
@@ -333,8 +398,10 @@ def line_plot(series: dict[str, list[tuple[float, float]]], xlabel: str, ylabel:
 
 
 def heatmap(cells: dict[tuple, float], xs: list, ys: list, xlabel: str, ylabel: str,
-            colour_label: str = "batched / per_object, end-to-end cycles per object") -> str:
-    """Cells coloured on a scale centred at 1 (equal cost), with a labelled colour bar."""
+            colour_label: str = "batched / per_object, end-to-end cycles per object",
+            halfwidths: dict[tuple, float | None] | None = None) -> str:
+    """Cells coloured on a scale centred at 1 (equal cost), with a labelled colour bar;
+    ``halfwidths`` adds each cell's 95% half-width under its value."""
     plt = _plt()
     import numpy as np
     from matplotlib.colors import TwoSlopeNorm
@@ -353,7 +420,9 @@ def heatmap(cells: dict[tuple, float], xs: list, ys: list, xlabel: str, ylabel: 
         for i in range(len(xs)):
             if not np.isnan(grid[j, i]):
                 dark = abs(grid[j, i] - 1.0) > 0.6 * d
-                ax.text(i, j, f"{grid[j, i]:.3f}", ha="center", va="center", fontsize=9,
+                hw = (halfwidths or {}).get((xs[i], ys[j]))
+                label = f"{grid[j, i]:.3f}" + (f"\n±{hw:.3f}" if hw is not None else "")
+                ax.text(i, j, label, ha="center", va="center", fontsize=9 if hw is None else 8,
                         color="white" if dark else "black")
     bar = fig.colorbar(im, ax=ax)
     bar.set_label(colour_label + "\n(below 1: batched is cheaper)")
@@ -362,7 +431,42 @@ def heatmap(cells: dict[tuple, float], xs: list, ys: list, xlabel: str, ylabel: 
     return _svg(fig)
 
 
-def grouped_bars(means: dict[tuple, float], points: list[str], ylabel: str) -> str:
+def ratio_cells(rows: list[dict], x: str, y: str, others: list[str]):
+    """batched / per_object end-to-end per (x, y): the mean over seeds and ``others``, its
+    95% half-width, and the range of the ratio over ``others``."""
+    import math
+
+    from .error import t_quantile
+
+    per = defaultdict(dict)  # (x, y, other values, seed) -> strategy -> row
+    for r in rows:
+        per[(r[x], r[y], tuple(r[o] for o in others), r.get("seed"))][r["strategy"]] = r
+    by = defaultdict(lambda: defaultdict(list))
+    for (xv, yv, ov, _), d in per.items():
+        if "batched" in d and "per_object" in d and d["per_object"]["total_cycles_per_object"]:
+            b = d["batched"]
+            by[(xv, yv)][ov].append((b["total_cycles_per_object"] / d["per_object"]["total_cycles_per_object"],
+                                     b.get("total_ratio_halfwidth")))
+    cells, hws, spread = {}, {}, {}
+    for k, groups in by.items():
+        means, h = [], []
+        for vals in groups.values():
+            rs = [v for v, _ in vals]
+            m = sum(rs) / len(rs)
+            means.append(m)
+            if len(rs) >= 2:
+                sd = math.sqrt(sum((v - m) ** 2 for v in rs) / (len(rs) - 1))
+                h.append(t_quantile(0.975, len(rs) - 1) * sd / math.sqrt(len(rs)))
+            else:
+                h.append(vals[0][1])
+        cells[k] = sum(means) / len(means)
+        hws[k] = None if any(v is None for v in h) else math.sqrt(sum(v * v for v in h)) / len(h)
+        spread[k] = max(means) - min(means)
+    return cells, hws, spread
+
+
+def grouped_bars(means: dict[tuple, float], points: list[str], ylabel: str,
+                 whiskers: dict[tuple, tuple[float, float]] | None = None) -> str:
     """Bars of ``means[(strategy, point)]``: one group per point, one bar per strategy."""
     plt = _plt()
     from matplotlib.ticker import MaxNLocator
@@ -374,6 +478,13 @@ def grouped_bars(means: dict[tuple, float], points: list[str], ylabel: str) -> s
         xs = [j + (i - (len(strategies) - 1) / 2) * width for j in range(len(points))]
         ax.bar(xs, [means.get((s, pt), float("nan")) for pt in points], width=width * 0.95,
                color=COLORS.get(s, "#555"), label=s)
+        if whiskers:
+            w = [whiskers.get((s, pt)) for pt in points]
+            keep = [(xx, means[(s, pt)], ww) for xx, pt, ww in zip(xs, points, w) if ww is not None]
+            if keep:
+                ax.errorbar([k[0] for k in keep], [k[1] for k in keep],
+                            yerr=[[k[1] - k[2][0] for k in keep], [k[2][1] - k[1] for k in keep]],
+                            fmt="none", ecolor="black", elinewidth=1, capsize=2)
     ax.set_xticks(range(len(points)), points, rotation=15 if len(points) > 3 else 0)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
     ax.set_ylabel(ylabel)
@@ -422,11 +533,19 @@ def cost_bars(rows: list[dict]) -> str:
         ax.barh(names, vals, left=left, label=label, color=colour)
         left += vals
     # Each phase is priced alone; end to end is one region where the hooks overlap the
-    # allocator (docs/costs.md), so the total is at most the bar: a mark and its number.
+    # allocator (docs/costs.md), so the total is at most the bar: a mark and its number,
+    # with its 95% interval from the simulation error.
+    from .error import t95
+
     for k, n in enumerate(names):
         tot = by[n]["total_cycles_per_object"]
+        se, b = by[n].get("total_cycles_per_object_se"), by[n].get("se_batches")
+        hw = t95(b) * se if se is not None and b is not None else None
         ax.plot([tot, tot], [k - 0.42, k + 0.42], color="black", linewidth=2)
-        ax.text(float(left[k]), k, f" {tot:.1f}", va="center", fontsize=9)
+        if hw:
+            ax.errorbar([tot], [k], xerr=[hw], fmt="none", ecolor="black", elinewidth=1, capsize=3)
+        ax.text(float(left[k]), k, f" {tot:.1f}" + (f" ±{hw:.2f}" if hw is not None else ""),
+                va="center", fontsize=9)
     ax.invert_yaxis()
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
     ax.set_xlim(0, max(float(max(left)) * 1.2, 1.0))  # a run of 0 calls costs 0: still a scale
@@ -568,46 +687,67 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
             src = [r for r in rows if metric != "runs" or r["runs"] > 0]
             if not src:
                 continue
-            means = _mean_by(src, ["strategy", x], lambda r, m=metric: _metric_value(r, m))
-            series = defaultdict(list)
-            for (s, xv), v in sorted(means.items()):
-                series[s].append((xv, v))
-            rest = ", ".join(p.removeprefix("param_") for p in params if p != x)
+            others = [p for p in params if p != x]
+            stats = cell_stats(src, ["strategy", x], others, metric)
+            series, errors = defaultdict(list), defaultdict(list)
+            for (s, xv), st in sorted(stats.items()):
+                series[s].append((xv, st["mean"]))
+                errors[s].append((xv, st["halfwidth"], st["lo"], st["hi"]))
+            rest = ", ".join(p.removeprefix("param_") for p in others)
             avg = f" averaged over seeds{' and ' + rest if rest else ''}"
-            emit(f"{metric}_vs_{label}", line_plot(series, label, ylabel), ["strategy", label, ylabel],
-                 [(s, xv, v) for (s, xv), v in sorted(means.items())],
-                 f"{what} per strategy against {label}{avg}." + _left_out(rows, src))
+            seeds = max(st["seeds"] for st in stats.values())
+            bars = (f" Error bars: 95% interval of each point ({'from the spread over ' + str(seeds) + ' seeds' if seeds > 1 else 'the simulation error of the run'}"
+                    + (", combined over the averaged points" if rest else "") + ").")
+            band = f" Band: the range over {rest} (each a mean over seeds)." if rest else ""
+            if not any(st["halfwidth"] is not None for st in stats.values()):
+                bars = " (No error estimate in the data: runs too short, or an older file.)"
+            emit(f"{metric}_vs_{label}", line_plot(series, label, ylabel, errors=errors),
+                 ["strategy", label, ylabel, "halfwidth_95", f"min_over_{'_'.join(o.removeprefix('param_') for o in others) or 'none'}",
+                  "max", "seeds"],
+                 [(s, xv, st["mean"], st["halfwidth"], st["lo"], st["hi"], st["seeds"])
+                  for (s, xv), st in sorted(stats.items())],
+                 f"{what} per strategy against {label}{avg}." + bars + band + _left_out(rows, src))
         if len(numeric) >= 2 and {"per_object", "batched"} <= {r["strategy"] for r in rows}:
             y = numeric[1]
-            means = _mean_by(rows, ["strategy", x, y], lambda r: r["total_cycles_per_object"])
-            # a point where per_object costs nothing (--calls 0) has no ratio: left out
-            cells = {(xv, yv): means[("batched", xv, yv)] / means[("per_object", xv, yv)]
-                     for (s, xv, yv) in means if s == "batched" and means.get(("per_object", xv, yv))}
+            # a point where per_object costs nothing (--calls 0) has no ratio: left out (ratio_cells)
+            cells, hws, spread = ratio_cells(rows, x, y, [p for p in params if p not in (x, y)])
             xs = sorted({k[0] for k in cells})
             ys = sorted({k[1] for k in cells})
             ly = y.removeprefix("param_")
+            rest = [p.removeprefix("param_") for p in params if p not in (x, y)]
             if cells:
-                emit(f"ratio_{label}_{ly}", heatmap(cells, xs, ys, label, ly), [label, ly, "ratio"],
-                     [(a, b, v) for (a, b), v in sorted(cells.items())],
+                note = (f" Averaged over {', '.join(rest)}: the cells' ratios range over them by up to "
+                        f"{max(spread.values()):.3f}." if rest else "")
+                emit(f"ratio_{label}_{ly}", heatmap(cells, xs, ys, label, ly, halfwidths=hws),
+                     [label, ly, "ratio", "halfwidth_95", "range_over_" + ("_".join(rest) or "none")],
+                     [(a, b, v, hws.get((a, b)), spread.get((a, b))) for (a, b), v in sorted(cells.items())],
                      f"End-to-end cycles per object of batched divided by per_object, over {label} and "
-                     f"{ly} (below 1: batching is cheaper).")
+                     f"{ly} (below 1: batching is cheaper); under each value its 95% interval (from the "
+                     f"seeds' spread, or with one seed the run's simulation error).{note}")
     text = [p for p in params if p not in numeric]
     if text:
         # a parameter without an axis (a kernel generation, a GFP flag): one group of bars
         # per value combination, means over seeds and the numeric parameters
         keyf = (lambda r: " ".join(f"{p.removeprefix('param_')}={r[p] if r[p] != '' else 'own'}"
                                    for p in text))
-        means = _mean_by([dict(r, _point=keyf(r)) for r in rows], ["strategy", "_point"],
-                         lambda r: r["total_cycles_per_object"])
+        stats = cell_stats([dict(r, _point=keyf(r)) for r in rows], ["strategy", "_point"], numeric,
+                           "total_cycles_per_object")
+        means = {k: st["mean"] for k, st in stats.items()}
+        # whiskers: the range over the numeric parameters averaged away, else the 95% interval
+        whiskers = {k: ((st["lo"], st["hi"]) if st["cells"] > 1 else
+                        (st["mean"] - st["halfwidth"], st["mean"] + st["halfwidth"])
+                        if st["halfwidth"] is not None else None) for k, st in stats.items()}
         points = sorted({k[1] for k in means})
         emit("total_cycles_by_" + "_".join(p.removeprefix("param_") for p in text),
-             grouped_bars(means, points, "end-to-end cycles / object"),
-             ["strategy", "point", "total_cycles_per_object"],
-             [(s, pt, v) for (s, pt), v in sorted(means.items())],
+             grouped_bars(means, points, "end-to-end cycles / object", whiskers),
+             ["strategy", "point", "total_cycles_per_object", "halfwidth_95", "min", "max"],
+             [(s, pt, st["mean"], st["halfwidth"], st["lo"], st["hi"]) for (s, pt), st in sorted(stats.items())],
              "End-to-end cycles per object per strategy at each value of "
              + ", ".join(p.removeprefix("param_") for p in text)
              + " (means over seeds" + (" and " + ", ".join(n.removeprefix("param_") for n in numeric)
-                                      if numeric else "") + "; 'own': each strategy's own generation).")
+                                      if numeric else "") + "; 'own': each strategy's own generation). "
+             + ("Whiskers: the range over " + ", ".join(n.removeprefix("param_") for n in numeric) + "."
+                if numeric else "Whiskers: 95% interval (seeds' spread, or the simulation error)."))
     from .range_plots import range_figures
 
     range_figures(results, table, rows, params, numeric, emit)
@@ -630,7 +770,8 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
              "Cycles per object of each strategy, split into the post-alloc hook, the free hook and "
              "the slab allocator, each priced alone; the black mark is the end-to-end cost, one "
              "region in which the hooks overlap the allocator's own chain (docs/costs.md; seed "
-             + str(rows_one[0].get("seed")) + ").",
+             + str(rows_one[0].get("seed")) + "); the whisker and ± on it: its 95% interval from "
+             "the simulation error.",
              title="Where each strategy's cycles go")
     body = [f"<h1>bulksim report: {html.escape(str(results))}</h1>",
             f"<p>{len(rows)} rows; strategies: {', '.join(_order({r['strategy'] for r in rows}))}.</p>",

@@ -21,12 +21,14 @@ import pyarrow as pa
 from ..errors import BadInputError, BulksimError, OutputError
 from ..inputs.costs import get_profile, phase_cycles, total_cycles
 from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB_FREE, RUN_HIST_BUCKETS
+from .error import add_error_columns, error_fields
 from .ranges import add_range_columns, range_fields
 
-SCHEMA_VERSION = "5"  # 2: cost-range columns, free-hook and slab cycles per object;
+SCHEMA_VERSION = "6"  # 2: cost-range columns, free-hook and slab cycles per object;
 #                       3: free_hook, free_bulk, free_runs
 #                       4: irq_saves (the v5.x generations)
-#                       5: overrides
+#                       5: simulation-error columns (*_se, engine.results.error)
+#                       6: overrides
 
 _EVENT_DOC = {
     "calls": "kmem_cache_alloc_bulk() calls",
@@ -103,6 +105,7 @@ def summary_schema() -> pa.Schema:
         _field("sim_seconds", pa.float64(), "s", "host time the simulation took"),
     ]
     fields += range_fields()
+    fields += error_fields()
     return pa.schema(fields)
 
 
@@ -159,7 +162,17 @@ def provenance(result) -> dict[str, str]:
         "host_cpu": _cpu_model(),
         # one pass over the allocator for every strategy, or one each (and why)
         "passes": getattr(result, "passes", "") or "",
+        **_precision_provenance(getattr(result, "precision", None)),
     }
+
+
+def _precision_provenance(prec: dict | None) -> dict[str, str]:
+    """What a precision-controlled run aimed at and reached (``simulate(precision=...)``)."""
+    if not prec:
+        return {}
+    return {"precision_target": repr(prec["target"]), "precision_on": prec["on"],
+            "precision_reached": repr(prec["reached"]), "precision_stop": prec["stop"],
+            "precision_max_calls": str(prec["max_calls"]), "precision_confidence": repr(prec["confidence"])}
 
 
 def summary_rows(result) -> list[dict]:
@@ -199,6 +212,7 @@ def summary_rows(result) -> list[dict]:
                 r[key + "_diff"] = r[key] - base[key]
                 r[key + "_pct"] = (100.0 * (r[key] - base[key]) / base[key]) if base[key] else None
     add_range_columns(result, rows)
+    add_error_columns(result, rows, prof)
     return rows
 
 

@@ -294,7 +294,30 @@ def predict(row: Row, *, calls: int, seed: int = 0, profile: str | None = None, 
     return {"key": row.key, "family": row.family, "role": row.role, "source": row.source,
             "setup": row.setup, "compared": row.compared, "measured": row.measured, "predicted": c,
             "low": lo, "high": hi, "exact": exact, "inside": bool(lo <= row.measured <= hi),
-            "profile": name, "hardware": row.hardware, "note": row.note}
+            "profile": name, "hardware": row.hardware, "note": row.note,
+            "sim_halfwidth": sim_halfwidth(runs, row, prof)}
+
+
+def sim_halfwidth(runs: dict, row: Row, prof: Profile) -> float | None:
+    """The 95% half-width of the predicted (central) ratio from the simulation error: batch
+    means on the paired batches of the two sides (the same calls of the same seed;
+    ``engine.results.error``), each part's phases priced per batch as the summary prices
+    them; None when the run is too short for an estimate."""
+    import math
+
+    from .error import MIN_ESTIMATE_BATCHES, estimate
+
+    sides = []
+    for side in (row.num, row.den):
+        s = estimate(runs[side.kernel], prof)
+        if s.n < MIN_ESTIMATE_BATCHES:
+            return None
+        sides.append((s, s.batches[side.strategy]["cycles"][:, list(PARTS[side.part])].sum(axis=1)))
+    (s, y), (s2, x) = sides
+    if y.shape != x.shape:
+        return None
+    hw = s.halfwidth(y, x)
+    return hw if math.isfinite(hw) else None
 
 
 def validate(*, calls: int = 20_000, seed: int = 0, profile: str | None = None,
@@ -346,7 +369,8 @@ def validation_text(rows: list[dict], fmt: str = "table") -> str:
         raise BulksimError(f"validate: output format must be table or md, got {fmt!r}")
     head = ["row", "family", "role", "profile", "compared", "measured", "model", "model range", "inside"]
     body = [[r["key"], r.get("family", MEASURED_FAMILY), _role(r), r["profile"], r["compared"],
-             f"{r['measured']:.3f}", f"{r['predicted']:.3f}",
+             f"{r['measured']:.3f}",
+             f"{r['predicted']:.3f}" + (f" ±{r['sim_halfwidth']:.3f}" if r.get("sim_halfwidth") is not None else ""),
              f"{r['low']:.3f} .. {r['high']:.3f}" + ("" if r.get("exact", True) else " (bound)"),
              "yes" if r["inside"] else "NO"] for r in rows]
     if fmt == "md":
@@ -367,6 +391,8 @@ def validation_text(rows: list[dict], fmt: str = "table") -> str:
     if t_n:
         out.append(f"Training rows (their measurements set the in-situ lock prices; not scored): "
                    f"{t_in} of {t_n} inside.")
+    out.append("model ±: 95% interval of the simulation error of the central value (batch means).")
+    out.append("model ±: 95% interval of the simulation error of the central value (batch means).")
     out.append("Sources, setups and mappings: docs/validation.md.")
     return "\n".join(out)
 

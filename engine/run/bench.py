@@ -322,3 +322,59 @@ def format_text(res: dict) -> str:
     if warnings:
         out += [""] + warnings
     return "\n".join(out)
+
+
+def measure_precision(scenarios: list[Scenario], strategies="per_object,batched", *, precision: float = 0.001,
+                      fixed_calls: int = 1_000_000, repeat: int = 5, seed: int = 0,
+                      max_calls: int | None = None) -> dict:
+    """Time to a +-``precision`` ratio against a fixed run of ``fixed_calls``, A/B in one
+    run: per scenario and round, a precision-controlled ``simulate`` (engine.results.error:
+    the stopping rule) and a fixed one, interleaved with the order swapped every round so
+    that a slow phase of a shared machine falls on both alike; medians of the host times
+    (the whole ``simulate``: checkpoints, error estimates and invariant checks included)."""
+    from .simulate import simulate
+
+    if not 1 <= repeat <= 1000:
+        raise BulksimError(f"--repeat must be in 1..1000, got {repeat}")
+    if isinstance(fixed_calls, bool) or not isinstance(fixed_calls, int) or fixed_calls < 1:
+        raise BulksimError(f"--calls must be at least 1, got {fixed_calls}")
+    names = parse_strategies(strategies)
+    rows = []
+    for scn in scenarios:
+        simulate(scn, strategies=names, seed=seed, calls=10)  # compile or load the kernels
+        t_prec, t_fixed = [], []
+        reached = None
+        for r in range(repeat):
+            for prec_first in ((True, False) if r % 2 == 0 else (False, True)):
+                t = time.perf_counter()
+                if prec_first:
+                    res = simulate(scn, strategies=names, seed=seed, precision=precision, max_calls=max_calls)
+                    t_prec.append(time.perf_counter() - t)
+                    reached = res.precision
+                else:
+                    simulate(scn, strategies=names, seed=seed, calls=fixed_calls)
+                    t_fixed.append(time.perf_counter() - t)
+        tp, tf = statistics.median(t_prec), statistics.median(t_fixed)
+        rows.append({"scenario": scn.name, "precision_s": tp, "precision_min": min(t_prec),
+                     "precision_max": max(t_prec), "fixed_s": tf, "fixed_min": min(t_fixed),
+                     "fixed_max": max(t_fixed), "speedup": tf / tp if tp else math.inf,
+                     "calls": reached["calls"], "reached": reached["reached"], "stop": reached["stop"]})
+    return {"precision": precision, "fixed_calls": fixed_calls, "strategies": names, "repeats": repeat,
+            "seed": seed, "rows": rows}
+
+
+def format_precision(res: dict) -> str:
+    out = [f"time to a ±{res['precision']:g} hook ratio ({', '.join(res['strategies'])}; seed {res['seed']}) "
+           f"against a fixed run of {res['fixed_calls']:,} calls, medians of {res['repeats']} interleaved rounds:",
+           ""]
+    head = ["scenario", "calls reached", "half-width", "to precision s (min-max)", "fixed s (min-max)", "speed-up"]
+    table = [head] + [[r["scenario"], f"{r['calls']:,}" + ("" if r["stop"] == "reached" else " (cap)"),
+                       f"{r['reached']:.5f}", f"{r['precision_s']:.3f} ({r['precision_min']:.3f}-{r['precision_max']:.3f})",
+                       f"{r['fixed_s']:.3f} ({r['fixed_min']:.3f}-{r['fixed_max']:.3f})", f"{r['speedup']:.1f}x"]
+                      for r in res["rows"]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    for k, row in enumerate(table):
+        out.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
+        if k == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)

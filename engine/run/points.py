@@ -53,10 +53,13 @@ class Point:
     seed: int
     scenario: Scenario
     key: str
+    # keyword arguments of ``simulate`` the point runs with (a precision-controlled
+    # sweep: precision, max_calls, precision_on), as sorted (name, value) pairs
+    options: tuple = ()
 
 
 def make_points(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], profile: str,
-                strategies: list[str]) -> list[Point]:
+                strategies: list[str], options: tuple = ()) -> list[Point]:
     keys = list(grid)
     points = []
     for combo in itertools.product(*(grid[k] for k in keys)):
@@ -66,10 +69,12 @@ def make_points(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], pr
             # the values define a point, not the description (compare=False on the field):
             # the manifest records a description written from the values (docs/tables.md)
             values = {k: v for k, v in scn.to_dict().items() if k != "description"}
-            ident = json.dumps({"scenario": values, "seed": seed, "profile": profile,
-                                "strategies": strategies}, sort_keys=True, default=str)
+            ident = {"scenario": values, "seed": seed, "profile": profile, "strategies": strategies}
+            if options:  # a fixed-length point keeps the key it always had
+                ident["options"] = dict(options)
+            ident = json.dumps(ident, sort_keys=True, default=str)
             key = hashlib.sha256(ident.encode()).hexdigest()[:16]
-            points.append(Point(params, seed, scn, key))
+            points.append(Point(params, seed, scn, key, tuple(options)))
     return points
 
 
@@ -102,7 +107,8 @@ def compute_point(point: Point, strategies: list[str], profile: str, base: Scena
 
     Runs anywhere: in a local thread, or on a Dask worker (pickled by reference).
     """
-    result = simulate(point.scenario, strategies=strategies, profile=profile, seed=point.seed)
+    result = simulate(point.scenario, strategies=strategies, profile=profile, seed=point.seed,
+                      **dict(point.options))
     table = _point_table(point, result.summary, grid_types)
     # The part says inside itself which point, strategies and scenario it holds, so a
     # part renamed or copied from another sweep is caught on resume and by read_sweep.

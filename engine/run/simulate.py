@@ -7,6 +7,7 @@ chunk size cannot change a result.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -45,6 +46,10 @@ class StrategyRun:
     state: dict
     per_call: np.ndarray | None
     elapsed_s: float
+    # counters of consecutive batches of calls, int64 [B, 4, N_EVENTS], and the calls
+    # in each (engine.results.error: the Monte-Carlo error is estimated from them)
+    batches: np.ndarray | None = None
+    batch_calls: np.ndarray | None = None
 
     @property
     def kernel(self) -> str:
@@ -59,6 +64,9 @@ class Result:
     profile: str
     runs: dict[str, StrategyRun] = field(default_factory=dict)
     passes: str = ""  # how the strategies ran: one pass for all, or one each (and why)
+    # a precision-controlled run: target, what it watched, what it reached and why it
+    # stopped (``simulate(precision=...)``); None for a run of fixed length
+    precision: dict | None = None
 
     @property
     def summary(self):
@@ -223,71 +231,124 @@ def run_strategies(
     arguments, ResourceError over the budget, before anything is allocated.
     ``elapsed_s`` of each run is the pass's time.
     """
-    from ..model.kernel import PER_CALL_FIXED, run_calls
-    from . import budget
+    p = Pass(scn, strategies, seed, calls=calls, trace=trace, chunk_calls=chunk_calls, detail=detail,
+             progress=progress, check_every=check_every, max_memory=max_memory)
+    p.advance(p.n_calls)
+    return p.finish(check=check)
 
-    if isinstance(strategies, (str, bytes)) or not isinstance(strategies, (list, tuple)):
-        # a string would be split into letters ("unknown strategy 'p'")
-        raise BadTypeError(f"strategies must be a list of strategy names, got {type(strategies).__name__}")
-    names = list(strategies)
-    n_calls = check_run_args(scn, names, seed, calls, trace, chunk_calls, check_every, detail, progress)
-    if not names or len(set(names)) != len(names) or len(names) > st_mod.MAX_FUSED:
-        raise BadInputError(f"a pass runs 1 to {st_mod.MAX_FUSED} distinct strategies, got {names!r}")
-    K = len(names)
-    budget.check_memory(scn, n_calls, trace=trace, detail=detail, max_memory=max_memory, strategies=K)
-    max_bulk = max(1, trace.max_bulk) if trace is not None else scn.bulk_size
-    chunk_calls = max(1, budget.chunk_calls_for(scn, max_bulk, chunk_calls) // K)
-    live = budget.effective_live_objects(scn, n_calls, max_bulk)
-    # A live set larger than every object the run allocates is never reached: the
-    # smaller ring gives the identical run in less memory.
-    Ps, A, X = _interruptible(st_mod.make_fused,
-                              scn if live == scn.live_objects else scn.replace(live_objects=live),
-                              names, seed, trace)
-    P = Ps[0]
-    width = PER_CALL_FIXED + N_EVENTS
-    if detail and n_calls > MAX_DETAIL_CALLS:
-        raise BadInputError(f"per-call detail is kept in memory: at most {MAX_DETAIL_CALLS:,} calls, "
-                           f"got {n_calls:,}")
-    per_call = np.zeros((n_calls if detail else 0, K, width), dtype=np.int64)
-    empty = np.zeros((0, K, width), dtype=np.int64)
-    KA, KX = st_mod.kernel_view(A), st_mod.stack_view(X)
 
-    def states():
-        return {name: dump_state(Ps[k], st_mod.strategy_state(A, X, k)) for k, name in enumerate(names)}
+class Pass:
+    """One pass over the allocator for one or more strategies, advanced in steps.
 
-    t0 = time.perf_counter()
-    c = 0
-    while c < n_calls:
-        c1 = min(n_calls, c + chunk_calls)
-        if check_every:
-            c1 = min(c1, (c // check_every + 1) * check_every)
-        out = per_call[c:c1] if detail else empty
-        err = run_calls(P, KA, KX, np.int64(c), np.int64(c1), out)
-        if err == st_mod.ERR_FUSED_FAILURE:
-            raise InvariantError(
-                f"a hook failed at call {c}..{c1} in one pass of {', '.join(names)}: this scenario "
-                "cannot share a pass (engine.run.simulate.fusable); please report it")
-        if err:
-            raise InvariantError(
-                f"slab table full at call {c}..{c1} (strategies {', '.join(names)}): the scenario "
-                f"holds more slabs than the model's bound of {P.slab_cap}; please report this scenario")
-        c = c1
-        if _STOP.is_set() and threading.current_thread() is not threading.main_thread():
-            raise Cancelled()
-        if check_every and c % check_every == 0:
-            for name, state in states().items():
-                invariants.check(scn, name, state)
-        if progress is not None:
-            progress(c, n_calls)
-    elapsed = time.perf_counter() - t0
-    out = {}
-    for k, name in enumerate(names):
-        state = dump_state(Ps[k], st_mod.strategy_state(A, X, k))
-        if check:
-            invariants.check(scn, name, state)
-        out[name] = StrategyRun(name, A.counters + X.counters[k], X.run_hist[k].copy(), state,
-                                per_call[:, k].copy() if detail else None, elapsed)
-    return out
+    ``advance(c)`` simulates calls up to ``c`` (in kernel chunks, each ending at a batch
+    boundary of ``engine.results.error.Batches`` so that the batches, and the errors
+    estimated from them, do not depend on the chunk size); ``finish()`` checks the
+    final state and returns each strategy's ``StrategyRun``.  A precision-controlled
+    run (``simulate(precision=...)``) advances its passes checkpoint by checkpoint.
+    """
+
+    def __init__(self, scn: Scenario, strategies: list[str], seed: int, *, calls: int | None = None,
+                 trace=None, chunk_calls: int = DEFAULT_CHUNK_CALLS, detail: bool = False,
+                 progress: Callable[[int, int], None] | None = None, check_every: int = 0,
+                 max_memory: int | None = None):
+        from ..model.kernel import PER_CALL_FIXED
+        from ..results.error import Batches
+        from . import budget
+
+        if isinstance(strategies, (str, bytes)) or not isinstance(strategies, (list, tuple)):
+            # a string would be split into letters ("unknown strategy 'p'")
+            raise BadTypeError(f"strategies must be a list of strategy names, got {type(strategies).__name__}")
+        names = list(strategies)
+        n_calls = check_run_args(scn, names, seed, calls, trace, chunk_calls, check_every, detail, progress)
+        if not names or len(set(names)) != len(names) or len(names) > st_mod.MAX_FUSED:
+            raise BadInputError(f"a pass runs 1 to {st_mod.MAX_FUSED} distinct strategies, got {names!r}")
+        K = len(names)
+        budget.check_memory(scn, n_calls, trace=trace, detail=detail, max_memory=max_memory, strategies=K)
+        max_bulk = max(1, trace.max_bulk) if trace is not None else scn.bulk_size
+        self.chunk_calls = max(1, budget.chunk_calls_for(scn, max_bulk, chunk_calls) // K)
+        live = budget.effective_live_objects(scn, n_calls, max_bulk)
+        # A live set larger than every object the run allocates is never reached: the
+        # smaller ring gives the identical run in less memory.
+        self.Ps, self.A, self.X = _interruptible(
+            st_mod.make_fused, scn if live == scn.live_objects else scn.replace(live_objects=live),
+            names, seed, trace)
+        self.P = self.Ps[0]
+        width = PER_CALL_FIXED + N_EVENTS
+        if detail and n_calls > MAX_DETAIL_CALLS:
+            raise BadInputError(f"per-call detail is kept in memory: at most {MAX_DETAIL_CALLS:,} calls, "
+                               f"got {n_calls:,}")
+        self.per_call = np.zeros((n_calls if detail else 0, K, width), dtype=np.int64)
+        self.empty = np.zeros((0, K, width), dtype=np.int64)
+        self.KA, self.KX = st_mod.kernel_view(self.A), st_mod.stack_view(self.X)
+        self.scn, self.names, self.n_calls, self.detail = scn, names, n_calls, detail
+        self.progress, self.check_every = progress, check_every
+        self.batches = Batches(K)
+        self.c = 0
+        self.elapsed = 0.0
+
+    def cumulative(self) -> np.ndarray:
+        """Every strategy's counters so far, ``int64 [K, 4, N_EVENTS]``."""
+        return self.A.counters[None] + self.X.counters
+
+    def states(self) -> dict:
+        return {name: dump_state(self.Ps[k], st_mod.strategy_state(self.A, self.X, k))
+                for k, name in enumerate(self.names)}
+
+    def advance(self, target: int) -> None:
+        """Simulate calls ``[self.c, target)``; ``target`` at most ``n_calls``."""
+        from ..model.kernel import run_calls
+
+        target = min(int(target), self.n_calls)
+        names, check_every = self.names, self.check_every
+        t0 = time.perf_counter()
+        c = self.c
+        while c < target:
+            c1 = min(target, c + self.chunk_calls, self.batches.next_boundary(c))
+            if check_every:
+                c1 = min(c1, (c // check_every + 1) * check_every)
+            out = self.per_call[c:c1] if self.detail else self.empty
+            err = run_calls(self.P, self.KA, self.KX, np.int64(c), np.int64(c1), out)
+            if err == st_mod.ERR_FUSED_FAILURE:
+                raise InvariantError(
+                    f"a hook failed at call {c}..{c1} in one pass of {', '.join(names)}: this scenario "
+                    "cannot share a pass (engine.run.simulate.fusable); please report it")
+            if err:
+                raise InvariantError(
+                    f"slab table full at call {c}..{c1} (strategies {', '.join(names)}): the scenario "
+                    f"holds more slabs than the model's bound of {self.P.slab_cap}; please report this scenario")
+            c = self.c = c1
+            if c == self.batches.next_boundary(c - 1):
+                self.batches.record(c, self.cumulative())
+            if _STOP.is_set() and threading.current_thread() is not threading.main_thread():
+                raise Cancelled()
+            if check_every and c % check_every == 0:
+                for name, state in self.states().items():
+                    invariants.check(self.scn, name, state)
+            if self.progress is not None:
+                self.progress(c, self.n_calls)
+        self.elapsed += time.perf_counter() - t0
+
+    def snapshot(self) -> dict[str, StrategyRun]:
+        """Each strategy's counters and batches so far, without the final-state checks
+        (what a precision-controlled run's stopping rule reads between chunks)."""
+        counts, calls = self.batches.final(self.c, self.cumulative())
+        return {name: StrategyRun(name, self.A.counters + self.X.counters[k], self.X.run_hist[k].copy(),
+                                  {"kernel": st_mod.GENERATIONS[self.Ps[k].gen]}, None, self.elapsed,
+                                  counts[:, k], calls)
+                for k, name in enumerate(self.names)}
+
+    def finish(self, check: bool = True) -> dict[str, StrategyRun]:
+        """Check the final state of every strategy; their runs, batches included."""
+        counts, calls = self.batches.final(self.c, self.cumulative())
+        out = {}
+        for k, name in enumerate(self.names):
+            state = dump_state(self.Ps[k], st_mod.strategy_state(self.A, self.X, k))
+            if check:
+                invariants.check(self.scn, name, state)
+            per_call = self.per_call[:self.c, k].copy() if self.detail else None
+            out[name] = StrategyRun(name, self.A.counters + self.X.counters[k], self.X.run_hist[k].copy(),
+                                    state, per_call, self.elapsed, counts[:, k].copy(), calls.copy())
+        return out
 
 
 def _interruptible(fn, *args):
@@ -404,6 +465,9 @@ def simulate(
     check_every: int = 0,
     max_memory: int | None = None,
     passes: str = "auto",
+    precision: float | None = None,
+    max_calls: int | None = None,
+    precision_on: str = "hook",
 ) -> Result:
     """Run every strategy on the identical seeded object stream.
 
@@ -449,6 +513,11 @@ def simulate(
                                f"got {v!r}")
     for name in names:  # a strategy asked for on a generation it does not exist on
         st_mod.resolve_stock_lock(scn.stock_lock, st_mod.resolve_generation(scn.kernel, name), name)
+    if precision is not None:
+        precision, max_calls = check_precision_args(precision, max_calls, precision_on, calls, trace, scn)
+        scn = scn.replace(calls=max_calls)
+    elif max_calls is not None:
+        raise BadInputError("max_calls is the cap of a precision-controlled run: give precision too")
     if calls is not None:
         from ..inputs.scenario import MAX_CALLS
 
@@ -469,9 +538,14 @@ def simulate(
     groups, how = choose_passes(scn, names, passes)
     n_calls = check_run_args(scn, names, seed, None, trace, chunk_calls, check_every, detail)
     budget.check_memory(scn, n_calls, trace=trace, detail=detail, max_memory=max_memory,
-                        strategies=max(len(g) for g in groups))
+                        strategies=max(len(g) for g in groups),
+                        runs_at_once=len(groups) if precision is not None else 1)
     result = Result(scn, int(seed), profile, passes=how)
-    for k, group in enumerate(groups):
+    if precision is not None:
+        result = _run_to_precision(result, groups, trace, precision, precision_on, chunk_calls=chunk_calls,
+                                   detail=detail, progress=progress, check_every=check_every,
+                                   max_memory=max_memory)
+    for k, group in enumerate(groups if precision is None else []):
         label = ", ".join(group) if len(group) < 3 else f"{len(group)} strategies"
         bar = _Progress(f"[{k + 1}/{len(groups)}] {label}" if len(groups) > 1 else label, progress)
         runs = run_strategies(scn, group, int(seed), trace=trace, chunk_calls=chunk_calls,
@@ -483,6 +557,63 @@ def simulate(
                             {n: int(r.counters[PH_HOOK, EVENTS.index("hook_failures")])
                              for n, r in result.runs.items()})
     return result
+
+
+PRECISION_MAX_CALLS = 10_000_000  # the default cap of a precision-controlled run
+PRECISION_MIN_CALLS = 16_384  # its first checkpoint
+PRECISION_ON = ("hook", "ratios")
+
+
+def check_precision_args(precision, max_calls, precision_on, calls, trace, scn) -> tuple[float, int]:
+    """Validate a precision-controlled run's arguments; ``(precision, cap)``."""
+    from ..inputs.scenario import MAX_CALLS
+
+    if isinstance(precision, bool) or not isinstance(precision, (int, float, np.floating, np.integer)):
+        raise BadTypeError(f"precision must be a number (a fraction, e.g. 0.001), got {str(precision)[:40]!r}")
+    precision = float(precision)
+    if not 0 < precision < 1:
+        raise BadInputError(f"precision must be a fraction in (0, 1), e.g. 0.001 for +-0.1%, got {precision!r}")
+    if calls is not None:
+        raise BadInputError("calls and precision exclude each other: a precision-controlled run "
+                            "chooses its calls (give the cap as max_calls)")
+    if trace is not None or scn.trace:
+        raise BadInputError("precision: a trace is replayed whole, so its calls cannot be chosen")
+    if precision_on not in PRECISION_ON:
+        raise BadInputError(f"precision_on must be one of {', '.join(PRECISION_ON)}, got {str(precision_on)[:40]!r}")
+    cap = PRECISION_MAX_CALLS if max_calls is None else _need_int(max_calls, "max_calls", 1, MAX_CALLS)
+    return precision, cap
+
+
+def _run_to_precision(result: Result, groups, trace, precision: float, precision_on: str,
+                      **kwargs) -> Result:
+    """Advance every pass checkpoint by checkpoint until the watched ratios are precise
+    enough or the cap is reached (``engine.results.error``: the rule and the schedule)."""
+    from ..results import error
+
+    scn = result.scenario
+    cap = scn.calls
+    progress = kwargs.pop("progress")
+    bar = _Progress(f"to +-{100 * precision:g}%", progress)
+    passes = [Pass(scn, g, result.seed, trace=trace, progress=None, **kwargs) for g in groups]
+    reached, stop, n = math.inf, "cap", 0
+    for n in error.checkpoints(PRECISION_MIN_CALLS, cap):
+        for p in passes:
+            p.advance(n)
+        bar(n, cap)
+        probe = Result(scn, result.seed, result.profile)
+        for p in passes:
+            probe.runs.update(p.snapshot())
+        reached = error.worst_precision(probe, which=precision_on)
+        if reached <= precision:
+            stop = "reached"
+            break
+    bar.close()
+    out = Result(scn.replace(calls=n), result.seed, result.profile, passes=result.passes)
+    for p in passes:
+        out.runs.update(p.finish())
+    out.precision = {"target": precision, "confidence": error.CONFIDENCE, "on": precision_on,
+                     "reached": reached, "calls": n, "max_calls": cap, "stop": stop}
+    return out
 
 
 __all__ = ["simulate", "run_strategy", "run_strategies", "fusable", "Result", "StrategyRun", "N_EVENTS"]

@@ -141,7 +141,8 @@ def _plain(v: Any) -> Any:
 def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out: str | os.PathLike, *,
               strategies="all", profile: str = "intel-skylake", workers: int | None = None,
               force: bool = False, progress: bool = False, scheduler: str | None = None,
-              gather: bool = False, max_memory: int | None = None) -> SweepReport:
+              gather: bool = False, max_memory: int | None = None, precision: float | None = None,
+              max_calls: int | None = None, precision_on: str = "hook") -> SweepReport:
     """Run (or resume) a sweep; returns what was done.  See the module docstring.
 
     ``scheduler``: None runs points in local threads (``workers`` of them);
@@ -149,7 +150,8 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     the address of a running Dask scheduler (``engine.distributed``).  With a Dask
     scheduler, workers write their points to ``out`` themselves (a filesystem they
     share with the client), or with ``gather=True`` send them back and the client
-    writes them.
+    writes them.  ``precision``: every point runs until its ratios are that precise
+    (``simulate(precision=...)``), at most ``max_calls`` calls.
     """
     from ..checks import need_bool, need_path, need_scenario, need_seeds, need_str
     from ..inputs.costs import get_profile
@@ -176,8 +178,21 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     workers = as_int(workers)
     if not 1 <= workers <= MAX_WORKERS:
         raise BadInputError(f"--workers must be in 1..{MAX_WORKERS}, got {workers}")
+    options = ()
+    if precision is not None:
+        from .simulate import check_precision_args
+
+        precision, cap = check_precision_args(precision, max_calls, precision_on, None, None, base)
+        base = base.replace(calls=cap)  # what the memory check and the manifest see
+        options = (("max_calls", cap), ("precision", precision), ("precision_on", precision_on))
+    elif max_calls is not None:
+        raise BadInputError("max_calls is the cap of a precision-controlled sweep: give precision too")
     # Every point is built and checked (parameters, memory) before --out is created.
-    points = check_sweep(base, grid, seeds, profile, names, workers, max_memory)
+    try:
+        points = check_sweep(base, grid, seeds, profile, names, workers, max_memory, options)
+    except KeyboardInterrupt as e:
+        e.untouched = True  # the CLI says the folder was not touched
+        raise
     if scheduler is not None:
         from .cluster import check_scheduler
 
@@ -193,6 +208,19 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     manifest = {"format_version": SWEEP_FORMAT_VERSION, "base": base.provenance_dict(), "grid": grid,
                 "grid_order": list(grid),  # the file's keys are sorted; the columns keep this order
                 "seeds": seeds, "strategies": names, "profile": profile}
+    if options:
+        manifest["precision"] = dict(options)
+    try:
+        return _write_sweep(out, manifest, base, points, names, grid, force, workers, profile,
+                            progress, scheduler, gather)
+    except KeyboardInterrupt as e:
+        if not getattr(e, "started", False):
+            e.untouched = True  # interrupted before the folder was changed
+        raise
+
+
+def _write_sweep(out: Path, manifest, base, points, names, grid, force, workers, profile,
+                 progress, scheduler, gather) -> SweepReport:
     mpath = out / MANIFEST
     nonempty = out.is_dir() and any(out.iterdir())
     if nonempty and not mpath.exists():
@@ -211,6 +239,7 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     if replacing and out.is_symlink():
         raise BulksimError(f"{out}: is a symbolic link; give the sweep folder itself to replace it")
     created = not out.exists()
+    # from here on the folder (or a build folder beside it) changes: an interrupt says how
     # --force on an existing sweep builds the new one beside it and swaps it in at the
     # end: interrupted or failed, the old sweep stays as it was (never a mix of both)
     work = _new_build_folder(out) if replacing else out
@@ -224,6 +253,8 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         _consolidate(work, base, points, names, grid, manifest)
         old = _swap_in(work, out) if replacing else None
     except BaseException as e:
+        if isinstance(e, KeyboardInterrupt):
+            e.started = True
         if replacing:
             import shutil
 
@@ -411,7 +442,7 @@ def _write_manifest(out: Path, mpath: Path, manifest: dict) -> None:
 
 
 def check_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], profile: str,
-                names: list[str], workers: int, max_memory: int | None) -> list:
+                names: list[str], workers: int, max_memory: int | None, options: tuple = ()) -> list:
     """Every point of the sweep, each validated (its scenario, the memory of the points
     running at once); raises before anything is written."""
     from .budget import check_memory
@@ -425,7 +456,7 @@ def check_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], pr
         n *= len(vals)
     if n > MAX_POINTS:
         raise BadInputError(f"the sweep has {n:,} points (grid x seeds), more than {MAX_POINTS:,}")
-    points = make_points(base, grid, seeds, profile, names)
+    points = make_points(base, grid, seeds, profile, names, options)
     at_once = min(workers, len(points))
     from ..model.state import resolve_generation
 
@@ -628,7 +659,8 @@ def read_sweep(out: str | os.PathLike) -> pa.Table:
         names = list(manifest["strategies"])
         base = Scenario(**manifest["base"])
         seeds = list(manifest["seeds"])
-        points = make_points(base, grid, seeds, manifest["profile"], names)
+        points = make_points(base, grid, seeds, manifest["profile"], names,
+                             tuple(sorted(manifest.get("precision", {}).items())))  # --precision
         if manifest.get("format_version") != SWEEP_FORMAT_VERSION:
             raise ValueError
     except (OSError, ValueError, KeyError, TypeError, BulksimError):

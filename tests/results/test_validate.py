@@ -102,6 +102,18 @@ def test_cli_validate_strict_and_bad_input(capsys):
     assert err.count("\n") == 3 and "Traceback" not in err
 
 
+def test_validate_gives_the_simulation_error_of_each_prediction():
+    from engine.results.validate import predict
+
+    row = next(r for r in ROWS if r.key == "babka-2025-before")
+    got = [predict(row, calls=20_000, seed=s) for s in range(4)]
+    hw = [g["sim_halfwidth"] for g in got]
+    assert all(h is not None and h > 0 for h in hw)
+    # the seeds' predictions lie within each other's stated intervals (both half-widths)
+    p = [g["predicted"] for g in got]
+    assert max(p) - min(p) <= 2 * max(hw)
+    text = validation_text(got[:1])
+    assert f"{got[0]['predicted']:.3f} ±{hw[0]:.3f}" in text and "simulation error" in text
 def test_run_prints_the_cached_test_score(tmp_path, monkeypatch, capsys):
     """The line under bulksim run comes from a cache keyed by the sources: computed once,
     then read back without validating again; the cached score is the recomputed one."""
