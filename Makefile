@@ -17,19 +17,23 @@ PIP_QUIET_EDITABLE := PYTHONWARNINGS='ignore:Editable installation'
 
 .PHONY: run test setup site clean-cache test-deps
 
+# Each long step prints a start line, then a line every 20 s while it runs
+# (tools/with_progress.sh): pip --quiet is otherwise silent for minutes.
+PROGRESS := bash tools/with_progress.sh
+
 $(BIN)/python:
 	@echo "make: creating $(VENV)"
 	@$(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PROGRESS) "upgrading pip" $(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 
 $(VENV)/.installed-run: $(SOURCES) | $(BIN)/python
-	@echo "make: installing bulksim and numba, numpy, pyarrow into $(VENV)"
-	@$(PIP_QUIET_EDITABLE) $(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	@echo "make: installing bulksim and numba, numpy, pyarrow into $(VENV) (about 1 minute the first time)"
+	@$(PIP_QUIET_EDITABLE) $(PROGRESS) "installing numba, numpy, pyarrow" $(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	@touch $@
 
 $(VENV)/.installed-test: $(SOURCES) | $(BIN)/python
-	@echo "make: installing bulksim with its test extras into $(VENV) (about 900 MB the first time)"
-	@$(PIP_QUIET_EDITABLE) $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@echo "make: installing bulksim with its test extras into $(VENV) (about 900 MB, 2-4 minutes the first time)"
+	@$(PIP_QUIET_EDITABLE) $(PROGRESS) "installing the test extras" $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@ $(VENV)/.installed-run
 
 setup: $(VENV)/.installed-test

@@ -87,30 +87,58 @@ def _unraisable(hook):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, no usage dump
-        raise BulksimError(f"{self.prog}: {message}")
+        # main() prints "bulksim: error: ..."; the subcommand says where, once
+        sub = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        hint = (f" ('bulksim {sub} --help' lists the options)"
+                if sub and ("unrecognized" in message or "required" in message) else "")
+        raise BulksimError(f"{sub + ': ' if sub else ''}{message}{hint}")
+
+
+class _Help(argparse.HelpFormatter):
+    """Help that shows each option's default where it has one and the text does not say it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS) \
+                or action.option_strings == [] or isinstance(action, argparse._VersionAction):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _scenario_help(key: str) -> str:
+    """An option's help from the parameter's unit and meaning, with the default preset's value."""
+    from .inputs.scenario import PARAM_DOCS, Scenario
+
+    unit, meaning = (t.replace("%", "%%") for t in PARAM_DOCS[key])  # argparse formats help with %
+    value = getattr(Scenario.from_preset("default"), key)
+    return f"{meaning} [{unit}] (default: the preset's; {value:g} in 'default')" \
+        if isinstance(value, float) else f"{meaning} [{unit}] (default: the preset's; {value} in 'default')"
 
 
 def _add_run(sub) -> None:
     p = sub.add_parser("run", help="simulate the hook strategies and print the comparison table",
+                       formatter_class=_Help,
                        description="Simulate every hook strategy on the identical seeded object "
-                                   "stream and print events and cycles per object side by side.")
+                                   "stream and print events and cycles per object side by side. "
+                                   "'bulksim scenarios --show NAME' lists every parameter with its "
+                                   "unit and meaning.")
     p.add_argument("--scenario", default="default", help="preset name (see 'bulksim scenarios')")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="set any scenario parameter (repeatable); names as 'scenarios --show' prints")
-    for flag, key, typ, hlp in [
-        ("--calls", "calls", int, "number of bulk calls"),
-        ("--bulk-size", "bulk_size", int, "objects per kmem_cache_alloc_bulk() call"),
-        ("--object-size", "object_size", int, "object size in bytes"),
-        ("--nodes", "nodes", int, "NUMA nodes"),
-        ("--cpus", "cpus", int, "CPUs"),
-        ("--memcgs", "memcgs", int, "leaf memory cgroups"),
-        ("--remote-prob", "remote_prob", float, "probability of a remote partial slab once local ones run out"),
+                   help="set any scenario parameter (repeatable); names, units and meanings as "
+                        "'scenarios --show' prints them")
+    for flag, key, typ in [
+        ("--calls", "calls", int), ("--bulk-size", "bulk_size", int), ("--object-size", "object_size", int),
+        ("--nodes", "nodes", int), ("--cpus", "cpus", int), ("--memcgs", "memcgs", int),
+        ("--remote-prob", "remote_prob", float),
     ]:
-        p.add_argument(flag, dest=key, type=str, default=None, help=hlp, metavar=typ.__name__.upper())
+        p.add_argument(flag, dest=key, type=str, default=None, help=_scenario_help(key),
+                       metavar=typ.__name__.upper())
     p.add_argument("--trace", default=None, help="replay a trace file instead of the SLUB model")
-    p.add_argument("--seed", type=str, default="0", help="random seed (default 0)")
-    p.add_argument("--profile", default=None, help="cost profile (see 'bulksim profiles')")
+    p.add_argument("--seed", type=str, default="0", help="random seed")
+    p.add_argument("--profile", default=None, help="cost profile (see 'bulksim profiles'; default: intel-skylake)")
     p.add_argument("--strategies", default="all", help="'all' or a comma-separated list")
+    p.add_argument("-o", "--output", default="table", choices=("table", "json"),
+                   help="what to print: the table, or one JSON document (docs/tables.md, 'JSON output')")
     p.add_argument("--out", default=None, help="write the summary table (.parquet, .arrow, .feather)")
     p.add_argument("--detail", default=None, metavar="calls,runs",
                    help="also write per-call detail (OUT.calls.parquet) and/or the run-length "
@@ -119,7 +147,9 @@ def _add_run(sub) -> None:
     p.add_argument("--chunk-calls", type=str, default=None, help="calls per kernel invocation")
     p.add_argument("--check-every", type=str, default="0", metavar="N",
                    help="also check the invariants every N calls (soak runs); 0: at the end only")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress output (at a terminal a progress line; elsewhere a line every "
+                        "15 s of work)")
     p.add_argument("--sensitivity", nargs="?", const="hook", default=None, choices=("hook", "total"),
                    help="also print which unit costs move each strategy/per_object ratio most "
                         "(hook cycles, or total = end to end)")
@@ -190,17 +220,52 @@ def build_scenario(args):
     return scn.replace(**changes) if changes else scn
 
 
+# measured (docs/performance.md, "Compile time"): 24-30 s idle, 48 s and 176 s with busy cores
+COMPILE_TIME = "20-60 s on an idle 2-core machine, a few minutes when its cores are busy"
+
+
 def first_compile_notice() -> str | None:
     """One line to print before the kernels compile for the first time; None once they are cached."""
     from pathlib import Path
 
     from .model.jit import cache_dir
 
-    d = Path(cache_dir())
+    import os
+
+    # where Numba will look: a NUMBA_CACHE_DIR the user (or a parent bulksim) chose wins
+    d = Path(os.environ.get("NUMBA_CACHE_DIR") or cache_dir())
     if d.is_dir() and any(d.rglob("*.nbc")):
         return None
-    return (f"bulksim: compiling the simulation kernels for this CPU (first run only, about 30 s); "
+    return (f"bulksim: compiling the simulation kernels for this CPU (first run only: {COMPILE_TIME}); "
             f"later runs load them from {d}")
+
+
+# The files the command has written so far (a closed stdout says which, or that none were).
+WRITTEN: list[str] = []
+
+
+def _progress(args, what: str):
+    """How long work reports progress: the terminal's progress line, else a Heartbeat
+    line every 15 s (engine.progress); nothing with --quiet."""
+    from .progress import Heartbeat
+
+    quiet = getattr(args, "quiet", False)
+    tty = sys.stderr.isatty()
+    return Heartbeat(what, enabled=not quiet and not tty), (not quiet and tty)
+
+
+def machine_notes(scn) -> list[str]:
+    """Facts about a scenario that the user may not expect (printed on stderr, not errors)."""
+    notes = []
+    if scn.nodes > scn.cpus and not scn.trace:
+        from .model.state import cpu_nodes
+
+        used = set(cpu_nodes(scn.cpus, scn.nodes).tolist())
+        empty = [n for n in range(scn.nodes) if n not in used]
+        notes.append(f"bulksim: note: {scn.nodes} nodes on {scn.cpus} CPUs: node(s) "
+                     f"{', '.join(map(str, empty[:8]))}{', ...' if len(empty) > 8 else ''} have no CPU "
+                     "(memory-only) and hold no slab without a trace (docs/model.md §2)")
+    return notes
 
 
 def cmd_run(args, out=None) -> int:
@@ -231,15 +296,29 @@ def cmd_run(args, out=None) -> int:
                                "sidecar of another run's table; choose another name")
         for q in [args.out] + [sidecar_path(args.out, d) for d in [*detail, "units"]]:
             check_output_path(q, force=args.force)
-    # at a terminal only, like the progress bar: stderr stays one line for errors
-    notice = None if args.quiet or not sys.stderr.isatty() else first_compile_notice()
-    if notice:
+    # the checks simulate() makes first, made here too, so that bad input is still the only
+    # line on stderr when the compile notice would come before it
+    from .inputs.costs import get_profile
+    from .model.state import resolve_generation
+    from .run.simulate import parse_strategies
+
+    get_profile(DEFAULT_PROFILE if args.profile is None else args.profile)
+    for name in parse_strategies(args.strategies):
+        resolve_generation(scn.kernel, name)
+    notice = None if args.quiet else first_compile_notice()
+    if notice:  # a start line, at a terminal or not: the compile is the longest silence
         print(notice, file=sys.stderr, flush=True)
-    result = simulate(scn, strategies=args.strategies, profile=DEFAULT_PROFILE if args.profile is None else args.profile,
-                      seed=seed, chunk_calls=chunk, progress=not args.quiet and sys.stderr.isatty(),
-                      check_every=_int(args.check_every, "--check-every"), detail="calls" in detail,
-                      max_memory=_max_memory(args), calls=None if args.calls is None else scn.calls,
-                      passes=args.passes, **precision_arguments(args))
+    if not args.quiet:
+        for line in machine_notes(scn):
+            print(line, file=sys.stderr, flush=True)
+    beat, bar = _progress(args, "compiling the simulation kernels" if notice else "simulating")
+    with beat:
+        result = simulate(scn, strategies=args.strategies,
+                          profile=DEFAULT_PROFILE if args.profile is None else args.profile,
+                          seed=seed, chunk_calls=chunk, progress=beat.progress if beat.enabled else bar,
+                          check_every=_int(args.check_every, "--check-every"), detail="calls" in detail,
+                          max_memory=_max_memory(args), calls=None if args.calls is None else scn.calls,
+                          passes=args.passes, **precision_arguments(args))
     if args.verbose:
         print(f"bulksim: {result.passes}", file=sys.stderr)
     table = result.summary
@@ -255,6 +334,11 @@ def cmd_run(args, out=None) -> int:
     atext = accounting_cost_text(result)
     stext = sensitivity_text(result, args.sensitivity) if args.sensitivity else None
     wrote = _write_run_outputs(args, result, table, detail) if args.out else []
+    if args.output == "json":
+        from .results.jsonout import dumps, run_document
+
+        print(dumps(run_document(result, table, list(WRITTEN))), file=out)
+        return 0
     print(comparison_text(table), file=out)
     if rtext:
         print("\n" + rtext, file=out)
@@ -297,6 +381,7 @@ def _write_run_outputs(args, result, table, detail) -> list[str]:
              if q.is_file() or q.is_symlink()]  # a folder of that name is never removed
     items = extra + [(units_table(units), sidecar_path(args.out, "units")), (table, args.out)]
     paths = write_tables(items, force=args.force, remove=stale, record=True)
+    WRITTEN.extend(str(q) for q in paths)
     lines = [f"wrote {q} ({t.num_rows} rows)" for (t, _), q in zip(extra, paths)]
     lines += [f"removed {q} (a detail table of the run this one replaces)" for q in stale]
     lines.append(f"\nwrote {paths[-1]} ({table.num_rows} rows)")
@@ -308,11 +393,16 @@ def cmd_scenarios(args, out=None) -> int:
     from .inputs.scenario import PRESETS, Scenario
 
     if args.show is not None:
+        from .inputs.scenario import PARAM_DOCS, _value_text
+
         scn = Scenario.from_preset(args.show)
         print(f"# {scn.name}: {scn.description}", file=out)
-        for k, v in scn.to_dict().items():
-            if k not in ("name", "description"):
-                print(f"{k} = {v}", file=out)
+        print("# set any of these with --set KEY=VALUE; [unit] meaning", file=out)
+        items = [(k, _value_text(v)) for k, v in scn.to_dict().items() if k not in ("name", "description")]
+        width = max(len(f"{k} = {v}") for k, v in items)
+        for k, v in items:
+            unit, meaning = PARAM_DOCS[k]
+            print(f"{f'{k} = {v}'.ljust(width)}  # [{unit}] {meaning}", file=out)
         print(f"# derived: ofs = {scn.ofs} bytes, objs_per_slab = {scn.resolved_objs_per_slab}, "
               f"sheaf_capacity = {scn.resolved_sheaf_capacity}", file=out)
         return 0
@@ -350,36 +440,64 @@ def cmd_profiles(args, out=None) -> int:
     return 0
 
 
+def version_text() -> str:
+    """``bulksim X.Y.Z (commit abc123def456[, with uncommitted changes in engine/])``."""
+    from . import __version__
+    from .results.tables import git_commit
+
+    commit, dirty = git_commit()
+    where = (f"commit {commit[:12]}{', with uncommitted changes in engine/' if dirty else ''}"
+             if commit != "unknown" else "commit unknown: not run from a git checkout")
+    return f"bulksim {__version__} ({where})"
+
+
+class _Version(argparse.Action):
+    """--version, with the commit looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None,
+                 version=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
 def make_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser = _Parser(prog="bulksim", description="What does memcg accounting of "
                      "kmem_cache_alloc_bulk() cost, and when? Simulates the hook strategies.")
-    parser.add_argument("--version", action="version", version=f"bulksim {__version__}")
+    parser.add_argument("--version", action=_Version, version=f"bulksim {__version__}",
+                        help="the version and the commit of the running code")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_run(sub)
     _measure_cli.setup_arguments(sub)  # bulksim measure (engine/measure/cli.py)
-    s = sub.add_parser("scenarios", help="list the scenario presets")
+    s = sub.add_parser("scenarios", help="list the scenario presets", formatter_class=_Help)
     s.add_argument("--show", metavar="NAME", help="print every parameter of one preset")
     p = sub.add_parser("profiles", help="list the cost profiles and their sources")
     p.add_argument("--show", metavar="NAME|FILE", help="print every unit cost of one profile (a name, "
                    "or a profile file of 'bulksim calibrate')")
     p.add_argument("-v", "--verbose", action="store_true", help="print every profile in full")
-    b = sub.add_parser("bench", help="measure simulation speed (objects/s, vs the reference model)")
+    b = sub.add_parser("bench", help="measure simulation speed (objects/s, vs the reference model)",
+                       formatter_class=_Help)
     b.add_argument("--scenario", default="default", help="preset name")
     b.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="set a scenario parameter (repeatable), as for 'run'")
-    b.add_argument("--calls", default="1000000", help="calls per timed run (default 1,000,000)")
+    b.add_argument("--calls", default="1000000", help="calls per timed run")
     b.add_argument("--strategies", default="all", help="'all' or a comma-separated list")
     b.add_argument("--repeat", default="5", help="timed runs per strategy (median reported)")
     b.add_argument("--ref-calls", default="2000", help="timed calls of the reference model, after the calls that fill its "
                    "live set (0: skip)")
     b.add_argument("--workers", default="2", help="threads for the replica-scaling measurement (1: skip)")
+    b.add_argument("-o", "--output", default="table", choices=("table", "json"),
+                   help="what to print: the text, or one JSON document (docs/tables.md, 'JSON output')")
     b.add_argument("--precision", default=None, metavar="REL",
                    help="instead: time to a ±REL hook ratio against a fixed run of --calls, A/B in one "
                         "run, on each of the comma-separated --scenario presets")
     b.add_argument("--max-calls", default=None, metavar="N", help="with --precision: the cap of its runs")
-    w = sub.add_parser("sweep", help="run a grid of scenario parameters x seeds (resumable)")
+    w = sub.add_parser("sweep", help="run a grid of scenario parameters x seeds (resumable)",
+                       formatter_class=_Help)
     w.add_argument("--scenario", default="default", help="base preset")
     w.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="set a base scenario parameter (repeatable)")
@@ -397,11 +515,13 @@ def make_parser() -> argparse.ArgumentParser:
                    help="with --scheduler: workers send points back and this process writes them "
                         "(workers without a shared filesystem)")
     w.add_argument("--force", action="store_true", help="recompute every point")
-    w.add_argument("--quiet", action="store_true", help="no progress bar")
+    w.add_argument("--quiet", action="store_true",
+                   help="no progress (at a terminal a progress bar; elsewhere a line every 15 s)")
     w.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="memory budget for the points running at once (default: half the machine's memory)")
     add_precision_arguments(w)
     c = sub.add_parser("compare", help="compare two result tables, or strategies in one (veristat -C style)",
+                       formatter_class=_Help,
                        description="One FILE: each strategy (B) against --base (A). Two FILEs: the same "
                                    "strategy in A and B, joined on strategy, scenario, seed (+ sweep "
                                    "parameters). See docs/tables.md.")
@@ -413,30 +533,37 @@ def make_parser() -> argparse.ArgumentParser:
                    help="sort key ('^': descending; repeatable, first is primary)")
     c.add_argument("-f", "--filter", action="append", default=[], metavar="[!]NAME OP VALUE",
                    help="keep rows where it holds; OP: = != < <= > >= (repeatable, all must hold)")
-    c.add_argument("-o", "--output", default="table", metavar="table|csv|md|parquet",
-                   help="output format; csv and parquet: numbers at full precision")
+    c.add_argument("-o", "--output", default="table", metavar="table|csv|md|parquet|json",
+                   help="output format; csv, parquet and json: numbers at full precision")
+    c.add_argument("--fail-above", default=None, metavar="PCT",
+                   help="exit with status 1 when a row's first metric (-e; hook_cycles_per_object) "
+                        "grew by more than PCT percent from A to B (for CI)")
     c.add_argument("--out", default=None, metavar="FILE", help="file for -o parquet (.parquet/.arrow/.feather)")
     c.add_argument("--force", action="store_true", help="replace --out if it exists")
     c.add_argument("--per-seed", action="store_true",
                    help="one row per seed (default: rows that differ only in their seed are averaged)")
-    r = sub.add_parser("report", help="a static HTML page of plots from a sweep or a result file")
+    r = sub.add_parser("report", help="a static HTML page of plots from a sweep or a result file",
+                       formatter_class=_Help)
     r.add_argument("results", help="a sweep folder or a summary file")
     r.add_argument("--out", required=True, help="folder for index.html, the SVG plots and their data")
     r.add_argument("--force", action="store_true", help="replace an existing report folder")
     v = sub.add_parser("validate", help="published measurements next to the model's predictions and ranges",
                        description="Simulate a scenario per published end-to-end measurement and print "
                                    "the measured ratio next to the model's, with the model's exact range "
-                                   "over the unit costs (docs/validation.md).")
-    v.add_argument("--calls", default="20000", help="calls per simulated row (default 20,000)")
-    v.add_argument("--seed", default="0", help="random seed (default 0)")
+                                   "over the unit costs (docs/validation.md).",
+                       formatter_class=_Help)
+    v.add_argument("--calls", default="20000", help="calls per simulated row")
+    v.add_argument("--seed", default="0", help="random seed")
     v.add_argument("--profile", default=None,
                    help="cost profile for every row (default: each row on the profile its hardware implies)")
     v.add_argument("--strict", action="store_true", help="exit 1 if a test row falls outside its range (CI)")
     v.add_argument("--rows", default=None, metavar="KEY,KEY", help="only these rows")
-    v.add_argument("-o", "--output", default="table", metavar="table|md", help="output format")
+    v.add_argument("-o", "--output", default="table", metavar="table|md|json",
+                   help="output format (json: docs/tables.md, 'JSON output')")
     _measure_cli.add_validate_arguments(v)  # --measured FILE (engine/measure/validate_rows.py)
     calibrate_cli.setup_arguments(sub)
-    h = sub.add_parser("history", help="export asv results (results/) as one Arrow table")
+    h = sub.add_parser("history", help="export asv results (results/) as one Arrow table",
+                       formatter_class=_Help)
     h.add_argument("results", help="the asv results folder, e.g. results/")
     h.add_argument("--out", required=True, help="output file (.parquet, .arrow, .feather)")
     h.add_argument("--force", action="store_true", help="replace an existing output file")
@@ -466,9 +593,26 @@ def cmd_bench(args, out=None) -> int:
     scn = scn.with_settings(args.set) if args.set else scn
     if args.calls is not None:
         scn = scn.replace(calls=_int(args.calls, "--calls"))
-    res = measure(scn, args.strategies, repeat=_int(args.repeat, "--repeat"),
-                  ref_calls=_int(args.ref_calls, "--ref-calls"), workers=_int(args.workers, "--workers"))
+    from .run.bench import check_measure_args, noise_warnings
+
+    repeat, ref_calls, workers = (_int(args.repeat, "--repeat"), _int(args.ref_calls, "--ref-calls"),
+                                  _int(args.workers, "--workers"))
+    check_measure_args(scn, args.strategies, repeat=repeat, ref_calls=ref_calls, workers=workers)
+    beat, _ = _progress(args, f"bench: timing {args.strategies} strategies, {repeat} repeats "
+                              f"of {scn.calls:,} calls")
+    if not sys.stderr.isatty():
+        print(f"bulksim: bench: timing the strategies ({repeat} repeats of {scn.calls:,} calls each, "
+              "a line every 15 s)", file=sys.stderr, flush=True)
+    with beat:
+        res = measure(scn, args.strategies, repeat=repeat, ref_calls=ref_calls, workers=workers)
+    if args.output == "json":
+        from .results.jsonout import bench_document, dumps
+
+        print(dumps(bench_document(res, noise_warnings(res))), file=out)
+        return 0
     print(format_text(res), file=out)
+    for line in noise_warnings(res):  # also where a script reading stdout does not look
+        print(f"bulksim: {line}", file=sys.stderr)
     return 0
 
 
@@ -486,13 +630,19 @@ def cmd_sweep(args, out=None) -> int:
     grid = parse_grid(args.grid)
     seeds = parse_seeds(args.seeds)
     workers = None if args.workers is None else _int(args.workers, "--workers")
+    beat, bar = _progress(args, "sweep: starting")
+
+    def sweep_progress(done, total, eta):
+        beat.say(f"sweep: {done}/{total} points, ETA {eta:.0f} s")
+
     try:
-        rep = run_sweep(scn, grid, seeds, args.out, strategies=args.strategies,
-                        profile=DEFAULT_PROFILE if args.profile is None else args.profile,
-                        workers=workers, force=args.force,
-                        progress=not args.quiet and sys.stderr.isatty(),
-                        scheduler=args.scheduler, gather=args.gather, max_memory=_max_memory(args),
-                        **precision_arguments(args))
+        with beat:
+            rep = run_sweep(scn, grid, seeds, args.out, strategies=args.strategies,
+                            profile=DEFAULT_PROFILE if args.profile is None else args.profile,
+                            workers=workers, force=args.force,
+                            progress=sweep_progress if beat.enabled else bar,
+                            scheduler=args.scheduler, gather=args.gather, max_memory=_max_memory(args),
+                            **precision_arguments(args))
     except KeyboardInterrupt as e:
         _SIGNALS["late"] = True
         why, status = _stop(e)
@@ -503,6 +653,7 @@ def cmd_sweep(args, out=None) -> int:
                 else "completed points are kept, run the same command to resume")
         _say(f"bulksim: {why}; {what}")
         return status
+    WRITTEN.append(str(rep.out))
     print(f"{rep.total} points: {rep.done_before} already done, {rep.computed} computed; "
           f"dataset in {rep.out}", file=out)
     return 0
@@ -513,6 +664,7 @@ def cmd_report(args, out=None) -> int:
     from .results.report import write_report
 
     page = write_report(args.results, args.out, force=args.force)
+    WRITTEN.append(str(page))
     print(f"wrote {page}", file=out)
     return 0
 
@@ -525,6 +677,7 @@ def cmd_history(args, out=None) -> int:
     check_output_path(args.out, force=args.force)
     table = history_table(args.results)
     path = write_table(table, args.out, force=args.force)
+    WRITTEN.append(str(path))
     commits = len(set(table.column("commit").to_pylist()))
     print(f"wrote {path}: {table.num_rows} results of {commits} commit(s)", file=out)
     return 0
@@ -532,11 +685,28 @@ def cmd_history(args, out=None) -> int:
 
 def cmd_compare(args, out=None) -> int:
     out = out or sys.stdout
-    from .results.compare import run_compare
+    import math
 
-    print(run_compare(args.files, base=args.base, emit=args.emit, sort=args.sort, filters=args.filter,
-                      fmt=args.output, out=args.out, force=args.force,
-                      per_seed=getattr(args, "per_seed", False)), file=out)
+    from .results.compare import compare_checked
+
+    limit = None
+    if args.fail_above is not None:
+        try:
+            limit = float(args.fail_above.rstrip("%"))
+        except ValueError:
+            limit = math.nan
+        if not math.isfinite(limit):
+            raise BulksimError(f"--fail-above takes a percentage (e.g. 5 or 2.5), got {args.fail_above!r}")
+    text, failure = compare_checked(args.files, base=args.base, emit=args.emit, sort=args.sort,
+                                    filters=args.filter, fmt=args.output, out=args.out, force=args.force,
+                                    fail_above=limit, per_seed=getattr(args, "per_seed", False))
+    if args.out and args.output == "parquet":
+        WRITTEN.append(str(args.out))
+    print(text, file=out)
+    if failure:
+        sys.stdout.flush()
+        print(f"bulksim: compare: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -548,8 +718,8 @@ def cmd_validate(args, out=None) -> int:
     profile = args.profile  # None: each row on the profile its hardware implies
     if profile is not None:
         get_profile(profile)
-    if args.output not in ("table", "md"):
-        raise BulksimError(f"validate: output format must be table or md, got {args.output!r}")
+    if args.output not in ("table", "md", "json"):
+        raise BulksimError(f"validate: output format must be table, md or json, got {args.output!r}")
     only = [k.strip() for k in args.rows.split(",") if k.strip()] if args.rows is not None else None
     if only == []:
         raise BulksimError("--rows: no row named (bulksim validate lists them)")
@@ -557,7 +727,12 @@ def cmd_validate(args, out=None) -> int:
     rows = validate(calls=_int(args.calls, "--calls"), seed=_int(args.seed, "--seed"), profile=profile,
                     only=only)
     rows += measured
-    print(validation_text(rows, args.output), file=out)
+    if args.output == "json":
+        from .results.jsonout import dumps, validate_document
+
+        print(dumps(validate_document(rows)), file=out)
+    else:
+        print(validation_text(rows, args.output), file=out)
     bad = strict_failures(rows) if getattr(args, "strict", False) else []
     if bad:
         print(f"bulksim: validate --strict: {len(bad)} test row(s) outside the model's range: "
@@ -596,6 +771,7 @@ def guarded(body, prog: str = "bulksim", *, _restore_handlers: bool = True) -> i
     tables = sys.modules.get("engine.results.tables")
     if tables is not None:
         tables.COMMITTED.clear()
+    WRITTEN.clear()
     saved = None
     if threading.current_thread() is threading.main_thread():
         # A shell starts background jobs with SIGINT ignored, and Python then keeps it
@@ -630,7 +806,11 @@ def guarded(body, prog: str = "bulksim", *, _restore_handlers: bool = True) -> i
 
 def _dispatch(argv) -> int:
     parser = make_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse would say it without the command's name
+        cmd = f"{args.command}: " if args.command else ""
+        hint = f" ('bulksim {args.command} --help' lists the options)" if args.command else ""
+        raise BulksimError(f"{cmd}unrecognized arguments: {' '.join(extra)}{hint}")
     if not args.command:
         parser.print_help()
         return 2
@@ -794,7 +974,8 @@ def _written_first() -> str:
     failed or closed standard output; nothing for a command that wrote none
     (``scenarios``, ``compare``, the tools), which must not claim any."""
     tables = sys.modules.get("engine.results.tables")
-    done = list(tables.COMMITTED) if tables is not None else []
+    done = list(dict.fromkeys([str(p) for p in (tables.COMMITTED if tables is not None else [])]
+                              + WRITTEN))
     if not done:
         return ""
     return f"; {', '.join(str(p) for p in done)} {'was' if len(done) == 1 else 'were'} written in full before it"
@@ -813,7 +994,8 @@ def _silence_stdout() -> None:
 
 def _stdout_closed() -> int:
     """Standard output was closed early (``| head -1``): every file was written
-    before anything was printed, so nothing is lost; say so on one line, exit 141."""
+    before anything was printed, so nothing is lost; say on one line which files
+    (or that the command wrote none), exit 141."""
     import os
 
     try:  # no second BrokenPipeError when Python flushes stdout at exit
@@ -822,7 +1004,11 @@ def _stdout_closed() -> int:
     except (OSError, ValueError, AttributeError):
         pass
     files = _written_first()
-    print(f"{_PROG[0]}: error: standard output was closed{files}", file=sys.stderr)
+    if _PROG[0] != "bulksim":  # a script in tools/: it writes no result files
+        what = "the output was cut short"
+    else:
+        what = files[2:] if files else "the output was cut short; this command wrote no file"
+    print(f"{_PROG[0]}: standard output was closed early; {what}", file=sys.stderr)
     return 141
 
 

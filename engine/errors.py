@@ -45,4 +45,4 @@ class OutputError(BulksimError, OSError):
 
 
 class InvariantError(BulksimError, RuntimeError):
-    """A run broke one of the invariants of SPEC section 8: a bug in the engine."""
+    """A run broke one of the invariants of docs/model.md §10: a bug in the engine."""

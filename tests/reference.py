@@ -813,8 +813,8 @@ class Sim:
 
     def hook_batched_v1(self, c, cpu, objcg, p):
         size = len(p)
-        # AMBIGUITY: get_many only changes the batched strategy (SPEC.md section
-        # 5 table); batched_v1 / per_object / upfront take one ref per object.
+        # AMBIGUITY: get_many only changes the batched strategy (docs/model.md §6,
+        # the counts-per-run table); batched_v1 / per_object / upfront take one ref per object.
         i = 0
         while i < size:
             slab = self.find_slab(p[i])
@@ -1258,7 +1258,7 @@ def simulate_reference(params: dict, strategy: str, seed: int, calls: int,
 
 
 # ---------------------------------------------------------------------------
-# Self-check: SPEC.md section 5 worked example through the trace path
+# Self-check: docs/model.md §6's worked example through the trace path
 # ---------------------------------------------------------------------------
 def _default_params(**over):
     p = dict(
@@ -1309,7 +1309,7 @@ def _selfcheck():
         # Batching changes how often the stock is touched, not the statistics.
         assert both["stat"] == [[792 + 264, 528]], both["stat"]
 
-    # A few invariants on seeded SLUB runs (SPEC.md section 8).
+    # A few invariants on seeded SLUB runs (docs/model.md §6, 8).
     t0 = time.time()
     for strat, kernel in [(s, k) for s in STRATEGIES for k in EXISTS_ON[s]]:
         prm = _default_params(kernel=kernel, cpus=4, nodes=2, memcgs=3, depth=3, live_objects=300,
@@ -1324,7 +1324,7 @@ def _selfcheck():
 
 
 def _check_invariants(prm, r):
-    """SPEC.md section 8: references, bytes against pages, statistics per node,
+    """docs/model.md §10: references, bytes against pages, statistics per node,
     with every objcg's bytes in whole pages and its pages on its memcg."""
     ofs, memcgs, nodes = prm["object_size"] + 8, prm["memcgs"], prm["nodes"]
     n_objcgs = len(r["objcg_refs"])

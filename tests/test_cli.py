@@ -15,8 +15,9 @@ from engine import cli
 def test_run_prints_four_strategy_table(capsys):
     assert cli.main(["run", "--calls", "300", "--quiet"]) == 0
     out = capsys.readouterr().out
-    header = next(line for line in out.splitlines() if line.startswith("metric"))
-    assert header.split() == ["metric", "per_object", "batched_v1", "batched", "upfront", "none"]
+    # the strategies in blocks of columns that fit 100 characters, each headed "metric"
+    heads = [line.split()[1:] for line in out.splitlines() if line.startswith("metric")]
+    assert sum(heads, []) == ["per_object", "batched_v1", "batched", "upfront", "none"]
     assert "hook cycles / object" in out and "%)" in out
     assert "free hook, objects per free call" in out
     # with none in the run: one line per other strategy, the cost of accounting
@@ -125,8 +126,9 @@ def test_first_compile_notice_only_while_the_kernel_cache_is_empty(tmp_path, mon
     from engine.cli import first_compile_notice
 
     monkeypatch.setenv("BULKSIM_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     notice = first_compile_notice()
-    assert notice is not None and "first run only" in notice and "30 s" in notice
+    assert notice is not None and "first run only" in notice and "20-60 s" in notice
     from engine.model.jit import cache_dir
 
     d = tmp_path / cache_dir().rsplit("/", 1)[-1] / "some_module"
@@ -135,6 +137,10 @@ def test_first_compile_notice_only_while_the_kernel_cache_is_empty(tmp_path, mon
     assert first_compile_notice() is not None  # an index without code is not a cache
     (d / "kernel-1.py311.nbc").write_bytes(b"")
     assert first_compile_notice() is None
+    # the folder Numba really uses decides: an inherited NUMBA_CACHE_DIR (a parent process's
+    # choice) that is empty means a compile, whatever bulksim's own folder holds
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "elsewhere"))
+    assert first_compile_notice() is not None
 
 
 def test_sensitivity_of_a_run_with_nothing_to_rank(tmp_path, capsys):

@@ -38,7 +38,8 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
 
 @dataclass(frozen=True)
 class Scenario:
-    """Everything that defines a simulated workload (docs/model.md, SPEC.md §2).
+    """Everything that defines a simulated workload (docs/model.md §2-§4; every field's
+    unit and meaning is in :data:`PARAM_DOCS`, which ``bulksim scenarios --show`` prints).
 
     Units are in the names; probabilities are in [0, 1].  ``0`` means "automatic"
     for ``objs_per_slab`` and ``sheaf_capacity`` and "unlimited" for the limits.
@@ -80,7 +81,10 @@ class Scenario:
     # docs/model.md §5a).  Counts do not depend on it; the cost profile prices it.
     stock_lock: str = ""
     # SLUB
-    remote_prob: float = 1000 / 1024  # remote_node_defrag_ratio default 1000 (mm/slub.c)
+    # remote_node_defrag_ratio's default of 1000 out of 1024 (mm/slub.c: kmem_cache_open
+    # sets s->remote_node_defrag_ratio = 1000; get_any_partial compares it with
+    # get_cycles() % 1024)
+    remote_prob: float = 1000 / 1024
     kfence_prob: float = 0.0
     exts_at_creation: float = 1.0
     exts_fail_prob: float = 0.0
@@ -118,12 +122,65 @@ class Scenario:
         s = self.object_size
         return 4 if s >= 4096 else 12 if s >= 1024 else 26 if s >= 256 else 60
 
+    # -- what ran ------------------------------------------------------------
+    def overrides(self) -> dict[str, Any]:
+        """Every parameter that differs from the preset the scenario is named after (from
+        the defaults for a name that is no preset), in field order.  Derived from the
+        values, not from how they were set: ``--set``, ``--nodes`` and ``replace`` count
+        alike, and setting a value back to the preset's is no override."""
+        ref = {f.name: f.default for f in fields(Scenario)}
+        ref.update(PRESETS.get(self.name, {}))
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("name", "description") and getattr(self, f.name) != ref[f.name]}
+
+    def overrides_text(self) -> str:
+        """The overrides as ``key=value,key=value`` ("" for the preset as it is): the
+        ``overrides`` column of every table, and the part after ``+`` in :attr:`label`."""
+        return ",".join(f"{k}={_value_text(v)}" for k, v in self.overrides().items()
+                        if k != "calls")
+
+    @property
+    def label(self) -> str:
+        """The preset's name and what was changed: ``default`` or
+        ``default+object_size=64,nodes=4`` (``calls`` is its own column everywhere and
+        is left out)."""
+        extra = self.overrides_text()
+        return f"{self.name}+{extra}" if extra else self.name
+
+    def describe(self, changes: bool = True) -> str:
+        """A description true of the values: the preset's own text when nothing was
+        changed, else the simulated machine and stream in words, with what changed from
+        the preset (``changes``; the console prints those on a line of their own)."""
+        changed = {k: v for k, v in self.overrides().items() if k != "calls"}
+        if not changed and (self.description or self.name in PRESETS):
+            return self.description or PRESETS[self.name].get("description", "")
+        facts = (f"{self.cpus} CPU{'s' * (self.cpus != 1)} on {self.nodes} node{'s' * (self.nodes != 1)}, "
+                 f"{self.memcgs} cgroup{'s' * (self.memcgs != 1)} {self.depth} level{'s' * (self.depth != 1)} deep, "
+                 f"bulk {self.bulk_size} ({self.bulk_dist}) of {self.object_size}-byte objects, "
+                 f"cgroup switch probability {_value_text(self.cgroup_switch_prob)} per call, "
+                 f"{_value_text(self.remote_free_prob)} of frees on another CPU")
+        if self.memcg_max_pages:
+            facts += f", a limit of {self.memcg_max_pages} pages per cgroup"
+        if not changed or not changes:
+            return facts
+        what = ", ".join(f"{k}={_value_text(v)}" for k, v in changed.items())
+        origin = f"preset {self.name!r}" if self.name in PRESETS else "the defaults"
+        return f"{facts} ({origin} with {what})"
+
     # -- conversions ----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def provenance_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` as a result's provenance records it: with the description true
+        of the values (:meth:`describe`).  ``Scenario(**d)`` rebuilds the scenario."""
+        d = self.to_dict()
+        d["description"] = self.describe()
+        return d
+
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
+        """The scenario as a result's provenance records it (:meth:`provenance_dict`)."""
+        return json.dumps(self.provenance_dict(), sort_keys=True)
 
     def replace(self, **changes: Any) -> "Scenario":
         _check_names(changes)
@@ -299,6 +356,15 @@ def _validate(s: Scenario) -> None:
          f"sheaf_capacity resolves to {s.resolved_sheaf_capacity}, outside 1..1024")
 
 
+def _value_text(v: Any) -> str:
+    """A parameter value as a command line writes it (``true``, ``0.3``, ``64``)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
 def _short(v: Any) -> str:
     """``repr(v)`` cut to one short line (error messages stay one line)."""
     text = repr(v)
@@ -355,3 +421,64 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 
+
+
+# Every parameter's unit and meaning, as ``bulksim scenarios --show`` and ``run --help``
+# print them (docs/model.md has the full rules; the section is named where it helps).
+# Probabilities are per event named; 0 means "automatic" or "unlimited" where it says so.
+PARAM_DOCS: dict[str, tuple[str, str]] = {
+    "name": ("", "the preset the scenario starts from (a file-name component of sweeps)"),
+    "cpus": ("CPUs", "simulated CPUs; CPU k is on node k*nodes//cpus (docs/model.md §2)"),
+    "nodes": ("nodes", "NUMA nodes; with more nodes than CPUs the nodes without a CPU are "
+                       "memory-only: no slab is made there unless a trace puts objects there"),
+    "memcgs": ("cgroups", "leaf memory cgroups; CPU k's task starts in cgroup k % memcgs"),
+    "depth": ("levels", "page-counter levels per leaf (the leaf and its ancestors; the root "
+                        "counter comes on top)"),
+    "memcg_max_pages": ("pages", "limit of each leaf's page counter (0: unlimited)"),
+    "ancestor_max_pages": ("pages", "limit of each ancestor's page counter (0: unlimited)"),
+    "pagecache_pages": ("pages", "reclaimable page cache each leaf starts with, charged at every level"),
+    "reclaim_pages": ("pages", "pages one reclaim pass frees at most (SWAP_CLUSTER_MAX = 32)"),
+    "reclaim_retries": ("retries", "rounds of reclaim before the charge fails or OOMs "
+                                   "(MAX_RECLAIM_RETRIES = 16; docs/model.md §5b)"),
+    "object_size": ("bytes", "size of one object of the accounted cache; 8 more bytes are "
+                             "charged per object (the objcg pointer)"),
+    "objs_per_slab": ("objects", "objects per slab (0: automatic, max(4, min(1024, 8192 // object_size)))"),
+    "reclaimable": ("true/false", "the cache is SLAB_RECLAIM_ACCOUNT (counted as reclaimable slab)"),
+    "sheaf_capacity": ("objects", "objects per per-CPU sheaf (0: automatic, by object_size: 60, 26, 12 or 4)"),
+    "barn_max_full": ("sheaves", "full sheaves a node's barn keeps at most (MAX_FULL_SHEAVES = 10)"),
+    "calls": ("calls", "kmem_cache_alloc_bulk() calls simulated"),
+    "bulk_size": ("objects", "objects per kmem_cache_alloc_bulk() call (the largest, with bulk_dist uniform)"),
+    "bulk_dist": ("fixed/uniform", "every call asks for bulk_size objects, or 1..bulk_size uniformly"),
+    "cgroup_switch_prob": ("probability per call", "the CPU's task switches to a random cgroup "
+                                                   "before the call (0.01: rarely; 0.3: every third call; "
+                                                   "0.5: every other call)"),
+    "gfp_nofail": ("true/false", "__GFP_NOFAIL: a charge over the limit is forced, never failed"),
+    "gfp_allow_spin": ("true/false", "any reclaim bit set (gfpflags_allow_spinning): charges may "
+                                     "reclaim; false: the charge takes only what is free"),
+    "gfp_allow_block": ("true/false", "__GFP_DIRECT_RECLAIM (gfpflags_allow_blocking); needs gfp_allow_spin"),
+    "gfp_high": ("true/false", "__GFP_HIGH: forced past the limit like __GFP_NOFAIL"),
+    "free_bulk": ("objects", "objects per kmem_cache_free_bulk() call of the workload's frees "
+                             "(1: single frees; docs/model.md §7a)"),
+    "free_hook": ("per_object/batched", "the memcg free hook: per object (mainline) or once per run "
+                                        "of a free call's objects with one objcg and node"),
+    "kernel": ("generation", "kernel generation for every strategy: v6.12, mainline-2026 or mm-2026 "
+                             "('': each strategy's own; docs/model.md §5a)"),
+    "stock_lock": ("lock kind", "the obj stock's lock where a generation had two: v5.14 preempt (its "
+                                "own) or irqsave, mainline-2026 trylock (its own) or irqsave ('': the "
+                                "generation's own; docs/model.md §5a)"),
+    "remote_prob": ("probability per refill step", "take a remote node's partial slab once the local "
+                                                   "node has none (remote_node_defrag_ratio / 1024)"),
+    "kfence_prob": ("probability per call", "the call gets one KFENCE object at a random position"),
+    "exts_at_creation": ("probability per new slab", "a new slab gets its obj_exts vector when it is made"),
+    "exts_fail_prob": ("probability per object", "allocating a missing obj_exts vector fails"),
+    "live_objects": ("objects", "objects kept allocated (a FIFO); older ones are freed"),
+    "remote_free_prob": ("probability per free call", "the objects are freed on another CPU "
+                                                      "than the one that allocated the first of them"),
+    "irq_reentry_prob": ("probability per trylock", "the obj-stock trylock fails (an interrupt "
+                                                    "holds the stock; not on v6.12)"),
+    "get_many": ("true/false", "batched takes one objcg reference per run (obj_cgroup_get_many) "
+                               "instead of one per object"),
+    "run_cap_bytes": ("bytes", "the largest run batched charges at once (default INT_MAX - PAGE_SIZE)"),
+    "trace": ("file", "a trace file replayed instead of the SLUB model (docs/trace.md; '': none)"),
+    "description": ("", "what the scenario is, in words"),
+}

@@ -1,4 +1,4 @@
-"""The invariants of SPEC section 8, checked on a run's final state.
+"""The invariants of docs/model.md §10, checked on a run's final state.
 
 A violation is a bug in the engine: :func:`check` raises :class:`InvariantError`
 naming the invariant, and nothing is written.

@@ -326,8 +326,8 @@ def _strategy_params(scn: Scenario, strategy: str, k: int) -> dict:
 
 
 def _accounting(scn: Scenario, kp: dict) -> dict:
-    """One strategy's accounting tables, fresh (SPEC §5: stocks empty, counters at
-    page cache only)."""
+    """One strategy's accounting tables, fresh (docs/model.md §2: stocks empty, counters
+    at page cache only)."""
     i64 = np.int64
     cpus, nodes, memcgs, depth = scn.cpus, scn.nodes, scn.memcgs, scn.depth
     n_objcgs, objcg_nodes = kp["n_objcgs"], kp["objcg_nodes"]
@@ -521,8 +521,8 @@ def strategy_state(A: State, X: Stack, k: int) -> State:
 
 
 def make(scn: Scenario, strategy: str, seed: int, trace=None) -> tuple[Params, State]:
-    """Fresh initial state of one strategy, as one ``State`` (SPEC §5: stocks empty,
-    counters at page cache only)."""
+    """Fresh initial state of one strategy, as one ``State`` (docs/model.md §2: stocks
+    empty, counters at page cache only)."""
     Ps, A, X = make_fused(scn, [strategy], seed, trace)
     return Ps[0], strategy_state(A, X, 0)
 

@@ -32,7 +32,8 @@ from ..errors import BulksimError
 Num = int | float
 DEFAULT_METRICS = ("hook_cycles_per_object", "total_cycles_per_object", "stock_locks", "stat_flushes")
 VARIANTS = ("a", "b", "diff", "pct")
-FORMATS = ("table", "csv", "md", "parquet")
+FORMATS = ("table", "csv", "md", "parquet", "json")
+JSON_SCHEMA = "bulksim.compare/1"  # docs/tables.md, "JSON output"
 IDENTITY = ("scenario", "strategy", "profile", "seed")
 IGNORED = ("point", "kernel")  # a sweep point's hash covers the profile; a strategy's kernel describes it
 # text results of the range columns (engine.results.ranges): results, not keys
@@ -43,7 +44,9 @@ IGNORED += ("se_short", "precision_stop")
 PARAMETERS = ("free_bulk",)
 # Shown but not joined on by a two-file compare, like the kernel: the same strategies
 # under the per-object and the batched free hook compare row by row.
-SHOWN = ("free_hook",)
+# The overrides (the parameters changed from the preset) likewise: a run of default
+# against one of default with nodes=4 compares row by row, and the column says so.
+SHOWN = ("free_hook", "overrides")
 EDGES = (-50, -40, -30, -20, -15, -10, -5, 0, 5, 10, 15, 20, 30, 40, 50)  # then steps of 50
 OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
@@ -245,8 +248,19 @@ def compare_within(table: pa.Table, base: str = "per_object", label: str = "inpu
     if not rows:
         raise BulksimError(f"{label}: no rows to compare with strategy {base!r}")
     keys = keys + (["kernel"] if "kernel" in table.column_names else [])
+    keys = _without_blank_overrides(keys, rows)
     return Comparison(keys, metrics, rows, {k for k in keys if _is_num(table.schema.field(k).type)},
                       within=True, base=base)
+
+
+def _without_blank_overrides(keys: list[str], rows: list[Row]) -> list[str]:
+    """``keys`` without ``overrides`` when no compared row has any (presets as they are):
+    a column of blanks says nothing; where a row has overrides the column stays."""
+    if "overrides" in keys and all(str(r.key.get("overrides") or "-") == "-" for r in rows):
+        for r in rows:
+            r.key.pop("overrides", None)
+        return [k for k in keys if k != "overrides"]
+    return keys
 
 
 def _kernel_key(a: dict, b: dict, col: str = "kernel") -> dict:
@@ -256,7 +270,7 @@ def _kernel_key(a: dict, b: dict, col: str = "kernel") -> dict:
     ``col = "free_hook"``: the same for the free hook of two files."""
     if col not in a or col not in b:
         return {}
-    ka, kb = str(a[col]), str(b[col])
+    ka, kb = (str(x[col]) or ("-" if col == "overrides" else "") for x in (a, b))
     return {col: ka if ka == kb else f"{ka} -> {kb}"}
 
 
@@ -289,9 +303,12 @@ def compare_tables(table_a: pa.Table, table_b: pa.Table, label_a: str = "A",
     for r in _index(_records(table_a), keys, label_a).values():
         other = index_b.get(tuple(r[c] for c in keys))
         if other is not None:
-            shown = {c: _one_sided(r, other, c) for c in one_sided}
-            rows.append(Row({c: r[c] for c in keys} | _kernel_key(r, other) | _kernel_key(r, other, "free_hook")
-                            | shown, {m: r[m] for m in metrics}, {m: other[m] for m in metrics}))
+            shown: dict = _kernel_key(r, other)
+            for col in SHOWN:
+                shown |= _kernel_key(r, other, col)
+            shown |= {c: _one_sided(r, other, c) for c in one_sided}
+            rows.append(Row({c: r[c] for c in keys} | shown,
+                            {m: r[m] for m in metrics}, {m: other[m] for m in metrics}))
     if not rows:
         differ = []
         for c in keys:
@@ -305,6 +322,7 @@ def compare_tables(table_a: pa.Table, table_b: pa.Table, label_a: str = "A",
     for col in ("kernel",) + SHOWN:
         if col in table_a.column_names and col in table_b.column_names:
             keys = keys + [col]
+    keys = _without_blank_overrides(keys, rows)
     notes = []
     for c in one_sided:
         side, other_label, t = ("A", "B", table_b) if c not in table_a.column_names else ("B", "A", table_a)
@@ -732,6 +750,24 @@ def render_numeric(table: pa.Table, fmt: str, out: str | None, force: bool = Fal
 def run_compare(paths: Sequence[str], *, base: str | None = None, emit: str | None = None,
                 sort: Sequence[str] = (), filters: Sequence[str] = (), fmt: str = "table",
                 out: str | None = None, force: bool = False, per_seed: bool = False) -> str:
+    """:func:`compare_checked` without a threshold: the text to print."""
+    return compare_checked(paths, base=base, emit=emit, sort=sort, filters=filters, fmt=fmt,
+                           out=out, force=force, per_seed=per_seed)[0]
+
+
+def above_threshold(rows: Sequence[Row], metric: str, limit: float) -> list[tuple[Row, float]]:
+    """The rows whose ``metric`` grew from A to B by more than ``limit`` percent (every
+    metric of the summary is bigger-is-worse), worst first.  A = 0 with B > 0 counts as
+    +100% (veristat's rule, :func:`pct`)."""
+    out = [(r, p) for r in rows if (p := r.value(metric, "pct")) is not None and p > limit]
+    return sorted(out, key=lambda rp: -rp[1])
+
+
+def compare_checked(paths: Sequence[str], *, base: str | None = None, emit: str | None = None,
+                    sort: Sequence[str] = (), filters: Sequence[str] = (), fmt: str = "table",
+                    out: str | None = None, force: bool = False,
+                    fail_above: float | None = None,
+                    per_seed: bool = False) -> tuple[str, str | None]:
     """Load, compare, filter, sort and render: the whole of ``bulksim compare``.
 
     Parameters
@@ -744,13 +780,18 @@ def run_compare(paths: Sequence[str], *, base: str | None = None, emit: str | No
     fmt : ``table``, ``csv``, ``md`` or ``parquet``; csv and Parquet are numbers at full
         precision (see :func:`comparison_table`), with no summary; Parquet needs ``out``.
     out, force : the file ``parquet`` writes, and whether it may replace one.
+    fail_above : a percentage: the rows whose first metric grew by more are failures
+        (``bulksim compare --fail-above``, for CI).
     per_seed : keep one row per seed; by default rows that differ only in their seed
         (a sweep of several seeds) are aggregated (:func:`aggregate_seeds`).
 
     Returns
     -------
-    The text to print.
+    The text to print, and None or the one line that says which rows failed the threshold.
     """
+    if fail_above is not None and (isinstance(fail_above, bool) or not isinstance(fail_above, (int, float))
+                                   or not math.isfinite(fail_above)):
+        raise BulksimError(f"--fail-above takes a percentage, got {fail_above!r}")
     if len(paths) not in (1, 2):
         raise BulksimError(f"expected one or two files, got {len(paths)}")
     if len(paths) == 1:
@@ -768,15 +809,32 @@ def run_compare(paths: Sequence[str], *, base: str | None = None, emit: str | No
     if fmt not in FORMATS:
         raise _unknown("output format", fmt, FORMATS)
     source_a, source_b = sources(paths, base)
+    failed = None if fail_above is None else above_threshold(rows, metrics[0], float(fail_above))
+    verdict = None
+    if failed:
+        worst, p = failed[0]
+        label = " ".join(str(worst.key[k]) for k in comp.keys if worst.key.get(k) not in (None, ""))
+        verdict = (f"{len(failed)} of {len(rows)} row(s) above +{float(fail_above):g}% in {metrics[0]} "
+                   f"(worst: {label}: {p:+.2f}%)")
     if fmt in ("csv", "parquet"):
-        return render_numeric(comparison_table(comp, rows, metrics, source_a, source_b), fmt, out, force)
+        return render_numeric(comparison_table(comp, rows, metrics, source_a, source_b), fmt, out, force), verdict
     if out:
         raise BulksimError("--out applies to -o parquet only")
+    if fmt == "json":
+        from .jsonout import dumps
+
+        table = comparison_table(comp, rows, metrics, source_a, source_b)
+        doc = {"schema": JSON_SCHEMA, "a_source": source_a, "b_source": source_b,
+               "keys": comp.keys, "metrics": list(metrics),
+               "rows": [{k: v for k, v in r.items() if k not in ("a_source", "b_source")}
+                        for r in table.to_pylist()],
+               "fail_above": fail_above, "failed_rows": len(failed or []), "failure": verdict}
+        return dumps(doc), verdict
     text = render_rows(comp, rows, metrics, fmt)
     summary = "\n".join(summary_lines(rows, metrics[0]) + significance_lines(comp, rows, metrics[0]) + comp.notes
                         + range_lines(comp, rows, metrics, within=len(paths) == 1)
                         + ["", f"A: {source_a}", f"B: {source_b}"])
-    return f"{text}\n{summary}" if fmt == "table" else f"{text}\n\n```\n{summary}\n```"
+    return (f"{text}\n{summary}" if fmt == "table" else f"{text}\n\n```\n{summary}\n```"), verdict
 
 
 def range_lines(comp: Comparison, rows: Sequence[Row], metrics: Sequence[str], *, within: bool) -> list[str]:

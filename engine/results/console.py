@@ -3,7 +3,11 @@ with each strategy's difference from mainline ``per_object``."""
 
 from __future__ import annotations
 
+import json
 import math
+import textwrap
+
+WIDTH = 100  # the table wraps its strategy columns into blocks of at most this many characters
 
 # (column, label, scale): scale "call" divides by calls, "object" by objects, None = as is
 ROWS = [
@@ -106,14 +110,35 @@ def error_note(table) -> str:
     return line + "."
 
 
-def comparison_text(table) -> str:
-    """Render a summary table (``pyarrow.Table``) as aligned text."""
+def header_lines(table, width: int = WIDTH) -> list[str]:
+    """What ran, first: the preset, every parameter changed from it (the ``overrides``
+    column), the description true of those values (the provenance's), profile and seed."""
+    first = table.slice(0, 1).to_pylist()[0]
+    over = first.get("overrides") or ""
+    lines = textwrap.wrap(f"scenario {first['scenario']}"
+                          + (f", changed from the preset: {over.replace(',', ', ')}" if over else ""),
+                          width, subsequent_indent="  ")
+    meta = table.schema.metadata or {}
+    try:
+        desc = json.loads(meta.get(b"scenario", b"{}")).get("description", "")
+    except (ValueError, AttributeError):
+        desc = ""
+    if over and " (preset " in desc:  # the changes are on the line above
+        desc = desc.rsplit(" (preset ", 1)[0]
+    if desc:
+        lines += textwrap.wrap(desc, width, initial_indent="  ", subsequent_indent="  ")
+    lines.append(f"profile {first['profile']}, seed {first['seed']}: {first['calls']:,} calls, "
+                 f"{first['objects']:,} objects")
+    return lines
+
+
+def comparison_text(table, width: int = WIDTH) -> str:
+    """Render a summary table (``pyarrow.Table``) as aligned text, at most ``width``
+    characters wide: where the strategies do not fit side by side, they are printed in
+    blocks of columns, each with the metric names, one block under the other."""
     rows = table.to_pylist()
     if not rows:
         return "(no strategies)"
-    first = rows[0]
-    head = (f"scenario {first['scenario']}, profile {first['profile']}, seed {first['seed']}: "
-            f"{first['calls']:,} calls, {first['objects']:,} objects")
     names = [r["strategy"] for r in rows]
     base = next((r for r in rows if r["strategy"] == "per_object"), None)
     out = [["metric"] + names]
@@ -147,17 +172,30 @@ def comparison_text(table) -> str:
             line.append(cell)
         out.append(line)
     widths = [max(len(row[i]) for row in out) for i in range(len(out[0]))]
-    text = [head, ""]
-    for k, row in enumerate(out):
-        text.append("  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
-                              for i, c in enumerate(row)))
-        if k == 0:
-            text.append("  ".join("-" * w for w in widths))
+    blocks, cur = [], []
+    for i in range(1, len(widths)):  # strategy columns into blocks that fit next to the metric names
+        if cur and widths[0] + sum(widths[j] + 2 for j in cur + [i]) > width:
+            blocks.append(cur)
+            cur = []
+        cur.append(i)
+    blocks.append(cur)
+    text = header_lines(table, width) + [""]
+    for n, block in enumerate(blocks):
+        if n:
+            text.append("")
+        cols = [0] + block
+        for k, row in enumerate(out):
+            text.append("  ".join(row[i].ljust(widths[0]) if i == 0 else row[i].rjust(widths[i])
+                                  for i in cols).rstrip())
+            if k == 0:
+                text.append("  ".join("-" * widths[i] for i in cols))
+    if len(blocks) > 1:
+        text.append(f"(the strategies in {len(blocks)} blocks of columns, to fit {width} characters)")
     if base is not None:
         text.append("")
         text.append("(+x%) = difference from per_object, the mainline hook; lower is cheaper.")
         text.append(f"(+x) without % = absolute difference, where per_object's value is below {NEAR_ZERO}.")
-    text.append("Hook, free-hook and slab cycles are each priced alone; end to end is one region in which "
-                "the hooks overlap the allocator, at most their sum (docs/costs.md).")
-    text.append(error_note(table))
+    text += textwrap.wrap("Hook, free-hook and slab cycles are each priced alone; end to end is one region "
+                          "in which the hooks overlap the allocator, at most their sum (docs/costs.md).", width)
+    text += textwrap.wrap(error_note(table), width)
     return "\n".join(text)

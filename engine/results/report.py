@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import html
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -556,6 +557,69 @@ def cost_bars(rows: list[dict]) -> str:
     return _svg(fig)
 
 
+def figure_title(name: str, caption: str) -> str:
+    """A figure's heading: the caption's first clause (every figure has a title)."""
+    head = caption.split(": ", 1)[0].split(". ", 1)[0].rstrip(".")
+    return head if len(head) <= 90 else head[:87] + "..."
+
+
+def _rng(r: dict, m: str) -> str:
+    lo, hi = r.get(f"{m}_low"), r.get(f"{m}_high")
+    mid = r.get(m)
+    if mid is None:
+        return "-"
+    return f"{mid:.1f} [{lo:.1f}, {hi:.1f}]" if lo is not None and hi is not None else f"{mid:.1f}"
+
+
+def answer_table(rows: list[dict]) -> str:
+    """Cycles per object of each strategy with its exact range over the unit costs, and
+    against per_object the ratio's exact range and the verdict, as ``bulksim run`` prints."""
+    base = next((r for r in rows if r["strategy"] == "per_object"), None)
+    none = next((r for r in rows if r["strategy"] == "none"), None)
+    head = ["strategy", "kernel", "end-to-end cycles/object, central [low, high]",
+            "hook cycles/object [low, high]", "end-to-end vs per_object: ratio [min, max]", "verdict"]
+    if none is not None:
+        head.append("minus none (central)")
+    out = ["<table class='answer'><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
+    for r in sorted(rows, key=lambda r: _order([x["strategy"] for x in rows]).index(r["strategy"])):
+        ratio = "-"
+        verdict = ""
+        if base is not None and r is not base and r.get("total_ratio") is not None:
+            ratio = f"{r['total_ratio']:.3f} [{r['total_ratio_min']:.3f}, {r['total_ratio_max']:.3f}]"
+            v = r.get("total_verdict") or ""
+            verdict = f"{v} ({r['total_decided_by'].replace(',', ', ')})" if v == "depends" and r.get("total_decided_by") else v
+        elif r is base:
+            ratio, verdict = "1 (the base)", "mainline"
+        cells = [r["strategy"], str(r.get("kernel", "")), _rng(r, "total_cycles_per_object"),
+                 _rng(r, "hook_cycles_per_object"), ratio, verdict]
+        if none is not None:
+            cells.append("-" if r is none else f"{r['total_cycles_per_object'] - none['total_cycles_per_object']:+.1f}")
+        out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    out.append("</table><p class='note'>Ranges: every unit cost from its low to its high value "
+               "(<code>bulksim profiles --show</code>); the ratio's range is exact over that box, not "
+               "the quotient of the ranges. Verdict: cheaper or dearer under every cost in the ranges, "
+               "or 'depends' on the unit costs named.</p>")
+    return "".join(out)
+
+
+def events_table(rows: list[dict]) -> str:
+    """The counted events per object (or per call) of each strategy, as the console shows them."""
+    from .console import ROWS, _fmt
+
+    order = sorted(rows, key=lambda r: _order([x["strategy"] for x in rows]).index(r["strategy"]))
+    out = ["<table class='why'><tr><th>event</th>"
+           + "".join(f"<th>{html.escape(r['strategy'])}</th>" for r in order) + "</tr>"]
+    for col, label, scale in ROWS:
+        if "cycles" in col or "_ns_" in col or col not in order[0]:
+            continue
+        vals = [float(r[col]) / (max(r["calls"], 1) if scale == "call" else max(r["objects"], 1) if scale == "object"
+                                 else 1) for r in order]
+        if all(v == 0 for v in vals):
+            continue
+        out.append(f"<tr><td>{html.escape(label)}</td>" + "".join(f"<td>{_fmt(v)}</td>" for v in vals) + "</tr>")
+    return "".join(out) + "</table>"
+
+
 def provenance(table: pa.Table, rows: list[dict]) -> list[tuple[str, str]]:
     """What the page's data are: profile, calls, seeds, scenario, commit."""
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
@@ -567,9 +631,26 @@ def provenance(table: pa.Table, rows: list[dict]) -> list[tuple[str, str]]:
     commit = meta.get("git_commit")
     if commit and meta.get("git_dirty") == "true":
         commit += " (with uncommitted changes)"
-    return [("cost profile", distinct("profile")), ("scenario", distinct("scenario")),
-            ("calls per run", distinct("calls")), ("seeds", distinct("seed")),
-            ("commit", commit or "not recorded in the table")]
+    scenario = distinct("scenario")
+    # a sweep's swept values are overrides too, but they have their own columns and axes
+    swept = {c.removeprefix("param_") for c in table.column_names if c.startswith("param_")}
+    fixed = {", ".join(i for i in str(r.get("overrides") or "").split(",") if i and i.split("=")[0] not in swept)
+             for r in rows}
+    fixed.discard("")
+    if fixed:
+        scenario += "; changed from the preset: " + "; ".join(sorted(fixed))
+    if swept:
+        scenario += "; swept: " + ", ".join(sorted(swept))
+    out = [("cost profile", distinct("profile")), ("scenario", scenario)]
+    try:
+        desc = json.loads(meta.get("scenario", "{}")).get("description", "")
+    except (ValueError, AttributeError):
+        desc = ""
+    if desc:
+        # a sweep's description is its base's: the swept values are on the axes, not in it
+        out.append(("base scenario, before the swept values" if swept else "what ran", desc))
+    return out + [("calls per run", distinct("calls")), ("seeds", distinct("seed")),
+                  ("commit", commit or "not recorded in the table")]
 
 
 def build_report(results: str | Path, out: str | Path, *, force: bool = False) -> Path:
@@ -585,13 +666,13 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
         r["strategy"] = str(r["strategy"])
     figures = []
 
-    def emit(name, svg, header, data, caption):
+    def emit(name, svg, header, data, caption, title=None):
         (out / f"{name}.svg").write_text(svg)
         with open(out / f"{name}.csv", "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(header)
             w.writerows(data)
-        figures.append((name, caption))
+        figures.append((name, caption, title or figure_title(name, caption)))
 
     numeric = [p for p in params if all(isinstance(r[p], (int, float)) and not isinstance(r[p], bool) for r in rows)]
     if numeric:
@@ -692,18 +773,40 @@ def build_report(results: str | Path, out: str | Path, *, force: bool = False) -
              "the slab allocator, each priced alone; the black mark is the end-to-end cost, one "
              "region in which the hooks overlap the allocator's own chain (docs/costs.md; seed "
              + str(rows_one[0].get("seed")) + "); the whisker and ± on it: its 95% interval from "
-             "the simulation error.")
+             "the simulation error.",
+             title="Where each strategy's cycles go")
     body = [f"<h1>bulksim report: {html.escape(str(results))}</h1>",
             f"<p>{len(rows)} rows; strategies: {', '.join(_order({r['strategy'] for r in rows}))}.</p>",
             "<table class='prov'>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                                             for k, v in provenance(table, rows)) + "</table>"]
-    for name, caption in figures:
-        body.append(f'<figure><img src="{name}.svg" alt="{html.escape(caption)}">'
-                    f'<figcaption>{html.escape(caption)} <a href="{name}.csv">data</a></figcaption></figure>')
+
+    def figure(name, caption, title):
+        return (f'<figure><h3>{html.escape(title)}</h3><img src="{name}.svg" alt="{html.escape(caption)}">'
+                f'<figcaption>{html.escape(caption)} <a href="{name}.csv">data</a></figcaption></figure>')
+
+    if not params:
+        # one result: the answer first (what each strategy costs, with the ranges the CLI
+        # prints), then why (the events), then what decides it (the unit costs)
+        first = [f for f in figures if f[0] == "cost_per_strategy"]
+        why = [f for f in figures if f[0] == "run_lengths"]
+        rest = [f for f in figures if f not in first and f not in why]
+        body += ["<h2>The answer: what each strategy costs</h2>", answer_table(rows_one)]
+        body += [figure(*f) for f in first]
+        body += ["<h2>Why: the events behind the costs</h2>", events_table(rows_one)]
+        body += [figure(*f) for f in why]
+        if rest:
+            body += ["<h2>What decides it: the unit costs</h2>"] + [figure(*f) for f in rest]
+    else:
+        body += [figure(*f) for f in figures]
     (out / REPORT_MARKER).write_text("a bulksim report: 'bulksim report --force' may replace this folder\n")
     page = out / "index.html"
     page.write_text("<!doctype html><html><head><meta charset='utf-8'><title>bulksim report</title>"
-                    "<style>body{font-family:sans-serif;max-width:720px;margin:2em auto}"
+                    "<style>body{font-family:sans-serif;max-width:760px;margin:2em auto}"
+                    "table.answer,table.why{border-collapse:collapse;font-size:90%;margin:1em 0}"
+                    "table.answer td,table.answer th,table.why td,table.why th{padding:2px 8px;"
+                    "border-bottom:1px solid #ddd;text-align:right}"
+                    "table.answer td:first-child,table.why td:first-child{text-align:left}"
+                    "h3{font-size:100%;margin:0 0 .3em}"
                     "figure{margin:2em 0}figcaption{font-size:90%}img{max-width:100%}"
                     ".prov th{text-align:left;padding-right:1em;font-weight:normal;color:#555}</style></head><body>"
                     + "\n".join(body) + "</body></html>")

@@ -1,6 +1,6 @@
 """Every Arrow schema the engine writes, with units and provenance.
 
-One module owns the schemas (SPEC: results go out as Apache Arrow tables).  Units
+One module owns the schemas (results go out as Apache Arrow tables; docs/tables.md).  Units
 are in field metadata (``unit``), provenance in schema metadata.  Writes are atomic:
 a temporary file in the target folder, then a rename.
 """
@@ -24,10 +24,11 @@ from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB
 from .error import add_error_columns, error_fields
 from .ranges import add_range_columns, range_fields
 
-SCHEMA_VERSION = "5"  # 2: cost-range columns, free-hook and slab cycles per object;
+SCHEMA_VERSION = "6"  # 2: cost-range columns, free-hook and slab cycles per object;
 #                       3: free_hook, free_bulk, free_runs
 #                       4: irq_saves (the v5.x generations)
 #                       5: simulation-error columns (*_se, engine.results.error)
+#                       6: overrides
 
 _EVENT_DOC = {
     "calls": "kmem_cache_alloc_bulk() calls",
@@ -61,9 +62,14 @@ def _dict_str(name: str, doc: str) -> pa.Field:
     return _field(name, pa.dictionary(pa.int8(), pa.string()), "", doc)
 
 
+OVERRIDES_DOC = ("the parameters that differ from the preset named in scenario, as "
+                 "key=value,key=value in field order ('' for the preset as it is; calls is its own column)")
+
+
 def summary_schema() -> pa.Schema:
     fields = [
-        _dict_str("scenario", "scenario name"),
+        _dict_str("scenario", "scenario name: the preset the run started from"),
+        _dict_str("overrides", OVERRIDES_DOC),
         _dict_str("strategy", "hook strategy"),
         _dict_str("profile", "cost profile"),
         _field("seed", pa.int64(), "", "random seed"),
@@ -148,6 +154,9 @@ def provenance(result) -> dict[str, str]:
         "numpy_version": np.__version__,
         "pyarrow_version": pa.__version__,
         "scenario": result.scenario.to_json(),
+        # what the scenario column alone does not say (docs/tables.md, "What ran")
+        "scenario_label": result.scenario.label,
+        "scenario_overrides": result.scenario.overrides_text(),
         "seed": str(result.seed),
         "cost_profile": result.profile,
         "host_cpu": _cpu_model(),
@@ -174,7 +183,8 @@ def summary_rows(result) -> list[dict]:
         pricing = {"kernel": run.kernel, "stock_lock": result.scenario.stock_lock}
         cyc = phase_cycles(prof, name, run.counters, depth=result.scenario.depth, **pricing)
         objects = max(int(tot[EVENTS.index("objects")]), 1)
-        row = {"scenario": result.scenario.name, "strategy": name, "profile": result.profile,
+        row = {"scenario": result.scenario.name, "overrides": result.scenario.overrides_text(),
+               "strategy": name, "profile": result.profile,
                "seed": result.seed, "kernel": run.kernel, "free_hook": result.scenario.free_hook,
                "free_bulk": result.scenario.free_bulk}
         row.update({ev: int(tot[i]) for i, ev in enumerate(EVENTS)})
@@ -551,10 +561,11 @@ def calls_table_long(result) -> pa.Table:
 
 
 def with_identity(table: pa.Table, result) -> pa.Table:
-    """``table`` with ``scenario``, ``profile`` and ``seed`` first, as in the summary, so each
+    """``table`` with ``scenario``, ``overrides``, ``profile`` and ``seed`` first, as in the summary, so each
     detail row says which run it belongs to (and detail files of several runs can be stacked)."""
     n = table.num_rows
-    ident = [(_dict_str("scenario", "scenario name"), str(result.scenario.name)),
+    ident = [(_dict_str("scenario", "scenario name: the preset the run started from"), str(result.scenario.name)),
+             (_dict_str("overrides", OVERRIDES_DOC), result.scenario.overrides_text()),
              (_dict_str("profile", "cost profile"), str(result.profile)),
              (_field("seed", pa.int64(), "", "random seed"), int(result.seed))]
     out = table

@@ -146,8 +146,9 @@ def _objects(run) -> int:
     return int(run.counters[:, EV["objects"]].sum())
 
 
-def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int = 2000,
-            workers: int = 2, seed: int = 0) -> dict:
+def check_measure_args(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int = 2000,
+                       workers: int = 2) -> list[str]:
+    """The checks :func:`measure` makes before it times anything; the strategies' names."""
     if not 1 <= repeat <= 1000:
         raise BulksimError(f"--repeat must be in 1..1000, got {repeat}")
     if not 1 <= workers <= 1024:
@@ -163,7 +164,12 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
 
     # every replica thread holds its own state at once
     check_memory(scn, scn.calls, runs_at_once=max(workers, 1))
-    names = parse_strategies(strategies)
+    return parse_strategies(strategies)
+
+
+def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int = 2000,
+            workers: int = 2, seed: int = 0) -> dict:
+    names = check_measure_args(scn, strategies, repeat=repeat, ref_calls=ref_calls, workers=workers)
     ghz = clock_ghz()
     t0 = time.perf_counter()
     for name in names:
@@ -249,6 +255,24 @@ def measure(scn: Scenario, strategies="all", *, repeat: int = 5, ref_calls: int 
             "scaling": scaling, "reference_found": ref is not None, "whole": whole}
 
 
+NOISE_LIMIT = 0.10  # spread (max - min) / median above which bench warns
+
+
+def noise_warnings(res: dict, limit: float = NOISE_LIMIT) -> list[str]:
+    """One line per strategy whose timings spread more than ``limit`` of their median:
+    on a shared machine its figures are not worth quoting as they are."""
+    out = []
+    for r in res["rows"]:
+        med = r["ns_per_object"]
+        spread = (r["ns_max"] - r["ns_min"]) / med if med else 0.0
+        if spread > limit:
+            out.append(f"warning: {r['strategy']}'s timings spread {100 * spread:.0f}% "
+                       f"({r['ns_min']:.1f}-{r['ns_max']:.1f} ns/object over {res['repeats']} repeats), "
+                       f"more than {100 * limit:.0f}%: other work shares the cores; rerun when the "
+                       "machine is quiet, or raise --repeat")
+    return out
+
+
 def format_text(res: dict) -> str:
     settings = "".join(f", {k}={v}" for k, v in res["settings"].items())
     out = [f"scenario {res['scenario']}{settings}, {res['calls']:,} calls per run; warm-up (compile or cache load) "
@@ -294,6 +318,9 @@ def format_text(res: dict) -> str:
         out.append(f"\n{s['workers']} independent replicas of {s['strategy']} in threads "
                    f"(medians of {s['repeats']}): {s['serial_s']:.2f} s one after another, "
                    f"{s['parallel_s']:.2f} s at once: {s['speedup']:.2f}x")
+    warnings = noise_warnings(res)
+    if warnings:
+        out += [""] + warnings
     return "\n".join(out)
 
 

@@ -66,7 +66,10 @@ def make_points(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], pr
         params = dict(zip(keys, combo))
         scn = base.replace(**params)
         for seed in seeds:
-            ident = {"scenario": scn.to_dict(), "seed": seed, "profile": profile, "strategies": strategies}
+            # the values define a point, not the description (compare=False on the field):
+            # the manifest records a description written from the values (docs/tables.md)
+            values = {k: v for k, v in scn.to_dict().items() if k != "description"}
+            ident = {"scenario": values, "seed": seed, "profile": profile, "strategies": strategies}
             if options:  # a fixed-length point keeps the key it always had
                 ident["options"] = dict(options)
             ident = json.dumps(ident, sort_keys=True, default=str)

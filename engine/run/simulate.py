@@ -432,6 +432,9 @@ class _Progress:
         self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
+        if callable(self.enabled):  # off a terminal: the caller reports (engine.progress)
+            self.enabled(self.label, done, total)
+            return
         if not self.enabled:
             return
         t = time.perf_counter() - self.t0
@@ -458,7 +461,7 @@ def simulate(
     trace=None,
     chunk_calls: int = DEFAULT_CHUNK_CALLS,
     detail: bool = False,
-    progress: bool = False,
+    progress: bool | Callable[[str, int, int], None] = False,
     check_every: int = 0,
     max_memory: int | None = None,
     passes: str = "auto",
@@ -477,6 +480,9 @@ def simulate(
     calls : override ``scenario.calls``.
     trace : an ``engine.trace.Trace`` to replay instead of the SLUB model.
     detail : keep per-call figures (for the per-call table).
+    progress : True for a progress line on stderr (a terminal's: it rewrites itself),
+        or a callable ``(label, done_calls, total_calls)`` called after every chunk
+        (``engine.progress.Heartbeat.progress`` prints a line now and then off a terminal).
     max_memory : memory budget in bytes (default: half the machine's memory).
     passes : "auto" (one pass over the allocator for all strategies when that is
         exact, ``fusable``; else one pass each), "fused" (refused where not exact)
@@ -502,8 +508,9 @@ def simulate(
     get_profile(profile)
     names = parse_strategies(strategies)
     for flag, v in (("detail", detail), ("progress", progress)):
-        if not isinstance(v, bool):
-            raise BadTypeError(f"{flag} must be True or False, got {v!r}")
+        if not isinstance(v, bool) and not (flag == "progress" and callable(v)):
+            raise BadTypeError(f"{flag} must be True or False{' or a callable' * (flag == 'progress')}, "
+                               f"got {v!r}")
     for name in names:  # a strategy asked for on a generation it does not exist on
         st_mod.resolve_stock_lock(scn.stock_lock, st_mod.resolve_generation(scn.kernel, name), name)
     if precision is not None:

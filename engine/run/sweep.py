@@ -176,7 +176,8 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     need_path(out, "out")
     get_profile(need_str(profile, "profile"))
     for flag, v in (("force", force), ("progress", progress), ("gather", gather)):
-        need_bool(v, flag)
+        if not (flag == "progress" and callable(v)):  # or (done, total, eta_s), off a terminal
+            need_bool(v, flag)
     from ..checks import as_int
 
     if max_memory is not None and as_int(max_memory) is None:
@@ -217,7 +218,7 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         raise BulksimError(f"{out}: exists and is not a folder")
     if not out.parent.is_dir():
         raise BulksimError(f"{out}: folder {out.parent} does not exist")
-    manifest = {"format_version": SWEEP_FORMAT_VERSION, "base": base.to_dict(), "grid": grid,
+    manifest = {"format_version": SWEEP_FORMAT_VERSION, "base": base.provenance_dict(), "grid": grid,
                 "grid_order": list(grid),  # the file's keys are sorted; the columns keep this order
                 "seeds": seeds, "strategies": names, "profile": profile}
     if options:
@@ -300,6 +301,9 @@ def _compute(report: SweepReport, todo, names, profile, out: Path, base, grid, w
         done = report.done_before + report.computed
         el = time.perf_counter() - t0
         eta = el / report.computed * (len(todo) - report.computed) if report.computed else 0.0
+        if callable(progress):  # off a terminal: the caller reports now and then (engine.progress)
+            progress(done, report.total, eta)
+            return
         width = 30
         fill = int(width * done / max(report.total, 1))
         sys.stderr.write(f"\rsweep [{'#' * fill}{'.' * (width - fill)}] {done}/{report.total} points, "
@@ -321,7 +325,7 @@ def _compute(report: SweepReport, todo, names, profile, out: Path, base, grid, w
         try:
             run_points(scheduler, todo, names, profile, out, base, grid_types, gather, done)
         finally:
-            if progress:
+            if progress is True:
                 sys.stderr.write("\n")
         return
     pool = ThreadPoolExecutor(max_workers=workers)
@@ -350,7 +354,7 @@ def _compute(report: SweepReport, todo, names, profile, out: Path, base, grid, w
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         _simulate._STOP.clear()
-        if progress:
+        if progress is True:
             sys.stderr.write("\n")
 
 
@@ -698,7 +702,8 @@ def sweep_provenance(manifest: dict, metas: list[dict], table: pa.Table) -> dict
         return found[0] if len(found) == 1 else "mixed: " + ", ".join(found)
 
     meta = {k.decode(): values(k) for k in sorted({k for m in metas for k in m})
-            if k not in (b"scenario", b"seed", b"sweep", PART_STAMP.encode())}
+            if k not in (b"scenario", b"seed", b"sweep", b"scenario_label", b"scenario_overrides",
+                         PART_STAMP.encode())}
     scenario = dict(manifest.get("base", {}))
     scenario.update({k: list(v) for k, v in manifest["grid"].items()})
     meta["scenario"] = json.dumps(scenario, sort_keys=True, default=str)

@@ -1,8 +1,8 @@
-"""SPEC section 5's per-run count table, reproduced exactly on hand-made ``p[]`` arrays.
+"""docs/model.md §6's per-run count table, reproduced exactly on hand-made ``p[]`` arrays.
 
 Every ``p[]`` here comes through the trace path (docs/model.md section 8), so the
 SLUB model is bypassed and each test chooses the node (pgdat), slab and obj_exts state
-of every object.  Expected counts are derived in this file from SPEC section 5 and
+of every object.  Expected counts are derived in this file from docs/model.md §6 and
 docs/model.md sections 5-6, never copied from an engine run:
 
 * runs are found from the node pattern by :func:`runs_of`, independently of the engine;
@@ -156,7 +156,7 @@ def check_stats(run, nodes, flushed, pgdat, acc, label):
 
 
 def expected_table(strategy, pattern, ofs, hit, get_many=False, kernel=""):
-    """SPEC section 5's table summed over the runs of one call, plus the events that
+    """docs/model.md §6's table summed over the runs of one call, plus the events that
     follow from it in model.md section 6.  ``hit``: every consume hits (warm stock);
     else every consume misses on a fresh stock (the first refill adopts the objcg:
     one extra reference operation)."""
@@ -238,13 +238,13 @@ def check_call(scn, strategy, pattern, hit, label, slabs=None):
 
 
 # --------------------------------------------------------------------------------------
-# (1) SPEC section 5's worked example
+# (1) docs/model.md §6's worked example
 
 WORKED = [0, 0, 0, 1, 1, 0]
 
 
 def test_runs_of_the_worked_example():
-    # SPEC: [0 0 0] broke on index 3, [1 1] broke on index 5, [0] reached the end.
+    # docs/model.md §6: [0 0 0] broke on index 3, [1 1] broke on index 5, [0] reached the end.
     assert runs_of(WORKED) == [(0, 3, 1), (3, 2, 1), (5, 1, 0)]
 
 

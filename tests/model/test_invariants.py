@@ -1,4 +1,4 @@
-"""The invariants of SPEC section 8 catch a broken state, and the CLI says so."""
+"""The invariants of docs/model.md §10 catch a broken state, and the CLI says so."""
 
 from __future__ import annotations
 

@@ -353,7 +353,9 @@ def test_hive_folder_inputs(tmp_path):
     intel = _sweep_like(tmp_path / "intel", "intel-skylake")
     amd = _sweep_like(tmp_path / "amd", "amd-zen2")
     head, rows, tail = parse_text(run_compare([str(intel)], emit="stock_locks", sort=["param_bulk_size"]))
-    assert head[:7] == ["scenario", "strategy", "profile", "seed", "free_hook", "free_bulk", "param_bulk_size"]
+    # a sweep point's swept values are overrides of its preset: the column says so
+    assert head[:8] == ["scenario", "strategy", "profile", "seed", "overrides", "free_hook", "free_bulk",
+                        "param_bulk_size"]
     assert "point" not in head
     assert [r["param_bulk_size"] for r in rows] == ["4"] * 3 + ["8"] * 3
     assert tail[0] == "Rows compared: 6"

@@ -39,7 +39,16 @@ setInterval(function () {
   var el = document.getElementById('probe');
   if (!el) { el = document.createElement('pre'); el.id = 'probe'; el.style.display = 'none';
              document.body.appendChild(el); }
-  var info = {errors: __errs, jquery: !!window.jQuery, plot: false};
+  var info = {errors: __errs, jquery: !!window.jQuery, plot: false, thumbs: {}};
+  try {
+    jQuery('.benchmark-plot').each(function () {
+      var t = jQuery(this).data('plot');
+      if (t) { info.thumbs[this.id.replace('summarygrid-', '')] = {
+        points: !!t.getOptions().series.points.show, n: t.getData()[0].data.length,
+        note: jQuery(this).next('.bulksim-thumb-note').text()}; }
+    });
+    info.notes = jQuery('.bulksim-history-notes').first().text();
+  } catch (e) { __errs.push('probe: ' + e); }
   try {
     var p = window.jQuery && jQuery('#main-graph').data('plot');
     if (p) {
@@ -71,6 +80,7 @@ def site(tmp_path_factory):
         "dvcs": "git", "branches": ["HEAD"], "environment_type": "virtualenv",
         "benchmark_dir": str(ROOT / "benchmarks"), "results_dir": str(FIXTURE),
         "html_dir": str(tmp / "html"), "show_commit_url": "commits/",
+        "history_notes": {"7331c53b": "machine: a note shown on the front page and the commit's page"},
     }
     config = tmp / "asv.conf.json"
     config.write_text(json.dumps(conf))
@@ -97,7 +107,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def _dump(url: str, tmp: Path) -> tuple[str, dict]:
     cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-           f"--user-data-dir={tmp / 'profile'}",
+           f"--user-data-dir={tmp / 'profile'}", "--window-size=1400,4000",
            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
            "--virtual-time-budget=15000", "--dump-dom", url]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
@@ -143,7 +153,8 @@ def test_graph_page_draws_every_commit_of_a_series(site, tmp_path):
     assert info["errors"] == [], info["errors"]
     assert info["plot"], "no flot plot in #main-graph"
     series = [s for s in info["series"] if s["points"]]
-    # 4 strategies x 2 scenarios, each with one point per benchmarked commit
+    # 4 strategies x 2 scenarios, each with one point per benchmarked commit: one machine,
+    # one series each (results whose machine details disagree would split every series)
     assert len(series) == 8, info["series"]
     assert {s["points"] for s in series} == {len(_fixture_commits())}
 
@@ -204,3 +215,110 @@ def test_intended_model_change_is_not_reported_as_a_regression(tmp_path):
     # the intended steps (tight_limit's retuning; issue 17's repricing) are what asv
     # reports without the entry
     assert flagged and any("tight_limit" in r for r in flagged), flagged
+
+
+def test_committed_history_reports_no_unexplained_regression(tmp_path):
+    """With asv.conf.json as committed no regression is open: each step is a listed model
+    change (regressions_first_commits) or noise under the timing threshold; without the
+    engine's entry, the one-pass kernel's step is what asv would report; the summary
+    thumbnails of FreeOutputs are no longer pinned to 0 by none."""
+    text = re.sub(r"^\s*//.*$", "", (ROOT / "asv.conf.json").read_text(), flags=re.M)
+    conf = json.loads(text)
+    conf.update(repo=str(ROOT), results_dir=str(ROOT / "results"), benchmark_dir=str(ROOT / "benchmarks"))
+    conf["html_dir"] = str(tmp_path / "with")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert _regressions(conf, tmp_path / "a") == []
+    summary = tmp_path / "with" / "graphs" / "summary"
+    for f in summary.glob("bench_model.FreeOutputs.*.json"):
+        assert all(v > 0 for _, v in json.loads(f.read_text()) if v is not None), f.name
+    conf["regressions_first_commits"] = {k: v for k, v in conf["regressions_first_commits"].items()
+                                         if "bench_engine" not in k}
+    conf["html_dir"] = str(tmp_path / "without")
+    flagged = _regressions(conf, tmp_path / "b")
+    assert flagged and all("TimeSimulate" in r for r in flagged), flagged
+
+
+def test_front_page_explains_the_history_and_the_thumbnails(site, tmp_path):
+    """The history notes (asv.conf.json history_notes) lead the front page; each thumbnail
+    draws its series, and none is empty or flat for a reason the page does not say."""
+    out, base = site
+    dom, info = _dump(base + "/index.html", tmp_path)
+    assert info["errors"] == [], info["errors"]
+    assert "Reading this history" in info["notes"] and "a note shown on the front page" in info["notes"]
+    assert info["thumbs"], "no thumbnail was drawn"
+    for name, t in info["thumbs"].items():
+        assert t["n"] >= 1, name  # never an empty box
+        assert t["points"] == (t["n"] < 3), (name, t)  # few points: drawn as points
+    page = next((out / "commits").glob("7331c53b*/index.html")).read_text()
+    assert "Note on this commit's results:</b> machine: a note shown" in page
+
+
+def test_one_commit_benchmarks_draw_a_point_and_say_so(tmp_path):
+    """A benchmark with results at one commit: a point and the words, not an empty box."""
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE, results)
+    for f in sorted((results / "bulksim-2core").glob("*-virtualenv-*.json"))[1:]:
+        f.unlink()
+    conf = {"version": 1, "project": "bulksim", "project_url": "index.html", "repo": str(ROOT),
+            "dvcs": "git", "branches": ["HEAD"], "environment_type": "virtualenv",
+            "benchmark_dir": str(ROOT / "benchmarks"), "results_dir": str(results),
+            "html_dir": str(tmp_path / "html"), "show_commit_url": "commits/"}
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps(conf))
+    out = build_site.build(config)
+    notes = build_site.thumbnail_notes(out)
+    assert notes and all(v == "results at one commit so far: one point" for v in notes.values())
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        index = out / "index.html"
+        index.write_text(index.read_text().replace("<head>", "<head>\n" + PROBE, 1))
+        _, info = _dump(f"http://127.0.0.1:{httpd.server_address[1]}/index.html", tmp_path)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert info["errors"] == [], info["errors"]
+    drawn = [t for t in info["thumbs"].values() if t["n"] == 1]
+    assert drawn and all(t["points"] and "one commit" in t["note"] for t in drawn), info["thumbs"]
+
+
+def test_results_of_one_machine_that_disagree_on_its_details_are_refused_then_filled(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE, results)
+    one = sorted((results / "bulksim-2core").glob("*-virtualenv-*.json"))[0]
+    data = json.loads(one.read_text())
+    for k in ("cpu", "os", "ram"):
+        data["params"].pop(k)
+    one.write_text(json.dumps(data))
+    problems = build_site.machine_param_problems(results)
+    assert len(problems) == 1 and one.name in problems[0] and "cpu=None" in problems[0]
+    conf = {"version": 1, "project": "bulksim", "repo": str(ROOT), "dvcs": "git", "branches": ["HEAD"],
+            "environment_type": "virtualenv", "benchmark_dir": str(ROOT / "benchmarks"),
+            "results_dir": str(results), "html_dir": str(tmp_path / "html")}
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps(conf))
+    with pytest.raises(build_site.SiteError, match="would draw its history as separate series"):
+        build_site.build(config)
+    assert build_site.fill_machine_params(results) == 1
+    assert build_site.machine_param_problems(results) == []
+    out = build_site.build(config)
+    index = json.loads((out / "index.json").read_text())
+    assert all(len(v) == 1 for k, v in index["params"].items() if k in build_site.MACHINE_KEYS)
+
+
+def test_committed_results_are_one_machine_and_free_outputs_track_something():
+    """results/ as committed: every file agrees with machine.json (one series per
+    benchmark); FreeOutputs' hook tracks skip none (no hook), so their summary is no 0."""
+    assert build_site.machine_param_problems(ROOT / "results") == []
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.bench_model import FreeOutputs
+    finally:
+        sys.path.remove(str(ROOT))
+    for name in ("track_hook_cycles_per_object", "track_free_hook_cycles_per_object",
+                 "track_stock_locks_per_object", "track_stat_flushes_per_object"):
+        skip = getattr(FreeOutputs, name).skip_params
+        assert skip and all(key.startswith("none/") for _, key in skip), name
+    assert not hasattr(FreeOutputs.track_total_cycles_per_object, "skip_params")  # none's baseline

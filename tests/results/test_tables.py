@@ -66,7 +66,7 @@ def test_calls_table_matches_the_summary(written):
         assert {(r["scenario"], r["profile"], r["seed"]) for r in mine} == \
             {(row["scenario"], row["profile"], row["seed"])}
     assert calls.schema.field("hook_cycles").metadata[b"unit"] == b"cycles"
-    assert calls.column_names[:4] == ["scenario", "profile", "seed", "strategy"]
+    assert calls.column_names[:5] == ["scenario", "overrides", "profile", "seed", "strategy"]
 
 
 def test_runs_table_matches_the_summary(written):
