@@ -484,7 +484,9 @@ def format_diff(a: Num | None, b: Num | None) -> str:
 
 
 def _key_text(v: Any) -> str:
-    return "N/A" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+    # an empty text cell (a preset's overrides beside overridden points) shows as "-": a
+    # blank would shift every later column for a reader splitting the table on spaces
+    return "N/A" if v is None else str(v).lower() if isinstance(v, bool) else str(v) or "-"
 
 
 def _cells(comp: Comparison, row: Row, metrics: Sequence[str]) -> list[str]:
