@@ -33,6 +33,9 @@ from ..errors import BadInputError, OutputError
 FORMAT = "bulksim-profile"
 VERSION = 1
 MAX_BYTES = 4 << 20  # a profile is a few kB; refuse to parse anything huge
+# A unit cost above this many cycles (a quarter of a second at 4 GHz for one event) is
+# no measurement; bounding it keeps every priced total finite (events x cost < 1e300).
+MAX_COST = 1e9
 
 _cache: dict[tuple, object] = {}
 
@@ -86,18 +89,27 @@ def read_document(path) -> dict:
         raise BadInputError(f"{where}: not UTF-8 text (a profile file is JSON)") from None
     except ValueError as e:
         raise BadInputError(f"{where}: not valid JSON ({e})") from None
+    except RecursionError:  # '[[[[...' nested beyond Python's stack (the file may hold 4 MiB of it)
+        raise BadInputError(f"{where}: not a bulksim profile (JSON nested too deeply)") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise BadInputError(f"{where}: not a bulksim profile (no \"format\": \"{FORMAT}\")")
     ver = doc.get("version")
-    if ver != VERSION:
+    if type(ver) is not int or ver != VERSION:  # true == 1 and 1.0 == 1 in Python: not a version
         raise BadInputError(f"{where}: profile format version {ver!r}, this bulksim reads version "
                             f"{VERSION}")
     return doc
 
 
 def _number(v, what: str, where: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise BadInputError(f"{where}: {what} must be a finite number, got {str(v)[:40]!r}")
+    bad = isinstance(v, bool) or not isinstance(v, (int, float))
+    if not bad:
+        try:
+            bad = not math.isfinite(v)
+        except OverflowError:  # a JSON integer with hundreds of digits
+            bad = True
+    if bad:
+        text = str(v) if not isinstance(v, int) or isinstance(v, bool) or abs(v) < 10 ** 40 else "an integer of 40+ digits"
+        raise BadInputError(f"{where}: {what} must be a finite number, got {text[:40]!r}")
     return float(v)
 
 
@@ -110,6 +122,8 @@ def load(path):
     name = doc.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadInputError(f"{where}: \"name\" must be a non-empty string")
+    if not name.isprintable():  # printed by profiles --show and in headers: one line, no escapes
+        raise BadInputError(f"{where}: \"name\" must be printable text, got {name[:40]!r}")
     desc = doc.get("description", "")
     if not isinstance(desc, str):
         raise BadInputError(f"{where}: \"description\" must be a string")
@@ -159,6 +173,9 @@ def _cost(c, n: str, where: str, Cost):
     if not 0 <= lo <= mid <= hi:
         raise BadInputError(f"{where}: unit cost {n} needs 0 <= low <= central <= high, got "
                             f"{lo:g}, {mid:g}, {hi:g}")
+    if hi > MAX_COST:
+        raise BadInputError(f"{where}: unit cost {n} high {hi:g} is beyond {MAX_COST:g} cycles an event "
+                            "(the priced totals would overflow)")
     src = c.get("source")
     if not isinstance(src, str) or not src.strip():
         raise BadInputError(f"{where}: unit cost {n} needs a source")
