@@ -69,3 +69,63 @@ def test_foreign_profile_cli_one_line(tmp_path, case):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bulksim: error:") and words in lines[0], r.stderr
     assert "Traceback" not in r.stderr
+
+
+# --- validate --measured FILE: a foreign measurement -------------------------------------
+
+def _measurement(tmp_path: Path, name: str, prov: dict, **values) -> Path:
+    from engine.measure.core import Measurement
+    from engine.measure.output import _COLS, build_table, write_measurement
+
+    row = {n: {"str": "x", "bool": True, "int": 1, "float": 1.0}[kind] for n, kind, *_ in _COLS}
+    row.update(workload="open_close", phase="post_alloc_hook", not_captured="", top_functions="")
+    row.update(values)
+    t = build_table([row], prov)
+    path = tmp_path / f"{name}.parquet"
+    write_measurement(Measurement(t, prov, {}), path)
+    return path
+
+
+_PROV = {"kernel": "k", "cpu": "c", "clock_ghz": "3.08", "date": "d", "commit": "c",
+         "profile": "intel-skylake", "scenarios": "{}"}
+
+_MEASURED = {
+    "clock-list": ({**_PROV, "clock_ghz": [1]}, {}, "clock"),  # was a TypeError traceback
+    "clock-text": ({**_PROV, "clock_ghz": "abc"}, {}, "clock"),  # was a ValueError traceback
+    "clock-nan": ({**_PROV, "clock_ghz": float("nan")}, {}, "clock"),  # printed 'nan GHz'
+    "clock-missing": ({k: v for k, v in _PROV.items() if k != "clock_ghz"}, {}, "clock"),
+    "inf-measured": (_PROV, {"ns_per_object": float("inf")}, "ns_per_object"),
+    "negative": (_PROV, {"ns_per_object": -3.0}, "ns_per_object"),
+    "reversed-model-range": (_PROV, {"model_ns_low": 5.0, "model_ns_high": 1.0}, "model_ns_low"),
+    "reversed-measured-ci": (_PROV, {"ns_per_object_low": 2.0, "ns_per_object_high": 0.5}, "ns_per_object_low"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MEASURED))
+def test_foreign_measurement_refused(tmp_path, case):
+    from engine.measure.validate_rows import measured_rows
+
+    prov, values, words = _MEASURED[case]
+    path = _measurement(tmp_path, case, prov, **values)
+    with pytest.raises(BadInputError, match=words):
+        measured_rows(path)
+
+
+def test_measurement_of_the_writers_shape_reads(tmp_path):
+    from engine.measure.validate_rows import measured_rows
+
+    # NaN is "not measured" and a bootstrap interval need not hold its point estimate
+    rows = measured_rows(_measurement(tmp_path, "ok", _PROV, ns_per_object_low=1.5, ns_per_object_high=2.0,
+                                      hook_share=float("nan")))
+    assert [r["key"] for r in rows] == ["measured-open_close-post_alloc_hook",
+                                        "measured-open_close-accounted_ratio"]
+    assert "3.08 GHz" in rows[0]["source"]
+
+
+def test_foreign_measurement_cli_one_line(tmp_path):
+    path = _measurement(tmp_path, "clock", {**_PROV, "clock_ghz": [1]})
+    r = subprocess.run([sys.executable, "-m", "engine", "validate", "--calls", "1000", "--measured", str(path)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bulksim: error:") and "clock" in lines[0], r.stderr
