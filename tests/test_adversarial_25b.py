@@ -129,3 +129,18 @@ def test_foreign_measurement_cli_one_line(tmp_path):
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bulksim: error:") and "clock" in lines[0], r.stderr
+
+
+def test_measure_json_is_valid_with_infinite_values(tmp_path):
+    """measurement_text -o json turned only NaN into null: an inf (a ratio over a zero
+    model minimum, a foreign file) raised ValueError under allow_nan=False."""
+    from engine.measure.core import Measurement
+    from engine.measure.output import _COLS, build_table, measurement_text
+
+    row = {n: {"str": "x", "bool": True, "int": 1, "float": 1.0}[kind] for n, kind, *_ in _COLS}
+    row.update(ratio_high=float("inf"), hook_share=float("nan"))
+    prov = {**_PROV, "note": float("-inf")}
+    doc = json.loads(measurement_text(Measurement(build_table([row], prov), prov, {}), "json"))
+    assert doc["schema"] == "bulksim.measure/1"
+    assert doc["rows"][0]["ratio_high"] is None and doc["rows"][0]["hook_share"] is None
+    assert doc["rows"][0]["ratio"] == 1.0 and doc["provenance"]["note"] is None

@@ -144,9 +144,13 @@ def _clean(v):
 
 def measurement_text(m, fmt: str = "table", *, top: bool = False) -> str:
     if fmt == "json":
-        return json.dumps({"provenance": m.provenance, "scenarios": m.scenarios,
-                           "rows": [{k: _clean(v) for k, v in r.items()} for r in m.table.to_pylist()]},
-                          indent=1, sort_keys=True, allow_nan=False)
+        from ..results.jsonout import clean
+
+        # clean: every non-finite float (an inf ratio as much as a NaN "not measured") is
+        # null, so allow_nan=False never fails half-way and the document is always valid JSON
+        return json.dumps(clean({"schema": "bulksim.measure/1", "provenance": m.provenance,
+                                 "scenarios": m.scenarios, "rows": m.table.to_pylist()}),
+                          indent=1, sort_keys=True, allow_nan=False, default=str)
     if fmt not in ("table", "md"):
         raise BadInputError(f"measure: output format must be table, md or json, got {fmt!r}")
     return "\n".join(_lines(m, fmt, top))
