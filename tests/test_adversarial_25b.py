@@ -144,3 +144,15 @@ def test_measure_json_is_valid_with_infinite_values(tmp_path):
     assert doc["schema"] == "bulksim.measure/1"
     assert doc["rows"][0]["ratio_high"] is None and doc["rows"][0]["hook_share"] is None
     assert doc["rows"][0]["ratio"] == 1.0 and doc["provenance"]["note"] is None
+
+
+def test_precision_run_capped_before_a_first_estimate_prints():
+    """--precision with a --max-calls below the first estimate left precision_reached
+    null, and the note under the table formatted None with :.4f: a TypeError traceback
+    after the run, for any target (0.5 as much as 1e-300)."""
+    r = subprocess.run([sys.executable, "-m", "engine", "run", "--precision", "0.5", "--max-calls", "3000",
+                        "--strategies", "per_object,batched"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "no estimate reached" in r.stdout.replace("\n", " ") and "stopped at the call cap" in r.stdout.replace("\n", " ")
