@@ -156,3 +156,17 @@ def test_precision_run_capped_before_a_first_estimate_prints():
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     assert "no estimate reached" in r.stdout.replace("\n", " ") and "stopped at the call cap" in r.stdout.replace("\n", " ")
+
+
+def test_fail_above_negative_threshold_is_printed_with_one_sign(tmp_path):
+    """--fail-above -5 (a CI gate for 'must improve by 5%') read 'above +-5%'."""
+    for name, size in (("a", "16"), ("b", "4")):
+        subprocess.run([sys.executable, "-m", "engine", "run", "--calls", "1000", "--bulk-size", size,
+                        "--strategies", "per_object,batched", "--out", str(tmp_path / f"{name}.parquet")],
+                       check=True, capture_output=True, cwd=ROOT, timeout=600)
+    r = subprocess.run([sys.executable, "-m", "engine", "compare", str(tmp_path / "a.parquet"),
+                        str(tmp_path / "b.parquet"), "--fail-above", "-5"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 1, r.stderr
+    line = r.stderr.strip().splitlines()[-1]
+    assert "above -5% in hook_cycles_per_object" in line and "+-" not in line, line
