@@ -170,3 +170,31 @@ def test_fail_above_negative_threshold_is_printed_with_one_sign(tmp_path):
     assert r.returncode == 1, r.stderr
     line = r.stderr.strip().splitlines()[-1]
     assert "above -5% in hook_cycles_per_object" in line and "+-" not in line, line
+
+
+@pytest.mark.parametrize("date", [True, "2020-01-01"])
+def test_history_refuses_a_date_that_is_not_milliseconds(tmp_path, date):
+    """A result file's "date": true was read as 1 ms after the epoch (1970-01-01) and
+    written as that commit's date, silently."""
+    import shutil
+
+    src = ROOT / "results" / "bulksim-2core"
+    one = sorted(src.glob("*-virtualenv-*.json"))[0]
+    (tmp_path / "r" / "m").mkdir(parents=True)
+    shutil.copy(ROOT / "results" / "benchmarks.json", tmp_path / "r")
+    shutil.copy(src / "machine.json", tmp_path / "r" / "m")
+    doc = json.loads(one.read_text())
+    doc["date"] = date
+    (tmp_path / "r" / "m" / one.name).write_text(json.dumps(doc))
+    out = tmp_path / "h.parquet"
+    r = subprocess.run([sys.executable, "-m", "engine", "history", str(tmp_path / "r"), "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "timestamp" in lines[0] and "milliseconds" in lines[0], r.stderr
+    assert not out.exists()
+    doc["date"] = 1795657530000  # the same file with asv's own kind of date reads
+    (tmp_path / "r" / "m" / one.name).write_text(json.dumps(doc))
+    r = subprocess.run([sys.executable, "-m", "engine", "history", str(tmp_path / "r"), "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0 and out.exists(), r.stderr
