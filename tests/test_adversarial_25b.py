@@ -198,3 +198,25 @@ def test_history_refuses_a_date_that_is_not_milliseconds(tmp_path, date):
     r = subprocess.run([sys.executable, "-m", "engine", "history", str(tmp_path / "r"), "--out", str(out)],
                        capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 0 and out.exists(), r.stderr
+
+
+def test_profile_output_dangling_link_needs_force_and_umask(tmp_path):
+    """check_output used Path.exists(), which is False for a dangling symbolic link, so
+    calibrate --out LINK.json measured and then replaced the link without --force; and
+    the profile was written 0600 (mkstemp) where every table follows the umask."""
+    import os
+    import stat
+
+    from engine.inputs.profile_file import check_output, write
+
+    link = tmp_path / "p.json"
+    link.symlink_to(tmp_path / "nowhere" / "x.json")
+    with pytest.raises(BadInputError, match="exists"):
+        check_output(link)
+    old = os.umask(0o022)
+    try:
+        out = write(_good(), tmp_path / "q.json")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert load(out).name == "adv"

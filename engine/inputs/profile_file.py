@@ -208,7 +208,7 @@ def check_output(path, *, force: bool = False) -> Path:
         raise BadInputError(f"{_short(str(path))}: a profile file must end in .json")
     if path.is_dir():
         raise BadInputError(f"{_short(str(path))}: is a folder")
-    if path.exists() and not force:
+    if (path.exists() or path.is_symlink()) and not force:  # a dangling link exists too
         raise BadInputError(f"{_short(str(path))}: exists (--force replaces it)")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
@@ -228,6 +228,9 @@ def write(doc: dict, path, *, force: bool = False) -> Path:
     except OSError as e:
         raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
     try:
+        from ..results.tables import _umask
+
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a profile follows the umask as tables do
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
