@@ -220,3 +220,30 @@ def test_profile_output_dangling_link_needs_force_and_umask(tmp_path):
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
     assert load(out).name == "adv"
+
+
+def test_report_refuses_a_profile_file_edited_since_the_run(tmp_path):
+    """A table records only the profile's name (a path); report prices the counts again
+    for its sensitivity figures with the file as it is now, so a file edited after the
+    run gave figures of other costs than the table's columns, silently."""
+    prof = tmp_path / "p.json"
+    prof.write_text(json.dumps(_good()))
+    table = tmp_path / "r.parquet"
+    subprocess.run([sys.executable, "-m", "engine", "run", "--calls", "1000", "--profile", str(prof),
+                    "--strategies", "per_object,batched", "--out", str(table)],
+                   check=True, capture_output=True, cwd=ROOT, timeout=600)
+    doc = _good()
+    first = next(iter(doc["costs"]))
+    doc["costs"][first]["source"] = "edited words only"  # not a price: still the same costs
+    prof.write_text(json.dumps(doc))
+    ok = subprocess.run([sys.executable, "-m", "engine", "report", str(table), "--out", str(tmp_path / "a")],
+                        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert ok.returncode == 0, ok.stderr
+    doc["costs"][first]["high"] = doc["costs"][first]["high"] + 1.0
+    prof.write_text(json.dumps(doc))
+    bad = subprocess.run([sys.executable, "-m", "engine", "report", str(table), "--out", str(tmp_path / "b")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert bad.returncode == 2, bad.stderr
+    lines = bad.stderr.strip().splitlines()
+    assert len(lines) == 1 and "changed since" in lines[0], bad.stderr
+    assert not (tmp_path / "b").exists()

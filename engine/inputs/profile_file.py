@@ -182,6 +182,30 @@ def _cost(c, n: str, where: str, Cost):
     return Cost(lo, mid, hi, src)
 
 
+def digest(profile) -> str:
+    """A short hash of what prices counts in ``profile`` (clock, every unit cost's low,
+    central and high, the issue costs and width): a table priced with a profile file
+    records it, so a reader that prices the table's counts again (a report's
+    sensitivity figures) can tell that the file at that path has changed since."""
+    import hashlib
+
+    doc = document(profile)
+    priced = {k: doc.get(k) for k in ("clock_ghz", "costs", "issue", "width")}
+    for table in (priced.get("costs") or {}, priced.get("issue") or {}):
+        for c in table.values():
+            c.pop("source", None)
+    return hashlib.sha256(json.dumps(priced, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def file_digest(name) -> str | None:
+    """:func:`digest` of the profile file ``name``, None for a built-in profile name."""
+    from .costs import PROFILES, get_profile
+
+    if not isinstance(name, str) or name in PROFILES or not looks_like_file(name):
+        return None
+    return digest(get_profile(name))
+
+
 def document(profile, *, provenance: dict | None = None, fit: dict | None = None) -> dict:
     """The JSON document of ``profile`` (what :func:`write` stores)."""
     return {
