@@ -247,3 +247,27 @@ def test_report_refuses_a_profile_file_edited_since_the_run(tmp_path):
     lines = bad.stderr.strip().splitlines()
     assert len(lines) == 1 and "changed since" in lines[0], bad.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_sweep_resume_refuses_a_profile_file_edited_since(tmp_path):
+    """The sweep manifest recorded the profile's path only: a sweep interrupted, its
+    profile file edited, and the command rerun kept the finished points (old costs) and
+    priced the rest with the new ones, one dataset of two profiles, silently.  A whole
+    sweep rerun the same way shows it: before, '2 already done'."""
+    prof = tmp_path / "p.json"
+    prof.write_text(json.dumps(_good()))
+    cmd = [sys.executable, "-m", "engine", "sweep", "--calls", "1000", "--grid", "bulk_size=1,2",
+           "--strategies", "per_object,batched", "--profile", str(prof), "--out", str(tmp_path / "s")]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT, timeout=600)
+    before = (tmp_path / "s" / "summary.parquet").read_bytes()
+    doc = _good()
+    first = next(iter(doc["costs"]))
+    doc["costs"][first]["central"] = doc["costs"][first]["high"]
+    prof.write_text(json.dumps(doc))
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 2, r.stderr
+    assert "different sweep" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert (tmp_path / "s" / "summary.parquet").read_bytes() == before
+    prof.write_text(json.dumps(_good()))  # the same costs again: resumes (nothing to do)
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0 and "2 already done" in r.stderr + r.stdout, r.stderr
