@@ -271,3 +271,22 @@ def test_sweep_resume_refuses_a_profile_file_edited_since(tmp_path):
     prof.write_text(json.dumps(_good()))  # the same costs again: resumes (nothing to do)
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 0 and "2 already done" in r.stderr + r.stdout, r.stderr
+
+
+def test_profiles_show_prints_foreign_text_on_its_own_lines(tmp_path):
+    """profiles --show printed a profile file's provenance values raw: a newline forged a
+    'bulksim: error:' line and an escape sequence reached the terminal.  A unit cost's
+    source (printed in the cost table) of that kind is refused, as the name is."""
+    from engine.inputs.profile_file import show_lines
+
+    doc = _good()
+    doc["provenance"] = {"host": "a\nbulksim: error: fake\x1b[2J"}
+    p = _write(tmp_path, "prov.json", doc)
+    lines = show_lines(str(p))
+    assert all(ln.isprintable() for ln in lines)
+    assert any("host: a\\nbulksim: error: fake\\x1b[2J" in ln for ln in lines), lines
+    doc = _good()
+    first = next(iter(doc["costs"]))
+    doc["costs"][first]["source"] = "x\ny"
+    with pytest.raises(BadInputError, match="source must be printable"):
+        load(_write(tmp_path, "src.json", doc))

@@ -179,6 +179,8 @@ def _cost(c, n: str, where: str, Cost):
     src = c.get("source")
     if not isinstance(src, str) or not src.strip():
         raise BadInputError(f"{where}: unit cost {n} needs a source")
+    if not src.isprintable():  # printed by profiles --show, one line a cost
+        raise BadInputError(f"{where}: unit cost {n}'s source must be printable text, got {src[:40]!r}")
     return Cost(lo, mid, hi, src)
 
 
@@ -276,6 +278,14 @@ def show_lines(name: str) -> list[str]:
     if name in PROFILES or not looks_like_file(name):
         return []
     doc = read_document(name)
+    out = []
+    lines = _show_lines(doc)
+    # foreign text, one line each: a newline or an escape sequence in a provenance value
+    # would forge a line ('bulksim: error: ...') or rewrite the terminal
+    return ["".join(c if c.isprintable() else repr(c)[1:-1] for c in ln) for ln in lines]
+
+
+def _show_lines(doc: dict) -> list[str]:
     out = []
     prov = doc.get("provenance") or {}
     if isinstance(prov, dict) and prov:
