@@ -33,6 +33,9 @@ from ..errors import BadInputError, OutputError
 FORMAT = "bulksim-profile"
 VERSION = 1
 MAX_BYTES = 4 << 20  # a profile is a few kB; refuse to parse anything huge
+# A unit cost above this many cycles (a quarter of a second at 4 GHz for one event) is
+# no measurement; bounding it keeps every priced total finite (events x cost < 1e300).
+MAX_COST = 1e9
 
 _cache: dict[tuple, object] = {}
 
@@ -86,18 +89,27 @@ def read_document(path) -> dict:
         raise BadInputError(f"{where}: not UTF-8 text (a profile file is JSON)") from None
     except ValueError as e:
         raise BadInputError(f"{where}: not valid JSON ({e})") from None
+    except RecursionError:  # '[[[[...' nested beyond Python's stack (the file may hold 4 MiB of it)
+        raise BadInputError(f"{where}: not a bulksim profile (JSON nested too deeply)") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise BadInputError(f"{where}: not a bulksim profile (no \"format\": \"{FORMAT}\")")
     ver = doc.get("version")
-    if ver != VERSION:
+    if type(ver) is not int or ver != VERSION:  # true == 1 and 1.0 == 1 in Python: not a version
         raise BadInputError(f"{where}: profile format version {ver!r}, this bulksim reads version "
                             f"{VERSION}")
     return doc
 
 
 def _number(v, what: str, where: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise BadInputError(f"{where}: {what} must be a finite number, got {str(v)[:40]!r}")
+    bad = isinstance(v, bool) or not isinstance(v, (int, float))
+    if not bad:
+        try:
+            bad = not math.isfinite(v)
+        except OverflowError:  # a JSON integer with hundreds of digits
+            bad = True
+    if bad:
+        text = str(v) if not isinstance(v, int) or isinstance(v, bool) or abs(v) < 10 ** 40 else "an integer of 40+ digits"
+        raise BadInputError(f"{where}: {what} must be a finite number, got {text[:40]!r}")
     return float(v)
 
 
@@ -110,6 +122,8 @@ def load(path):
     name = doc.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadInputError(f"{where}: \"name\" must be a non-empty string")
+    if not name.isprintable():  # printed by profiles --show and in headers: one line, no escapes
+        raise BadInputError(f"{where}: \"name\" must be printable text, got {name[:40]!r}")
     desc = doc.get("description", "")
     if not isinstance(desc, str):
         raise BadInputError(f"{where}: \"description\" must be a string")
@@ -159,10 +173,39 @@ def _cost(c, n: str, where: str, Cost):
     if not 0 <= lo <= mid <= hi:
         raise BadInputError(f"{where}: unit cost {n} needs 0 <= low <= central <= high, got "
                             f"{lo:g}, {mid:g}, {hi:g}")
+    if hi > MAX_COST:
+        raise BadInputError(f"{where}: unit cost {n} high {hi:g} is beyond {MAX_COST:g} cycles an event "
+                            "(the priced totals would overflow)")
     src = c.get("source")
     if not isinstance(src, str) or not src.strip():
         raise BadInputError(f"{where}: unit cost {n} needs a source")
+    if not src.isprintable():  # printed by profiles --show, one line a cost
+        raise BadInputError(f"{where}: unit cost {n}'s source must be printable text, got {src[:40]!r}")
     return Cost(lo, mid, hi, src)
+
+
+def digest(profile) -> str:
+    """A short hash of what prices counts in ``profile`` (clock, every unit cost's low,
+    central and high, the issue costs and width): a table priced with a profile file
+    records it, so a reader that prices the table's counts again (a report's
+    sensitivity figures) can tell that the file at that path has changed since."""
+    import hashlib
+
+    doc = document(profile)
+    priced = {k: doc.get(k) for k in ("clock_ghz", "costs", "issue", "width")}
+    for table in (priced.get("costs") or {}, priced.get("issue") or {}):
+        for c in table.values():
+            c.pop("source", None)
+    return hashlib.sha256(json.dumps(priced, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def file_digest(name) -> str | None:
+    """:func:`digest` of the profile file ``name``, None for a built-in profile name."""
+    from .costs import PROFILES, get_profile
+
+    if not isinstance(name, str) or name in PROFILES or not looks_like_file(name):
+        return None
+    return digest(get_profile(name))
 
 
 def document(profile, *, provenance: dict | None = None, fit: dict | None = None) -> dict:
@@ -191,7 +234,7 @@ def check_output(path, *, force: bool = False) -> Path:
         raise BadInputError(f"{_short(str(path))}: a profile file must end in .json")
     if path.is_dir():
         raise BadInputError(f"{_short(str(path))}: is a folder")
-    if path.exists() and not force:
+    if (path.exists() or path.is_symlink()) and not force:  # a dangling link exists too
         raise BadInputError(f"{_short(str(path))}: exists (--force replaces it)")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
@@ -211,6 +254,9 @@ def write(doc: dict, path, *, force: bool = False) -> Path:
     except OSError as e:
         raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
     try:
+        from ..results.tables import _umask
+
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a profile follows the umask as tables do
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -232,6 +278,14 @@ def show_lines(name: str) -> list[str]:
     if name in PROFILES or not looks_like_file(name):
         return []
     doc = read_document(name)
+    out = []
+    lines = _show_lines(doc)
+    # foreign text, one line each: a newline or an escape sequence in a provenance value
+    # would forge a line ('bulksim: error: ...') or rewrite the terminal
+    return ["".join(c if c.isprintable() else repr(c)[1:-1] for c in ln) for ln in lines]
+
+
+def _show_lines(doc: dict) -> list[str]:
     out = []
     prov = doc.get("provenance") or {}
     if isinstance(prov, dict) and prov:

@@ -144,9 +144,13 @@ def _clean(v):
 
 def measurement_text(m, fmt: str = "table", *, top: bool = False) -> str:
     if fmt == "json":
-        return json.dumps({"provenance": m.provenance, "scenarios": m.scenarios,
-                           "rows": [{k: _clean(v) for k, v in r.items()} for r in m.table.to_pylist()]},
-                          indent=1, sort_keys=True, allow_nan=False)
+        from ..results.jsonout import clean
+
+        # clean: every non-finite float (an inf ratio as much as a NaN "not measured") is
+        # null, so allow_nan=False never fails half-way and the document is always valid JSON
+        return json.dumps(clean({"schema": "bulksim.measure/1", "provenance": m.provenance,
+                                 "scenarios": m.scenarios, "rows": m.table.to_pylist()}),
+                          indent=1, sort_keys=True, allow_nan=False, default=str)
     if fmt not in ("table", "md"):
         raise BadInputError(f"measure: output format must be table, md or json, got {fmt!r}")
     return "\n".join(_lines(m, fmt, top))
@@ -192,7 +196,47 @@ def read_measurement(path):
         prov = scen = None
     if not isinstance(prov, dict) or not isinstance(scen, dict):
         raise BadInputError(f"{p}: the measurement's provenance is not readable JSON objects")
+    clock = prov.get("clock_ghz")  # bulksim measure records it as text ("3.0828")
+    try:
+        ghz = float(clock) if isinstance(clock, (str, int, float)) and not isinstance(clock, bool) else math.nan
+    except ValueError:
+        ghz = math.nan
+    if not 0.1 <= ghz <= 20:
+        raise BadInputError(f"{p}: the measurement's provenance has no clock in 0.1..20 GHz "
+                            f"(clock_ghz {str(clock)[:40]!r})")
+    _check_measurement_values(table, p)
     return Measurement(table, prov, scen)
+
+
+# The model's value and its exact minimum and maximum over the unit-cost box: central
+# inside [low, high] by construction (a measured bootstrap interval need not hold its
+# point estimate, so only its order is checked).
+_RANGES = [("model_cycles_low", "model_cycles_per_object", "model_cycles_high"),
+           ("model_ns_low", "model_ns_per_object", "model_ns_high"),
+           ("model_hook_share_low", "model_hook_share", "model_hook_share_high"),
+           ("model_accounted_ratio_low", "model_accounted_ratio", "model_accounted_ratio_high"),
+           ("ns_per_object_low", None, "ns_per_object_high"),
+           ("hook_share_low", None, "hook_share_high"),
+           ("accounted_ratio_low", None, "accounted_ratio_high")]
+
+
+def _check_measurement_values(table: pa.Table, p: Path) -> None:
+    """Values bulksim measure can write: every float finite or NaN ("not measured"),
+    none negative (times, shares and ratios), and each range in order; a foreign file
+    with an infinite, negative or reversed value would otherwise print as a row that is
+    'inside' or 'NO' for no reason."""
+    rows = table.select([n for n, kind, *_ in _COLS if kind == "float"]).to_pylist()
+    for i, r in enumerate(rows):
+        for name, v in r.items():
+            if math.isinf(v) or v < 0:
+                raise BadInputError(f"{p}: measurement column {name!r} row {i} is {v!r}, where bulksim "
+                                    "measure writes a finite non-negative number or NaN")
+        for lo, mid, hi in _RANGES:
+            vals = [r[lo]] + ([r[mid]] if mid else []) + [r[hi]]
+            if not any(math.isnan(v) for v in vals) and vals != sorted(vals):
+                names = ' <= '.join(x for x in (lo, mid, hi) if x)
+                raise BadInputError(f"{p}: measurement row {i} breaks {names} "
+                                    f"({', '.join(f'{v:g}' for v in vals)})")
 
 
 def _check_measurement_types(table: pa.Table, p: Path) -> None:

@@ -816,7 +816,7 @@ def compare_checked(paths: Sequence[str], *, base: str | None = None, emit: str 
     if failed:
         worst, p = failed[0]
         label = " ".join(str(worst.key[k]) for k in comp.keys if worst.key.get(k) not in (None, ""))
-        verdict = (f"{len(failed)} of {len(rows)} row(s) above +{float(fail_above):g}% in {metrics[0]} "
+        verdict = (f"{len(failed)} of {len(rows)} row(s) above {float(fail_above):+g}% in {metrics[0]} "
                    f"(worst: {label}: {p:+.2f}%)")
     if fmt in ("csv", "parquet"):
         return render_numeric(comparison_table(comp, rows, metrics, source_a, source_b), fmt, out, force), verdict

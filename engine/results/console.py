@@ -105,7 +105,10 @@ def error_note(table) -> str:
     if r.get("se_short"):
         line += " (shorter than the model's memory: ± may be optimistic, run longer)"
     if r.get("precision_target") is not None:
-        line += (f"; run to ±{r['precision_target']:g} on the ratios: reached ±{r['precision_reached']:.4f}"
+        got = r.get("precision_reached")  # None: the cap came before a first estimate
+        reached = (f"reached ±{got:.4f}" if got is not None
+                   else "no estimate reached (too few calls for batch means)")
+        line += (f"; run to ±{r['precision_target']:g} on the ratios: {reached}"
                  f" ({'target met' if r['precision_stop'] == 'reached' else 'stopped at the call cap'})")
     return line + "."
 

@@ -75,6 +75,8 @@ def _param(text):
 def _ts(ms):
     if ms is None:
         return None
+    if isinstance(ms, bool) or not isinstance(ms, (int, float)):  # "date": true is not 1 ms
+        raise ValueError(f"timestamp {json.dumps(ms)[:40]} is not a number of milliseconds")
     try:
         return dt.datetime.fromtimestamp(ms / 1000.0, tz=dt.timezone.utc)
     except (OSError, OverflowError, ValueError):  # "date": 1e20 -> EOVERFLOW

@@ -100,6 +100,15 @@ def pooled_sensitivity(results: Path, table, rows: list[dict], strategy: str, to
     from .ranges import Box, central, fval
 
     prof = get_profile(str(rows[0]["profile"]))
+    meta = table.schema.metadata or {}
+    want = meta.get(b"cost_profile_digest")
+    if want is not None:
+        from ..errors import BadInputError
+        from ..inputs.profile_file import digest
+
+        if digest(prof).encode() != want:
+            raise BadInputError(f"profile file {rows[0]['profile']}: its unit costs are not those {results} "
+                                "was priced with (the file changed since); restore it or rerun")
     box = Box.of(prof)
     forms = {}
     for s in (strategy, BASE):

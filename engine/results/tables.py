@@ -159,11 +159,19 @@ def provenance(result) -> dict[str, str]:
         "scenario_overrides": result.scenario.overrides_text(),
         "seed": str(result.seed),
         "cost_profile": result.profile,
+        # a profile file's costs, so a report that prices the counts again sees an edited file
+        **({"cost_profile_digest": d} if (d := _profile_digest(result.profile)) else {}),
         "host_cpu": _cpu_model(),
         # one pass over the allocator for every strategy, or one each (and why)
         "passes": getattr(result, "passes", "") or "",
         **_precision_provenance(getattr(result, "precision", None)),
     }
+
+
+def _profile_digest(name) -> str | None:
+    from ..inputs.profile_file import file_digest
+
+    return file_digest(name)
 
 
 def _precision_provenance(prec: dict | None) -> dict[str, str]:

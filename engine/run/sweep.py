@@ -223,6 +223,12 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
                 "seeds": seeds, "strategies": names, "profile": profile}
     if options:
         manifest["precision"] = dict(options)
+    from ..inputs.profile_file import file_digest
+
+    if (digest := file_digest(profile)) is not None:
+        # the path alone does not say the costs: a profile file edited between an
+        # interrupted sweep and its resume would price the new points with other costs
+        manifest["profile_digest"] = digest
     try:
         return _write_sweep(out, manifest, base, points, names, grid, force, workers, profile,
                             progress, scheduler, gather)
