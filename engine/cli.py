@@ -692,7 +692,7 @@ def cmd_compare(args, out=None) -> int:
     limit = None
     if args.fail_above is not None:
         try:
-            limit = float(args.fail_above.rstrip("%"))
+            limit = float(args.fail_above.removesuffix("%"))  # "5%" is 5; "5%%" is refused
         except ValueError:
             limit = math.nan
         if not math.isfinite(limit):

@@ -164,6 +164,13 @@ def test_compare_json_and_fail_above_for_ci(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["failed_rows"] >= 1
     assert cli.main(["compare", str(a), str(b), "--fail-above", "lots"]) == 2
     assert "--fail-above takes a percentage" in capsys.readouterr().err
+    assert cli.main(["compare", str(a), str(b), "--fail-above", "5%%"]) == 2
+    assert "--fail-above takes a percentage" in capsys.readouterr().err
+    # a gate whose filter matches no row fails instead of passing on nothing
+    assert cli.main(["compare", str(a), str(b), "-f", "strategy == nosuch", "--fail-above", "1000"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no row was compared" in err[0], err
+    assert cli.main(["compare", str(a), str(b), "-f", "strategy == nosuch", "-o", "json"]) == 0
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -813,6 +813,10 @@ def compare_checked(paths: Sequence[str], *, base: str | None = None, emit: str 
     source_a, source_b = sources(paths, base)
     failed = None if fail_above is None else above_threshold(rows, metrics[0], float(fail_above))
     verdict = None
+    if fail_above is not None and not rows:
+        # a CI gate over no row would pass on nothing: it fails, and says why
+        verdict = ("no row was compared (the filters match none, or the files share no rows), "
+                   f"so nothing was checked against {float(fail_above):+g}%")
     if failed:
         worst, p = failed[0]
         label = " ".join(str(worst.key[k]) for k in comp.keys if worst.key.get(k) not in (None, ""))
