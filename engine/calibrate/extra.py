@@ -16,10 +16,8 @@ driver of this package and recording it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from ..errors import BulksimError
 
 MSG_SOURCE = Path(__file__).with_name("msg.c")
 MSG_NAME = "msg_4k"
@@ -44,66 +42,20 @@ def msg_workload():
 
 
 def build_driver(source: Path, stem: str, cc: str | None = None) -> Path:
-    """A C source of this package compiled once into the measure cache (named after the
-    source's hash; built into a temporary file and renamed: never half-built)."""
-    import hashlib
-    import shutil
-    import subprocess
-    import tempfile
+    """A C source of this package compiled once into the measure cache (measure's
+    ``build_c``: named after the source's hash, never half-built)."""
+    from ..measure.run import build_c
 
-    from ..measure.env import MeasureEnvError
-    from ..measure.run import cache_dir
-
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-    target = cache_dir() / f"{stem}-{digest}"
-    if target.is_file() and os.access(target, os.X_OK):
-        return target
-    cc = cc or shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc") or shutil.which("clang")
-    if not cc:
-        raise MeasureEnvError(f"calibrate: no C compiler (cc, gcc or clang) to build {source.name}; "
-                              "apt-get install gcc")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", dir=target.parent)
-    os.close(fd)
-    try:
-        r = subprocess.run([cc, "-O2", "-fno-omit-frame-pointer", "-o", tmp, str(source)],
-                           capture_output=True, text=True, timeout=300)
-        if r.returncode != 0:
-            first = (r.stderr.strip().splitlines() or ["?"])[0]
-            raise MeasureEnvError(f"calibrate: {cc} could not build engine/calibrate/{source.name} ({first})")
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    for old in target.parent.glob(f"{stem}-*"):  # builds of earlier sources of this driver
-        if old != target:
-            old.unlink(missing_ok=True)
-    return target
+    return build_c(source, stem, cc, who="calibrate", what=f"engine/calibrate/{source.name}")
 
 
 def record_driver(perf: str, driver: Path, args: list[str], *, what: str, seconds: float, period_ns: int):
     """One repeat: ``perf record`` of ``driver ARGS`` (it and the children it forks,
     nothing else), then ``perf script``; an ``engine.measure.run.Recorded``."""
-    import tempfile
+    from ..measure.run import record_command
 
-    from ..measure import run as mrun
-
-    with tempfile.TemporaryDirectory(prefix="bulksim-calibrate-") as tmp:
-        data = os.path.join(tmp, "perf.data")
-        argv = [perf, "record", "-q", "--no-buildid-cache", "-e", "cpu-clock", "-c", str(period_ns), "-g",
-                "-o", data, "--", str(driver), *args]
-        r = mrun._run_group(argv, timeout=seconds * 4 + 120)
-        if r.returncode != 0:
-            msg = " ".join((r.stderr or "").split())[:240] or f"exit status {r.returncode}"
-            raise BulksimError(f"calibrate: perf record of {what} failed: {msg}")
-        counts = mrun.parse_counts(r.stdout)
-        sc = mrun._run_group([perf, "script", "-i", data, "-F", "period,ip,sym"], timeout=600)
-        if sc.returncode != 0:
-            raise BulksimError(f"calibrate: perf script failed: {' '.join((sc.stderr or '').split())[:240]}")
-        return mrun.Recorded(objects=int(counts["objects"]), calls=int(counts["calls"]),
-                             iterations=int(counts["iterations"]), seconds=counts["seconds"],
-                             cpu=int(counts["cpu"]), script=sc.stdout)
+    return record_command(perf, [str(driver), *args], who="calibrate", what=what, seconds=seconds,
+                          period_ns=period_ns)
 
 
 class ExtraMeasurement:

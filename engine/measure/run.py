@@ -33,11 +33,43 @@ def cache_dir() -> Path:
 
 def driver_path(cc_path: str | None = None) -> Path:
     """The compiled driver, built if needed (atomically: a half-built binary is never used)."""
-    src = DRIVER_SOURCE.read_bytes()
-    digest = hashlib.sha256(src).hexdigest()[:16]
-    target = cache_dir() / f"driver-{digest}"
+    return build_c(DRIVER_SOURCE, "driver", cc_path, who="measure",
+                   what="the workload driver (engine/measure/driver.c, once)",
+                   build_hint="; it needs the C library and Linux UAPI headers (Debian: "
+                              "apt-get install libc6-dev linux-libc-dev)")
+
+
+def build_c(source: Path, stem: str, cc_path: str | None = None, *, who: str, what: str,
+            build_hint: str = "") -> Path:
+    """A C source of the package compiled once into the measure cache, named after the
+    source's hash (built into a temporary file and renamed: never half-built); builds of
+    earlier sources of the same ``stem`` are removed.  ``who: what`` names it in errors."""
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    target = cache_dir() / f"{stem}-{digest}"
     if target.is_file() and os.access(target, os.X_OK):
         return target
+    cc = cc_path or shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        raise MeasureEnvError(f"{who}: no C compiler (cc, gcc or clang) to build {what}; "
+                              "install one (Debian: apt-get install gcc)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", dir=target.parent)
+    os.close(fd)
+    try:
+        r = subprocess.run([cc, "-O2", "-fno-omit-frame-pointer", "-o", tmp, str(source)],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            first = (r.stderr.strip().splitlines() or ["?"])[0]
+            raise MeasureEnvError(f"{who}: {cc} could not build {what} ({first}){build_hint}")
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    for old in target.parent.glob(f"{stem}-*"):  # builds of earlier sources of this driver
+        if old != target:
+            old.unlink(missing_ok=True)
+    return target
     cc = cc_path or shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc") or shutil.which("clang")
     if not cc:
         raise MeasureEnvError("measure: no C compiler (cc, gcc or clang) to build the workload driver "
@@ -121,19 +153,27 @@ def parse_counts(text: str, err: str = "") -> dict[str, float]:
 def record(perf: str, driver: Path, workload: str, *, seconds: float, max_objects: int, cpu: int = -1,
            period_ns: int = PERIOD_NS) -> Recorded:
     """One repeat: perf record of the driver running ``workload``, then perf script."""
-    with tempfile.TemporaryDirectory(prefix="bulksim-measure-") as tmp:
+    return record_command(perf, [str(driver), workload, repr(float(seconds)), str(int(max_objects)), str(cpu)],
+                          who="measure", what=workload, seconds=seconds, period_ns=period_ns)
+
+
+def record_command(perf: str, command: list[str], *, who: str, what: str, seconds: float,
+                   period_ns: int) -> Recorded:
+    """``perf record`` of ``command`` (it and the children it forks, nothing else), then
+    ``perf script``; the driver's own tally of what it did is read from its output."""
+    with tempfile.TemporaryDirectory(prefix=f"bulksim-{who}-") as tmp:
         data = os.path.join(tmp, "perf.data")
         argv = [perf, "record", "-q", "--no-buildid-cache", "-e", "cpu-clock", "-c", str(period_ns), "-g",
-                "-o", data, "--", str(driver), workload, repr(float(seconds)), str(int(max_objects)), str(cpu)]
+                "-o", data, "--", *command]
         r = _run_group(argv, timeout=seconds * 4 + 120)
         if r.returncode != 0:
             msg = " ".join((r.stderr or "").split())[:240] or f"exit status {r.returncode}"
-            raise BulksimError(f"measure: perf record of {workload} failed: {msg}")
+            raise BulksimError(f"{who}: perf record of {what} failed: {msg}")
         counts = parse_counts(r.stdout, r.stderr)
         s = _run_group([perf, "script", "-i", data, "-F", "period,ip,sym"], timeout=600)
         if s.returncode != 0:
             msg = " ".join((s.stderr or "").split())[:240]
-            raise BulksimError(f"measure: perf script failed: {msg}")
+            raise BulksimError(f"{who}: perf script failed: {msg}")
         return Recorded(objects=int(counts["objects"]), calls=int(counts["calls"]),
                         iterations=int(counts["iterations"]), seconds=counts["seconds"],
                         cpu=int(counts["cpu"]), script=s.stdout)
