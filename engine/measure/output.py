@@ -169,14 +169,12 @@ def write_measurement(m, path, *, force: bool = False) -> list[Path]:
 
 def read_measurement(path):
     """A measurement written by ``bulksim measure --out`` (or ``write_measurement``)."""
-    import pyarrow.feather as feather
-    import pyarrow.parquet as pq
-
+    from ..results.tables import read_table_file
     from .core import Measurement
 
     p = Path(path)
     try:
-        table = pq.read_table(p) if p.suffix.lower() == ".parquet" else feather.read_table(p)
+        table = read_table_file(p)
     except (OSError, pa.ArrowException) as e:
         raise BadInputError(f"{p}: cannot read it as a table ({str(e).splitlines()[0][:160]})") from None
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}

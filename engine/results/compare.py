@@ -103,8 +103,6 @@ def load_table(path: str | Path) -> pa.Table:
         Missing path, unknown extension or a file pyarrow cannot read.
     """
     import pyarrow.dataset as ds
-    import pyarrow.parquet as pq
-    from pyarrow import feather
 
     p = Path(path)
     if not p.exists():
@@ -124,7 +122,11 @@ def load_table(path: str | Path) -> pa.Table:
                 table = ds.dataset(p, format="parquet", partitioning="hive").to_table()
             check_input(table, str(p))
             return table
-        table = pq.read_table(p) if suffix == ".parquet" else feather.read_table(p)
+        from .tables import read_table_file
+
+        table = read_table_file(p)  # a FIFO or a device named .parquet is refused, not read
+    except BulksimError:
+        raise
     except (OSError, ValueError, pa.ArrowException) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise BulksimError(f"{p}: cannot read ({first})") from None

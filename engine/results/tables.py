@@ -270,6 +270,22 @@ def table_format(path: str | os.PathLike) -> str | None:
     return TABLE_SUFFIXES.get(Path(path).suffix.lower())
 
 
+def check_regular_file(path: str | os.PathLike) -> None:
+    """Refuse a path that exists but is not a regular file (after symlinks): pyarrow reads
+    a folder named ``x.parquet`` as a dataset of every file below it, and a FIFO or a
+    device blocks or streams; a missing path is left to the reader's own error."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if stat.S_ISDIR(mode):
+        raise BadInputError(f"{path}: is a folder, not a table file")
+    if not stat.S_ISREG(mode):
+        raise BadInputError(f"{path}: not a regular file (a FIFO, a device or a socket)")
+
+
 def read_table_file(path: str | os.PathLike, columns: list[str] | None = None) -> pa.Table:
     """Read a table file by the extension rule (``table_format``); pyarrow's errors pass
     through (OSError, ValueError, ArrowException) for the caller to name the file."""
@@ -279,6 +295,7 @@ def read_table_file(path: str | os.PathLike, columns: list[str] | None = None) -
     fmt = table_format(path)
     if fmt is None:
         raise BadInputError(f"{path}: expected a .parquet, .arrow or .feather file")
+    check_regular_file(path)
     return pq.read_table(path, columns=columns) if fmt == "parquet" else feather.read_table(path, columns=columns)
 
 
