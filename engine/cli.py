@@ -205,6 +205,21 @@ def _int(text: str, what: str) -> int:
         raise BulksimError(f"{what}: expected an integer, got {text!r}") from None
 
 
+def set_keys(args) -> dict[str, str]:
+    """The scenario parameters ``--set`` names, each with the option that named it."""
+    from .inputs.scenario import split_setting
+
+    return {split_setting(item, "--set", "key=value")[0]: f"--set {item.strip()}" for item in args.set or []}
+
+
+def refuse_set(args, keys, why: str) -> None:
+    """One line if ``--set`` names one of ``keys``, which another option of the command
+    decides (a ``--set`` that would be silently overridden)."""
+    for key, given in set_keys(args).items():
+        if key in keys:
+            raise BulksimError(f"{given[:80]}: {why.format(key=key, opt=key.replace('_', '-'))}")
+
+
 def build_scenario(args):
     from .inputs.scenario import Scenario, parse_value
 
@@ -216,6 +231,10 @@ def build_scenario(args):
             changes[key] = parse_value(key, v)
     if args.trace:
         changes["trace"] = args.trace
+    # an option and a --set of the same parameter: the option won silently
+    refuse_set(args, changes, "--{opt} is given too; give the parameter once")
+    if getattr(args, "precision", None) is not None:
+        refuse_set(args, ("calls",), "a --precision run chooses its calls (give the cap as --max-calls)")
     scn = scn.with_settings(args.set) if args.set else scn
     return scn.replace(**changes) if changes else scn
 
@@ -582,6 +601,7 @@ def cmd_bench(args, out=None) -> int:
             prec = float(args.precision)
         except ValueError:
             raise BulksimError(f"--precision: expected a number such as 0.001, got {args.precision!r}") from None
+        refuse_set(args, ("calls",), "bench times --calls calls (give them there)")
         scns = [Scenario.from_preset(n.strip()) for n in args.scenario.split(",") if n.strip()]
         scns = [s.with_settings(args.set) if args.set else s for s in scns]
         res = measure_precision(scns, args.strategies, precision=prec, fixed_calls=_int(args.calls, "--calls"),
@@ -589,6 +609,7 @@ def cmd_bench(args, out=None) -> int:
                                 max_calls=None if args.max_calls is None else _int(args.max_calls, "--max-calls"))
         print(format_precision(res), file=out)
         return 0
+    refuse_set(args, ("calls",), "bench times --calls calls (give them there)")
     scn = Scenario.from_preset(args.scenario)
     scn = scn.with_settings(args.set) if args.set else scn
     if args.calls is not None:
@@ -628,6 +649,10 @@ def cmd_sweep(args, out=None) -> int:
     if not args.grid:
         raise BulksimError("sweep needs at least one --grid key=v1,v2,...")
     grid = parse_grid(args.grid)
+    # a base parameter that the grid sweeps: the grid's values won silently
+    refuse_set(args, grid, "--grid {key} sweeps it too; give it in one of them")
+    if args.calls is not None and "calls" in grid:
+        raise BulksimError("--calls and --grid calls=...: give the calls in one of them")
     seeds = parse_seeds(args.seeds)
     workers = None if args.workers is None else _int(args.workers, "--workers")
     beat, bar = _progress(args, "sweep: starting")

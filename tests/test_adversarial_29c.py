@@ -59,3 +59,36 @@ def test_a_fifo_named_parquet_is_refused_not_read(tmp_path, summary, cmd):
     rc, out, err = cli(*[a.format(f=f, r=summary, o=tmp_path / "rep") for a in cmd], timeout=60)
     one_line_error(rc, err, "not a regular file")
     assert not (tmp_path / "rep").exists()
+
+
+# -- a parameter given twice: one of them won silently ------------------------------
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", "--calls", "1000", "--set", "calls=5"], "--calls is given too"),
+    (["run", "--set", "bulk-size=4", "--bulk-size", "8", "--calls", "1000"], "--bulk-size is given too"),
+    (["run", "--set", "calls=5", "--set", "calls=7"], "--set calls given twice"),
+    (["run", "--precision", "0.05", "--set", "calls=5000"], "a --precision run chooses its calls"),
+    (["sweep", "--set", "bulk_size=8", "--grid", "bulk_size=1,2", "--calls", "1000", "--out", "{tmp}/sw"],
+     "--grid bulk_size sweeps it too"),
+    (["sweep", "--calls", "1000", "--grid", "calls=1000,2000", "--out", "{tmp}/sw"], "give the calls in one"),
+    (["sweep", "--precision", "0.05", "--grid", "calls=1000,2000", "--out", "{tmp}/sw"],
+     "calls cannot be in its grid"),
+    (["bench", "--set", "calls=5"], "bench times --calls calls"),
+])
+def test_a_parameter_given_twice_is_refused(tmp_path, args, needle):
+    rc, out, err = cli(*[a.format(tmp=tmp_path) for a in args], "--strategies", "per_object,batched")
+    one_line_error(rc, err, needle)
+    assert out == "" and not (tmp_path / "sw").exists()
+
+
+def test_with_settings_refuses_a_key_twice_and_run_sweep_a_precision_grid_of_calls(tmp_path):
+    from engine.errors import BadInputError
+    from engine.inputs.scenario import Scenario
+    from engine.run.sweep import run_sweep
+
+    with pytest.raises(BadInputError, match="given twice"):
+        Scenario.from_preset("default").with_settings(["calls=5", "calls=7"])
+    with pytest.raises(BadInputError, match="calls cannot be in its grid"):
+        run_sweep(Scenario.from_preset("default", calls=1000), {"calls": [1000, 2000]}, [0],
+                  tmp_path / "sw", precision=0.05, strategies="per_object,batched", workers=1)
+    assert not (tmp_path / "sw").exists()

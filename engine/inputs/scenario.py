@@ -194,6 +194,9 @@ class Scenario:
         changes: dict[str, Any] = {}
         for item in settings:
             key, value = split_setting(item, "--set", "key=value")
+            if key in changes:  # the later one would win silently: say which to keep
+                raise BadInputError(f"--set {key} given twice ({_short(item)} after an earlier {key}=); "
+                                    "give it once")
             changes[key] = parse_value(key, value)
         return self.replace(**changes)
 

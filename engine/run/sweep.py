@@ -196,6 +196,9 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         from .simulate import check_precision_args
 
         precision, cap = check_precision_args(precision, max_calls, precision_on, None, None, base)
+        if "calls" in grid:  # every point would run to the precision, whatever its calls
+            raise BadInputError("a precision-controlled sweep chooses each point's calls: calls cannot be "
+                                "in its grid (its cap is max_calls)")
         base = base.replace(calls=cap)  # what the memory check and the manifest see
         options = (("max_calls", cap), ("precision", precision), ("precision_on", precision_on))
     elif max_calls is not None:
