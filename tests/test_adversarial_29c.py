@@ -92,3 +92,20 @@ def test_with_settings_refuses_a_key_twice_and_run_sweep_a_precision_grid_of_cal
         run_sweep(Scenario.from_preset("default", calls=1000), {"calls": [1000, 2000]}, [0],
                   tmp_path / "sw", precision=0.05, strategies="per_object,batched", workers=1)
     assert not (tmp_path / "sw").exists()
+
+
+# -- a description that rewrites the terminal ---------------------------------------
+
+def test_an_unprintable_description_is_refused():
+    """--set description=... was printed raw under the scenario line: an escape sequence
+    reached the terminal (ESC[2J clears it), a newline was folded into the line."""
+    rc, out, err = cli("run", "--calls", 1000, "--set", "description=\x1b[2Jcleared", "--strategies",
+                       "per_object,batched")
+    one_line_error(rc, err, "description must be one line of printable text", "\\x1b")
+    assert out == ""
+    from engine.errors import BadInputError
+    from engine.inputs.scenario import Scenario
+
+    with pytest.raises(BadInputError, match="description must be one line"):
+        Scenario.from_preset("default", description="two\nlines")
+    assert Scenario.from_preset("default", description="my own words").describe() == "my own words"

@@ -310,6 +310,10 @@ def _validate(s: Scenario) -> None:
     need(NAME_RE.fullmatch(s.name) is not None,
          f"name must be 1-100 letters, digits or _.+- and start with a letter or digit, got {s.name[:100]!r}")
     need("\0" not in s.trace and len(s.trace) <= 4096, "trace must be a file path")
+    # printed under the scenario line, in reports and the JSON: one line, no escape sequence
+    need(s.description.isprintable() and len(s.description) <= 1000,
+         f"description must be one line of printable text (at most 1000 characters), "
+         f"got {_short(s.description)}")
     need(1 <= s.cpus <= 1024, f"cpus must be in 1..1024, got {s.cpus}")
     # Nodes without CPUs are allowed (memory-only nodes; traces may use them).
     need(1 <= s.nodes <= 64, f"nodes must be in 1..64, got {s.nodes}")
