@@ -806,6 +806,8 @@ def guarded(body, prog: str = "bulksim", *, _restore_handlers: bool = True) -> i
         _catch(signal.SIGHUP, _on_signal)
     saved_hook = sys.unraisablehook
     sys.unraisablehook = _unraisable(saved_hook)
+    saved_err = sys.stderr
+    sys.stderr = _QuietStderr(saved_err)
     import engine
 
     try:
@@ -822,6 +824,7 @@ def guarded(body, prog: str = "bulksim", *, _restore_handlers: bool = True) -> i
     rc = _late_status(rc)
     if _restore_handlers:
         sys.unraisablehook = saved_hook
+        sys.stderr = saved_err
     if saved is not None and _restore_handlers:  # called from Python: leave its handlers as they were
         signal.signal(signal.SIGTERM, saved[0])
         signal.signal(signal.SIGINT, saved[1])
@@ -934,7 +937,7 @@ def entry() -> None:
     for f in (sys.stdout, sys.stderr):
         try:
             f.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # a closed fd 2 (2>&-): sys.stderr is None
             pass
     os._exit(_late_status(rc))
 
@@ -961,6 +964,42 @@ def _check_path_options(args) -> None:
         for one in (v if isinstance(v, list) else [v]):
             if one is not None:
                 need_path(one, flag)  # empty, not UTF-8, a name too long: one line, exit 2
+
+
+class _QuietStderr:
+    """``sys.stderr`` for one command: standard error is where a command says what went
+    wrong, so a closed (``2>&-``, where Python sets ``sys.stderr`` to None and ``print``
+    would write the error line to standard output), full (``2>/dev/full``) or broken
+    one drops the line and never changes the exit status or reaches standard output."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def write(self, text):
+        if self._real is None:
+            return len(text)
+        try:
+            return self._real.write(text)
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self):
+        if self._real is not None:
+            try:
+                self._real.flush()
+            except (OSError, ValueError):
+                pass
+
+    def isatty(self):
+        try:
+            return self._real is not None and self._real.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def __getattr__(self, name):
+        if self._real is None:
+            raise AttributeError(name)
+        return getattr(self._real, name)
 
 
 class _StdoutFailed(BulksimError):

@@ -109,3 +109,31 @@ def test_an_unprintable_description_is_refused():
     with pytest.raises(BadInputError, match="description must be one line"):
         Scenario.from_preset("default", description="two\nlines")
     assert Scenario.from_preset("default", description="my own words").describe() == "my own words"
+
+
+# -- a closed or full standard error ------------------------------------------------
+
+def _child(args, stderr=None, close_stderr=False):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "engine", *map(str, args)], env=env, stdout=subprocess.PIPE,
+                          stderr=stderr, text=True, timeout=120,
+                          preexec_fn=(lambda: os.close(2)) if close_stderr else None)
+
+
+def test_a_closed_stderr_keeps_stdout_clean_and_the_exit_status():
+    """2>&-: Python sets sys.stderr to None and print(file=None) writes to stdout, so the
+    error line (and any note) went into standard output, and the exit status was 1."""
+    p = _child(["run", "--calls", "-5"], close_stderr=True)
+    assert (p.returncode, p.stdout) == (2, "")
+    p = _child(["run", "--calls", 1000, "-o", "json", "--nodes", 8, "--cpus", 2, "--strategies",
+                "per_object,batched"], close_stderr=True)
+    assert p.returncode == 0
+    import json
+
+    assert json.loads(p.stdout)["schema"] == "bulksim.run/1"  # no note line before it
+
+
+def test_a_full_stderr_keeps_the_exit_status():
+    with open("/dev/full", "w") as full:
+        p = _child(["run", "--calls", "-5"], stderr=full)
+    assert (p.returncode, p.stdout) == (2, "")
