@@ -313,8 +313,11 @@ def cmd_run(args, out=None) -> int:
         if any(stem.endswith(f".{kind}") for kind in ("calls", "runs", "units")):
             raise BulksimError(f"--out {args.out}: a name ending in .calls, .runs or .units is the "
                                "sidecar of another run's table; choose another name")
+        from .results.tables import check_not_an_input
+
         for q in [args.out] + [sidecar_path(args.out, d) for d in [*detail, "units"]]:
             check_output_path(q, force=args.force)
+            check_not_an_input(q, [scn.trace or None], "--out")  # the trace it replays
     # the checks simulate() makes first, made here too, so that bad input is still the only
     # line on stderr when the compile notice would come before it
     from .inputs.costs import get_profile

@@ -137,3 +137,39 @@ def test_a_full_stderr_keeps_the_exit_status():
     with open("/dev/full", "w") as full:
         p = _child(["run", "--calls", "-5"], stderr=full)
     assert (p.returncode, p.stdout) == (2, "")
+
+
+# -- an output that is an input -----------------------------------------------------
+
+def test_compare_out_cannot_replace_its_input(tmp_path, summary):
+    """compare A -o parquet --out A --force replaced the table it compared (by any name:
+    the path, a symlink, a hard link; or a file inside an input sweep folder)."""
+    a = tmp_path / "a.parquet"
+    a.write_bytes(summary.read_bytes())
+    before = a.read_bytes()
+    (tmp_path / "link.parquet").symlink_to(a)
+    os.link(a, tmp_path / "hard.parquet")
+    for out in (a, tmp_path / "link.parquet", tmp_path / "hard.parquet"):
+        rc, o, err = cli("compare", a, "-o", "parquet", "--out", out, "--force")
+        one_line_error(rc, err, "is the input")
+    assert a.read_bytes() == before
+
+
+def test_compare_csv_with_out_is_refused_not_ignored(tmp_path, summary):
+    rc, out, err = cli("compare", summary, "-o", "csv", "--out", tmp_path / "o.parquet")
+    one_line_error(rc, err, "--out applies to -o parquet only")
+    assert out == "" and not (tmp_path / "o.parquet").exists()
+
+
+def test_run_out_cannot_replace_the_trace_it_replays(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = tmp_path / "t.parquet"
+    n = 320
+    pq.write_table(pa.table({"call": [i // 16 for i in range(n)], "slab": [i // 4 for i in range(n)],
+                             "node": [(i // 4) % 2 for i in range(n)], "has_exts": [True] * n}), t)
+    before = t.read_bytes()
+    rc, out, err = cli("run", "--trace", t, "--out", t, "--force", "--strategies", "per_object,batched")
+    one_line_error(rc, err, "is the input")
+    assert t.read_bytes() == before

@@ -798,6 +798,13 @@ def compare_checked(paths: Sequence[str], *, base: str | None = None, emit: str 
         raise BulksimError(f"--fail-above takes a percentage, got {fail_above!r}")
     if len(paths) not in (1, 2):
         raise BulksimError(f"expected one or two files, got {len(paths)}")
+    if out and fmt != "parquet":  # csv printed its text and dropped --out silently
+        raise BulksimError("--out applies to -o parquet only")
+    if out:
+        from .tables import check_not_an_input, check_output_path
+
+        check_output_path(out, force=force)  # before the inputs are read
+        check_not_an_input(out, paths)
     if len(paths) == 1:
         comp = compare_within(load_table(paths[0]), base or "per_object", str(paths[0]))
     elif base is not None:
@@ -826,8 +833,6 @@ def compare_checked(paths: Sequence[str], *, base: str | None = None, emit: str 
                    f"(worst: {label}: {p:+.2f}%)")
     if fmt in ("csv", "parquet"):
         return render_numeric(comparison_table(comp, rows, metrics, source_a, source_b), fmt, out, force), verdict
-    if out:
-        raise BulksimError("--out applies to -o parquet only")
     if fmt == "json":
         from .jsonout import dumps
 

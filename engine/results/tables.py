@@ -430,6 +430,29 @@ def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:
         raise BadInputError(f"{str(path)[:120]}: cannot use this output path ({e.strerror or e})") from None
 
 
+def check_not_an_input(out: str | os.PathLike, inputs, what: str = "--out") -> None:
+    """Refuse an output that is one of the command's inputs (the same path, or another
+    name of the same file: a symlink, a hard link), or a file inside an input folder:
+    ``--force`` would replace what the result was computed from."""
+    out = Path(out)
+    try:
+        dst = out.resolve()
+    except (OSError, RuntimeError):
+        return
+    for src in inputs:
+        if src is None:
+            continue
+        src = Path(src)
+        try:
+            same = dst == src.resolve() or (out.exists() and src.exists() and os.path.samefile(out, src))
+            inside = src.is_dir() and src.resolve() in dst.parents
+        except (OSError, RuntimeError):
+            continue
+        if same or inside:
+            raise BadInputError(f"{what} {out}: {'is' if same else 'is inside'} the input {src}; "
+                                "write the result elsewhere")
+
+
 def check_utf8_path(path: str | os.PathLike) -> None:
     """Refuse a path that is not valid UTF-8 (Arrow's writers and readers need UTF-8)."""
     try:
