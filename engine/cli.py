@@ -172,7 +172,7 @@ def add_precision_arguments(p) -> None:
                         "counts (docs/tables.md, 'Precision-controlled runs')")
     p.add_argument("--max-calls", default=None, metavar="N",
                    help="the cap of a --precision run (default 10,000,000)")
-    p.add_argument("--precision-on", default="hook", choices=("hook", "ratios"),
+    p.add_argument("--precision-on", default=None, choices=("hook", "ratios"),
                    help="what --precision watches: hook (default: each strategy's hook ratio to "
                         "per_object) or ratios (every ratio printed: hook, end to end, against none)")
 
@@ -181,9 +181,12 @@ def precision_arguments(args) -> dict:
     """The keyword arguments of ``simulate`` for ``--precision``/``--max-calls``/``--precision-on``."""
     prec = getattr(args, "precision", None)
     cap = getattr(args, "max_calls", None)
+    on = getattr(args, "precision_on", None)
     if prec is None:
         if cap is not None:
             raise BulksimError("--max-calls is the cap of a --precision run: give --precision too")
+        if on is not None:  # a fixed run watches nothing: the option would be ignored
+            raise BulksimError("--precision-on says what a --precision run watches: give --precision too")
         return {}
     try:
         value = float(prec)
@@ -192,7 +195,7 @@ def precision_arguments(args) -> dict:
     if getattr(args, "calls", None) is not None:
         raise BulksimError("--calls and --precision exclude each other: a --precision run chooses "
                            "its calls (give the cap as --max-calls)")
-    out = {"precision": value, "precision_on": args.precision_on}
+    out = {"precision": value, "precision_on": on or "hook"}
     if cap is not None:
         out["max_calls"] = _int(cap, "--max-calls")
     return out
@@ -509,9 +512,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--calls", default="1000000", help="calls per timed run")
     b.add_argument("--strategies", default="all", help="'all' or a comma-separated list")
     b.add_argument("--repeat", default="5", help="timed runs per strategy (median reported)")
-    b.add_argument("--ref-calls", default="2000", help="timed calls of the reference model, after the calls that fill its "
-                   "live set (0: skip)")
-    b.add_argument("--workers", default="2", help="threads for the replica-scaling measurement (1: skip)")
+    b.add_argument("--ref-calls", default=None, help="timed calls of the reference model, after the calls that fill its "
+                   "live set (0: skip; default 2000)")
+    b.add_argument("--workers", default=None, help="threads for the replica-scaling measurement (1: skip; default 2)")
     b.add_argument("-o", "--output", default="table", choices=("table", "json"),
                    help="what to print: the text, or one JSON document (docs/tables.md, 'JSON output')")
     b.add_argument("--precision", default=None, metavar="REL",
@@ -604,14 +607,27 @@ def cmd_bench(args, out=None) -> int:
             prec = float(args.precision)
         except ValueError:
             raise BulksimError(f"--precision: expected a number such as 0.001, got {args.precision!r}") from None
+        # options of the speed measurement that a --precision run does not use: never ignored
+        if args.output != "table":
+            raise BulksimError("bench --precision prints its table only; -o json is for the speed measurement")
+        for flag, v in (("--ref-calls", args.ref_calls), ("--workers", args.workers)):
+            if v is not None:
+                raise BulksimError(f"{flag} belongs to the speed measurement; bench --precision does not use it")
         refuse_set(args, ("calls",), "bench times --calls calls (give them there)")
-        scns = [Scenario.from_preset(n.strip()) for n in args.scenario.split(",") if n.strip()]
+        names = [n.strip() for n in args.scenario.split(",")]
+        if not all(names):
+            raise BulksimError(f"--scenario: an empty preset name in {args.scenario[:60]!r}")
+        if len(set(names)) < len(names):
+            raise BulksimError(f"--scenario: a preset given twice in {args.scenario[:60]!r}")
+        scns = [Scenario.from_preset(n) for n in names]
         scns = [s.with_settings(args.set) if args.set else s for s in scns]
         res = measure_precision(scns, args.strategies, precision=prec, fixed_calls=_int(args.calls, "--calls"),
                                 repeat=_int(args.repeat, "--repeat"),
                                 max_calls=None if args.max_calls is None else _int(args.max_calls, "--max-calls"))
         print(format_precision(res), file=out)
         return 0
+    if args.max_calls is not None:
+        raise BulksimError("--max-calls is the cap of a --precision run: give --precision too")
     refuse_set(args, ("calls",), "bench times --calls calls (give them there)")
     scn = Scenario.from_preset(args.scenario)
     scn = scn.with_settings(args.set) if args.set else scn
@@ -619,8 +635,8 @@ def cmd_bench(args, out=None) -> int:
         scn = scn.replace(calls=_int(args.calls, "--calls"))
     from .run.bench import check_measure_args, noise_warnings
 
-    repeat, ref_calls, workers = (_int(args.repeat, "--repeat"), _int(args.ref_calls, "--ref-calls"),
-                                  _int(args.workers, "--workers"))
+    repeat, ref_calls, workers = (_int(args.repeat, "--repeat"), _int(args.ref_calls or "2000", "--ref-calls"),
+                                  _int(args.workers or "2", "--workers"))
     check_measure_args(scn, args.strategies, repeat=repeat, ref_calls=ref_calls, workers=workers)
     beat, _ = _progress(args, f"bench: timing {args.strategies} strategies, {repeat} repeats "
                               f"of {scn.calls:,} calls")

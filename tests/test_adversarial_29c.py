@@ -173,3 +173,33 @@ def test_run_out_cannot_replace_the_trace_it_replays(tmp_path):
     rc, out, err = cli("run", "--trace", t, "--out", t, "--force", "--strategies", "per_object,batched")
     one_line_error(rc, err, "is the input")
     assert t.read_bytes() == before
+
+
+# -- options that a command took and ignored ----------------------------------------
+
+@pytest.mark.parametrize("args, needle", [
+    (["bench", "--max-calls", "100", "--calls", "1000"], "--max-calls is the cap of a --precision run"),
+    (["bench", "--precision", "0.5", "--calls", "1000", "-o", "json"], "prints its table only"),
+    (["bench", "--precision", "0.5", "--calls", "1000", "--workers", "1"], "--workers belongs to the speed"),
+    (["bench", "--precision", "0.5", "--calls", "1000", "--ref-calls", "0"], "--ref-calls belongs to the speed"),
+    (["bench", "--precision", "0.5", "--calls", "1000", "--scenario", ","], "an empty preset name"),
+    (["bench", "--precision", "0.5", "--calls", "1000", "--scenario", "default,default"], "a preset given twice"),
+    (["run", "--precision-on", "ratios", "--calls", "1000"], "--precision-on says what a --precision run"),
+    (["sweep", "--precision-on", "ratios", "--calls", "1000", "--grid", "bulk_size=1,2", "--out", "{tmp}/sw"],
+     "--precision-on says what a --precision run"),
+])
+def test_an_option_the_command_would_ignore_is_refused(tmp_path, args, needle):
+    """bench --max-calls without --precision, bench --precision -o json (printed text),
+    --workers/--ref-calls (unused), --scenario ',' (an empty table, exit 0), --precision-on
+    without --precision: all were accepted and ignored."""
+    rc, out, err = cli(*[a.format(tmp=tmp_path) for a in args], "--strategies", "per_object,batched")
+    one_line_error(rc, err, needle)
+    assert out == "" and not (tmp_path / "sw").exists()
+
+
+def test_measure_precision_refuses_no_scenario():
+    from engine.errors import BulksimError
+    from engine.run.bench import measure_precision
+
+    with pytest.raises(BulksimError, match="at least one scenario"):
+        measure_precision([], "per_object,batched", precision=0.5, fixed_calls=1000, repeat=1)

@@ -339,6 +339,10 @@ def measure_precision(scenarios: list[Scenario], strategies="per_object,batched"
     if isinstance(fixed_calls, bool) or not isinstance(fixed_calls, int) or fixed_calls < 1:
         raise BulksimError(f"--calls must be at least 1, got {fixed_calls}")
     names = parse_strategies(strategies)
+    if not scenarios:  # an empty table would look like a measurement
+        raise BulksimError("bench --precision needs at least one scenario")
+    if len({repr(s.to_dict()) for s in scenarios}) < len(scenarios):  # its row would be shown twice
+        raise BulksimError("bench --precision: a scenario given twice")
     rows = []
     for scn in scenarios:
         simulate(scn, strategies=names, seed=seed, calls=10)  # compile or load the kernels
