@@ -203,3 +203,47 @@ def test_measure_precision_refuses_no_scenario():
 
     with pytest.raises(BulksimError, match="at least one scenario"):
         measure_precision([], "per_object,batched", precision=0.5, fixed_calls=1000, repeat=1)
+
+
+# -- calibrate wrote a profile that bulksim refuses to load --------------------------
+
+def test_calibrate_name_is_checked_before_measuring(tmp_path):
+    """calibrate --name $'a\\nb' measured for seconds, then wrote a profile file whose name
+    profiles --show and --profile refuse ('"name" must be printable text')."""
+    out = tmp_path / "p.json"
+    rc, o, err = cli("calibrate", "--name", "a\nb", "--out", out, "--quiet", "--no-question", timeout=30)
+    one_line_error(rc, err, "must be printable text")
+    assert not out.exists()
+
+
+def test_profile_write_refuses_a_document_load_would_refuse(tmp_path):
+    import json
+
+    from engine.errors import BadInputError
+    from engine.inputs import profile_file
+
+    good = tmp_path / "good.json"
+    p = profile_file.write(_calibrated_document(), good)
+    assert profile_file.load(p).name == "host-test"
+    doc = json.loads(good.read_text())
+    doc["name"] = "two\nlines"
+    with pytest.raises(BadInputError, match="not written"):
+        profile_file.write(doc, tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()
+
+
+def _calibrated_document() -> dict:
+    """A valid profile document: a built-in profile's costs in the file format."""
+    from engine.inputs.costs import get_profile
+    from engine.inputs.profile_file import FORMAT, VERSION
+
+    prof = get_profile("intel-skylake")
+    doc = {"format": FORMAT, "version": VERSION, "name": "host-test", "description": "test",
+           "clock_ghz": prof.clock_ghz, "estimated": False,
+           "costs": {n: {"low": c.low, "central": c.central, "high": c.high, "source": "test"}
+                     for n, c in prof.costs.items()}}
+    if getattr(prof, "issue", None):
+        doc["issue"] = {n: {"low": c.low, "central": c.central, "high": c.high, "source": "test"}
+                        for n, c in prof.issue.items()}
+        doc["width"] = prof.width
+    return doc

@@ -79,6 +79,8 @@ def run(args, out=None) -> int:
     ncg = _int(args.cgroups, "--cgroups", 2, 64)
     if args.name is not None and not args.name.strip():
         raise BadInputError("--name must not be empty")
+    if args.name is not None:  # the rule load() applies to the file: checked before measuring
+        profile_file.check_name(args.name, "--name")
     if args.base is not None:
         core.base_profile(args.base)  # a known, measured (not estimated) profile
     workloads = None

@@ -308,6 +308,10 @@ def calibrate(*, workloads=None, seconds: float = 1.0, repeats: int = 3, calls: 
     from ..results.tables import git_commit
     from .. import __version__
 
+    if name is not None:  # before seconds of measuring: the profile file's own rule
+        from ..inputs.profile_file import check_name
+
+        check_name(name, "name")
     M = _measure_module()
     settings = {"seconds": seconds, "repeats": repeats}
     if measurement_file is not None:

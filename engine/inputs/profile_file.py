@@ -113,17 +113,25 @@ def _number(v, what: str, where: str) -> float:
     return float(v)
 
 
-def load(path):
-    """Read and check a profile file; a :class:`~engine.inputs.costs.Profile`."""
-    from .costs import DEFAULT_PROFILE, PROFILES, Cost, Profile
-
-    doc = read_document(path)
-    where = f"profile file {_short(str(path))}"
-    name = doc.get("name")
+def check_name(name, where: str) -> str:
+    """A profile's name as a file may hold it (``load``) and ``calibrate --name`` may give it."""
     if not isinstance(name, str) or not name.strip():
         raise BadInputError(f"{where}: \"name\" must be a non-empty string")
     if not name.isprintable():  # printed by profiles --show and in headers: one line, no escapes
         raise BadInputError(f"{where}: \"name\" must be printable text, got {name[:40]!r}")
+    return name
+
+
+def load(path):
+    """Read and check a profile file; a :class:`~engine.inputs.costs.Profile`."""
+    return from_document(read_document(path), f"profile file {_short(str(path))}")
+
+
+def from_document(doc: dict, where: str):
+    """Check a parsed profile document (``load``, and ``write`` before it writes one)."""
+    from .costs import DEFAULT_PROFILE, PROFILES, Cost, Profile
+
+    name = check_name(doc.get("name"), where)
     desc = doc.get("description", "")
     if not isinstance(desc, str):
         raise BadInputError(f"{where}: \"description\" must be a string")
@@ -248,6 +256,8 @@ def write(doc: dict, path, *, force: bool = False) -> Path:
 
     path = check_output(path, force=force)
     text = json.dumps(doc, indent=1, sort_keys=False, allow_nan=False) + "\n"
+    # never a file that load() refuses (a name with a newline, a cost out of order, ...)
+    from_document(json.loads(text), f"profile {_short(str(path))} (not written)")
     parent = path.parent if str(path.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
