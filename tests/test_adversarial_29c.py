@@ -247,3 +247,25 @@ def _calibrated_document() -> dict:
                         for n, c in prof.issue.items()}
         doc["width"] = prof.width
     return doc
+
+
+# -- a summary of another schema version ----------------------------------------------
+
+@pytest.mark.parametrize("version", [b"99", b"x6"])
+def test_a_summary_of_a_newer_schema_is_refused(tmp_path, summary, version):
+    """compare and report read a summary whose schema_version says a newer bulksim wrote
+    it (its columns may mean something else) as if it were this one's."""
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(summary)
+    meta = dict(t.schema.metadata)
+    meta[b"schema_version"] = version
+    f = tmp_path / "v.parquet"
+    pq.write_table(t.replace_schema_metadata(meta), f)
+    for args in (["compare", f], ["report", f, "--out", tmp_path / "rep"]):
+        rc, out, err = cli(*args)
+        one_line_error(rc, err, "written by another bulksim")
+    assert not (tmp_path / "rep").exists()
+    meta[b"schema_version"] = b"5"  # an older one only lacks columns: read
+    pq.write_table(t.replace_schema_metadata(meta), f)
+    assert cli("compare", f)[0] == 0

@@ -147,8 +147,16 @@ def check_input(table: pa.Table, label: str) -> None:
     import pyarrow.compute as pc
 
     from ..errors import BadInputError
-    from .tables import summary_schema
+    from .tables import SCHEMA_VERSION, summary_schema
 
+    # A bulksim table names its schema; a newer one's columns may mean something else
+    # (a foreign table without the key is read by its columns alone).
+    meta = table.schema.metadata or {}
+    if b"schema_version" in meta and b"table" not in meta:  # a measurement names its table
+        ver = meta[b"schema_version"].decode("utf-8", "replace")
+        if not (ver.isdigit() and ver.isascii()) or int(ver) > int(SCHEMA_VERSION):
+            raise BadInputError(f"{label}: summary schema {ver[:20]!r}, written by another bulksim; this one "
+                                f"reads schema {SCHEMA_VERSION} and older")
     known = summary_schema()
     for f in table.schema:
         t = f.type
