@@ -269,3 +269,19 @@ def test_a_summary_of_a_newer_schema_is_refused(tmp_path, summary, version):
     meta[b"schema_version"] = b"5"  # an older one only lacks columns: read
     pq.write_table(t.replace_schema_metadata(meta), f)
     assert cli("compare", f)[0] == 0
+
+
+# -- sweep: an empty seed item dropped, --gather ignored ------------------------------
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--seeds", "1,,2"], "an empty item"),
+    (["--seeds", "3,"], "an empty item"),
+    (["--gather"], "applies to a Dask --scheduler only"),
+])
+def test_sweep_refuses_what_it_dropped_or_ignored(tmp_path, extra, needle):
+    """--seeds 1,,2 ran seeds 1 and 2 (the empty item dropped; --grid refuses it), and
+    --gather without --scheduler was accepted and did nothing."""
+    rc, out, err = cli("sweep", "--calls", 1000, "--grid", "bulk_size=1,2", "--strategies", "per_object,batched",
+                       "--workers", 1, "--out", tmp_path / "sw", *extra)
+    one_line_error(rc, err, needle)
+    assert not (tmp_path / "sw").exists()

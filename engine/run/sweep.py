@@ -78,7 +78,10 @@ def parse_seeds(text: str) -> list[int]:
     shown = text if len(text) <= 40 else text[:37] + "..."
     try:
         if "," in text:
-            seeds = [int(s) for s in text.split(",") if s.strip()]
+            items = [s.strip() for s in text.split(",")]
+            if not all(items) and any(items):  # as in --grid: an item is never silently dropped
+                raise BadInputError(f"--seeds: an empty item in {shown!r}")
+            seeds = [int(s) for s in items if s]
         else:
             count = int(text)
             if count > MAX_POINTS:
@@ -213,6 +216,8 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         from .cluster import check_scheduler
 
         check_scheduler(scheduler)
+    elif gather:  # local threads write their own points: the option would do nothing
+        raise BadInputError("gather (--gather) applies to a Dask --scheduler only")
     from ..results.tables import check_utf8_path
 
     check_utf8_path(out)
