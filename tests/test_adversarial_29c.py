@@ -285,3 +285,10 @@ def test_sweep_refuses_what_it_dropped_or_ignored(tmp_path, extra, needle):
                        "--workers", 1, "--out", tmp_path / "sw", *extra)
     one_line_error(rc, err, needle)
     assert not (tmp_path / "sw").exists()
+
+
+def test_validate_says_what_model_plus_minus_is_once():
+    """The legend 'model ±: ...' was printed twice under validate's table (a merge left two)."""
+    rc, out, err = cli("validate", "--calls", 1000, "--rows", "long-2021")
+    assert rc == 0, err
+    assert out.count("model ±: 95% interval") == 1

@@ -392,7 +392,6 @@ def validation_text(rows: list[dict], fmt: str = "table") -> str:
         out.append(f"Training rows (their measurements set the in-situ lock prices; not scored): "
                    f"{t_in} of {t_n} inside.")
     out.append("model ±: 95% interval of the simulation error of the central value (batch means).")
-    out.append("model ±: 95% interval of the simulation error of the central value (batch means).")
     out.append("Sources, setups and mappings: docs/validation.md.")
     return "\n".join(out)
 
