@@ -292,3 +292,11 @@ def test_validate_says_what_model_plus_minus_is_once():
     rc, out, err = cli("validate", "--calls", 1000, "--rows", "long-2021")
     assert rc == 0, err
     assert out.count("model ±: 95% interval") == 1
+
+
+def test_compare_filter_against_nan_is_refused(summary):
+    """-f 'hook_cycles_per_object > nan' kept no row (NaN compares false) and exited 0
+    with an empty table, as if no row were above it."""
+    for f in ("hook_cycles_per_object > nan", "!hook_cycles_per_object_pct <= NaN"):
+        rc, out, err = cli("compare", summary, "-f", f)
+        one_line_error(rc, err, "NaN compares false")

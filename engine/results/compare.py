@@ -453,6 +453,8 @@ def parse_filter(comp: Comparison, text: str) -> Filter:
             value = float(raw.rstrip("%").replace("_", ""))
         except ValueError:
             raise BulksimError(f"bad filter {text!r}: {name} is numeric, got {raw!r}") from None
+        if math.isnan(value):  # every comparison with NaN is false: a filter that keeps no row
+            raise BulksimError(f"bad filter {text!r}: NaN compares false with every value; give a number")
     return Filter(text, fld, op, value, bool(neg))
 
 
