@@ -300,3 +300,22 @@ def test_compare_filter_against_nan_is_refused(summary):
     for f in ("hook_cycles_per_object > nan", "!hook_cycles_per_object_pct <= NaN"):
         rc, out, err = cli("compare", summary, "-f", f)
         one_line_error(rc, err, "NaN compares false")
+
+
+# -- a verdict from no data ---------------------------------------------------------
+
+def test_no_object_allocated_gives_no_verdict():
+    """run --calls 0 printed 'batched hook +0.00 cycles/object [+0.00, +0.00], ratio -:
+    the same under every cost' and a cost of accounting of +0.00: findings from nothing."""
+    import engine
+
+    res = engine.simulate("default", strategies="per_object,batched,none", calls=0, seed=0)
+    rows = res.summary.to_pylist()
+    assert [r["hook_verdict"] for r in rows] == [None, None, None]
+    assert [r["total_diff_low"] for r in rows] == [None, None, None]
+    rc, out, err = cli("run", "--calls", 0, "--quiet", "--strategies", "per_object,batched,none")
+    assert rc == 0, err
+    assert "the same under every cost" not in out and "+0.00 cycles/object" not in out
+    assert out.count("no object allocated") == 4  # batched and none; per_object and batched minus none
+    ok = engine.simulate("default", strategies="per_object,batched", calls=1000, seed=0).summary.to_pylist()
+    assert ok[1]["hook_verdict"] in ("cheaper", "dearer", "depends")

@@ -323,7 +323,8 @@ def range_fields():
             f(f"{m}_diff_high", pa.float64(), "cycles/object",
               f"{what}: maximum of that difference (exact or a proven bound)"),
             f(f"{m}_verdict", pa.string(), "",
-              f"{what} against per_object: cheaper, dearer, same, or depends (null without per_object)"),
+              f"{what} against per_object: cheaper, dearer, same, or depends (null without per_object or "
+              "without an object allocated)"),
             f(f"{m}_decided_by", pa.string(), "",
               "for 'depends': the unit costs whose ranges decide it, comma-separated"),
         ]
@@ -336,8 +337,12 @@ def add_range_columns(result, rows: list[dict]) -> None:
     box = Box.of(prof)
     forms = {r["strategy"]: strategy_forms(result, r["strategy"], prof) for r in rows}
     base = forms.get(BASE)
+    base_row = next((r for r in rows if r["strategy"] == BASE), None)
     for r in rows:
         fs = forms[r["strategy"]]
+        # no object allocated (calls=0): no per-object cost, so no difference and no verdict
+        # ("the same under every cost" would be a finding from nothing)
+        empty = r["objects"] == 0 or (base_row is not None and base_row["objects"] == 0)
         for m, a in (("hook", fs.hook), ("total", fs.total)):
             lo_v, hi_v = form_range(a, box)
             r[f"{m}_cycles_per_object_low"] = lo_v
@@ -347,7 +352,7 @@ def add_range_columns(result, rows: list[dict]) -> None:
             keys = ("ratio", "ratio_min", "ratio_max", "diff_low", "diff_high", "verdict", "decided_by")
             for k in keys:
                 r[f"{m}_{k}"] = None
-            if base is None:
+            if base is None or empty:
                 continue
             b = base.hook if m == "hook" else base.total
             r[f"{m}_diff_low"], r[f"{m}_diff_high"], _ = diff_range(a, b, box)
@@ -469,6 +474,10 @@ def ranges_text(table) -> str:
     for r in rows:
         if r["strategy"] == BASE:
             continue
+        if r["hook_verdict"] is None:  # add_range_columns: no object in it or in per_object
+            out.append(f"  {r['strategy']:11s} no object allocated in {r['calls']:,} calls: no per-object cost "
+                       "to compare")
+            continue
         for m, label in (("hook", "hook"), ("total", "end-to-end")):
             d = r[f"{m}_cycles_per_object_diff"]
             ratio = r[f"{m}_ratio"]
@@ -501,8 +510,14 @@ def accounting_cost_text(result) -> str:
     t = t95(err.n)
     out = ["Cost of accounting, end-to-end: each strategy minus none (no memcg accounting), over the "
            "box of unit costs (± = 95% simulation error at the central costs):"]
+    def allocated(s: str) -> int:
+        return int(result.runs[s].counters[:, EVENTS.index("objects")].sum())
+
     for name in result.runs:
         if name == NO_ACCOUNTING:
+            continue
+        if not allocated(name) or not allocated(NO_ACCOUNTING):
+            out.append(f"  {name:11s} no object allocated: no per-object cost of accounting")
             continue
         a = strategy_forms(result, name, prof).total
         dlo, dhi, _ = diff_range(a, base, box)
