@@ -319,3 +319,39 @@ def test_no_object_allocated_gives_no_verdict():
     assert out.count("no object allocated") == 4  # batched and none; per_object and batched minus none
     ok = engine.simulate("default", strategies="per_object,batched", calls=1000, seed=0).summary.to_pylist()
     assert ok[1]["hook_verdict"] in ("cheaper", "dearer", "depends")
+
+
+# -- validate --profile silently not applied to the measured rows ---------------------
+
+def _measurement_file(path, profile="intel-skylake"):
+    """A measurement in the format bulksim measure --out writes (its own build_table and
+    writer), with one captured phase of one workload; the values are made up."""
+    import json
+
+    from engine.measure.core import Measurement
+    from engine.measure.output import _COLS, build_table, write_measurement
+
+    row = {}
+    for name, kind, *_ in _COLS:
+        row[name] = {"int": 8, "float": 1.0, "bool": True, "str": ""}[kind]
+    row.update(workload="io_uring_nop", phase="post_alloc_hook", cache="io_kiocb", model_strategy="per_object",
+               model_kernel="mainline-2026")
+    prov = {"profile": profile, "kernel": "test", "cpu": "test", "clock_ghz": "3.0", "date": "2026-01-01",
+            "commit": "0" * 40, "scenarios": json.dumps({"io_uring_nop": {"bulk_size": 8}})}
+    write_measurement(Measurement(build_table([row], prov), prov, {"io_uring_nop": {"bulk_size": 8}}), path)
+    return path
+
+
+def test_validate_profile_is_not_silently_skipped_for_measured_rows(tmp_path):
+    """validate --profile amd-zen2 --measured M showed M's rows still priced with the
+    profile M was measured with (intel-skylake): --profile applied to some rows only."""
+    m = _measurement_file(tmp_path / "m.parquet")
+    rc, out, err = cli("validate", "--measured", m, "--calls", 1000, "--rows", "long-2021")
+    assert rc == 0, err
+    assert "measured-io_uring_nop-post_alloc_hook" in out
+    rc, out, err = cli("validate", "--measured", m, "--calls", 1000, "--rows", "long-2021",
+                       "--profile", "amd-zen2")
+    one_line_error(rc, err, "priced with intel-skylake", "not --profile amd-zen2")
+    rc, out, err = cli("validate", "--measured", m, "--calls", 1000, "--rows", "long-2021",
+                       "--profile", "intel-skylake")
+    assert rc == 0, err

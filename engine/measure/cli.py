@@ -84,4 +84,13 @@ def validate_rows(args) -> list[dict]:
     from .validate_rows import measured_rows
 
     need_path(args.measured, "--measured")
-    return measured_rows(args.measured)
+    rows = measured_rows(args.measured)
+    # the model's column of a measurement was priced when it was measured (measure
+    # --profile): validate --profile cannot re-price it, and must not show it as if it had
+    want = getattr(args, "profile", None)
+    other = sorted({r["profile"] for r in rows} - {want}) if want is not None else []
+    if other:
+        raise BulksimError(f"--measured {args.measured}: its model column is priced with {', '.join(other)} "
+                           f"(bulksim measure --profile), not --profile {want}; measure with --profile {want}, "
+                           "or drop --profile")
+    return rows
