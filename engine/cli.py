@@ -361,8 +361,10 @@ def cmd_run(args, out=None) -> int:
     wrote = _write_run_outputs(args, result, table, detail) if args.out else []
     if args.output == "json":
         from .results.jsonout import dumps, run_document
+        from .results.ranges import sensitivity_document
 
-        print(dumps(run_document(result, table, list(WRITTEN))), file=out)
+        sens = sensitivity_document(result, args.sensitivity) if args.sensitivity else None  # never dropped
+        print(dumps(run_document(result, table, list(WRITTEN), sens)), file=out)
         return 0
     print(comparison_text(table), file=out)
     if rtext:

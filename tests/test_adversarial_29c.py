@@ -355,3 +355,23 @@ def test_validate_profile_is_not_silently_skipped_for_measured_rows(tmp_path):
     rc, out, err = cli("validate", "--measured", m, "--calls", 1000, "--rows", "long-2021",
                        "--profile", "intel-skylake")
     assert rc == 0, err
+
+
+def test_run_json_keeps_the_sensitivity():
+    """run -o json --sensitivity printed the JSON document without the ranking: the
+    option was accepted and dropped."""
+    import json
+
+    rc, out, err = cli("run", "--calls", 2000, "--quiet", "-o", "json", "--sensitivity", "total",
+                       "--strategies", "per_object,batched")
+    assert rc == 0, err
+    s = json.loads(out)["sensitivity"]
+    assert (s["metric"], s["base"], list(s["strategies"])) == ("total", "per_object", ["batched"])
+    rows = s["strategies"]["batched"]["unit_costs"]
+    assert rows and rows == sorted(rows, key=lambda r: -r["swing"])
+    rc, text, err = cli("run", "--calls", 2000, "--quiet", "--sensitivity", "total", "--strategies",
+                        "per_object,batched")
+    first = text.split("Sensitivity of the ratio to each unit cost:")[1].splitlines()[3].split()
+    assert first[0] == rows[0]["unit_cost"] and float(first[-1]) == round(rows[0]["swing"], 3)
+    rc, out, err = cli("run", "--calls", 2000, "--quiet", "-o", "json", "--strategies", "per_object,batched")
+    assert "sensitivity" not in json.loads(out)

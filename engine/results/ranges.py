@@ -419,6 +419,22 @@ def _ratio_pm(result, strategy: str, metric: str) -> str:
     return f" ±{hw:.4f}" if hw == hw else ""
 
 
+def sensitivity_document(result, metric: str = "hook", top: int = 10) -> dict:
+    """``bulksim run -o json --sensitivity``: what ``sensitivity_text`` prints, as data:
+    per strategy against per_object the ``top`` unit costs that move the ratio (the rows
+    of :func:`sensitivity`), or why there is nothing to rank."""
+    out: dict = {"metric": metric, "base": BASE, "strategies": {}}
+    for s in result.runs:
+        if s == BASE or BASE not in result.runs:
+            continue
+        try:
+            rows = [r for r in sensitivity(result, s, metric) if r["swing"] > 0][:top]
+            out["strategies"][s] = {"unit_costs": rows, "nothing_to_rank": None}
+        except NothingToRank as e:
+            out["strategies"][s] = {"unit_costs": [], "nothing_to_rank": str(e)}
+    return out
+
+
 def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
     """The sensitivity table of every strategy against per_object (``bulksim run --sensitivity``)."""
     lines = []
