@@ -223,6 +223,20 @@ def refuse_set(args, keys, why: str) -> None:
             raise BulksimError(f"{given[:80]}: {why.format(key=key, opt=key.replace('_', '-'))}")
 
 
+def calls_given(args) -> bool:
+    """Whether the user chose the calls (``--calls`` or ``--set calls=``): with a trace
+    they must equal its count (a trace is replayed whole), never silently replaced."""
+    return getattr(args, "calls", None) is not None or "calls" in set_keys(args)
+
+
+def check_trace_calls(scn) -> None:
+    """A chosen ``calls`` against the trace's count, before anything runs (sweep)."""
+    from .inputs.trace import load
+    from .run.simulate import trace_calls
+
+    trace_calls(load(scn.trace, scn), scn.calls)
+
+
 def build_scenario(args):
     from .inputs.scenario import Scenario, parse_value
 
@@ -342,7 +356,7 @@ def cmd_run(args, out=None) -> int:
                           profile=DEFAULT_PROFILE if args.profile is None else args.profile,
                           seed=seed, chunk_calls=chunk, progress=beat.progress if beat.enabled else bar,
                           check_every=_int(args.check_every, "--check-every"), detail="calls" in detail,
-                          max_memory=_max_memory(args), calls=None if args.calls is None else scn.calls,
+                          max_memory=_max_memory(args), calls=scn.calls if calls_given(args) else None,
                           passes=args.passes, **precision_arguments(args))
     if args.verbose:
         print(f"bulksim: {result.passes}", file=sys.stderr)
@@ -674,6 +688,8 @@ def cmd_sweep(args, out=None) -> int:
     refuse_set(args, grid, "--grid {key} sweeps it too; give it in one of them")
     if args.calls is not None and "calls" in grid:
         raise BulksimError("--calls and --grid calls=...: give the calls in one of them")
+    if scn.trace and calls_given(args):  # each point replays the whole trace
+        check_trace_calls(scn)
     seeds = parse_seeds(args.seeds)
     workers = None if args.workers is None else _int(args.workers, "--workers")
     beat, bar = _progress(args, "sweep: starting")

@@ -195,6 +195,8 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
     if not 1 <= workers <= MAX_WORKERS:
         raise BadInputError(f"--workers must be in 1..{MAX_WORKERS}, got {workers}")
     options = ()
+    if base.trace and "calls" in grid:  # every point replays the whole trace: calls=200 ran 100
+        raise BadInputError("a sweep of a trace replays it whole at every point: calls cannot be in its grid")
     if precision is not None:
         from .simulate import check_precision_args
 
