@@ -406,3 +406,15 @@ def test_calls_beside_a_trace_must_be_its_count(tmp_path, args, needle):
     assert not (tmp_path / "sw").exists()
     rc, out, err = cli("run", "--trace", t, "--set", "calls=20", "--quiet", "--strategies", "per_object")
     assert rc == 0 and "20 calls" in out, err
+
+
+def test_report_of_no_object_shows_no_cost_of_accounting(tmp_path):
+    """report of a run of 0 calls put +0.0 in its 'minus none' column: a cost of
+    accounting from no object."""
+    r = tmp_path / "r.parquet"
+    assert cli("run", "--calls", 0, "--quiet", "--strategies", "per_object,batched,none", "--out", r)[0] == 0
+    rc, out, err = cli("report", r, "--out", tmp_path / "rep")
+    assert rc == 0, err
+    page = (tmp_path / "rep" / "index.html").read_text()
+    answer = page[page.index("<table class='answer'>"):].split("</table>")[0]
+    assert "+0.0</td>" not in answer and "minus none" in answer

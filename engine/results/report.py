@@ -593,7 +593,9 @@ def answer_table(rows: list[dict]) -> str:
         cells = [r["strategy"], str(r.get("kernel", "")), _rng(r, "total_cycles_per_object"),
                  _rng(r, "hook_cycles_per_object"), ratio, verdict]
         if none is not None:
-            cells.append("-" if r is none else f"{r['total_cycles_per_object'] - none['total_cycles_per_object']:+.1f}")
+            empty = r.get("objects") == 0 or none.get("objects") == 0  # no per-object cost of accounting
+            cells.append("-" if r is none or empty
+                         else f"{r['total_cycles_per_object'] - none['total_cycles_per_object']:+.1f}")
         out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     out.append("</table><p class='note'>Ranges: every unit cost from its low to its high value "
                "(<code>bulksim profiles --show</code>); the ratio's range is exact over that box, not "
