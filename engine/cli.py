@@ -111,8 +111,9 @@ def _scenario_help(key: str) -> str:
 
     unit, meaning = (t.replace("%", "%%") for t in PARAM_DOCS[key])  # argparse formats help with %
     value = getattr(Scenario.from_preset("default"), key)
-    return f"{meaning} [{unit}] (default: the preset's; {value:g} in 'default')" \
-        if isinstance(value, float) else f"{meaning} [{unit}] (default: the preset's; {value} in 'default')"
+    from .inputs.scenario import _value_text
+
+    return f"{meaning} [{unit}] (default: the preset's; {_value_text(value)} in 'default')"
 
 
 def _add_run(sub) -> None:

@@ -418,3 +418,27 @@ def test_report_of_no_object_shows_no_cost_of_accounting(tmp_path):
     page = (tmp_path / "rep" / "index.html").read_text()
     answer = page[page.index("<table class='answer'>"):].split("</table>")[0]
     assert "+0.0</td>" not in answer and "minus none" in answer
+
+
+# -- values printed to 6 digits ---------------------------------------------------------
+
+def test_scenarios_show_values_read_back_as_the_preset():
+    """scenarios --show printed remote_prob = 0.976562 (6 digits of 0.9765625) under 'set any
+    of these with --set': copied, it made another scenario ('changed from the preset:
+    remote_prob=0.976562'); and the overrides label, a compare join key, rounded too, so
+    remote_free_prob=0.12345671 and 0.12345679 were one setup."""
+    from engine.inputs.scenario import PRESETS, Scenario
+
+    for name in PRESETS:
+        rc, out, err = cli("scenarios", "--show", name)
+        assert rc == 0, err
+        sets = [ln.split("#")[0].replace(" ", "") for ln in out.splitlines() if not ln.startswith("#")]
+        sets = [s for s in sets if not s.endswith("=")]
+        again = Scenario.from_preset(name).with_settings(sets)
+        assert again.overrides_text() == "", (name, again.overrides_text())
+    a = Scenario.from_preset("default", remote_free_prob=0.12345671)
+    b = Scenario.from_preset("default", remote_free_prob=0.12345679)
+    assert a.overrides_text() != b.overrides_text()
+    assert a.overrides_text() == "remote_free_prob=0.12345671"
+    assert Scenario.from_preset("default", cgroup_switch_prob=0.3).overrides_text() == "cgroup_switch_prob=0.3"
+    assert Scenario.from_preset("default", kfence_prob=1).overrides_text() == "kfence_prob=1"

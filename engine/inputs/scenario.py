@@ -368,7 +368,11 @@ def _value_text(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
-        return f"{v:.6g}"
+        # the shortest text that reads back as the same float (6 digits printed 0.9765625,
+        # remote_prob of 'default', as 0.976562: copied into --set it made another scenario,
+        # and two runs 1e-8 apart shared one overrides label, a compare join key)
+        text = repr(v)
+        return text[:-2] if text.endswith(".0") else text
     return str(v)
 
 
