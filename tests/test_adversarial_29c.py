@@ -442,3 +442,14 @@ def test_scenarios_show_values_read_back_as_the_preset():
     assert a.overrides_text() == "remote_free_prob=0.12345671"
     assert Scenario.from_preset("default", cgroup_switch_prob=0.3).overrides_text() == "cgroup_switch_prob=0.3"
     assert Scenario.from_preset("default", kfence_prob=1).overrides_text() == "kfence_prob=1"
+
+
+def test_scenarios_show_names_every_kernel_generation_it_accepts():
+    """scenarios --show listed kernel values v6.12, mainline-2026 or mm-2026, while
+    kernel=v5.9 and v5.14 are accepted (and refused values are told all five)."""
+    from engine.model.state import GENERATIONS
+
+    rc, out, err = cli("scenarios", "--show", "default")
+    line = next(ln for ln in out.splitlines() if ln.startswith("kernel "))
+    for g in GENERATIONS:
+        assert g in line, (g, line)

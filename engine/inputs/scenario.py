@@ -472,7 +472,7 @@ PARAM_DOCS: dict[str, tuple[str, str]] = {
                              "(1: single frees; docs/model.md §7a)"),
     "free_hook": ("per_object/batched", "the memcg free hook: per object (mainline) or once per run "
                                         "of a free call's objects with one objcg and node"),
-    "kernel": ("generation", "kernel generation for every strategy: v6.12, mainline-2026 or mm-2026 "
+    "kernel": ("generation", "kernel generation for every strategy: v5.9, v5.14, v6.12, mainline-2026 or mm-2026 "
                              "('': each strategy's own; docs/model.md §5a)"),
     "stock_lock": ("lock kind", "the obj stock's lock where a generation had two: v5.14 preempt (its "
                                 "own) or irqsave, mainline-2026 trylock (its own) or irqsave ('': the "
