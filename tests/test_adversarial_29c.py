@@ -453,3 +453,20 @@ def test_scenarios_show_names_every_kernel_generation_it_accepts():
     line = next(ln for ln in out.splitlines() if ln.startswith("kernel "))
     for g in GENERATIONS:
         assert g in line, (g, line)
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--measurement", "{m}", "--seconds", "5"], "--seconds says how to measure"),
+    (["--measurement", "{m}", "--repeats", "7"], "--repeats says how to measure"),
+    (["--measurement", "{m}", "--workloads", "open_close"], "--workloads says how to measure"),
+    (["--cgroups", "8"], "--cgroups is the count of --create-cgroups"),
+])
+def test_calibrate_refuses_measuring_options_it_would_ignore(tmp_path, extra, needle):
+    """calibrate --measurement FILE --seconds 5 --repeats 7 fitted FILE and ignored both
+    (and --workloads); --cgroups without --create-cgroups did nothing."""
+    m = _measurement_file(tmp_path / "m.parquet")
+    out = tmp_path / "p.json"
+    rc, o, err = cli("calibrate", *[a.format(m=m) for a in extra], "--out", out, "--quiet", "--no-question",
+                     timeout=30)
+    one_line_error(rc, err, needle)
+    assert not out.exists()

@@ -23,8 +23,8 @@ def setup_arguments(sub) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument("--workloads", default=None, metavar="W1,W2",
                    help="measure workloads to run (default: all of 'bulksim measure')")
-    p.add_argument("--seconds", default="1.0", help="seconds per workload and repeat (default 1.0)")
-    p.add_argument("--repeats", default="3", help="repeats per workload (default 3)")
+    p.add_argument("--seconds", default=None, help="seconds per workload and repeat (default 1.0)")
+    p.add_argument("--repeats", default=None, help="repeats per workload (default 3)")
     p.add_argument("--measurement", default=None, metavar="FILE",
                    help="fit a measurement file of 'bulksim measure --out' instead of measuring now")
     p.add_argument("--base", default=None, metavar="PROFILE",
@@ -36,7 +36,7 @@ def setup_arguments(sub) -> None:
     p.add_argument("--create-cgroups", default=None, metavar="ROOT",
                    help="ALSO create --cgroups memory cgroups under ROOT (a cgroup v1 memory or v2 "
                         "folder you own) to force stock switches; removed afterwards. Never by default")
-    p.add_argument("--cgroups", default="4", metavar="N", help="cgroups for --create-cgroups (default 4)")
+    p.add_argument("--cgroups", default=None, metavar="N", help="cgroups for --create-cgroups (default 4)")
     p.add_argument("--no-question", action="store_true",
                    help="skip the closing comparison of batched_v1 and batched against per_object on "
                         "default and io_uring under the published and the host profile")
@@ -72,11 +72,19 @@ def run(args, out=None) -> int:
 
     # every argument, and the output path, before anything is measured
     path = profile_file.check_output(args.out, force=args.force)
-    seconds = _float(args.seconds, "--seconds", 0.05, 600)
-    repeats = _int(args.repeats, "--repeats", 1, 100)
+    # options of a measurement that would do nothing: never accepted and ignored
+    if args.measurement is not None:
+        for flag, v in (("--seconds", args.seconds), ("--repeats", args.repeats), ("--workloads", args.workloads)):
+            if v is not None:
+                raise BadInputError(f"{flag} says how to measure; --measurement FILE fits a measurement "
+                                    "already made (drop one of them)")
+    if args.cgroups is not None and args.create_cgroups is None:
+        raise BadInputError("--cgroups is the count of --create-cgroups: give --create-cgroups too")
+    seconds = _float(args.seconds or "1.0", "--seconds", 0.05, 600)
+    repeats = _int(args.repeats or "3", "--repeats", 1, 100)
     calls = _int(args.calls, "--calls", 100, 10_000_000)
     seed = _int(args.seed, "--seed", 0, 2**63 - 1)
-    ncg = _int(args.cgroups, "--cgroups", 2, 64)
+    ncg = _int(args.cgroups or "4", "--cgroups", 2, 64)
     if args.name is not None and not args.name.strip():
         raise BadInputError("--name must not be empty")
     if args.name is not None:  # the rule load() applies to the file: checked before measuring
