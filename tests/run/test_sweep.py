@@ -162,7 +162,7 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path):
     assert read_sweep(out).num_rows == len(kept) * len(STRATEGIES)  # a partial sweep reads
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert "40 points" in done.stdout and "0 already done" not in done.stdout
+    assert f"40 points: {len(kept)} already done, {40 - len(kept)} computed" in done.stdout, done.stdout
     assert read_sweep(out).num_rows == 40 * len(STRATEGIES)
     assert Path(out / "_sweep.json").exists()
 
