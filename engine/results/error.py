@@ -396,6 +396,19 @@ def error_fields():
     for ev in EVENT_SE:
         out.append(f(f"{ev}_per_object_se", pa.float64(), "events/object",
                      f"standard error of {ev} / objects"))
+    # every other difference from per_object the console prints, with its paired error
+    for m, what in (("free_hook", "free-hook"), ("slab", "SLUB allocation and free")):
+        out.append(f(f"{m}_cycles_per_object_diff_se", pa.float64(), "cycles/object",
+                     f"{what} cycles per object minus per_object's: standard error from the paired batches"))
+        out.append(f(f"{m}_cycles_per_object_pct_se", pa.float64(), "%",
+                     f"{what} cycles per object as a percentage difference from per_object's: "
+                     "standard error from the paired batches"))
+    for ev in EVENT_SE:
+        out.append(f(f"{ev}_per_object_diff_se", pa.float64(), "events/object",
+                     f"{ev} / objects minus per_object's: standard error from the paired batches"))
+        out.append(f(f"{ev}_per_object_pct_se", pa.float64(), "%",
+                     f"{ev} / objects as a percentage difference from per_object's: standard error "
+                     "from the paired batches (null where per_object has none)"))
     return out
 
 
@@ -448,6 +461,17 @@ def add_error_columns(result, rows: list[dict], profile=None) -> None:
                 r["total_vs_none_ratio_se"] = _nan_to_none(ratio_se(s.cycles(name, "total"), den))
         for ev in EVENT_SE:
             r[f"{ev}_per_object_se"] = _nan_to_none(ratio_se(s.event(name, ev), x))
+        paired = [(f"{m}_cycles_per_object", s.cycles(name, m), s.cycles(BASE, m) if BASE in s.names else None)
+                  for m in ("free_hook", "slab")]
+        paired += [(f"{ev}_per_object", s.event(name, ev), s.event(BASE, ev) if BASE in s.names else None)
+                   for ev in EVENT_SE]
+        for col, y, yb in paired:
+            r[f"{col}_diff_se"] = r[f"{col}_pct_se"] = None
+            if yb is None or not ok:
+                continue
+            r[f"{col}_diff_se"] = _nan_to_none(ratio_se(y - yb, x))
+            if yb.sum() > 0:
+                r[f"{col}_pct_se"] = _nan_to_none(100.0 * ratio_se(y, yb))
 
 
 def ratio_intervals(result, profile=None, which: str = "ratios") -> list[dict]:

@@ -196,3 +196,32 @@ def test_run_error_sources_prints_each_ratio_with_its_halfwidth(capsys):
     lines = [ln for ln in body.splitlines()[1:] if ln.strip()]
     assert [ln.split()[:2] for ln in lines[:2]] == [["batched", "hook"], ["batched", "total"]]
     assert all("±" in ln and "%" in ln for ln in lines[:2])
+
+
+def test_every_difference_from_per_object_has_its_paired_error():
+    """Free-hook and slab cycles and every event rate carry the paired error of their
+    difference from per_object (issue: every figure with its simulation error)."""
+    r = engine.simulate("default", strategies="per_object,batched,none", calls=20_000, seed=5)
+    rows = {d["strategy"]: d for d in r.summary.to_pylist()}
+    s = error.estimate(r)
+    b, base = rows["batched"], rows["per_object"]
+    # the slab side is the same calls and the same allocator for every strategy: no error at all
+    assert b["slab_cycles_per_object_diff_se"] == 0.0 and b["slab_cycles_per_object_pct_se"] == 0.0
+    # free-hook cycles differ, and the paired error is far below the two errors combined
+    assert 0 < b["free_hook_cycles_per_object_diff_se"] < 0.5 * math.hypot(
+        b["free_hook_cycles_per_object_se"], base["free_hook_cycles_per_object_se"])
+    want = error.ratio_se(s.event("batched", "stock_locks") - s.event("per_object", "stock_locks"),
+                          s.objects("batched"))
+    assert b["stock_locks_per_object_diff_se"] == pytest.approx(want, rel=1e-12)
+    assert b["stock_locks_per_object_pct_se"] == pytest.approx(
+        100 * error.ratio_se(s.event("batched", "stock_locks"), s.event("per_object", "stock_locks")), rel=1e-12)
+    # an event per_object never has: no percentage, so no percentage error either
+    assert base["free_runs"] == 0 and b["free_runs_per_object_pct_se"] is None
+    assert base["stock_locks_per_object_diff_se"] == 0.0  # per_object against itself
+    from engine.results.console import comparison_text
+
+    text = comparison_text(r.summary)
+    line = next(ln for ln in text.splitlines() if ln.startswith("free-hook cycles / object"))
+    assert "±" in line and "%)" in line
+    line = next(ln for ln in text.splitlines() if ln.startswith("page-counter uncharges / object"))
+    assert "±" in line  # an absolute difference, where per_object's value is near zero

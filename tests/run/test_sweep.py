@@ -79,7 +79,7 @@ def test_every_consumer_reads_the_dataset(tmp_path):
     unit = {r["column"]: r["unit"] for r in units if r["table"] == "summary"}
     assert unit["hook_cycles_per_object"] == "cycles/object" and "param_bulk_size" in unit and "point" in unit
     # metadata once: the file is far smaller than one file per point and strategy was
-    assert data.stat().st_size < 150_000
+    assert data.stat().st_size < 250_000  # (one file per point and strategy: megabytes)
 
 
 def test_worker_count_does_not_change_results(tmp_path):
