@@ -23,9 +23,19 @@ def _record_early_signal(signum, frame):
 
 
 def _started_as_command() -> bool:
-    argv = getattr(_sys, "orig_argv", None) or []
-    return (_os.path.basename(_sys.argv[0] if _sys.argv else "") == "bulksim"
-            or argv[1:3] == ["-m", "engine"])
+    """``bulksim ...``, or ``python [interpreter options] -m engine ...``."""
+    if _os.path.basename(_sys.argv[0] if _sys.argv else "") == "bulksim":
+        return True
+    argv = list(getattr(_sys, "orig_argv", None) or [])[1:]
+    while argv:
+        a = argv.pop(0)
+        if a == "-m":
+            return argv[:1] == ["engine"]
+        if a in ("-W", "-X"):  # interpreter options with a separate argument
+            argv = argv[1:]
+        elif not a.startswith("-") or a == "-c" or a == "-":
+            return False  # a script, -c code or stdin: not the command
+    return False
 
 
 if _started_as_command():

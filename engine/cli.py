@@ -154,6 +154,9 @@ def _add_run(sub) -> None:
     p.add_argument("--sensitivity", nargs="?", const="hook", default=None, choices=("hook", "total"),
                    help="also print which unit costs move each strategy/per_object ratio most "
                         "(hook cycles, or total = end to end)")
+    p.add_argument("--error-sources", action="store_true",
+                   help="also print, for each ratio to per_object, which unit costs carry most of "
+                        "its simulation (Monte-Carlo) error: their shares of the variance")
     p.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="refuse a run whose state needs more (e.g. 4G; default: half the machine's memory)")
     p.add_argument("--passes", default="auto", choices=("auto", "fused", "separate"),
@@ -373,6 +376,11 @@ def cmd_run(args, out=None) -> int:
               f"(half-width {p['reached']:.5f}, cap {p['max_calls']:,})", file=sys.stderr)
     atext = accounting_cost_text(result)
     stext = sensitivity_text(result, args.sensitivity) if args.sensitivity else None
+    etext = None
+    if args.error_sources:
+        from .results.error import error_sources_text
+
+        etext = error_sources_text(result)
     wrote = _write_run_outputs(args, result, table, detail) if args.out else []
     if args.output == "json":
         from .results.jsonout import dumps, run_document
@@ -392,6 +400,9 @@ def cmd_run(args, out=None) -> int:
         print(trust_line(), file=out)
     if stext is not None:
         print("\nSensitivity of the ratio to each unit cost:\n" + stext, file=out)
+    if etext is not None:
+        print("\nWhere the simulation error of each ratio comes from (95% half-width; the unit "
+              "costs' shares of its variance):\n" + etext, file=out)
     for line in wrote:
         print(line, file=out)
     return 0

@@ -57,8 +57,9 @@ def _start(args, cwd, ignore_hup=False):
     import signal
 
     def pre():
-        if ignore_hup:  # as nohup starts it
-            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        # as nohup starts it, or as a terminal does (whatever the test runner inherited:
+        # under nohup the runner itself ignores SIGHUP, and children inherit that)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN if ignore_hup else signal.SIG_DFL)
     return subprocess.Popen([*BULKSIM, *map(str, args)], cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, preexec_fn=pre,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -120,8 +121,11 @@ tables.os.replace = replace
 rc = main(["run", "--calls", "300", "--out", "r.parquet", "--detail", "calls,runs"])
 print(rc, len(calls))
 """
+    import signal
+
     p = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300,
+                       preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
     assert p.returncode == 0 and p.stdout.split()[-2:] == ["129", "4"], (p.returncode, p.stdout, p.stderr)
     assert "hung up (SIGHUP); r." in p.stderr and "written in full before it" in p.stderr
     assert sorted(os.listdir(tmp_path)) == [

@@ -155,3 +155,23 @@ def test_sensitivity_of_a_run_with_nothing_to_rank(tmp_path, capsys):
     import pyarrow.parquet as pq
 
     assert set(pq.read_table(out).column("calls").to_pylist()) == {0}
+
+
+@pytest.mark.parametrize("orig, argv0, want", [
+    (["python", "-m", "engine", "run"], "/x/engine/__main__.py", True),
+    (["python", "-P", "-m", "engine", "run"], "/x/engine/__main__.py", True),
+    (["python", "-W", "ignore", "-X", "dev", "-m", "engine"], "/x/engine/__main__.py", True),
+    (["python", "-m", "pytest", "-m", "engine"], "/x/pytest/__main__.py", False),
+    (["python", "script.py", "-m", "engine"], "script.py", False),
+    (["python", "-c", "import engine", "-m", "engine"], "-c", False),
+    (["/usr/bin/python3", "/v/bin/bulksim", "run"], "/v/bin/bulksim", True),
+])
+def test_started_as_command_reads_past_interpreter_options(monkeypatch, orig, argv0, want):
+    """The early signal handlers are installed only for the command itself, also when
+    the interpreter got options before ``-m engine`` (the docs tests run ``python -P -m
+    engine``)."""
+    import engine
+
+    monkeypatch.setattr(sys, "orig_argv", orig)
+    monkeypatch.setattr(sys, "argv", [argv0])
+    assert engine._started_as_command() is want

@@ -96,9 +96,11 @@ def test_shell_blocks_run_as_written(doc, tmp_path):
     home.mkdir()
     # `bulksim` runs this checkout's code (not whatever version is installed in the
     # environment); from ROOT, not the copy, so the compiled kernels' cache is reused
+    # (Numba keys its cache by the source file's path).  -P: the working directory (the
+    # copy) is not put first on sys.path, so PYTHONPATH's ROOT is what `-m engine` finds.
     shim = tmp_path / "bin"
     shim.mkdir()
-    (shim / "bulksim").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m engine "$@"\n')
+    (shim / "bulksim").write_text(f'#!/bin/sh\nexec "{sys.executable}" -P -m engine "$@"\n')
     (shim / "bulksim").chmod(0o755)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(shim), os.path.dirname(sys.executable), env.get("PATH", "")])

@@ -542,6 +542,20 @@ def _se(d: dict, metric: str) -> float | None:
     return None
 
 
+def _paired_se(b: dict, metric: str) -> float | None:
+    """The paired standard error of ``metric``'s difference from per_object in the same
+    run (``*_diff_se`` columns, per object; counts and cycle sums scale by the objects,
+    which are the same for both on one stream), or None where the row has none."""
+    def g(k):
+        v = b.get(k)
+        return None if v is None else float(v)
+    if metric.endswith("_cycles_per_object"):
+        return g(f"{metric}_diff_se")
+    n = g("objects")
+    se = g(f"{metric}_per_object_diff_se")  # cycle sums (hook_cycles, ...) and event counts
+    return None if se is None or n is None else se * n
+
+
 def diff_halfwidth(comp: Comparison, row: Row, metric: str) -> float | None:
     """The 95% half-width of B - A from the simulation error, or None if unknown.
 
@@ -560,10 +574,9 @@ def diff_halfwidth(comp: Comparison, row: Row, metric: str) -> float | None:
     a, b = row.a, row.b
     ta, tb = _t(a), _t(b)
     if comp.within and comp.base == "per_object" and tb is not None:
-        paired = {"hook_cycles_per_object": "hook_cycles_per_object_diff_se",
-                  "total_cycles_per_object": "total_cycles_per_object_diff_se"}.get(metric)
-        if paired is not None and b.get(paired) is not None:
-            return tb * float(b[paired])
+        se = _paired_se(b, metric)
+        if se is not None:
+            return tb * se
     sa, sb = _se(a, metric), _se(b, metric)
     if sa is None or sb is None or ta is None or tb is None:
         return None

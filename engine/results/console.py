@@ -77,21 +77,41 @@ def _delta(v: float, base: float) -> str:
     return _pct(v, base)
 
 
-# rows whose difference from per_object has a standard error column (engine.results.error)
+# each row's standard-error columns of its difference from per_object (engine.results.error,
+# from the paired batches): the percentage's, and the absolute difference's per object
 PCT_SE = {"hook_cycles_per_object": "hook_cycles_per_object_pct_se",
           "total_cycles_per_object": "total_cycles_per_object_pct_se",
           "hook_ns_per_object": "hook_cycles_per_object_pct_se",
-          "total_ns_per_object": "total_cycles_per_object_pct_se"}
+          "total_ns_per_object": "total_cycles_per_object_pct_se",
+          "free_hook_cycles": "free_hook_cycles_per_object_pct_se",
+          "slab_cycles": "slab_cycles_per_object_pct_se"}
+DIFF_SE = {"hook_cycles_per_object": "hook_cycles_per_object_diff_se",
+           "total_cycles_per_object": "total_cycles_per_object_diff_se",
+           "free_hook_cycles": "free_hook_cycles_per_object_diff_se",
+           "slab_cycles": "slab_cycles_per_object_diff_se"}
+for _col, _label, _scale in ROWS:
+    if _scale is not None and _col not in PCT_SE:  # event rows: EVENT_per_object_*_se
+        PCT_SE[_col], DIFF_SE[_col] = f"{_col}_per_object_pct_se", f"{_col}_per_object_diff_se"
 
 
-def _with_pm(delta: str, r: dict, col: str) -> str:
-    """``(-28.5%)`` -> ``(-28.5±0.1%)``: the 95% half-width of the simulation error of a
-    percentage difference from per_object (paired batches)."""
-    se, t = r.get(PCT_SE.get(col, ""), None), r.get("se_t95")
-    if se is None or t is None or not delta.endswith("%)"):
+def _with_pm(delta: str, r: dict, col: str, per_call: bool = False) -> str:
+    """``(-28.5%)`` -> ``(-28.5±0.1%)``, ``(+0.034)`` -> ``(+0.034±0.002)``: the 95%
+    half-width of the simulation error of the difference from per_object (paired
+    batches).  ``per_call``: the row is per call, the error column per object."""
+    t = r.get("se_t95")
+    if t is None or delta in ("(=)", "(new)", ""):
         return delta
-    hw = t * se
-    return delta[:-2] + (f"±{hw:.1f}%)" if hw >= 0.05 else "±<0.1%)" if hw > 0 else "±0%)")
+    if delta.endswith("%)"):
+        se = r.get(PCT_SE.get(col, ""))
+        if se is None:
+            return delta
+        hw = t * se
+        return delta[:-2] + (f"±{hw:.1f}%)" if hw >= 0.05 else "±<0.1%)" if hw > 0 else "±0%)")
+    se = r.get(DIFF_SE.get(col, ""))
+    if se is None:
+        return delta
+    hw = t * se * (r["objects"] / max(r["calls"], 1) if per_call else 1.0)
+    return delta[:-1] + (f"±{hw:.3f})" if hw >= 5e-4 else "±<0.001)" if hw > 0 else "±0)")
 
 
 def error_note(table) -> str:
@@ -171,7 +191,7 @@ def comparison_text(table, width: int = WIDTH) -> str:
                     b /= max(base["calls"], 1)
                 elif scale == "object":
                     b /= max(base["objects"], 1)
-                cell += " " + _with_pm(_delta(v, b), r, col)
+                cell += " " + _with_pm(_delta(v, b), r, col, per_call=scale == "call")
             line.append(cell)
         out.append(line)
     widths = [max(len(row[i]) for row in out) for i in range(len(out[0]))]

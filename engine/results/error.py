@@ -181,7 +181,9 @@ class Series:
         prof = profile or get_profile(result.profile)
         self.clock_ghz = prof.clock_ghz
         self.names = list(result.runs)
+        self.cost_names = list(prof.names)
         self.batches = {}
+        self.active = {}  # per strategy: the price vector of each phase's region and the total's
         for name, run in result.runs.items():
             b = run.batches
             if b is None or b.shape[0] == 0:
@@ -205,8 +207,11 @@ class Series:
                 return chain if run_co @ chain >= run_co @ issue else issue
             phase_run = co.sum(axis=0)
             cyc = np.stack([co[:, ph] @ active(phase_run[ph]) for ph in range(4)], axis=1)
-            total = co.sum(axis=1) @ active(phase_run.sum(axis=0))
-            self.batches[name] = {"counts": b.astype(np.float64), "cycles": cyc, "total": total[:, None]}
+            act = [active(phase_run[ph]) for ph in range(4)] + [active(phase_run.sum(axis=0))]
+            total = co.sum(axis=1) @ act[4]
+            self.active[name] = act
+            self.batches[name] = {"counts": b.astype(np.float64), "cycles": cyc, "total": total[:, None],
+                                  "coefficients": co}
         self.n = min(v["counts"].shape[0] for v in self.batches.values())
         self.merges = 0
         self.memory, self.warmup = memory_calls(result)
@@ -239,6 +244,7 @@ class Series:
     def merged(self) -> "Series":
         out = object.__new__(Series)
         out.clock_ghz, out.names, out.merges = self.clock_ghz, self.names, self.merges + 1
+        out.cost_names, out.active = self.cost_names, self.active
         out.memory, out.warmup = self.memory, self.warmup
         out.batches = {k: {kk: merge_pairs(vv) for kk, vv in v.items()} for k, v in self.batches.items()}
         out.n = min(v["counts"].shape[0] for v in out.batches.values())
@@ -257,6 +263,16 @@ class Series:
             return self.batches[s]["total"][:, 0]
         return {"hook": c[:, PH_HOOK], "free_hook": c[:, PH_FREE_HOOK],
                 "slab": c[:, PH_SLAB_ALLOC] + c[:, PH_SLAB_FREE]}[metric]
+
+    def cost_terms(self, s: str, metric: str) -> np.ndarray:
+        """``[B, unit costs]``: what each unit cost adds to ``cycles(s, metric)`` in each
+        batch (its coefficient times its price in the region's active side), so that
+        ``cost_terms(s, m).sum(axis=1) == cycles(s, m)``."""
+        co, act = self.batches[s]["coefficients"], self.active[s]
+        if metric == "total":
+            return co.sum(axis=1) * act[4]
+        phases = {"hook": (PH_HOOK,), "free_hook": (PH_FREE_HOOK,), "slab": (PH_SLAB_ALLOC, PH_SLAB_FREE)}[metric]
+        return sum(co[:, ph] * act[ph] for ph in phases)
 
     def event(self, s: str, ev: str) -> np.ndarray:
         c = self.batches[s]["counts"]
@@ -380,6 +396,19 @@ def error_fields():
     for ev in EVENT_SE:
         out.append(f(f"{ev}_per_object_se", pa.float64(), "events/object",
                      f"standard error of {ev} / objects"))
+    # every other difference from per_object the console prints, with its paired error
+    for m, what in (("free_hook", "free-hook"), ("slab", "SLUB allocation and free")):
+        out.append(f(f"{m}_cycles_per_object_diff_se", pa.float64(), "cycles/object",
+                     f"{what} cycles per object minus per_object's: standard error from the paired batches"))
+        out.append(f(f"{m}_cycles_per_object_pct_se", pa.float64(), "%",
+                     f"{what} cycles per object as a percentage difference from per_object's: "
+                     "standard error from the paired batches"))
+    for ev in EVENT_SE:
+        out.append(f(f"{ev}_per_object_diff_se", pa.float64(), "events/object",
+                     f"{ev} / objects minus per_object's: standard error from the paired batches"))
+        out.append(f(f"{ev}_per_object_pct_se", pa.float64(), "%",
+                     f"{ev} / objects as a percentage difference from per_object's: standard error "
+                     "from the paired batches (null where per_object has none)"))
     return out
 
 
@@ -432,6 +461,17 @@ def add_error_columns(result, rows: list[dict], profile=None) -> None:
                 r["total_vs_none_ratio_se"] = _nan_to_none(ratio_se(s.cycles(name, "total"), den))
         for ev in EVENT_SE:
             r[f"{ev}_per_object_se"] = _nan_to_none(ratio_se(s.event(name, ev), x))
+        paired = [(f"{m}_cycles_per_object", s.cycles(name, m), s.cycles(BASE, m) if BASE in s.names else None)
+                  for m in ("free_hook", "slab")]
+        paired += [(f"{ev}_per_object", s.event(name, ev), s.event(BASE, ev) if BASE in s.names else None)
+                   for ev in EVENT_SE]
+        for col, y, yb in paired:
+            r[f"{col}_diff_se"] = r[f"{col}_pct_se"] = None
+            if yb is None or not ok:
+                continue
+            r[f"{col}_diff_se"] = _nan_to_none(ratio_se(y - yb, x))
+            if yb.sum() > 0:
+                r[f"{col}_pct_se"] = _nan_to_none(100.0 * ratio_se(y, yb))
 
 
 def ratio_intervals(result, profile=None, which: str = "ratios") -> list[dict]:
@@ -479,6 +519,66 @@ def worst_precision(result, profile=None, which: str = "ratios") -> float:
     inf when it cannot be estimated yet."""
     iv = ratio_intervals(result, profile, which)
     return max((d["precision"] for d in iv), default=math.inf)
+
+
+def error_sources(result, strategy: str, metric: str = "hook", profile=None, base: str = BASE) -> list[dict]:
+    """Where the simulation error of ``strategy``'s ``metric`` ratio to ``base`` comes from.
+
+    The ratio's error is that of the batch residuals ``z_b = y_b - F x_b`` (module
+    docstring), and ``z_b`` is a sum over unit costs of ``term_b = ya_b - F xa_b`` (what
+    the cost adds to each side).  A cost's share of the variance is ``cov(term, z) /
+    var(z)``: the shares add up to 1 exactly; a share can be negative (a cost whose
+    noise cancels part of the others').  Returns one dict per unit cost with a
+    non-zero term, largest share first: ``cost``, ``share``, ``sd`` (the term's standard
+    deviation over batches, as a fraction of ``base``'s cycles per batch).  Empty when
+    the error is zero or cannot be estimated."""
+    s = estimate(result, profile)
+    if strategy not in s.names or base not in s.names or s.n < MIN_ESTIMATE_BATCHES:
+        return []
+    y, x = s.cycles(strategy, metric), s.cycles(base, metric)
+    if not x.sum() > 0:
+        return []
+    f = y.sum() / x.sum()
+    terms = (s.cost_terms(strategy, metric) - f * s.cost_terms(base, metric)) / x.mean()
+    z = terms.sum(axis=1)
+    zc = z - z.mean()
+    var = float(zc @ zc)
+    if not var > 0:
+        return []
+    tc = terms - terms.mean(axis=0)
+    out = []
+    for j, name in enumerate(s.cost_names):
+        if not np.any(tc[:, j]):
+            continue
+        out.append({"cost": name, "share": float(tc[:, j] @ zc) / var, "sd": float(np.std(terms[:, j]))})
+    out.sort(key=lambda d: -d["share"])
+    return out
+
+
+def error_sources_text(result, profile=None, top: int = 3) -> str:
+    """The console section of ``bulksim run --error-sources``: for each ratio to
+    per_object (hook and end to end), its 95% half-width and the unit costs that carry
+    most of its simulation variance (``error_sources``)."""
+    s = estimate(result, profile)
+    if BASE not in s.names:
+        return "(no ratio to per_object: run per_object too)"
+    if s.n < MIN_ESTIMATE_BATCHES:
+        return f"(too few calls for an error estimate: fewer than {MIN_ESTIMATE_BATCHES} batches)"
+    lines = []
+    width = max(len(n) for n in s.names) + 6
+    for name in s.names:
+        if name == BASE:
+            continue
+        for m in ("hook", "total"):
+            hw = s.halfwidth(s.cycles(name, m), s.cycles(BASE, m))
+            every = error_sources(result, name, m, profile)
+            src = [d for d in every if d["share"] >= 0.005][:top]
+            what = ", ".join(f"{d['cost']} {100 * d['share']:.0f}%" for d in src) or "no simulation error"
+            cancel = [d for d in reversed(every) if d["share"] <= -0.05][:top]
+            if cancel:  # the shares add up to 100% with these
+                what += "; cancelling: " + ", ".join(f"{d['cost']} {100 * d['share']:.0f}%" for d in cancel)
+            lines.append(f"  {f'{name} {m}':<{width}} ±{hw:.5f}: {what}")
+    return "\n".join(lines)
 
 
 def pm(se: float | None, t: float | None, digits: int = 3) -> str:

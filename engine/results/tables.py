@@ -24,11 +24,12 @@ from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB
 from .error import add_error_columns, error_fields
 from .ranges import add_range_columns, range_fields
 
-SCHEMA_VERSION = "6"  # 2: cost-range columns, free-hook and slab cycles per object;
+SCHEMA_VERSION = "7"  # 2: cost-range columns, free-hook and slab cycles per object;
 #                       3: free_hook, free_bulk, free_runs
 #                       4: irq_saves (the v5.x generations)
 #                       5: simulation-error columns (*_se, engine.results.error)
 #                       6: overrides
+#                       7: paired errors of every difference from per_object (*_diff_se, *_pct_se)
 
 _EVENT_DOC = {
     "calls": "kmem_cache_alloc_bulk() calls",

@@ -152,3 +152,76 @@ def test_checkpoints_are_a_fixed_geometric_schedule_of_batch_boundaries():
             if c == rec.next_boundary(c - 1):
                 rec.record(c, np.zeros((1, 4, len(EVENTS)), dtype=np.int64))
         assert sum(rec.calls) == n
+
+
+def _two(calls=20_000, **over):
+    import dataclasses
+
+    scn = dataclasses.replace(engine.Scenario.from_preset("default"), **over)
+    return engine.simulate(scn, strategies="per_object,batched", calls=calls, seed=3)
+
+
+def test_cost_terms_add_up_to_the_cycles_of_every_metric():
+    s = error.estimate(_two())
+    for name in s.names:
+        for m in error.METRICS:
+            np.testing.assert_allclose(s.cost_terms(name, m).sum(axis=1), s.cycles(name, m), rtol=1e-12)
+
+
+def test_error_sources_shares_add_up_to_the_whole_variance():
+    r = _two()
+    src = error.error_sources(r, "batched", "hook")
+    assert src, "a run of 20,000 calls has a simulation error to split"
+    assert abs(sum(d["share"] for d in src) - 1.0) < 1e-9
+    assert [d["share"] for d in src] == sorted((d["share"] for d in src), reverse=True)
+    # the split is of the same residuals the half-width comes from: a cost priced at zero adds nothing
+    assert all(np.isfinite(d["sd"]) and d["sd"] >= 0 for d in src)
+    assert error.error_sources(r, "per_object", "hook") == [], "per_object against itself has no error"
+
+
+def test_error_sources_name_remote_line_transfers_only_where_there_are_remote_nodes():
+    one = {d["cost"] for d in error.error_sources(_two(nodes=1), "batched", "hook")}
+    two = error.error_sources(_two(nodes=2), "batched", "hook")
+    assert "line_transfers_remote" not in one  # one node: no transfer crosses nodes
+    assert two[0]["cost"] == "line_transfers_remote"
+
+
+def test_run_error_sources_prints_each_ratio_with_its_halfwidth(capsys):
+    from engine.cli import main
+
+    assert main(["run", "--calls", "20000", "--strategies", "per_object,batched", "--quiet", "--error-sources"]) == 0
+    text = capsys.readouterr().out
+    head, _, body = text.partition("Where the simulation error of each ratio comes from")
+    assert body, text
+    lines = [ln for ln in body.splitlines()[1:] if ln.strip()]
+    assert [ln.split()[:2] for ln in lines[:2]] == [["batched", "hook"], ["batched", "total"]]
+    assert all("±" in ln and "%" in ln for ln in lines[:2])
+
+
+def test_every_difference_from_per_object_has_its_paired_error():
+    """Free-hook and slab cycles and every event rate carry the paired error of their
+    difference from per_object (issue: every figure with its simulation error)."""
+    r = engine.simulate("default", strategies="per_object,batched,none", calls=20_000, seed=5)
+    rows = {d["strategy"]: d for d in r.summary.to_pylist()}
+    s = error.estimate(r)
+    b, base = rows["batched"], rows["per_object"]
+    # the slab side is the same calls and the same allocator for every strategy: no error at all
+    assert b["slab_cycles_per_object_diff_se"] == 0.0 and b["slab_cycles_per_object_pct_se"] == 0.0
+    # free-hook cycles differ, and the paired error is far below the two errors combined
+    assert 0 < b["free_hook_cycles_per_object_diff_se"] < 0.5 * math.hypot(
+        b["free_hook_cycles_per_object_se"], base["free_hook_cycles_per_object_se"])
+    want = error.ratio_se(s.event("batched", "stock_locks") - s.event("per_object", "stock_locks"),
+                          s.objects("batched"))
+    assert b["stock_locks_per_object_diff_se"] == pytest.approx(want, rel=1e-12)
+    assert b["stock_locks_per_object_pct_se"] == pytest.approx(
+        100 * error.ratio_se(s.event("batched", "stock_locks"), s.event("per_object", "stock_locks")), rel=1e-12)
+    # an event per_object never has: no percentage, so no percentage error either
+    assert base["free_runs"] == 0 and b["free_runs_per_object_pct_se"] is None
+    assert base["stock_locks_per_object_diff_se"] == 0.0  # per_object against itself
+    from engine.results.console import comparison_text
+
+    text = comparison_text(r.summary)
+    line = next(ln for ln in text.splitlines() if ln.startswith("free-hook cycles / object"))
+    assert "±" in line and "%)" in line
+    line = next(ln for ln in text.splitlines() if ln.startswith("page-counter uncharges / object"))
+    assert "±" in line  # an absolute difference, where per_object's value is near zero

@@ -79,7 +79,7 @@ def test_every_consumer_reads_the_dataset(tmp_path):
     unit = {r["column"]: r["unit"] for r in units if r["table"] == "summary"}
     assert unit["hook_cycles_per_object"] == "cycles/object" and "param_bulk_size" in unit and "point" in unit
     # metadata once: the file is far smaller than one file per point and strategy was
-    assert data.stat().st_size < 150_000
+    assert data.stat().st_size < 250_000  # (one file per point and strategy: megabytes)
 
 
 def test_worker_count_does_not_change_results(tmp_path):
@@ -162,7 +162,7 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path):
     assert read_sweep(out).num_rows == len(kept) * len(STRATEGIES)  # a partial sweep reads
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert "40 points" in done.stdout and "0 already done" not in done.stdout
+    assert f"40 points: {len(kept)} already done, {40 - len(kept)} computed" in done.stdout, done.stdout
     assert read_sweep(out).num_rows == 40 * len(STRATEGIES)
     assert Path(out / "_sweep.json").exists()
 
