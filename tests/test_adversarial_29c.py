@@ -470,3 +470,11 @@ def test_calibrate_refuses_measuring_options_it_would_ignore(tmp_path, extra, ne
                      timeout=30)
     one_line_error(rc, err, needle)
     assert not out.exists()
+
+
+def test_an_output_ending_in_a_slash_is_not_written_as_a_file(tmp_path):
+    """run --out x.parquet/ (a folder meant) wrote a file x.parquet: Path() drops the slash."""
+    out = str(tmp_path / "x.parquet") + "/"
+    rc, o, err = cli("run", "--calls", 100, "--quiet", "--strategies", "per_object", "--out", out)
+    one_line_error(rc, err, "ends in '/', a folder")
+    assert not (tmp_path / "x.parquet").exists()

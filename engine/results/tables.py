@@ -421,6 +421,9 @@ def _temporaries(path: Path) -> set[Path]:
 def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:
     """Refuse an output path before anything is computed: the extension, an existing
     file without ``force``, a folder in its place, a missing folder."""
+    if str(os.fspath(path)).endswith(("/", os.sep)):  # Path() drops the slash: a folder was meant
+        raise BadInputError(f"{os.fspath(path)}: ends in '/', a folder; give a file name (.parquet, .arrow "
+                            "or .feather)")
     path = Path(path)
     if table_format(path) is None:
         raise BadInputError(f"{path}: output must end in .parquet, .arrow or .feather")
