@@ -300,6 +300,10 @@ def test_compare_filter_against_nan_is_refused(summary):
     for f in ("hook_cycles_per_object > nan", "!hook_cycles_per_object_pct <= NaN"):
         rc, out, err = cli("compare", summary, "-f", f)
         one_line_error(rc, err, "NaN compares false")
+    # '-5%%' was read as -5 (every '%' stripped); --fail-above refuses it, so does -f now
+    rc, out, err = cli("compare", summary, "-f", "hook_cycles_per_object_pct < -5%%")
+    one_line_error(rc, err, "is numeric, got '-5%%'")
+    assert cli("compare", summary, "-f", "hook_cycles_per_object_pct < -5%")[0] == 0
 
 
 # -- a verdict from no data ---------------------------------------------------------

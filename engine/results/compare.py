@@ -450,7 +450,8 @@ def parse_filter(comp: Comparison, text: str) -> Filter:
     value: Any = raw
     if fld[1] is not None or name in comp.numeric_keys:
         try:
-            value = float(raw.rstrip("%").replace("_", ""))
+            # one trailing '%' (..._pct<-5%), as --fail-above reads it: '5%%' is not a number
+            value = float((raw[:-1] if raw.endswith("%") else raw).replace("_", ""))
         except ValueError:
             raise BulksimError(f"bad filter {text!r}: {name} is numeric, got {raw!r}") from None
         if math.isnan(value):  # every comparison with NaN is false: a filter that keeps no row
