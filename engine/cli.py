@@ -888,9 +888,8 @@ def _dispatch(argv) -> int:
         cmd = f"{args.command}: " if args.command else ""
         hint = f" ('bulksim {args.command} --help' lists the options)" if args.command else ""
         raise BulksimError(f"{cmd}unrecognized arguments: {' '.join(extra)}{hint}")
-    if not args.command:
-        parser.print_help()
-        return 2
+    if not args.command:  # bad input like any other: one line on stderr, nothing on stdout
+        raise BulksimError(f"a command is needed: {', '.join(sorted(COMMANDS))} ('bulksim --help' says what each does)")
     _check_path_options(args)
     return COMMANDS[args.command](args)
 

@@ -482,3 +482,12 @@ def test_an_output_ending_in_a_slash_is_not_written_as_a_file(tmp_path):
     rc, o, err = cli("run", "--calls", 100, "--quiet", "--strategies", "per_object", "--out", out)
     one_line_error(rc, err, "ends in '/', a folder")
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_no_command_is_one_line_on_stderr():
+    """'bulksim' alone exited 2 (bad input) with the whole help on stdout and nothing on stderr."""
+    rc, out, err = cli()
+    one_line_error(rc, err, "a command is needed", "run", "sweep")
+    assert out == ""
+    rc, out, err = cli("--help")
+    assert rc == 0 and "COMMAND" in out
