@@ -144,3 +144,13 @@ def need_seeds(seeds: Any, what: str = "seeds") -> list[int]:
     if len(set(out)) < len(out):
         raise BadInputError(f"{what} gives a seed twice ({short(list(seeds))})")
     return out
+
+
+def need_printable_output(path: Any) -> None:
+    """An output path without control characters: every command names its outputs in
+    lines (``wrote r.parquet``, ``dataset in OUT``, the line of a signal), and a newline
+    or an escape sequence in the name would split or rewrite them."""
+    text = os.fspath(path) if isinstance(path, os.PathLike) else str(path)
+    if not text.isprintable():
+        raise BadInputError(f"{short(text)}: an output name with a control character (a newline, a tab, "
+                            "an escape sequence) would split the lines that name it; choose another name")

@@ -491,3 +491,20 @@ def test_no_command_is_one_line_on_stderr():
     assert out == ""
     rc, out, err = cli("--help")
     assert rc == 0 and "COMMAND" in out
+
+
+@pytest.mark.parametrize("cmd", [
+    ["run", "--calls", "100", "--quiet", "--strategies", "per_object", "--out", "{o}.parquet"],
+    ["compare", "{s}", "-o", "parquet", "--out", "{o}.parquet"],
+    ["report", "{s}", "--out", "{o}"],
+    ["sweep", "--calls", "100", "--grid", "bulk_size=1", "--strategies", "per_object", "--out", "{o}"],
+    ["calibrate", "--measurement", "{m}", "--no-question", "--quiet", "--out", "{o}.json"],
+])
+def test_an_output_name_with_a_newline_is_refused(tmp_path, summary, cmd):
+    """--out $'a\\nb.parquet' was written, and 'wrote a<newline>b.parquet' split the line
+    that names it (a script reading 'wrote PATH' got two wrong paths)."""
+    o = str(tmp_path / "a\nb")
+    m = _measurement_file(tmp_path / "m.parquet")
+    rc, out, err = cli(*[a.format(o=o, s=summary, m=m) for a in cmd])
+    one_line_error(rc, err, "an output name with a control character")
+    assert [p.name for p in tmp_path.iterdir() if "\n" in p.name] == []

@@ -237,6 +237,9 @@ def document(profile, *, provenance: dict | None = None, fit: dict | None = None
 
 def check_output(path, *, force: bool = False) -> Path:
     """Refuse a profile output path before anything is measured."""
+    from ..checks import need_printable_output
+
+    need_printable_output(path)
     path = Path(path)
     if path.suffix.lower() != ".json":
         raise BadInputError(f"{_short(str(path))}: a profile file must end in .json")

@@ -176,6 +176,9 @@ def write_report(results: str | Path, out: str | Path, *, force: bool = False) -
 
     from ..errors import BadInputError, OutputError
 
+    from ..checks import need_printable_output
+
+    need_printable_output(out)  # 'wrote OUT/index.html' is one line
     results, out = Path(results), Path(out)
     _load(results, warn=False)  # bad input before anything is created
     if out.is_symlink():  # the swap would replace the link, and leave the old report where it points

@@ -458,12 +458,16 @@ def check_not_an_input(out: str | os.PathLike, inputs, what: str = "--out") -> N
 
 
 def check_utf8_path(path: str | os.PathLike) -> None:
-    """Refuse a path that is not valid UTF-8 (Arrow's writers and readers need UTF-8)."""
+    """Refuse an output path that is not valid UTF-8 (Arrow's writers and readers need
+    UTF-8) or holds a control character (``engine.checks.need_printable_output``)."""
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
         shown = str(path).encode("utf-8", "surrogateescape")[:120]
         raise BadInputError(f"{shown!r}: the path is not valid UTF-8; use a UTF-8 path") from None
+    from ..checks import need_printable_output
+
+    need_printable_output(path)
 
 
 def _check_output_path(path: Path, force: bool) -> Path:
