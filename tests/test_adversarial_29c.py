@@ -277,10 +277,12 @@ def test_a_summary_of_a_newer_schema_is_refused(tmp_path, summary, version):
     (["--seeds", "1,,2"], "an empty item"),
     (["--seeds", "3,"], "an empty item"),
     (["--gather"], "applies to a Dask --scheduler only"),
+    (["--scheduler", "local:1"], "with a Dask --scheduler the cluster's workers run the points"),
 ])
 def test_sweep_refuses_what_it_dropped_or_ignored(tmp_path, extra, needle):
-    """--seeds 1,,2 ran seeds 1 and 2 (the empty item dropped; --grid refuses it), and
-    --gather without --scheduler was accepted and did nothing."""
+    """--seeds 1,,2 ran seeds 1 and 2 (the empty item dropped; --grid refuses it),
+    --gather without --scheduler was accepted and did nothing, and so was --workers (given
+    here as 1) with a --scheduler, whose own workers run the points."""
     rc, out, err = cli("sweep", "--calls", 1000, "--grid", "bulk_size=1,2", "--strategies", "per_object,batched",
                        "--workers", 1, "--out", tmp_path / "sw", *extra)
     one_line_error(rc, err, needle)

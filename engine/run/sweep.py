@@ -187,6 +187,9 @@ def run_sweep(base: Scenario, grid: dict[str, list[Any]], seeds: list[int], out:
         raise BadTypeError(f"max_memory must be an integer number of bytes or None, got {max_memory!r}")
     max_memory = None if max_memory is None else as_int(max_memory)
     names = parse_strategies(strategies)
+    if workers is not None and scheduler is not None:  # the cluster's workers run the points
+        raise BadInputError("workers (--workers) counts local threads; with a Dask --scheduler the cluster's "
+                            "workers run the points (local:N sets how many)")
     if workers is None:
         workers = os.cpu_count() or 1
     if as_int(workers) is None:
