@@ -353,9 +353,11 @@ def cmd_run(args, out=None) -> int:
     if atext:
         print("\n" + atext, file=out)
     if rtext or atext:
+        import textwrap
+
         from .results.validate import trust_line
 
-        print(trust_line(), file=out)
+        print(textwrap.fill(trust_line(), 100, break_on_hyphens=False), file=out)
     if stext is not None:
         print("\nSensitivity of the ratio to each unit cost:\n" + stext, file=out)
     if etext is not None:
