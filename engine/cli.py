@@ -361,7 +361,7 @@ def cmd_run(args, out=None) -> int:
     if stext is not None:
         print("\nSensitivity of the ratio to each unit cost:\n" + stext, file=out)
     if etext is not None:
-        print("\nWhere the simulation error of each ratio comes from (95% half-width; the unit "
+        print("\nWhere the simulation error of each ratio comes from (95% half-width; the unit\n"
               "costs' shares of its variance):\n" + etext, file=out)
     for line in wrote:
         print(line, file=out)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 
 import numpy as np
 
@@ -577,7 +578,8 @@ def error_sources_text(result, profile=None, top: int = 3) -> str:
             cancel = [d for d in reversed(every) if d["share"] <= -0.05][:top]
             if cancel:  # the shares add up to 100% with these
                 what += "; cancelling: " + ", ".join(f"{d['cost']} {100 * d['share']:.0f}%" for d in cancel)
-            lines.append(f"  {f'{name} {m}':<{width}} ±{hw:.5f}: {what}")
+            lines += textwrap.wrap(f"{f'{name} {m}':<{width}} ±{hw:.5f}: {what}", 98, initial_indent="  ",
+                                   subsequent_indent=" " * (width + 3), break_on_hyphens=False)
     return "\n".join(lines)
 
 

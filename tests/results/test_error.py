@@ -193,9 +193,10 @@ def test_run_error_sources_prints_each_ratio_with_its_halfwidth(capsys):
     text = capsys.readouterr().out
     head, _, body = text.partition("Where the simulation error of each ratio comes from")
     assert body, text
-    lines = [ln for ln in body.splitlines()[1:] if ln.strip()]
+    lines = [ln for ln in body.splitlines() if ln.startswith("  ") and not ln.startswith("   ")]
     assert [ln.split()[:2] for ln in lines[:2]] == [["batched", "hook"], ["batched", "total"]]
     assert all("±" in ln and "%" in ln for ln in lines[:2])
+    assert max(len(ln) for ln in body.splitlines()) <= 100
 
 
 def test_every_difference_from_per_object_has_its_paired_error():
