@@ -580,6 +580,8 @@ def error_sources_text(result, profile=None, top: int = 3) -> str:
     s = estimate(result, profile)
     if BASE not in s.names:
         return "(no ratio to per_object: run per_object too)"
+    if len(s.names) < 2:
+        return "(per_object alone: no ratio to per_object; run another strategy too)"
     if s.n < MIN_ESTIMATE_BATCHES:
         return f"(too few calls for an error estimate: fewer than {MIN_ESTIMATE_BATCHES} batches)"
     lines = []

@@ -245,3 +245,16 @@ def test_run_json_carries_the_error_sources_and_the_sensitivity(capsys):
     assert abs(sum(d["share"] for d in ratios[0]["sources"]) - 1) < 1e-9
     sens = doc["sensitivity"]["strategies"]["batched"]["rows"]
     assert sens and {"unit_cost", "ratio_at_low", "ratio_at_high"} <= set(sens[0])
+
+
+@pytest.mark.parametrize("strategies, calls, words", [
+    ("per_object", 5000, "per_object alone"),
+    ("batched,none", 5000, "run per_object too"),
+    ("per_object,batched", 100, "too few calls"),
+])
+def test_run_error_sources_says_why_there_is_nothing_to_split(capsys, strategies, calls, words):
+    from engine.cli import main
+
+    assert main(["run", "--calls", str(calls), "--strategies", strategies, "--quiet", "--error-sources"]) == 0
+    body = capsys.readouterr().out.split("shares of its variance):\n", 1)[1]
+    assert words in body.splitlines()[0]
