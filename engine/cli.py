@@ -384,10 +384,15 @@ def cmd_run(args, out=None) -> int:
     wrote = _write_run_outputs(args, result, table, detail) if args.out else []
     if args.output == "json":
         from .results.jsonout import dumps, run_document
-        from .results.ranges import sensitivity_document
 
-        sens = sensitivity_document(result, args.sensitivity) if args.sensitivity else None  # never dropped
-        print(dumps(run_document(result, table, list(WRITTEN), sens)), file=out)
+        doc = run_document(result, table, list(WRITTEN))
+        if args.sensitivity:  # the sections the console prints, as data
+            doc["sensitivity"] = _sensitivity_data(result, args.sensitivity)
+        if args.error_sources:
+            from .results.error import error_sources_data
+
+            doc["error_sources"] = error_sources_data(result)
+        print(dumps(doc), file=out)
         return 0
     print(comparison_text(table), file=out)
     if rtext:
@@ -395,17 +400,35 @@ def cmd_run(args, out=None) -> int:
     if atext:
         print("\n" + atext, file=out)
     if rtext or atext:
+        import textwrap
+
         from .results.validate import trust_line
 
-        print(trust_line(), file=out)
+        print(textwrap.fill(trust_line(), 100, break_on_hyphens=False), file=out)
     if stext is not None:
         print("\nSensitivity of the ratio to each unit cost:\n" + stext, file=out)
     if etext is not None:
-        print("\nWhere the simulation error of each ratio comes from (95% half-width; the unit "
+        print("\nWhere the simulation error of each ratio comes from (95% half-width; the unit\n"
               "costs' shares of its variance):\n" + etext, file=out)
     for line in wrote:
         print(line, file=out)
     return 0
+
+
+def _sensitivity_data(result, metric: str) -> dict:
+    """``run --sensitivity -o json``: per strategy against per_object, every unit cost's
+    ratio at its low and high value (``engine.results.ranges.sensitivity``), or why not."""
+    from .results.ranges import BASE, NothingToRank, sensitivity
+
+    out = {"metric": metric, "base": BASE, "strategies": {}}
+    for name in result.runs:
+        if name == BASE or BASE not in result.runs:
+            continue
+        try:
+            out["strategies"][name] = {"rows": sensitivity(result, name, metric)}
+        except NothingToRank as e:
+            out["strategies"][name] = {"rows": [], "why": str(e)}
+    return out
 
 
 def _max_memory(args):

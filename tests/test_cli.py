@@ -21,7 +21,7 @@ def test_run_prints_four_strategy_table(capsys):
     assert "hook cycles / object" in out and "%)" in out
     assert "free hook, objects per free call" in out
     # with none in the run: one line per other strategy, the cost of accounting
-    cost = out[out.index("Cost of accounting"):].splitlines()[1:5]
+    cost = [ln for ln in out[out.index("Cost of accounting"):].splitlines() if ln.startswith("  ")][:4]
     assert [line.split()[0] for line in cost] == ["per_object", "batched_v1", "batched", "upfront"]
     # "5.63x ±0.06 none [3.12, 11.95]": the factor, its simulation error, its range (none of
     # them at 300 calls: too few batches for an estimate, "5.63x none [...]")

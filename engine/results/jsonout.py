@@ -28,16 +28,14 @@ def dumps(doc: dict) -> str:
     return json.dumps(clean(doc), indent=1, default=str, allow_nan=False)
 
 
-def run_document(result, table, files: list[str], sensitivity: dict | None = None) -> dict:
-    """``bulksim run -o json``: the scenario as it ran, and every summary column per
-    strategy; with ``--sensitivity`` also its ranking (``ranges.sensitivity_document``)."""
+def run_document(result, table, files: list[str]) -> dict:
+    """``bulksim run -o json``: the scenario as it ran, and every summary column per strategy."""
     scn = result.scenario
-    extra = {} if sensitivity is None else {"sensitivity": sensitivity}
     return {"schema": "bulksim.run/1", "scenario": scn.name, "overrides": scn.overrides_text(),
             "label": scn.label, "description": scn.describe(),
             "parameters": {k: v for k, v in scn.to_dict().items() if k not in ("name", "description")},
             "profile": result.profile, "seed": result.seed, "passes": result.passes,
-            "strategies": table.to_pylist(), "files": files, **extra}
+            "strategies": table.to_pylist(), "files": files}
 
 
 def validate_document(rows: list[dict]) -> dict:

@@ -419,22 +419,6 @@ def _ratio_pm(result, strategy: str, metric: str) -> str:
     return f" ±{hw:.4f}" if hw == hw else ""
 
 
-def sensitivity_document(result, metric: str = "hook", top: int = 10) -> dict:
-    """``bulksim run -o json --sensitivity``: what ``sensitivity_text`` prints, as data:
-    per strategy against per_object the ``top`` unit costs that move the ratio (the rows
-    of :func:`sensitivity`), or why there is nothing to rank."""
-    out: dict = {"metric": metric, "base": BASE, "strategies": {}}
-    for s in result.runs:
-        if s == BASE or BASE not in result.runs:
-            continue
-        try:
-            rows = [r for r in sensitivity(result, s, metric) if r["swing"] > 0][:top]
-            out["strategies"][s] = {"unit_costs": rows, "nothing_to_rank": None}
-        except NothingToRank as e:
-            out["strategies"][s] = {"unit_costs": [], "nothing_to_rank": str(e)}
-    return out
-
-
 def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
     """The sensitivity table of every strategy against per_object (``bulksim run --sensitivity``)."""
     lines = []
@@ -484,9 +468,13 @@ def ranges_text(table) -> str:
     rows = table.to_pylist()
     if "hook_verdict" not in table.column_names or not any(r["strategy"] == BASE for r in rows):
         return ""
-    out = ["Against per_object over the box of unit costs (low..high of every chain and issue price, "
-           "'bulksim profiles --show'; ranges exact or proven bounds, docs/costs.md);",
-           "± = 95% interval of the simulation error at the central costs:"]
+    import textwrap
+
+    out = textwrap.wrap("Against per_object over the box of unit costs (low..high of every chain and "
+                        "issue price, 'bulksim profiles --show'; ranges exact or proven bounds, "
+                        "docs/costs.md); ± = 95% interval of the simulation error at the central "
+                        "costs. Each difference, then its ratio and verdict:", WIDTH)
+    pad = " " * 26  # under the difference, after the strategy and metric names
     for r in rows:
         if r["strategy"] == BASE:
             continue
@@ -502,9 +490,13 @@ def ranges_text(table) -> str:
                   f"{r[f'{m}_ratio_max'] + 0.0:.3f}]" if ratio is not None else "ratio -")
             names = r[f"{m}_decided_by"].split(",") if r[f"{m}_decided_by"] else []
             out.append(f"  {r['strategy']:11s} {label:10s} {d:+8.2f}{_pm(r, f'{m}_cycles_per_object_diff_se', 2)} cycles/object "
-                       f"[{r[f'{m}_diff_low']:+.2f}, {r[f'{m}_diff_high']:+.2f}], {rr}: "
-                       f"{verdict_text(r[f'{m}_verdict'], names)}")
+                       f"[{r[f'{m}_diff_low']:+.2f}, {r[f'{m}_diff_high']:+.2f}]")
+            out += textwrap.wrap(f"{rr}: {verdict_text(r[f'{m}_verdict'], names)}", WIDTH,
+                                 initial_indent=pad, subsequent_indent=pad + "  ", break_on_hyphens=False)
     return "\n".join(out)
+
+
+WIDTH = 100  # the console's width (engine.results.console.WIDTH)
 
 
 NO_ACCOUNTING = "none"  # the strategy without memcg accounting (engine.model.state.STRATEGIES)
@@ -524,8 +516,11 @@ def accounting_cost_text(result) -> str:
 
     err = estimate(result, prof)
     t = t95(err.n)
-    out = ["Cost of accounting, end-to-end: each strategy minus none (no memcg accounting), over the "
-           "box of unit costs (± = 95% simulation error at the central costs):"]
+    import textwrap
+
+    out = textwrap.wrap("Cost of accounting, end-to-end: each strategy minus none (no memcg accounting), "
+                        "over the box of unit costs (± = 95% simulation error at the central costs):", WIDTH)
+
     def allocated(s: str) -> int:
         return int(result.runs[s].counters[:, EVENTS.index("objects")].sum())
 

@@ -184,12 +184,16 @@ def test_run_prints_ranges_verdicts_and_sensitivity(capsys):
     assert cli.main(["run", "--scenario", "single", "--calls", "300", "--quiet", "--sensitivity"]) == 0
     out = capsys.readouterr().out
     # at bulk 1 batched does exactly per_object's work; batched_v1 two more slab lookups
-    assert "batched     hook          +0.00 cycles/object [+0.00, +0.00], ratio 1.000 [1.000, 1.000]: " \
-           "the same under every cost" in out
-    line = next(x for x in out.splitlines() if x.lstrip().startswith("batched_v1  hook"))
+    assert ("  batched     hook          +0.00 cycles/object [+0.00, +0.00]\n" + " " * 26
+            + "ratio 1.000 [1.000, 1.000]: the same under every cost") in out
+    lines = out.splitlines()
+    k = next(i for i, x in enumerate(lines) if x.lstrip().startswith("batched_v1  hook"))
     # two more slab lookups: never cheaper, and free when the hook is chain-bound (its
     # issue slots idle): the difference's range starts at 0
-    assert "cycles/object [+0.00, +" in line and ": depends on " in line
+    assert "cycles/object [+0.00, +" in lines[k] and ": depends on " in lines[k + 1]
+    # every line of the section fits the console's 100 columns
+    section = out[out.index("Against per_object"):out.index("Sensitivity")]
+    assert max(len(x) for x in section.splitlines()) <= 100
     assert "batched_v1 / per_object, hook cycles" in out and "virt_to_slab" in out
     assert cli.main(["run", "--calls", "10", "--sensitivity", "both"]) == 2
 
