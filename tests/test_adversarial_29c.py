@@ -384,6 +384,37 @@ def test_run_json_keeps_the_sensitivity():
     assert "sensitivity" not in json.loads(out)
 
 
+# -- calls silently replaced by a trace's count ---------------------------------------
+
+def _trace(path, calls=20):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 16 * calls
+    pq.write_table(pa.table({"call": [i // 16 for i in range(n)], "slab": [i // 4 for i in range(n)],
+                             "node": [(i // 4) % 2 for i in range(n)], "has_exts": [True] * n}), path)
+    return path
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", "--trace", "{t}", "--set", "calls=50"], "the trace has 20 calls, got calls=50"),
+    (["sweep", "--set", "trace={t}", "--calls", "5000", "--grid", "cpus=2,4", "--out", "{tmp}/sw"],
+     "the trace has 20 calls, got calls=5,000"),
+    (["sweep", "--set", "trace={t}", "--grid", "calls=20,40", "--out", "{tmp}/sw"], "calls cannot be in its grid"),
+])
+def test_calls_beside_a_trace_must_be_its_count(tmp_path, args, needle):
+    """A trace is replayed whole: run --trace T --set calls=50 ran T's 20 calls (only
+    --calls was checked), a sweep of T ignored --calls 5000, and --grid calls=20,40 gave a
+    point labelled calls=40 computed from 20 calls."""
+    t = _trace(tmp_path / "t.parquet")
+    rc, out, err = cli(*[a.format(t=t, tmp=tmp_path) for a in args], "--strategies", "per_object,batched",
+                       "--workers" if args[0] == "sweep" else "--quiet", *(["1"] if args[0] == "sweep" else []))
+    one_line_error(rc, err, needle)
+    assert not (tmp_path / "sw").exists()
+    rc, out, err = cli("run", "--trace", t, "--set", "calls=20", "--quiet", "--strategies", "per_object")
+    assert rc == 0 and "20 calls" in out, err
+
+
 def test_report_of_no_object_shows_no_cost_of_accounting(tmp_path):
     """report of a run of 0 calls put +0.0 in its 'minus none' column: a cost of
     accounting from no object."""
