@@ -364,3 +364,38 @@ def test_issue_28_repricing_step_is_in_the_committed_model_tracks():
                  "ModelOutputs.track_stat_flushes_per_object"):
         assert old["bench_model." + name]["result"] == new["bench_model." + name]["result"], name
 
+
+def test_benchmark_without_results_says_so_where_its_box_would_be(tmp_path):
+    """A benchmark in benchmarks.json with no result at any commit (a new one, such as
+    TimeToPrecision before its first run): asv leaves a bare title; the page says why."""
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE, results)
+    bench = json.loads((results / "benchmarks.json").read_text())
+    name = next(k for k in bench if k != "version")
+    new = name.rsplit(".", 1)[0] + ".track_not_run_yet"
+    bench[new] = dict(bench[name], name=new)
+    (results / "benchmarks.json").write_text(json.dumps(bench))
+    conf = {"version": 1, "project": "bulksim", "project_url": "index.html", "repo": str(ROOT),
+            "dvcs": "git", "branches": ["HEAD"], "environment_type": "virtualenv",
+            "benchmark_dir": str(ROOT / "benchmarks"), "results_dir": str(results),
+            "html_dir": str(tmp_path / "html"), "show_commit_url": "commits/"}
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps(conf))
+    out = build_site.build(config)
+    assert build_site.thumbnail_notes(out)[new].startswith("no results yet")
+    assert not (out / "graphs" / "summary" / f"{new}.json").exists()
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        index = out / "index.html"
+        index.write_text(index.read_text().replace("<head>", "<head>\n" + PROBE, 1))
+        dom, info = _dump(f"http://127.0.0.1:{httpd.server_address[1]}/index.html", tmp_path)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    errors = [e for e in info["errors"] if f"summary/{new}.json" not in e]  # the 404 asv expects
+    assert errors == [], errors
+    m = re.search(r'id="summarygrid-' + re.escape(new) + r'"[^>]*>.*?</div>\s*<div class="bulksim-thumb-note">([^<]*)<',
+                  dom, re.S)
+    assert m and m.group(1).startswith("no results yet"), dom[dom.find(new) - 200:dom.find(new) + 600]
