@@ -345,7 +345,14 @@ def cmd_run(args, out=None) -> int:
     if args.output == "json":
         from .results.jsonout import dumps, run_document
 
-        print(dumps(run_document(result, table, list(WRITTEN))), file=out)
+        doc = run_document(result, table, list(WRITTEN))
+        if args.sensitivity:  # the sections the console prints, as data
+            doc["sensitivity"] = _sensitivity_data(result, args.sensitivity)
+        if args.error_sources:
+            from .results.error import error_sources_data
+
+            doc["error_sources"] = error_sources_data(result)
+        print(dumps(doc), file=out)
         return 0
     print(comparison_text(table), file=out)
     if rtext:
@@ -366,6 +373,22 @@ def cmd_run(args, out=None) -> int:
     for line in wrote:
         print(line, file=out)
     return 0
+
+
+def _sensitivity_data(result, metric: str) -> dict:
+    """``run --sensitivity -o json``: per strategy against per_object, every unit cost's
+    ratio at its low and high value (``engine.results.ranges.sensitivity``), or why not."""
+    from .results.ranges import BASE, NothingToRank, sensitivity
+
+    out = {"metric": metric, "base": BASE, "strategies": {}}
+    for name in result.runs:
+        if name == BASE or BASE not in result.runs:
+            continue
+        try:
+            out["strategies"][name] = {"rows": sensitivity(result, name, metric)}
+        except NothingToRank as e:
+            out["strategies"][name] = {"rows": [], "why": str(e)}
+    return out
 
 
 def _max_memory(args):

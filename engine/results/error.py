@@ -556,6 +556,23 @@ def error_sources(result, strategy: str, metric: str = "hook", profile=None, bas
     return out
 
 
+def error_sources_data(result, profile=None) -> dict:
+    """``bulksim run --error-sources -o json``: per strategy and ratio to per_object
+    (hook, total), its 95% half-width and every unit cost's share (``error_sources``)."""
+    s = estimate(result, profile)
+    out = {"base": BASE, "confidence": CONFIDENCE, "batches": s.n, "ratios": []}
+    if BASE not in s.names or s.n < MIN_ESTIMATE_BATCHES:
+        return out
+    for name in s.names:
+        if name == BASE:
+            continue
+        for m in ("hook", "total"):
+            hw = s.halfwidth(s.cycles(name, m), s.cycles(BASE, m))
+            out["ratios"].append({"strategy": name, "metric": m, "halfwidth": _nan_to_none(hw),
+                                  "sources": error_sources(result, name, m, profile)})
+    return out
+
+
 def error_sources_text(result, profile=None, top: int = 3) -> str:
     """The console section of ``bulksim run --error-sources``: for each ratio to
     per_object (hook and end to end), its 95% half-width and the unit costs that carry
@@ -563,6 +580,8 @@ def error_sources_text(result, profile=None, top: int = 3) -> str:
     s = estimate(result, profile)
     if BASE not in s.names:
         return "(no ratio to per_object: run per_object too)"
+    if len(s.names) < 2:
+        return "(per_object alone: no ratio to per_object; run another strategy too)"
     if s.n < MIN_ESTIMATE_BATCHES:
         return f"(too few calls for an error estimate: fewer than {MIN_ESTIMATE_BATCHES} batches)"
     lines = []

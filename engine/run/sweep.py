@@ -499,11 +499,15 @@ def _table_problem(t: pa.Table, grid_keys) -> str | None:
     """Why a table does not have the rows of a sweep: columns and the types it relies on."""
     from ..results.tables import summary_schema
 
-    missing = [c for c in _want_columns(grid_keys) if c not in t.column_names]
+    schema = summary_schema()
+    have = set(t.column_names)  # (a list, built anew on each access: a set, built once)
+    want = [f.name for f in schema] + [f"param_{k}" for k in grid_keys] + ["point"]
+    missing = [c for c in want if c not in have]
     if missing:
         return f"not a part of this sweep (missing column {missing[0]!r})"
-    for f in summary_schema():
-        got = t.schema.field(f.name).type
+    types = t.schema
+    for f in schema:
+        got = types.field(f.name).type
         if pa.types.is_dictionary(f.type):
             ok = pa.types.is_dictionary(got) and pa.types.is_string(got.value_type) or pa.types.is_string(got)
         else:

@@ -226,3 +226,35 @@ def test_every_difference_from_per_object_has_its_paired_error():
     assert "±" in line and "%)" in line
     line = next(ln for ln in text.splitlines() if ln.startswith("page-counter uncharges / object"))
     assert "±" in line  # an absolute difference, where per_object's value is near zero
+
+
+def test_run_json_carries_the_error_sources_and_the_sensitivity(capsys):
+    """-o json with --error-sources or --sensitivity: the sections are in the document,
+    not silently dropped."""
+    import json
+
+    from engine.cli import main
+
+    assert main(["run", "--calls", "20000", "--strategies", "per_object,batched", "--quiet",
+                 "--error-sources", "--sensitivity", "-o", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    ratios = doc["error_sources"]["ratios"]
+    assert [(r["strategy"], r["metric"]) for r in ratios] == [("batched", "hook"), ("batched", "total")]
+    row = next(r for r in doc["strategies"] if r["strategy"] == "batched")
+    assert ratios[0]["halfwidth"] == pytest.approx(row["hook_ratio_halfwidth"], rel=1e-12)
+    assert abs(sum(d["share"] for d in ratios[0]["sources"]) - 1) < 1e-9
+    sens = doc["sensitivity"]["strategies"]["batched"]["rows"]
+    assert sens and {"unit_cost", "ratio_at_low", "ratio_at_high"} <= set(sens[0])
+
+
+@pytest.mark.parametrize("strategies, calls, words", [
+    ("per_object", 5000, "per_object alone"),
+    ("batched,none", 5000, "run per_object too"),
+    ("per_object,batched", 100, "too few calls"),
+])
+def test_run_error_sources_says_why_there_is_nothing_to_split(capsys, strategies, calls, words):
+    from engine.cli import main
+
+    assert main(["run", "--calls", str(calls), "--strategies", strategies, "--quiet", "--error-sources"]) == 0
+    body = capsys.readouterr().out.split("shares of its variance):\n", 1)[1]
+    assert words in body.splitlines()[0]
