@@ -20,7 +20,8 @@ that machine's result files (docs/performance-history.md, "One machine, one seri
 After ``asv publish`` the site is made to explain itself: the notes of
 ``history_notes`` in asv.conf.json (a machine change, an intended model change) go on
 the front page and on their commits' pages, and a thumbnail whose benchmark has results
-at only one commit draws that point instead of an empty box, and says so.
+at only one commit draws that point instead of an empty box, and says so; one without
+any results (a new benchmark) says that where asv would leave only its title.
 """
 
 from __future__ import annotations
@@ -215,6 +216,15 @@ _GRID_PATCH = ("if (window.BULKSIM_THUMB_NOTES && BULKSIM_THUMB_NOTES[bm.name]) 
                "                var options = {\n                    colors: $.asv.colors,\n                    series: {\n"
                "                        points: {show: data.length < 3, radius: 4},\n"
                "                        lines: {\n                            show: true,\n                            lineWidth: 2\n                        },")
+# asv leaves a benchmark without any results (no graphs/summary file) as a bare title; its
+# note (thumbnail_notes: "no results yet") goes where the box would be.
+_GRID_FAIL = "}).fail(function() {\n                // TODO: Handle failure\n            });"
+_GRID_FAIL_PATCH = ("}).fail(function() {\n"
+                    "                if (window.BULKSIM_THUMB_NOTES && BULKSIM_THUMB_NOTES[bm.name]) {\n"
+                    "                    plot_div.addClass('bulksim-no-results');\n"
+                    "                    plot_div.after($('<div class=\"bulksim-thumb-note\"/>').text(BULKSIM_THUMB_NOTES[bm.name]));\n"
+                    "                }\n"
+                    "            });")
 
 
 def explain_site(html_dir: Path, notes: dict[str, str], repo: Path, hash_length: int = 8) -> None:
@@ -226,6 +236,10 @@ def explain_site(html_dir: Path, notes: dict[str, str], repo: Path, hash_length:
         raise SiteError(f"{grid}: asv's thumbnail options are not where this script expects them "
                         "(another asv version?): update _GRID_OPTIONS")
     text = text.replace(_GRID_OPTIONS, _GRID_PATCH, 1)
+    if _GRID_FAIL not in text:
+        raise SiteError(f"{grid}: asv's failed-thumbnail handler is not where this script expects it "
+                        "(another asv version?): update _GRID_FAIL")
+    text = text.replace(_GRID_FAIL, _GRID_FAIL_PATCH, 1)
     # a lone point in the middle of its box, not on the top edge under the note
     ymin = "yaxis: {\n                        ticks: [],\n                        min: 0\n                    },"
     if ymin not in text:
@@ -247,8 +261,8 @@ def explain_site(html_dir: Path, notes: dict[str, str], repo: Path, hash_length:
               "docs/performance-history.md.</div>")
     style = ("<style>.bulksim-history-notes{margin:8px 12px;padding:6px 10px;border:1px solid #ccc;"
              "background:#fafae8;font-size:13px}.bulksim-history-notes ul{margin:2px 0}"
-             ".bulksim-thumb-note{font-size:10px;color:#a33;text-align:center;height:0;"
-             "position:relative;top:-30px}</style>")
+             ".bulksim-thumb-note{font-size:10px;color:#a33;text-align:center;height:0;white-space:normal;"
+             "position:relative;top:-30px}.bulksim-no-results{border:1px dashed #bbb}</style>")
     index = html_dir / "index.html"
     page = index.read_text()
     for anchor in ('<div id="summarygrid-display" style="position: absolute; left: 0; top: 55px; width: 100%; height: 100%">',

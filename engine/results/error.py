@@ -165,6 +165,26 @@ def ratio_se(y: np.ndarray, x: np.ndarray) -> float:
     return float(math.sqrt((z @ z) / (n * (n - 1))))
 
 
+def ratio_se_columns(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``ratio_se`` of every column of ``y`` ``[B, E]`` against ``x`` (``[B]``, or
+    ``[B, E]`` column by column) at once: NaN where ``ratio_se`` gives NaN."""
+    y = np.asarray(y, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = np.broadcast_to(x[:, None], y.shape)
+    n = y.shape[0]
+    out = np.full(y.shape[1], math.nan)
+    if n < MIN_ESTIMATE_BATCHES:
+        return out
+    sx = x.sum(axis=0)
+    ok = sx > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(ok, y.sum(axis=0) / np.where(ok, sx, 1.0), 0.0)
+        z = (y - r * x) / np.where(ok, x.mean(axis=0), 1.0)
+    out[ok] = np.sqrt((z * z).sum(axis=0) / (n * (n - 1)))[ok]
+    return out
+
+
 def lag1(z: np.ndarray) -> float:
     """Lag-1 autocorrelation of a series (0 for a constant one)."""
     z = np.asarray(z, dtype=np.float64) - np.mean(z)
@@ -423,6 +443,7 @@ def add_error_columns(result, rows: list[dict], profile=None) -> None:
     ok = s.n >= MIN_ESTIMATE_BATCHES
     prec = getattr(result, "precision", None)
     reached = prec["reached"] if prec else worst_precision(result, profile, "hook")
+    events = {name: np.column_stack([s.event(name, e) for e in EVENT_SE]) for name in s.names}
     for r in rows:
         name = r["strategy"]
         r["se_batches"] = s.n if ok else None
@@ -460,19 +481,25 @@ def add_error_columns(result, rows: list[dict], profile=None) -> None:
             if den.sum() > 0:
                 r["total_vs_none_ratio"] = float(s.cycles(name, "total").sum() / den.sum())
                 r["total_vs_none_ratio_se"] = _nan_to_none(ratio_se(s.cycles(name, "total"), den))
-        for ev in EVENT_SE:
-            r[f"{ev}_per_object_se"] = _nan_to_none(ratio_se(s.event(name, ev), x))
-        paired = [(f"{m}_cycles_per_object", s.cycles(name, m), s.cycles(BASE, m) if BASE in s.names else None)
-                  for m in ("free_hook", "slab")]
-        paired += [(f"{ev}_per_object", s.event(name, ev), s.event(BASE, ev) if BASE in s.names else None)
-                   for ev in EVENT_SE]
-        for col, y, yb in paired:
+        # the event rates, their differences from per_object and those as percentages: all
+        # columns at once (ratio_se_columns), the same figures as ratio_se one by one
+        ev = events[name]
+        for e, v in zip(EVENT_SE, ratio_se_columns(ev, x)):
+            r[f"{e}_per_object_se"] = _nan_to_none(v)
+        cols = [f"{m}_cycles_per_object" for m in ("free_hook", "slab")] + [f"{e}_per_object" for e in EVENT_SE]
+        for col in cols:
             r[f"{col}_diff_se"] = r[f"{col}_pct_se"] = None
-            if yb is None or not ok:
-                continue
-            r[f"{col}_diff_se"] = _nan_to_none(ratio_se(y - yb, x))
-            if yb.sum() > 0:
-                r[f"{col}_pct_se"] = _nan_to_none(100.0 * ratio_se(y, yb))
+        if BASE not in s.names or not ok:
+            continue
+        y = np.column_stack([s.cycles(name, "free_hook"), s.cycles(name, "slab"), ev])
+        yb = np.column_stack([s.cycles(BASE, "free_hook"), s.cycles(BASE, "slab"), events[BASE]])
+        diff = ratio_se_columns(y - yb, x)
+        pct = ratio_se_columns(y, yb)
+        has = yb.sum(axis=0) > 0
+        for j, col in enumerate(cols):
+            r[f"{col}_diff_se"] = _nan_to_none(diff[j])
+            if has[j]:
+                r[f"{col}_pct_se"] = _nan_to_none(100.0 * pct[j])
 
 
 def ratio_intervals(result, profile=None, which: str = "ratios") -> list[dict]:

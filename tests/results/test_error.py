@@ -258,3 +258,19 @@ def test_run_error_sources_says_why_there_is_nothing_to_split(capsys, strategies
     assert main(["run", "--calls", str(calls), "--strategies", strategies, "--quiet", "--error-sources"]) == 0
     body = capsys.readouterr().out.split("shares of its variance):\n", 1)[1]
     assert words in body.splitlines()[0]
+
+
+def test_ratio_se_columns_is_ratio_se_column_by_column():
+    rng = np.random.default_rng(4)
+    y = rng.poisson(5.0, size=(40, 6)).astype(float)
+    y[:, 2] = 0.0  # no events: SE 0
+    x = rng.uniform(10, 20, size=40)
+    got = error.ratio_se_columns(y, x)
+    want = [error.ratio_se(y[:, j], x) for j in range(6)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    xb = np.column_stack([x, np.zeros(40), x, x, -x, x])  # a zero and a negative denominator: NaN
+    got = error.ratio_se_columns(y, xb)
+    want = [error.ratio_se(y[:, j], xb[:, j]) for j in range(6)]
+    assert np.isnan(got[1]) and np.isnan(want[1]) and np.isnan(got[4]) and np.isnan(want[4])
+    np.testing.assert_allclose(got[[0, 2, 3, 5]], np.array(want)[[0, 2, 3, 5]], rtol=1e-12)
+    assert np.isnan(error.ratio_se_columns(y[:5], x[:5])).all()  # too few batches

@@ -322,3 +322,80 @@ def test_committed_results_are_one_machine_and_free_outputs_track_something():
         skip = getattr(FreeOutputs, name).skip_params
         assert skip and all(key.startswith("none/") for _, key in skip), name
     assert not hasattr(FreeOutputs.track_total_cycles_per_object, "skip_params")  # none's baseline
+
+
+def test_regressions_first_commits_name_commits_with_results():
+    """asv resolves a regressions_first_commits commit without results to the newest
+    benchmarked commit of the branch (rev-list --first-parent is newest first), so such an
+    entry silently moves with every new result: each entry names a commit that has
+    results, and the latest intended model change (issue 28's repricing at 3a83bc2e) is the
+    model tracks' entry."""
+    text = re.sub(r"^\s*//.*$", "", (ROOT / "asv.conf.json").read_text(), flags=re.M)
+    conf = json.loads(text)
+    recorded = {json.loads(p.read_text())["commit_hash"]
+                for p in (ROOT / "results" / "bulksim-2core").glob("*-virtualenv-*.json")}
+    entries = conf["regressions_first_commits"]
+    assert entries
+    for regex, commit in entries.items():
+        assert commit in recorded, (regex, commit)
+    model = [c for r, c in entries.items() if re.match(r, "bench_model.FreeOutputs.track_total_cycles_per_object")]
+    assert model == ["3a83bc2ee1c5043dc0bbab8eadd9b438e20fc78e"], model
+    assert any(re.match(r, "bench_model.ModelOutputs.track_hook_cycles_per_object") for r in entries)
+    assert "3a83bc2e" in conf["history_notes"] and "not the engine's timings" in conf["history_notes"]["3a83bc2e"]
+
+
+def test_issue_28_repricing_step_is_in_the_committed_model_tracks():
+    """The committed results hold the step: 3a83bc2e has model tracks only (the engine's
+    timings were not recorded on that host), its cycles fell from 699ca435's and its counts
+    did not move."""
+    def results(prefix):
+        path = next((ROOT / "results" / "bulksim-2core").glob(prefix + "-virtualenv-*.json"))
+        data = json.loads(path.read_text())
+        return {k: dict(zip(data["result_columns"], v)) for k, v in data["results"].items()}
+
+    old, new = results("699ca435"), results("3a83bc2e")
+    assert new and all(k.startswith("bench_model.") for k in new), sorted(new)
+    assert set(new) == set(old)
+    key = "bench_model.ModelOutputs.track_hook_cycles_per_object"
+    pairs = list(zip(old[key]["result"], new[key]["result"]))
+    assert len(pairs) == 24 and all(b < a for a, b in pairs), pairs  # every preset x strategy
+    assert pairs[0][0] > 2 * pairs[0][1]  # default/per_object: 61.1 -> 16.4 cycles/object
+    for name in ("ModelOutputs.track_stock_locks_per_object", "GenerationOutputs.track_drains_per_object",
+                 "ModelOutputs.track_stat_flushes_per_object"):
+        assert old["bench_model." + name]["result"] == new["bench_model." + name]["result"], name
+
+
+def test_benchmark_without_results_says_so_where_its_box_would_be(tmp_path):
+    """A benchmark in benchmarks.json with no result at any commit (a new one, such as
+    TimeToPrecision before its first run): asv leaves a bare title; the page says why."""
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE, results)
+    bench = json.loads((results / "benchmarks.json").read_text())
+    name = next(k for k in bench if k != "version")
+    new = name.rsplit(".", 1)[0] + ".track_not_run_yet"
+    bench[new] = dict(bench[name], name=new)
+    (results / "benchmarks.json").write_text(json.dumps(bench))
+    conf = {"version": 1, "project": "bulksim", "project_url": "index.html", "repo": str(ROOT),
+            "dvcs": "git", "branches": ["HEAD"], "environment_type": "virtualenv",
+            "benchmark_dir": str(ROOT / "benchmarks"), "results_dir": str(results),
+            "html_dir": str(tmp_path / "html"), "show_commit_url": "commits/"}
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps(conf))
+    out = build_site.build(config)
+    assert build_site.thumbnail_notes(out)[new].startswith("no results yet")
+    assert not (out / "graphs" / "summary" / f"{new}.json").exists()
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        index = out / "index.html"
+        index.write_text(index.read_text().replace("<head>", "<head>\n" + PROBE, 1))
+        dom, info = _dump(f"http://127.0.0.1:{httpd.server_address[1]}/index.html", tmp_path)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    errors = [e for e in info["errors"] if f"summary/{new}.json" not in e]  # the 404 asv expects
+    assert errors == [], errors
+    m = re.search(r'id="summarygrid-' + re.escape(new) + r'"[^>]*>.*?</div>\s*<div class="bulksim-thumb-note">([^<]*)<',
+                  dom, re.S)
+    assert m and m.group(1).startswith("no results yet"), dom[dom.find(new) - 200:dom.find(new) + 600]
