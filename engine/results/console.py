@@ -94,6 +94,10 @@ for _col, _label, _scale in ROWS:
         PCT_SE[_col], DIFF_SE[_col] = f"{_col}_per_object_pct_se", f"{_col}_per_object_diff_se"
 
 
+RATIO_OF = {"hook_cycles_per_object": "hook", "hook_ns_per_object": "hook",
+            "total_cycles_per_object": "total", "total_ns_per_object": "total"}
+
+
 def _with_pm(delta: str, r: dict, col: str, per_call: bool = False) -> str:
     """``(-28.5%)`` -> ``(-28.5±0.1%)``, ``(+0.034)`` -> ``(+0.034±0.002)``: the 95%
     half-width of the simulation error of the difference from per_object (paired
@@ -106,6 +110,11 @@ def _with_pm(delta: str, r: dict, col: str, per_call: bool = False) -> str:
         if se is None:
             return delta
         hw = t * se
+        # hook and end-to-end: the ratio's own half-width (which adds the start-up bias), so
+        # the table's ± and the ratio's ± printed under it are the same interval
+        m = RATIO_OF.get(col)
+        if m is not None and r.get(f"{m}_ratio_halfwidth") is not None:
+            hw = 100.0 * r[f"{m}_ratio_halfwidth"]
         return delta[:-2] + (f"±{hw:.1f}%)" if hw >= 0.05 else "±<0.1%)" if hw > 0 else "±0%)")
     se = r.get(DIFF_SE.get(col, ""))
     if se is None:

@@ -274,3 +274,15 @@ def test_ratio_se_columns_is_ratio_se_column_by_column():
     assert np.isnan(got[1]) and np.isnan(want[1]) and np.isnan(got[4]) and np.isnan(want[4])
     np.testing.assert_allclose(got[[0, 2, 3, 5]], np.array(want)[[0, 2, 3, 5]], rtol=1e-12)
     assert np.isnan(error.ratio_se_columns(y[:5], x[:5])).all()  # too few batches
+
+
+def test_the_tables_pm_and_the_ratios_pm_are_one_interval():
+    """The hook row's (-x±h%) in the table and the ratio's ±h under it: the same half-width
+    (the ratio's, start-up bias included), not two different intervals of one figure."""
+    from engine.results.console import comparison_text
+
+    r = engine.simulate("default", strategies="per_object,batched", calls=20_000, seed=1)
+    row = next(d for d in r.summary.to_pylist() if d["strategy"] == "batched")
+    line = next(ln for ln in comparison_text(r.summary).splitlines() if ln.startswith("hook cycles / object"))
+    hw = 100 * row["hook_ratio_halfwidth"]
+    assert f"±{hw:.1f}%)" in line if hw >= 0.05 else "±<0.1%)" in line, (line, hw)
