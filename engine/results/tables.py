@@ -24,6 +24,7 @@ from ..model.events import EVENTS, PH_FREE_HOOK, PH_HOOK, PH_SLAB_ALLOC, PH_SLAB
 from .error import add_error_columns, error_fields
 from .ranges import add_range_columns, range_fields
 
+SMALL_TABLE_ROWS = 256  # Feather tables up to this many rows are written uncompressed
 SCHEMA_VERSION = "7"  # 2: cost-range columns, free-hook and slab cycles per object;
 #                       3: free_hook, free_bulk, free_runs
 #                       4: irq_saves (the v5.x generations)
@@ -347,7 +348,10 @@ def _write_temporary(table: pa.Table, path: Path) -> str:
         if table_format(path) == "parquet":
             pq.write_table(table, tmp, compression="zstd")
         else:
-            feather.write_feather(table, tmp, compression="zstd")
+            # a summary's few rows gain nothing from compression (the file is even larger)
+            # and zstd took 7x as long: a sweep writes one such part per point
+            feather.write_feather(table, tmp, compression="zstd" if table.num_rows > SMALL_TABLE_ROWS
+                                  else "uncompressed")
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results follow the umask
     except (OSError, pa.ArrowException) as e:
         _unlink_quietly(tmp)
