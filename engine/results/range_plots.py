@@ -97,7 +97,7 @@ def pooled_sensitivity(results: Path, table, rows: list[dict], strategy: str, to
     """End-to-end ratio ``strategy / per_object`` of the rows' pooled counts, each unit
     cost swept over its range with the others central (the summary holds counts over
     all phases, so this is the end-to-end ratio)."""
-    from .ranges import Box, central, fval
+    from .ranges import Box, central, fval, swept_ratios
 
     prof = get_profile(str(rows[0]["profile"]))
     meta = table.schema.metadata or {}
@@ -124,20 +124,8 @@ def pooled_sensitivity(results: Path, table, rows: list[dict], strategy: str, to
     a, b = forms[strategy], forms[BASE]
     if not (fval(b, box.xl, box.yl) > 0 and central(a, box) > 0):  # no rows of one of them here
         return 0.0, []
-    r0 = central(a, box) / central(b, box)
-    out = []
-    for which, (lo, mid, hi) in (("chain", (box.xl, box.xm, box.xh)), ("issue", (box.yl, box.ym, box.yh))):
-        for i, name in enumerate(prof.names):
-            v = []
-            for end in (lo[i], hi[i]):
-                m = mid.copy()
-                m[i] = end
-                x, y = (m, box.ym) if which == "chain" else (box.xm, m)
-                v.append(fval(a, x, y) / fval(b, x, y))
-            out.append({"unit_cost": name if which == "chain" else f"{name}:issue",
-                        "ratio_at_low": v[0], "ratio_at_high": v[1], "swing": abs(v[1] - v[0])})
-    out.sort(key=lambda d: -d["swing"])
-    return r0, [d for d in out if d["swing"] > 0][:top]
+    return central(a, box) / central(b, box), [d for d in swept_ratios(a, b, box, prof.names)
+                                                if d["swing"] > 0][:top]
 
 
 def range_figures(results: Path, table, rows: list[dict], params: list[str], numeric: list[str], emit) -> None:

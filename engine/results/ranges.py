@@ -383,10 +383,17 @@ def sensitivity(result, strategy: str, metric: str = "hook", base: str = BASE) -
     if not central(b, box) > 0:
         raise NothingToRank(f"{base} costs nothing in this result (no {metric} cycles), so there is "
                             "no ratio to rank")
+    return swept_ratios(a, b, box, prof.names)
+
+
+def swept_ratios(a, b, box: "Box", names) -> list[dict]:
+    """The ratio of forms ``a / b`` with each unit cost (chain price, and issue price as
+    ``name:issue``) at its low and at its high value, the others central; largest swing
+    first.  ``central(b, box)`` must be > 0; a ratio whose denominator is 0 is NaN."""
     r0 = central(a, box) / central(b, box)
     out = []
     for which, (lo, mid, hi) in (("chain", (box.xl, box.xm, box.xh)), ("issue", (box.yl, box.ym, box.yh))):
-        for i, name in enumerate(prof.names):
+        for i, name in enumerate(names):
             vals = []
             for end in (lo[i], hi[i]):
                 v = mid.copy()
