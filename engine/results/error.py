@@ -560,7 +560,11 @@ def error_sources(result, strategy: str, metric: str = "hook", profile=None, bas
     non-zero term, largest share first: ``cost``, ``share``, ``sd`` (the term's standard
     deviation over batches, as a fraction of ``base``'s cycles per batch).  Empty when
     the error is zero or cannot be estimated."""
-    s = estimate(result, profile)
+    return _sources(estimate(result, profile), strategy, metric, base)
+
+
+def _sources(s: Series, strategy: str, metric: str, base: str = BASE) -> list[dict]:
+    """``error_sources`` on a run's batch series (estimated once for all its ratios)."""
     if strategy not in s.names or base not in s.names or s.n < MIN_ESTIMATE_BATCHES:
         return []
     y, x = s.cycles(strategy, metric), s.cycles(base, metric)
@@ -583,6 +587,16 @@ def error_sources(result, strategy: str, metric: str = "hook", profile=None, bas
     return out
 
 
+def _ratio_sources(s: Series):
+    """Each ratio to per_object (every other strategy, hook then total): ``(strategy,
+    metric, 95% half-width, error_sources)``."""
+    for name in s.names:
+        if name == BASE:
+            continue
+        for m in ("hook", "total"):
+            yield name, m, s.halfwidth(s.cycles(name, m), s.cycles(BASE, m)), _sources(s, name, m)
+
+
 def error_sources_data(result, profile=None) -> dict:
     """``bulksim run --error-sources -o json``: per strategy and ratio to per_object
     (hook, total), its 95% half-width and every unit cost's share (``error_sources``)."""
@@ -590,13 +604,8 @@ def error_sources_data(result, profile=None) -> dict:
     out = {"base": BASE, "confidence": CONFIDENCE, "batches": s.n, "ratios": []}
     if BASE not in s.names or s.n < MIN_ESTIMATE_BATCHES:
         return out
-    for name in s.names:
-        if name == BASE:
-            continue
-        for m in ("hook", "total"):
-            hw = s.halfwidth(s.cycles(name, m), s.cycles(BASE, m))
-            out["ratios"].append({"strategy": name, "metric": m, "halfwidth": _nan_to_none(hw),
-                                  "sources": error_sources(result, name, m, profile)})
+    out["ratios"] = [{"strategy": name, "metric": m, "halfwidth": _nan_to_none(hw), "sources": every}
+                     for name, m, hw, every in _ratio_sources(s)]
     return out
 
 
@@ -613,19 +622,14 @@ def error_sources_text(result, profile=None, top: int = 3) -> str:
         return f"(too few calls for an error estimate: fewer than {MIN_ESTIMATE_BATCHES} batches)"
     lines = []
     width = max(len(n) for n in s.names) + 6
-    for name in s.names:
-        if name == BASE:
-            continue
-        for m in ("hook", "total"):
-            hw = s.halfwidth(s.cycles(name, m), s.cycles(BASE, m))
-            every = error_sources(result, name, m, profile)
-            src = [d for d in every if d["share"] >= 0.005][:top]
-            what = ", ".join(f"{d['cost']} {100 * d['share']:.0f}%" for d in src) or "no simulation error"
-            cancel = [d for d in reversed(every) if d["share"] <= -0.05][:top]
-            if cancel:  # the shares add up to 100% with these
-                what += "; cancelling: " + ", ".join(f"{d['cost']} {100 * d['share']:.0f}%" for d in cancel)
-            lines += textwrap.wrap(f"{f'{name} {m}':<{width}} ±{hw:.5f}: {what}", 98, initial_indent="  ",
-                                   subsequent_indent=" " * (width + 3), break_on_hyphens=False)
+    for name, m, hw, every in _ratio_sources(s):
+        src = [d for d in every if d["share"] >= 0.005][:top]
+        what = ", ".join(f"{d['cost']} {100 * d['share']:.0f}%" for d in src) or "no simulation error"
+        cancel = [d for d in reversed(every) if d["share"] <= -0.05][:top]
+        if cancel:  # the shares add up to 100% with these
+            what += "; cancelling: " + ", ".join(f"{d['cost']} {100 * d['share']:.0f}%" for d in cancel)
+        lines += textwrap.wrap(f"{f'{name} {m}':<{width}} ±{hw:.5f}: {what}", 98, initial_indent="  ",
+                               subsequent_indent=" " * (width + 3), break_on_hyphens=False)
     return "\n".join(lines)
 
 
