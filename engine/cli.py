@@ -387,7 +387,9 @@ def cmd_run(args, out=None) -> int:
 
         doc = run_document(result, table, list(WRITTEN))
         if args.sensitivity:  # the sections the console prints, as data
-            doc["sensitivity"] = _sensitivity_data(result, args.sensitivity)
+            from .results.ranges import sensitivity_data
+
+            doc["sensitivity"] = sensitivity_data(result, args.sensitivity)
         if args.error_sources:
             from .results.error import error_sources_data
 
@@ -413,22 +415,6 @@ def cmd_run(args, out=None) -> int:
     for line in wrote:
         print(line, file=out)
     return 0
-
-
-def _sensitivity_data(result, metric: str) -> dict:
-    """``run --sensitivity -o json``: per strategy against per_object, every unit cost's
-    ratio at its low and high value (``engine.results.ranges.sensitivity``), or why not."""
-    from .results.ranges import BASE, NothingToRank, sensitivity
-
-    out = {"metric": metric, "base": BASE, "strategies": {}}
-    for name in result.runs:
-        if name == BASE or BASE not in result.runs:
-            continue
-        try:
-            out["strategies"][name] = {"rows": sensitivity(result, name, metric)}
-        except NothingToRank as e:
-            out["strategies"][name] = {"rows": [], "why": str(e)}
-    return out
 
 
 def _max_memory(args):

@@ -386,7 +386,7 @@ def sensitivity(result, strategy: str, metric: str = "hook", base: str = BASE) -
     return swept_ratios(a, b, box, prof.names)
 
 
-def swept_ratios(a, b, box: "Box", names) -> list[dict]:
+def swept_ratios(a, b, box: Box, names) -> list[dict]:
     """The ratio of forms ``a / b`` with each unit cost (chain price, and issue price as
     ``name:issue``) at its low and at its high value, the others central; largest swing
     first.  ``central(b, box)`` must be > 0; a ratio whose denominator is 0 is NaN."""
@@ -426,17 +426,28 @@ def _ratio_pm(result, strategy: str, metric: str) -> str:
     return f" ±{hw:.4f}" if hw == hw else ""
 
 
-def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
-    """The sensitivity table of every strategy against per_object (``bulksim run --sensitivity``)."""
-    lines = []
+def sensitivity_data(result, metric: str = "hook") -> dict:
+    """Every strategy against per_object: ``sensitivity``'s rows, or why there are none
+    (``bulksim run --sensitivity``; as data, its ``-o json`` section)."""
+    out = {"metric": metric, "base": BASE, "strategies": {}}
     for s in result.runs:
         if s == BASE or BASE not in result.runs:
             continue
         try:
-            rows = [r for r in sensitivity(result, s, metric) if r["swing"] > 0][:top]
+            out["strategies"][s] = {"rows": sensitivity(result, s, metric)}
         except NothingToRank as e:
-            lines += [f"{s} / {BASE}, {metric} cycles: {e}", ""]
+            out["strategies"][s] = {"rows": [], "why": str(e)}
+    return out
+
+
+def sensitivity_text(result, metric: str = "hook", top: int = 10) -> str:
+    """The sensitivity table of every strategy against per_object (``bulksim run --sensitivity``)."""
+    lines = []
+    for s, d in sensitivity_data(result, metric)["strategies"].items():
+        if "why" in d:
+            lines += [f"{s} / {BASE}, {metric} cycles: {d['why']}", ""]
             continue
+        rows = [r for r in d["rows"] if r["swing"] > 0][:top]
         lines.append(f"{s} / {BASE}, {metric} cycles: central ratio {rows[0]['ratio_central']:.3f}"
                      + _ratio_pm(result, s, metric)
                      if rows else f"{s} / {BASE}, {metric} cycles: no unit cost moves the ratio")
