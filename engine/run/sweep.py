@@ -514,8 +514,7 @@ def _table_problem(t: pa.Table, grid_keys) -> str | None:
 
     schema = summary_schema()
     have = set(t.column_names)  # (a list, built anew on each access: a set, built once)
-    want = [f.name for f in schema] + [f"param_{k}" for k in grid_keys] + ["point"]
-    missing = [c for c in want if c not in have]
+    missing = [c for c in _want_columns(grid_keys) if c not in have]
     if missing:
         return f"not a part of this sweep (missing column {missing[0]!r})"
     types = t.schema
