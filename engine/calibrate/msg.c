@@ -25,17 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "driver_common.h"
+
 #define LEN 4000
 
 static volatile sig_atomic_t stop;
 static void on_signal(int sig) { (void)sig; stop = 1; }
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 struct message {
 	long mtype;
@@ -51,12 +46,8 @@ int main(int argc, char **argv)
 	double seconds = atof(argv[1]);
 	long max_objects = atol(argv[2]);
 	int cpu = atoi(argv[3]);
-	if (cpu < 0)
-		cpu = sched_getcpu();
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set)) {
+	cpu = pin_to_cpu(cpu);
+	if (cpu < 0) {
 		fprintf(stderr, "sched_setaffinity: %s\n", strerror(errno));
 		return 3;
 	}

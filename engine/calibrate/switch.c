@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "driver_common.h"
+
 #define MAXP 64
 
 struct token {
@@ -37,13 +39,6 @@ struct token {
 
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { (void)sig; interrupted = 1; }
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int put(int fd, const struct token *t)
 {
@@ -58,10 +53,7 @@ static int child(int k, int n, int pipes[][2], const char *procs, int cpu, doubl
 		fprintf(stderr, "%s: %s\n", procs, strerror(errno));
 		return 3;
 	}
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set)) {
+	if (pin_to_cpu(cpu) < 0) {
 		fprintf(stderr, "sched_setaffinity: %s\n", strerror(errno));
 		return 3;
 	}

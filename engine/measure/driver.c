@@ -29,15 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "driver_common.h"
+
 static volatile sig_atomic_t stop;
 static void on_signal(int sig) { (void)sig; stop = 1; }
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int fail(const char *what)
 {
@@ -194,12 +189,8 @@ int main(int argc, char **argv)
 	double seconds = atof(argv[2]);
 	long max_objects = atol(argv[3]);
 	int cpu = atoi(argv[4]);
+	cpu = pin_to_cpu(cpu);
 	if (cpu < 0)
-		cpu = sched_getcpu();
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
 		return fail("sched_setaffinity");
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

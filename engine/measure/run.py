@@ -39,12 +39,15 @@ def driver_path(cc_path: str | None = None) -> Path:
                               "apt-get install libc6-dev linux-libc-dev)")
 
 
+COMMON_HEADER = Path(__file__).resolve().parent / "driver_common.h"  # included by every driver
+
+
 def build_c(source: Path, stem: str, cc_path: str | None = None, *, who: str, what: str,
             build_hint: str = "") -> Path:
     """A C source of the package compiled once into the measure cache, named after the
     source's hash (built into a temporary file and renamed: never half-built); builds of
     earlier sources of the same ``stem`` are removed.  ``who: what`` names it in errors."""
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(source.read_bytes() + COMMON_HEADER.read_bytes()).hexdigest()[:16]
     target = cache_dir() / f"{stem}-{digest}"
     if target.is_file() and os.access(target, os.X_OK):
         return target
@@ -56,7 +59,8 @@ def build_c(source: Path, stem: str, cc_path: str | None = None, *, who: str, wh
     fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", dir=target.parent)
     os.close(fd)
     try:
-        r = subprocess.run([cc, "-O2", "-fno-omit-frame-pointer", "-o", tmp, str(source)],
+        r = subprocess.run([cc, "-O2", "-fno-omit-frame-pointer", f"-I{COMMON_HEADER.parent}", "-o", tmp,
+                            str(source)],
                            capture_output=True, text=True, timeout=300)
         if r.returncode != 0:
             first = (r.stderr.strip().splitlines() or ["?"])[0]
