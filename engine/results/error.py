@@ -442,7 +442,7 @@ def add_error_columns(result, rows: list[dict], profile=None) -> None:
     s = estimate(result, profile)
     ok = s.n >= MIN_ESTIMATE_BATCHES
     prec = getattr(result, "precision", None)
-    reached = prec["reached"] if prec else worst_precision(result, profile, "hook")
+    reached = prec["reached"] if prec else worst_precision(result, profile, "hook", s)
     events = {name: np.column_stack([s.event(name, e) for e in EVENT_SE]) for name in s.names}
     for r in rows:
         name = r["strategy"]
@@ -502,7 +502,7 @@ def add_error_columns(result, rows: list[dict], profile=None) -> None:
                 r[f"{col}_pct_se"] = _nan_to_none(100.0 * pct[j])
 
 
-def ratio_intervals(result, profile=None, which: str = "ratios") -> list[dict]:
+def ratio_intervals(result, profile=None, which: str = "ratios", series: Series | None = None) -> list[dict]:
     """Every ratio a run reports, with its 95% half-width: each strategy's hook and
     end-to-end cycles against per_object's, and end-to-end against none's
     (``which="hook"``: the hook ratios only).  Without any such ratio (per_object and
@@ -511,8 +511,9 @@ def ratio_intervals(result, profile=None, which: str = "ratios") -> list[dict]:
     ``precision`` is inf while the batches are shorter than twice the model's memory.
     ``precision`` is the half-width as a fraction of the baseline's cost: for a ratio
     ``a / b`` its half-width itself (0.001: +-0.1% of b), for a stand-in cycles per
-    object the half-width over the figure."""
-    s = estimate(result, profile)
+    object the half-width over the figure.  ``series``: the run's ``estimate`` when the
+    caller already has it."""
+    s = series if series is not None else estimate(result, profile)
     out = []
 
     def add(label, y, x, relative=False):
@@ -542,10 +543,10 @@ def ratio_intervals(result, profile=None, which: str = "ratios") -> list[dict]:
     return out
 
 
-def worst_precision(result, profile=None, which: str = "ratios") -> float:
+def worst_precision(result, profile=None, which: str = "ratios", series: Series | None = None) -> float:
     """The largest 95% half-width of the run's ratios (``ratio_intervals``' precision);
     inf when it cannot be estimated yet."""
-    iv = ratio_intervals(result, profile, which)
+    iv = ratio_intervals(result, profile, which, series)
     return max((d["precision"] for d in iv), default=math.inf)
 
 
