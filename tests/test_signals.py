@@ -38,9 +38,20 @@ def _seed_of(path):
     return next(r["description"].split("=", 1)[1] for r in rows if r["description"].startswith("seed="))
 
 
+def _interpreter_start() -> float:
+    """Twice the time a bare interpreter takes to start and exit: before that a signal
+    meets Python's default handling, not bulksim's (engine/__init__.py installs its
+    handlers as its first statements; docs/errors.md says so), so no delay is shorter."""
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True, timeout=60)
+    return 2 * (time.perf_counter() - t)
+
+
 def _signal_at(argv, delay, sig):
-    """Start ``argv``, send ``sig`` after ``delay`` s (unless it ended before); returns
+    """Start ``argv``, send ``sig`` after ``delay`` s (at the earliest once the
+    interpreter is up: ``_interpreter_start``; unless it ended before); returns
     (sent, returncode, stderr)."""
+    delay = max(delay, _interpreter_start())
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     try:
         time.sleep(delay)
